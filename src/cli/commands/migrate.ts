@@ -1,0 +1,20 @@
+import type { Command } from 'commander'
+import { loadConfig } from '../../config/config.ts'
+import { migrate } from '../../db/migrate.ts'
+import { openDatabase } from '../../db/open-database.ts'
+
+export function register(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (also done at every start)')
+    .action(async () => {
+      const config = loadConfig()
+      const db = await openDatabase(config)
+      try {
+        const { applied } = await migrate(db)
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n')
+      } finally {
+        await db.close()
+      }
+    })
+}

@@ -1,0 +1,32 @@
+import { loadConfig, type Config } from '../config/config.ts'
+import { loadKeys, type Keys } from '../crypto/keys.ts'
+import type { Db } from '../db/db.ts'
+import { migrate } from '../db/migrate.ts'
+import { openDatabase } from '../db/open-database.ts'
+import { log, type Logger } from '../log/logger.ts'
+
+/** What a CLI command or the server needs: configuration, an open and migrated database, keys, a logger. */
+export interface AppContext {
+  config: Config
+  db: Db
+  keys: Keys
+  log: Logger
+  close(): Promise<void>
+}
+
+export async function openContext(env: NodeJS.ProcessEnv = process.env): Promise<AppContext> {
+  const config = loadConfig(env)
+  log.level = config.logLevel
+  const keys = loadKeys(config, (file) =>
+    log.warn({ file }, 'no keys configured: generated embedded keys (set PASSERELLE_*_KEY for production)'),
+  )
+  const db = await openDatabase(config)
+  try {
+    const { applied } = await migrate(db)
+    if (applied.length > 0) log.info({ applied }, 'migrations applied')
+  } catch (error) {
+    await db.close()
+    throw error
+  }
+  return { config, db, keys, log, close: () => db.close() }
+}

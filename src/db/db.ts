@@ -1,0 +1,61 @@
+/**
+ * One small database interface, two backends: PostgreSQL through `pg` (when DATABASE_URL is set) and the
+ * embedded PGlite. Every query in the code base goes through `Queryable.query` with `$n` parameters, so the
+ * same SQL runs on both.
+ */
+export type Row = Record<string, unknown>
+
+export interface QueryResult<R> {
+  rows: R[]
+  rowCount: number
+}
+
+export interface Queryable {
+  query<R = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>
+  /**
+   * Bulk-loads rows with COPY ... FROM STDIN (text format). Values: null, string, number, boolean, bigint,
+   * Date (ISO), Buffer (bytea). Returns the number of rows copied.
+   */
+  copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<number>
+  /** Runs a script of several statements with no parameters (migrations only). */
+  exec(script: string): Promise<void>
+}
+
+export type Backend = 'postgres' | 'pglite'
+
+export interface Db extends Queryable {
+  readonly backend: Backend
+  /** Runs `fn` in one transaction on one connection: commits if it resolves, rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
+  session<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/** Encodes one row in COPY text format (tab-separated, `\N` for null, backslash escapes). */
+export function encodeCopyRow(values: readonly unknown[]): string {
+  let line = ''
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) line += '\t'
+    line += encodeCopyValue(values[i])
+  }
+  return line + '\n'
+}
+
+function encodeCopyValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N'
+  if (typeof value === 'boolean') return value ? 't' : 'f'
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  if (value instanceof Date) return value.toISOString()
+  if (Buffer.isBuffer(value)) return '\\\\x' + value.toString('hex')
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+}
+
+export function copyStatement(table: string, columns: readonly string[]): string {
+  const ident = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/
+  if (!ident.test(table) || !columns.every((c) => ident.test(c))) {
+    throw new Error(`copyRows: invalid identifier in ${table}(${columns.join(', ')})`)
+  }
+  return `copy ${table} (${columns.join(', ')}) from stdin`
+}

@@ -1,0 +1,44 @@
+import { PGlite, type Transaction } from '@electric-sql/pglite'
+import { mkdirSync } from 'node:fs'
+import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryResult } from './db.ts'
+
+/** Same type parsing as the pg backend: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
+const parsers = {
+  1082: (value: string) => value,
+  20: (value: string) => Number(value),
+}
+
+function wrap(target: PGlite | Transaction): Queryable {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const result = await target.query<R>(text, params as unknown[] | undefined)
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
+    },
+    async exec(script) {
+      await target.exec(script)
+    },
+    async copyRows(table, columns, rows) {
+      if (rows.length === 0) return 0
+      const blob = new Blob(rows.map(encodeCopyRow))
+      await target.query(`${copyStatement(table, columns).replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob })
+      return rows.length
+    },
+  }
+}
+
+/** Opens (and creates) the embedded database persisted under `dataDir`, or in memory when dataDir is undefined. */
+export async function openPglite(dataDir: string | undefined): Promise<Db> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true })
+  const pglite = await PGlite.create(dataDir, { parsers })
+  const root = wrap(pglite)
+  return {
+    backend: 'pglite',
+    ...root,
+    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    // One embedded connection: the session is the database itself.
+    session: (fn) => fn(root),
+    async close() {
+      await pglite.close()
+    },
+  }
+}

@@ -1,0 +1,85 @@
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
+import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryResult } from './db.ts'
+
+/** Type parsers shared by both backends: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 1082) return (value: string) => value
+    if (oid === 20) return (value: string) => Number(value)
+    return pg.types.getTypeParser(oid, format)
+  },
+}
+
+function wrap(client: pg.PoolClient | pg.Pool): Queryable {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const result = await client.query(text, params as unknown[] | undefined)
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
+    },
+    async exec(script) {
+      await client.query(script)
+    },
+    async copyRows(table, columns, rows) {
+      if (rows.length === 0) return 0
+      const run = async (c: pg.PoolClient) => {
+        const stream = c.query(copyFrom(copyStatement(table, columns)))
+        await pipeline(Readable.from(rows.map(encodeCopyRow)), stream)
+        return rows.length
+      }
+      if (client instanceof pg.Pool) {
+        const c = await client.connect()
+        try {
+          return await run(c)
+        } finally {
+          c.release()
+        }
+      }
+      return run(client as pg.PoolClient)
+    },
+  }
+}
+
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types })
+  // An idle client losing its server (restart, network) must not crash the process.
+  pool.on('error', () => {})
+  const root = wrap(pool)
+  return {
+    backend: 'postgres',
+    ...root,
+    async transaction(fn) {
+      const client = await pool.connect()
+      let broken: Error | undefined
+      try {
+        await client.query('begin')
+        const result = await fn(wrap(client))
+        await client.query('commit')
+        return result
+      } catch (error) {
+        try {
+          await client.query('rollback')
+        } catch (rollbackError) {
+          broken = rollbackError as Error
+        }
+        throw error
+      } finally {
+        client.release(broken)
+      }
+    },
+    async session(fn) {
+      const client = await pool.connect()
+      try {
+        return await fn(wrap(client))
+      } finally {
+        // A session may leave advisory locks behind if fn threw mid-way: never hand the connection back.
+        client.release(true)
+      }
+    },
+    async close() {
+      await pool.end()
+    },
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The catalogue of canonical fields: every piece of data Passerelle knows how to take from a flow, where it is
+ * stored, and what it is. It is the contract between ingestion (what may be stored), the purposes (what may be
+ * declared), projection (what may leave), retention and the processing register.
+ *
+ * A field marked `key` is stored whatever the purposes declare: it is needed for matching, provenance or
+ * retention. Every other field is stored only when at least one purpose declares it (minimisation).
+ */
+export type FieldType = 'text' | 'code' | 'date' | 'boolean' | 'integer' | 'decimal' | 'nir'
+
+/** Data categories, as the processing register names them. */
+export type FieldCategory =
+  | 'identifiant'
+  | 'etat-civil'
+  | 'adresse'
+  | 'situation-familiale'
+  | 'droit-rsa'
+  | 'droits-devoirs'
+  | 'financier'
+  | 'emploi'
+  | 'sante'
+
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail'
+
+export interface CanonicalField {
+  id: string
+  table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations'
+  column: string
+  type: FieldType
+  category: FieldCategory
+  key: boolean
+  /** The flow elements or columns it comes from (for the register's data map). */
+  source: string
+  sources: readonly SourceFlow[]
+  label: string
+  description: string
+}
+
+const CNAF: readonly SourceFlow[] = ['caf-beneficiaires', 'msa-beneficiaires']
+const FT: readonly SourceFlow[] = ['france-travail']
+
+type Def = Omit<CanonicalField, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
+
+function d(table: CanonicalField['table'], defs: Def[]): CanonicalField[] {
+  return defs.map((def) => ({ key: false, sources: table === 'france_travail_registrations' ? FT : CNAF, ...def, table }))
+}
+
+export const CANONICAL_FIELDS: readonly CanonicalField[] = [
+  ...d('dossiers', [
+    { id: 'dossier.numdemrsa', table: 'dossiers', column: 'numdemrsa', type: 'text', category: 'identifiant', key: true, source: 'DemandeRSA/NUMDEMRSA', label: 'Numéro de demande RSA', description: 'RSA application number (dossier key)' },
+    { id: 'dossier.organisme', table: 'dossiers', column: 'organisme', type: 'code', category: 'identifiant', key: true, source: 'Organisme/FONORG', label: 'Organisme payeur', description: 'Paying body: CAF or MSA' },
+    { id: 'dossier.matricule', table: 'dossiers', column: 'matricule', type: 'text', category: 'identifiant', source: 'Organisme/MATRICULE', label: 'Matricule allocataire', description: 'Allocataire number at the CAF/MSA' },
+    { id: 'dossier.numeroOrganisme', table: 'dossiers', column: 'numorg', type: 'code', category: 'identifiant', source: 'Organisme/NUMORG', label: "Numéro d'organisme", description: 'Number of the CAF/MSA office' },
+    { id: 'dossier.dateDemande', table: 'dossiers', column: 'date_demande', type: 'date', category: 'droit-rsa', source: 'DemandeRSA/DTDEMRSA', label: 'Date de demande', description: 'Date of the RSA application' },
+    { id: 'dossier.etatDroit', table: 'dossiers', column: 'etat_droit', type: 'code', category: 'droit-rsa', key: true, source: 'EtatDossierRSA/ETATDOSRSA', label: 'État du droit', description: 'State of the RSA right (ETATDOSRSA 0-6); retention anchor' },
+    { id: 'dossier.motifRefus', table: 'dossiers', column: 'motif_refus', type: 'code', category: 'droit-rsa', source: 'Refus/MOTIREFURSA', label: 'Motif de refus', description: 'Reason for refusal' },
+    { id: 'dossier.dateRefus', table: 'dossiers', column: 'date_refus', type: 'date', category: 'droit-rsa', source: 'Refus/DTREFURSA', label: 'Date de refus', description: 'Date of refusal' },
+    { id: 'dossier.motifSuspensionDroit', table: 'dossiers', column: 'motif_suspension_droit', type: 'code', category: 'droit-rsa', source: 'SuspensionDroit/MOTISUSDRORSA', label: 'Motif de suspension du droit', description: 'Reason the right is suspended (latest)' },
+    { id: 'dossier.dateSuspensionDroit', table: 'dossiers', column: 'date_suspension_droit', type: 'date', category: 'droit-rsa', source: 'SuspensionDroit/DDSUSDRORSA', label: 'Date de suspension du droit', description: 'Start of the suspension of the right' },
+    { id: 'dossier.motifSuspensionVersement', table: 'dossiers', column: 'motif_suspension_versement', type: 'code', category: 'sante', source: 'SuspensionVersement/MOTISUSVERSRSA', label: 'Motif de suspension du versement', description: 'Reason payment is suspended (code 44 reveals a hospitalisation: health data)' },
+    { id: 'dossier.dateSuspensionVersement', table: 'dossiers', column: 'date_suspension_versement', type: 'date', category: 'droit-rsa', source: 'SuspensionVersement/DDSUSVERSRSA', label: 'Date de suspension du versement', description: 'Start of the payment suspension' },
+    { id: 'dossier.motifCloture', table: 'dossiers', column: 'motif_cloture', type: 'code', category: 'droit-rsa', source: 'FinDroit/MOTICLORSA', label: 'Motif de clôture', description: 'Reason the right was closed' },
+    { id: 'dossier.dateCloture', table: 'dossiers', column: 'date_cloture', type: 'date', category: 'droit-rsa', key: true, source: 'FinDroit/DTCLORSA', label: 'Date de clôture', description: 'Closure date of the right; retention anchor (end of right)' },
+    { id: 'dossier.situationFamiliale', table: 'dossiers', column: 'situation_familiale', type: 'code', category: 'situation-familiale', source: 'SituationFamille/SITFAM', label: 'Situation familiale', description: 'Family situation (SITFAM)' },
+    { id: 'dossier.dateSituationFamiliale', table: 'dossiers', column: 'date_situation_familiale', type: 'date', category: 'situation-familiale', source: 'SituationFamille/DDSITFAM', label: 'Date de situation familiale', description: 'Since when the family situation holds' },
+    { id: 'dossier.nombrePersonnes', table: 'dossiers', column: 'nombre_personnes', type: 'integer', category: 'situation-familiale', source: 'count(Personne)', label: 'Nombre de personnes du foyer', description: 'Number of persons in the foyer' },
+    { id: 'dossier.nombreEnfants', table: 'dossiers', column: 'nombre_enfants', type: 'integer', category: 'situation-familiale', source: 'count(Personne[ROLEPERS=ENF])', label: "Nombre d'enfants", description: 'Number of children (ROLEPERS ENF) in the foyer' },
+    { id: 'dossier.nombreEnfantsACharge', table: 'dossiers', column: 'nombre_enfants_a_charge', type: 'integer', category: 'situation-familiale', source: 'TroncCommunDroitRSA/NBENFAUTCHA', label: 'Autres enfants à charge', description: 'Other dependent children (NBENFAUTCHA)' },
+    { id: 'dossier.sansDomicileFixe', table: 'dossiers', column: 'sans_domicile_fixe', type: 'boolean', category: 'adresse', source: 'TroncCommunDroitRSA/TOPSANSDOMFIXE', label: 'Sans domicile fixe', description: 'No fixed abode' },
+    { id: 'dossier.soumisDroitsDevoirs', table: 'dossiers', column: 'foyer_soumis_droits_devoirs', type: 'boolean', category: 'droits-devoirs', source: 'TroncCommunDroitRSA/TOPFOYDRODEVORSA', label: 'Foyer soumis aux droits et devoirs', description: 'Foyer subject to rights and duties' },
+    { id: 'dossier.origineDemande', table: 'dossiers', column: 'origine_demande', type: 'code', category: 'droit-rsa', source: 'TroncCommunDroitRSA/ORIDEMRSA', label: 'Origine de la demande', description: 'Origin of the application (DEM, RMI, API)' },
+    { id: 'dossier.montantDroitTotal', table: 'dossiers', column: 'montant_droit_total', type: 'decimal', category: 'financier', source: 'MontantsCalculDroitRSA/MTTOTDRORSA', label: 'Montant total du droit', description: 'Total monthly RSA amount' },
+    { id: 'adresse.numeroVoie', table: 'dossiers', column: 'adresse_numero_voie', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/NUMVOIE', label: 'Numéro de voie', description: 'Street number (current address, RGADR 01)' },
+    { id: 'adresse.typeVoie', table: 'dossiers', column: 'adresse_type_voie', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/LIBTYPEVOIE', label: 'Type de voie', description: 'Street type' },
+    { id: 'adresse.nomVoie', table: 'dossiers', column: 'adresse_nom_voie', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/NOMVOIE', label: 'Nom de voie', description: 'Street name' },
+    { id: 'adresse.complementDestinataire', table: 'dossiers', column: 'adresse_complement_destinataire', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/COMPLIDEADR', label: 'Complément destinataire', description: 'Addressee complement' },
+    { id: 'adresse.complement', table: 'dossiers', column: 'adresse_complement', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/COMPLADR', label: "Complément d'adresse", description: 'Address complement' },
+    { id: 'adresse.lieuDit', table: 'dossiers', column: 'adresse_lieu_dit', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/LIEUDIST', label: 'Lieu-dit', description: 'Locality' },
+    { id: 'adresse.codePostal', table: 'dossiers', column: 'adresse_code_postal', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/CODEPOS', label: 'Code postal', description: 'Postcode' },
+    { id: 'adresse.codeInsee', table: 'dossiers', column: 'adresse_code_insee', type: 'code', category: 'adresse', source: 'AdresseDetailleeFrance/NUMCOM', label: 'Code commune INSEE', description: 'INSEE code of the commune' },
+    { id: 'adresse.commune', table: 'dossiers', column: 'adresse_commune', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/NOMCOM', label: 'Commune', description: 'Commune name' },
+    { id: 'adresse.pays', table: 'dossiers', column: 'adresse_pays', type: 'code', category: 'adresse', source: 'TroncCommunAdresse/PAYS', label: 'Pays', description: 'Country code' },
+    { id: 'adresse.horsFrance', table: 'dossiers', column: 'adresse_hors_france', type: 'text', category: 'adresse', source: 'AdresseHorsFrance/LIBLIG2ADR..LIBLIG7ADR', label: 'Adresse hors France', description: 'Address lines outside France, joined' },
+  ]),
+  ...d('persons', [
+    { id: 'personne.nir', table: 'persons', column: 'nir_cipher', type: 'nir', category: 'identifiant', source: 'Identification/NIR', label: 'NIR', description: 'Social security number, stored AES-256-GCM encrypted (13 digits + computed key)' },
+    { id: 'personne.qualite', table: 'persons', column: 'qualite', type: 'code', category: 'etat-civil', source: 'Identification/QUAL', label: 'Civilité', description: 'Title (MR, MME, MLE)' },
+    { id: 'personne.nom', table: 'persons', column: 'nom', type: 'text', category: 'etat-civil', source: 'Identification/NOM', label: "Nom d'usage", description: 'Surname in use' },
+    { id: 'personne.nomNaissance', table: 'persons', column: 'nom_naissance', type: 'text', category: 'etat-civil', source: 'Identification/NOMNAI', label: 'Nom de naissance', description: 'Birth surname' },
+    { id: 'personne.prenom', table: 'persons', column: 'prenom', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM', label: 'Prénom', description: 'First name' },
+    { id: 'personne.prenom2', table: 'persons', column: 'prenom2', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM2', label: 'Deuxième prénom', description: 'Second first name' },
+    { id: 'personne.prenom3', table: 'persons', column: 'prenom3', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM3', label: 'Troisième prénom', description: 'Third first name' },
+    { id: 'personne.dateNaissance', table: 'persons', column: 'date_naissance', type: 'date', category: 'etat-civil', source: 'Identification/DTNAI', label: 'Date de naissance', description: 'Birth date' },
+    { id: 'personne.sexe', table: 'persons', column: 'sexe', type: 'code', category: 'etat-civil', source: 'Identification/SEXE', label: 'Sexe', description: 'Sex (1 man, 2 woman)' },
+    { id: 'personne.communeNaissance', table: 'persons', column: 'commune_naissance', type: 'text', category: 'etat-civil', source: 'Identification/NOMCOMNAI', label: 'Commune de naissance', description: 'Birth commune' },
+  ]),
+  ...d('dossier_members', [
+    { id: 'personne.role', table: 'dossier_members', column: 'role', type: 'code', category: 'situation-familiale', key: true, source: 'Prestations[NATPREST=RSA]/ROLEPERS', label: 'Rôle dans le dossier', description: 'Role in the RSA dossier (DEM, CJT, ENF, AUT, RDO); matching key for orientations' },
+    { id: 'personne.responsableDossier', table: 'dossier_members', column: 'responsable_dossier', type: 'boolean', category: 'situation-familiale', source: 'DossierCAF/TOPRESPDOS', label: 'Responsable du dossier', description: 'Holder of the dossier' },
+    { id: 'personne.aCharge', table: 'dossier_members', column: 'a_charge', type: 'boolean', category: 'situation-familiale', source: 'Prestations[NATPREST=RSA]/TOPCHAPERS', label: 'Personne à charge', description: 'Dependant for the RSA' },
+    { id: 'personne.soumisDroitsDevoirs', table: 'dossier_members', column: 'soumis_droits_devoirs', type: 'boolean', category: 'droits-devoirs', source: 'MontantCalculDroitRSAPersonne/TOPPERSDRODEVORSA', label: 'Soumis aux droits et devoirs', description: 'Person subject to rights and duties' },
+    { id: 'personne.entrantDroitsDevoirs', table: 'dossier_members', column: 'entrant_droits_devoirs', type: 'boolean', category: 'droits-devoirs', source: 'MontantCalculDroitRSAPersonne/TOPPERSENTDRODEVORSA', label: 'Entrant droits et devoirs', description: 'Newly subject to rights and duties' },
+    { id: 'personne.identifiantPoleEmploi', table: 'dossier_members', column: 'identifiant_pole_emploi', type: 'text', category: 'emploi', source: 'DossierPoleEmploi/IDASSEDIC', label: 'Identifiant France Travail (côté CAF)', description: 'France Travail id held by the CAF/MSA' },
+    { id: 'personne.ressourcesMensuelles', table: 'dossier_members', column: 'ressources_mensuelles', type: 'decimal', category: 'financier', source: 'MontantCalculDroitRSAPersonne/MTPERSRESSMENRSA', label: 'Ressources mensuelles', description: 'Monthly resources taken into account' },
+    { id: 'personne.activite', table: 'dossier_members', column: 'activite', type: 'code', category: 'emploi', source: 'Activite[last]/ACT', label: 'Activité', description: 'Current activity code (ACT)' },
+  ]),
+  ...d('france_travail_registrations', [
+    { id: 'franceTravail.identifiant', table: 'france_travail_registrations', column: 'identifiant_pe', type: 'text', category: 'emploi', source: 'identifiantpe', label: 'Identifiant France Travail', description: 'France Travail registrant id' },
+    { id: 'franceTravail.etat', table: 'france_travail_registrations', column: 'etat', type: 'code', category: 'emploi', key: true, source: 'file type (inscription, cessation, radiation, stock)', label: "État d'inscription", description: 'Registration state; retention and history key' },
+    { id: 'franceTravail.dateEtat', table: 'france_travail_registrations', column: 'date_etat', type: 'date', category: 'emploi', source: 'date', label: "Date de l'état", description: 'Date of the registration, cessation or radiation' },
+    { id: 'franceTravail.code', table: 'france_travail_registrations', column: 'code', type: 'code', category: 'emploi', source: 'code', label: 'Catégorie ou motif', description: 'Registration category, or reason code on cessation/radiation' },
+    { id: 'franceTravail.motif', table: 'france_travail_registrations', column: 'motif', type: 'text', category: 'emploi', source: 'motif', label: 'Libellé du motif', description: 'Reason label (cessation, radiation)' },
+    { id: 'franceTravail.codeInsee', table: 'france_travail_registrations', column: 'code_insee', type: 'code', category: 'adresse', source: 'codeinsee', label: 'Commune (INSEE)', description: 'INSEE code of the commune known to France Travail' },
+    { id: 'franceTravail.localite', table: 'france_travail_registrations', column: 'localite', type: 'text', category: 'adresse', source: 'localite', label: 'Localité', description: 'Locality known to France Travail' },
+    { id: 'franceTravail.adresse', table: 'france_travail_registrations', column: 'adresse', type: 'text', category: 'adresse', source: 'adresse', label: 'Adresse France Travail', description: 'Address known to France Travail' },
+    { id: 'franceTravail.agence', table: 'france_travail_registrations', column: 'ale', type: 'code', category: 'emploi', source: 'ale', label: 'Agence locale', description: 'France Travail local agency (ALE)' },
+  ]),
+]
+
+export const FIELDS_BY_ID: ReadonlyMap<string, CanonicalField> = new Map(CANONICAL_FIELDS.map((f) => [f.id, f]))
+
+export const KEY_FIELD_IDS: readonly string[] = CANONICAL_FIELDS.filter((f) => f.key).map((f) => f.id)

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { inject } from 'vitest'
+import type { Db } from '../../src/db/db.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { openPglite } from '../../src/db/pglite.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
+
+export type TestBackend = 'postgres' | 'pglite'
+
+export function testBackend(): TestBackend {
+  return process.env.PASSERELLE_TEST_BACKEND === 'postgres' ? 'postgres' : 'pglite'
+}
+
+/** True when this project targets PostgreSQL and none is reachable: the file should `describe.skipIf(...)`. */
+export function postgresUnavailable(): boolean {
+  return testBackend() === 'postgres' && !inject('postgresUrl')
+}
+
+export interface TestDatabase {
+  db: Db
+  /** Set for the postgres backend: a URL to the fresh database, for child processes. */
+  url: string | undefined
+  drop(): Promise<void>
+}
+
+/**
+ * A fresh, migrated database for one test file: a new database on the real PostgreSQL, or a new in-memory PGlite.
+ */
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  let result: TestDatabase
+  if (testBackend() === 'postgres') {
+    const adminUrl = inject('postgresUrl')
+    if (!adminUrl) throw new Error('PostgreSQL is not reachable: guard the suite with postgresUnavailable()')
+    const name = `passerelle_t_${randomBytes(6).toString('hex')}`
+    const admin = new pg.Client({ connectionString: adminUrl })
+    await admin.connect()
+    await admin.query(`create database ${name}`)
+    await admin.end()
+    const u = new URL(adminUrl)
+    u.pathname = `/${name}`
+    const url = u.toString()
+    const db = await openPostgres(url, { max: 5 })
+    result = {
+      db,
+      url,
+      async drop() {
+        await db.close().catch(() => {})
+        const c = new pg.Client({ connectionString: adminUrl })
+        await c.connect()
+        await c.query(`drop database if exists ${name} with (force)`)
+        await c.end()
+      },
+    }
+  } else {
+    const db = await openPglite(undefined)
+    result = { db, url: undefined, drop: () => db.close() }
+  }
+  if (options.migrate !== false) await migrate(result.db)
+  return result
+}
