@@ -1,0 +1,73 @@
+import { z } from 'zod'
+
+/**
+ * A flow declaration, `flows/<id>.yaml` (the file name is the id). It says who produces the flow, its format,
+ * where to fetch it, what to do with a file after it is loaded or rejected, when to pull, and which retention
+ * policy applies to the data it brings.
+ */
+const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not its value')
+
+export const SftpSourceSchema = z
+  .object({
+    /** Host and port may name environment variables (`${VAR}`) or be literal. */
+    host: z.string().min(1),
+    port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).default(22),
+    user: z.string().min(1),
+    /** Names of the environment variables holding the private key (PEM text or a file path) or password. */
+    private_key_env: EnvVarName.optional(),
+    passphrase_env: EnvVarName.optional(),
+    password_env: EnvVarName.optional(),
+    /** The server's host key fingerprint (SHA256:...), from an env variable; unchecked when absent (logged). */
+    host_key_env: EnvVarName.optional(),
+    remote_dir: z.string().min(1),
+    /** A JavaScript regular expression matched against the whole file name. */
+    pattern: z.string().min(1),
+    /** A file is taken only once it is this old (still being written otherwise). */
+    min_age_seconds: z.number().int().min(0).default(60),
+    /** When set, a file is taken only once `<name><suffix>` exists beside it (e.g. `.ok`). */
+    ready_marker_suffix: z.string().min(1).optional(),
+    after_load: z
+      .object({ action: z.enum(['move', 'delete']).default('move'), dir: z.string().default('done'), ack: z.boolean().default(true) })
+      .default({ action: 'move', dir: 'done', ack: true }),
+    after_reject: z.object({ dir: z.string().default('rejected'), nack: z.boolean().default(true) }).default({ dir: 'rejected', nack: true }),
+  })
+  .refine((s) => s.private_key_env || s.password_env, { message: 'give private_key_env or password_env' })
+
+export type SftpSource = z.infer<typeof SftpSourceSchema>
+
+const CnafFormat = z.object({
+  type: z.literal('cnaf-vrsb0801'),
+  /** Fallback when the XML declaration names no encoding. */
+  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('windows-1252'),
+  record_element: z.literal('InfosFoyerRSA').default('InfosFoyerRSA'),
+  /** FONORG values this flow may carry (CAF, MSA). */
+  organismes: z.array(z.enum(['CAF', 'MSA'])).min(1),
+})
+
+const FranceTravailCsvFormat = z.object({
+  type: z.literal('france-travail-csv'),
+  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('iso-8859-1'),
+  delimiter: z.string().length(1).default(';'),
+  header: z.boolean().default(true),
+  date_format: z.literal('DD/MM/YYYY').default('DD/MM/YYYY'),
+  /** How the kind of file is told from its name (first match wins). */
+  kinds: z
+    .array(z.object({ kind: z.enum(['inscriptions', 'cessations', 'radiations', 'stock']), pattern: z.string().min(1) }))
+    .min(1),
+})
+
+export const FlowSchema = z.object({
+  title: z.string().min(1),
+  producer: z.string().min(1),
+  description: z.string().optional(),
+  format: z.discriminatedUnion('type', [CnafFormat, FranceTravailCsvFormat]),
+  source: SftpSourceSchema.optional(),
+  /** node-cron expression, Europe/Paris. */
+  schedule: z.string().min(1),
+  retention: z.string().min(1),
+  /** Above this share of rejected records, the whole file is rejected instead. */
+  max_rejected_rate: z.number().min(0).max(1).default(0.05),
+})
+
+export type FlowDeclaration = z.infer<typeof FlowSchema>
+export type Flow = FlowDeclaration & { id: string }

@@ -1,0 +1,28 @@
+/**
+ * A file that cannot be trusted is rejected whole: not well-formed, wrong schema, truncated, count mismatch,
+ * too many rejected records, older than the last file applied. The message names the file, the record and the
+ * rule (never a value); it is written in the `.nack` sent back to the producer.
+ */
+export type FileRejectionCode =
+  | 'not_well_formed'
+  | 'doctype_refused'
+  | 'wrong_schema'
+  | 'unsupported_encoding'
+  | 'truncated'
+  | 'count_mismatch'
+  | 'bad_header'
+  | 'too_many_rejections'
+  | 'out_of_order'
+  | 'size_mismatch'
+  | 'empty_file'
+
+export class FileRejection extends Error {
+  constructor(
+    readonly code: FileRejectionCode,
+    message: string,
+    readonly where: { recordIndex?: number; line?: number } = {},
+  ) {
+    super(message)
+    this.name = 'FileRejection'
+  }
+}

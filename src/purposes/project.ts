@@ -1,0 +1,59 @@
+import { exposedName, type Purpose, type PurposeField } from './purpose.ts'
+
+/**
+ * A canonical record: canonical field id (src/model/fields.ts) → value. Whatever it holds, `project` lets out
+ * only what the purpose declares, transformed as declared. It is the only way personal data leaves Passerelle
+ * (API, extracts, data-subject exports).
+ */
+export type CanonicalRecord = Readonly<Record<string, unknown>>
+export type Projected = Record<string, unknown>
+
+export interface ProjectOptions {
+  /** Reference date for age bands (defaults to today). */
+  asOf?: Date
+}
+
+export function project(record: CanonicalRecord, purpose: Pick<Purpose, 'fields'>, options: ProjectOptions = {}): Projected {
+  const out: Projected = {}
+  for (const field of purpose.fields) {
+    if (field.transform === 'omit') continue
+    const value = Object.prototype.hasOwnProperty.call(record, field.field) ? record[field.field] : undefined
+    out[exposedName(field)] = transformValue(value, field, options)
+  }
+  return out
+}
+
+export function transformValue(value: unknown, field: PurposeField, options: ProjectOptions = {}): unknown {
+  if (value === undefined || value === null) return null
+  switch (field.transform) {
+    case 'keep':
+      return value
+    case 'omit':
+      return undefined
+    case 'year': {
+      const text = String(value)
+      return /^\d{4}/.test(text) ? Number(text.slice(0, 4)) : null
+    }
+    case 'age-band': {
+      const width = field.length ?? 10
+      const text = String(value)
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return null
+      const asOf = options.asOf ?? new Date()
+      const [y, m, d] = text.split('-').map(Number) as [number, number, number]
+      let age = asOf.getUTCFullYear() - y
+      if (asOf.getUTCMonth() + 1 < m || (asOf.getUTCMonth() + 1 === m && asOf.getUTCDate() < d)) age -= 1
+      if (age < 0) return null
+      const low = Math.floor(age / width) * width
+      return `${low}-${low + width - 1}`
+    }
+    case 'postcode-to-departement': {
+      const text = String(value).trim()
+      if (!/^\d{5}$/.test(text)) return null
+      if (text.startsWith('97') || text.startsWith('98')) return text.slice(0, 3)
+      if (text.startsWith('20')) return Number(text) < 20200 ? '2A' : '2B'
+      return text.slice(0, 2)
+    }
+    case 'truncate':
+      return String(value).slice(0, field.length)
+  }
+}
