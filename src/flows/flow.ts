@@ -50,7 +50,7 @@ const FranceTravailCsvFormat = z.object({
   delimiter: z.string().length(1).default(';'),
   header: z.boolean().default(true),
   date_format: z.literal('DD/MM/YYYY').default('DD/MM/YYYY'),
-  /** How the kind of file is told from its name (first match wins). */
+  /** How the kind of file is told from its name: regular expressions matched case-insensitively, first match wins. */
   kinds: z
     .array(z.object({ kind: z.enum(['inscriptions', 'cessations', 'radiations', 'stock']), pattern: z.string().min(1) }))
     .min(1),
