@@ -1,0 +1,68 @@
+import type { Queryable } from '../db/db.ts'
+import { eventHash, GENESIS_HASH, type AuditEventInput } from './chain.ts'
+
+export type ChainVerdict =
+  | { ok: true; events: number; firstSeq: number | null; lastSeq: number | null }
+  | { ok: false; events: number; brokenAt: number; reason: 'hash_mismatch' | 'link_mismatch' | 'gap' | 'bad_start' }
+
+interface Row {
+  seq: number
+  occurred_at: Date | string
+  actor: string | null
+  organisation: string | null
+  purpose: string | null
+  action: string
+  subject: string | null
+  outcome: AuditEventInput['outcome']
+  request_id: string | null
+  client_address: string | null
+  details: Record<string, unknown> | string
+  prev_hash: string
+  hash: string
+}
+
+/** Recomputes the whole chain in pages and names the first broken link. */
+export async function verifyAuditChain(db: Queryable, pageSize = 5000): Promise<ChainVerdict> {
+  const t = await db.query<{ upto_seq: number; last_hash: string }>(
+    'select upto_seq, last_hash from audit_truncations order by upto_seq desc limit 1',
+  )
+  let expectedSeq = (t.rows[0]?.upto_seq ?? 0) + 1
+  let expectedPrev = t.rows[0]?.last_hash ?? GENESIS_HASH
+  let count = 0
+  let firstSeq: number | null = null
+  let after = 0
+  for (;;) {
+    const { rows } = await db.query<Row>(
+      `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
+       from audit_events
+       where seq > $1
+       order by seq
+       limit $2`,
+      [after, pageSize],
+    )
+    if (rows.length === 0) break
+    for (const row of rows) {
+      firstSeq ??= row.seq
+      if (row.seq !== expectedSeq) return { ok: false, events: count, brokenAt: expectedSeq, reason: count === 0 ? 'bad_start' : 'gap' }
+      if (row.prev_hash !== expectedPrev) return { ok: false, events: count, brokenAt: row.seq, reason: 'link_mismatch' }
+      const event: AuditEventInput = {
+        occurredAt: new Date(row.occurred_at),
+        actor: row.actor,
+        organisation: row.organisation,
+        purpose: row.purpose,
+        action: row.action,
+        subject: row.subject,
+        outcome: row.outcome,
+        requestId: row.request_id,
+        clientAddress: row.client_address,
+        details: typeof row.details === 'string' ? (JSON.parse(row.details) as Record<string, unknown>) : row.details,
+      }
+      if (eventHash(row.seq, row.prev_hash, event) !== row.hash) return { ok: false, events: count, brokenAt: row.seq, reason: 'hash_mismatch' }
+      expectedPrev = row.hash
+      expectedSeq = row.seq + 1
+      count += 1
+      after = row.seq
+    }
+  }
+  return { ok: true, events: count, firstSeq, lastSeq: count > 0 ? after : null }
+}
