@@ -1,0 +1,53 @@
+import type { Command } from 'commander'
+import { openContext } from '../context.ts'
+
+export function register(program: Command): void {
+  program
+    .command('runs')
+    .description('list recent file imports and job runs')
+    .option('--limit <n>', 'how many of each', '20')
+    .option('--json', 'print JSON')
+    .action(async (options: { limit: string; json?: boolean }) => {
+      const limit = Math.min(Math.max(Number(options.limit) || 20, 1), 1000)
+      const ctx = await openContext()
+      try {
+        const files = await ctx.db.query<{
+          id: number; flow_id: string; name: string; status: string; kind: string | null
+          records_accepted: number; records_rejected: number; reason: string | null; finished_at: Date
+        }>(
+          `select id, flow_id, name, status, kind, records_accepted, records_rejected, reason, finished_at
+           from files
+           order by id desc
+           limit $1`,
+          [limit],
+        )
+        const jobs = await ctx.db.query<{ id: number; job: string; started_at: Date; finished_at: Date | null; outcome: string | null; counts: unknown; error: string | null }>(
+          `select id, job, started_at, finished_at, outcome, counts, error
+           from job_runs
+           order by id desc
+           limit $1`,
+          [limit],
+        )
+        if (options.json) {
+          process.stdout.write(JSON.stringify({ files: files.rows, jobs: jobs.rows }, null, 2) + '\n')
+          return
+        }
+        process.stdout.write('Files\n')
+        if (files.rows.length === 0) process.stdout.write('  (none)\n')
+        for (const f of files.rows) {
+          process.stdout.write(
+            `  #${f.id}  ${new Date(f.finished_at).toISOString()}  ${f.status.padEnd(8)} ${f.flow_id}  ${f.name}  ${f.kind ?? ''}  accepted ${f.records_accepted}  rejected ${f.records_rejected}${f.reason ? `\n        ${f.reason}` : ''}\n`,
+          )
+        }
+        process.stdout.write('Jobs\n')
+        if (jobs.rows.length === 0) process.stdout.write('  (none)\n')
+        for (const j of jobs.rows) {
+          process.stdout.write(
+            `  #${j.id}  ${new Date(j.started_at).toISOString()}  ${(j.outcome ?? '').padEnd(9)} ${j.job}  ${JSON.stringify(j.counts)}${j.error ? `  error: ${j.error}` : ''}\n`,
+          )
+        }
+      } finally {
+        await ctx.close()
+      }
+    })
+}

@@ -1,0 +1,119 @@
+import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
+import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
+import type { FranceTravailRow } from '../france-travail/row.ts'
+import { nirKey } from '../validation/nir.ts'
+
+/**
+ * Pure mapping of parsed flow records to canonical records: canonical field id (src/model/fields.ts) → value.
+ * Minimisation happens after this step (`maskRow` in staging.ts keeps only the stored fields), before anything
+ * reaches the database. Matching keys are derived here, with the index key; the NIR itself is passed through
+ * only as `personne.nir` and encrypted by the staging step if a purpose stores it.
+ */
+export type CanonicalValues = Record<string, unknown>
+
+export interface MappedFoyer {
+  dossier: CanonicalValues
+  persons: { matchKey: string; nirIndex: string | null; values: CanonicalValues; member: CanonicalValues }[]
+}
+
+export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
+  const a = foyer.adresse
+  const dossier: CanonicalValues = {
+    'dossier.numdemrsa': foyer.numdemrsa,
+    'dossier.organisme': foyer.fonorg,
+    'dossier.matricule': foyer.matricule,
+    'dossier.numeroOrganisme': foyer.numorg,
+    'dossier.dateDemande': foyer.dtdemrsa,
+    'dossier.etatDroit': foyer.etatdosrsa,
+    'dossier.motifRefus': foyer.refus?.motif,
+    'dossier.dateRefus': foyer.refus?.date,
+    'dossier.motifSuspensionDroit': foyer.suspensionDroit?.motif,
+    'dossier.dateSuspensionDroit': foyer.suspensionDroit?.date,
+    'dossier.motifSuspensionVersement': foyer.suspensionVersement?.motif,
+    'dossier.dateSuspensionVersement': foyer.suspensionVersement?.date,
+    'dossier.motifCloture': foyer.finDroit?.motif,
+    'dossier.dateCloture': foyer.finDroit?.date,
+    'dossier.situationFamiliale': foyer.sitfam,
+    'dossier.dateSituationFamiliale': foyer.ddsitfam,
+    'dossier.nombrePersonnes': foyer.personnes.length,
+    'dossier.nombreEnfants': foyer.personnes.filter((p) => p.rolepers === 'ENF').length,
+    'dossier.nombreEnfantsACharge': foyer.nbenfautcha,
+    'dossier.sansDomicileFixe': foyer.topsansdomfixe,
+    'dossier.soumisDroitsDevoirs': foyer.topfoydrodevorsa,
+    'dossier.origineDemande': foyer.oridemrsa,
+    'dossier.montantDroitTotal': foyer.mttotdrorsa,
+    'adresse.numeroVoie': a?.numvoie,
+    'adresse.typeVoie': a?.libtypevoie,
+    'adresse.nomVoie': a?.nomvoie,
+    'adresse.complementDestinataire': a?.complideadr,
+    'adresse.complement': a?.compladr,
+    'adresse.lieuDit': a?.lieudist,
+    'adresse.codePostal': a?.codepos,
+    'adresse.codeInsee': a?.numcom,
+    'adresse.commune': a?.nomcom,
+    'adresse.pays': a?.pays,
+    'adresse.horsFrance': a?.horsFrance,
+  }
+  return {
+    dossier,
+    persons: foyer.personnes.map((p) => mapPersonne(foyer, p, indexKey)),
+  }
+}
+
+function mapPersonne(foyer: CnafFoyer, p: CnafPersonne, indexKey: Buffer): MappedFoyer['persons'][number] {
+  const matchKey = p.nir13
+    ? personMatchKey(indexKey, p.nir13, p.dtnai)
+    : personWithoutNirMatchKey(
+        indexKey,
+        { organisme: foyer.fonorg, numdemrsa: foyer.numdemrsa },
+        { nomNaissance: p.nomnai, prenom: p.prenom, dateNaissance: p.dtnai, rang: p.rgnai },
+      )
+  return {
+    matchKey,
+    nirIndex: p.nir13 ? nirIndex(indexKey, p.nir13) : null,
+    values: {
+      'personne.nir': p.nir13 ? p.nir13 + nirKey(p.nir13) : undefined,
+      'personne.qualite': p.qual,
+      'personne.nom': p.nom,
+      'personne.nomNaissance': p.nomnai,
+      'personne.prenom': p.prenom,
+      'personne.prenom2': p.prenom2,
+      'personne.prenom3': p.prenom3,
+      'personne.dateNaissance': p.dtnai,
+      'personne.sexe': p.sexe,
+      'personne.communeNaissance': p.nomcomnai,
+    },
+    member: {
+      'personne.role': p.rolepers,
+      'personne.responsableDossier': p.toprespdos,
+      'personne.aCharge': p.topchapers,
+      'personne.soumisDroitsDevoirs': p.toppersdrodevorsa,
+      'personne.entrantDroitsDevoirs': p.toppersentdrodevorsa,
+      'personne.identifiantPoleEmploi': p.idassedic,
+      'personne.ressourcesMensuelles': p.mtpersressmenrsa,
+      'personne.activite': p.act,
+    },
+  }
+}
+
+export interface MappedRegistration {
+  personKey: string
+  values: CanonicalValues
+}
+
+export function mapFranceTravailRow(row: FranceTravailRow, indexKey: Buffer): MappedRegistration {
+  return {
+    personKey: personMatchKey(indexKey, row.nir13, row.dtnai),
+    values: {
+      'franceTravail.identifiant': row.identifiantpe,
+      'franceTravail.etat': row.etat,
+      'franceTravail.dateEtat': row.date,
+      'franceTravail.code': row.code,
+      'franceTravail.motif': row.motif,
+      'franceTravail.codeInsee': row.codeinsee,
+      'franceTravail.localite': row.localite,
+      'franceTravail.adresse': row.adresse,
+      'franceTravail.agence': row.ale,
+    },
+  }
+}

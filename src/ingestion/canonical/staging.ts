@@ -1,0 +1,266 @@
+import type { Keys } from '../../crypto/keys.ts'
+import { encryptNir } from '../../crypto/nir-cipher.ts'
+import type { Queryable } from '../../db/db.ts'
+import { CANONICAL_FIELDS, type CanonicalField, type FieldType } from '../../model/fields.ts'
+import type { MappedFoyer, MappedRegistration } from './map-records.ts'
+
+/**
+ * Per-file staging: parsed records are COPYed into temporary tables (dropped at commit) as they stream, then
+ * merged into the canonical tables with a few set-based statements at the end of the file. Everything happens in
+ * the file's transaction, so a file is loaded whole or not at all.
+ *
+ * Minimisation is applied here, before anything reaches the database: a catalogue field that no purpose stores
+ * is written as NULL (and a merge overwrites what an earlier configuration stored).
+ */
+type CanonicalTable = CanonicalField['table']
+
+const SQL_TYPES: Record<FieldType, string> = {
+  text: 'text',
+  code: 'text',
+  date: 'date',
+  boolean: 'boolean',
+  integer: 'integer',
+  decimal: 'numeric(11, 2)',
+  nir: 'bytea',
+}
+
+/** Catalogue fields of a table that are not structural keys of the staging rows. */
+function fieldsOf(table: CanonicalTable): CanonicalField[] {
+  const structural: Record<CanonicalTable, string[]> = {
+    dossiers: ['organisme', 'numdemrsa'],
+    persons: [],
+    dossier_members: [],
+    france_travail_registrations: [],
+  }
+  return CANONICAL_FIELDS.filter((f) => f.table === table && !structural[table].includes(f.column))
+}
+
+const DOSSIER_FIELDS = fieldsOf('dossiers')
+const PERSON_FIELDS = fieldsOf('persons')
+const MEMBER_FIELDS = fieldsOf('dossier_members')
+const FT_FIELDS = fieldsOf('france_travail_registrations')
+
+const cols = (fields: CanonicalField[]) => fields.map((f) => f.column)
+const ddl = (fields: CanonicalField[]) => fields.map((f) => `${f.column} ${SQL_TYPES[f.type]}`).join(', ')
+
+export async function createStagingTables(tx: Queryable): Promise<void> {
+  await tx.exec(`
+    create temp table stage_dossiers (record_index integer not null, organisme text not null, numdemrsa text not null, ${ddl(DOSSIER_FIELDS)}) on commit drop;
+    create temp table stage_persons (record_index integer not null, match_key text not null, nir_index text, ${ddl(PERSON_FIELDS)}) on commit drop;
+    create temp table stage_members (record_index integer not null, organisme text not null, numdemrsa text not null, match_key text not null, ${ddl(MEMBER_FIELDS)}) on commit drop;
+    create temp table stage_registrations (record_index integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
+  `)
+}
+
+/** Which canonical fields are stored: the union of the purposes' fields and the key fields. */
+export type StoredFields = ReadonlySet<string>
+
+function masked(fields: CanonicalField[], stored: StoredFields, values: Record<string, unknown>, keys: Keys): unknown[] {
+  return fields.map((f) => {
+    if (!stored.has(f.id) && !f.key) return null
+    const value = values[f.id]
+    if (value === undefined || value === null) return null
+    if (f.type === 'nir') return encryptNir(keys.nir, String(value))
+    return value
+  })
+}
+
+export async function stageFoyers(
+  tx: Queryable,
+  foyers: readonly { recordIndex: number; mapped: MappedFoyer }[],
+  stored: StoredFields,
+  keys: Keys,
+): Promise<void> {
+  const dossiers: unknown[][] = []
+  const persons: unknown[][] = []
+  const members: unknown[][] = []
+  for (const { recordIndex, mapped } of foyers) {
+    const organisme = mapped.dossier['dossier.organisme']
+    const numdemrsa = mapped.dossier['dossier.numdemrsa']
+    dossiers.push([recordIndex, organisme, numdemrsa, ...masked(DOSSIER_FIELDS, stored, mapped.dossier, keys)])
+    for (const p of mapped.persons) {
+      persons.push([recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
+      members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
+    }
+  }
+  await tx.copyRows('stage_dossiers', ['record_index', 'organisme', 'numdemrsa', ...cols(DOSSIER_FIELDS)], dossiers)
+  await tx.copyRows('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], persons)
+  await tx.copyRows('stage_members', ['record_index', 'organisme', 'numdemrsa', 'match_key', ...cols(MEMBER_FIELDS)], members)
+}
+
+export async function stageRegistrations(
+  tx: Queryable,
+  rows: readonly { recordIndex: number; mapped: MappedRegistration }[],
+  stored: StoredFields,
+  keys: Keys,
+): Promise<void> {
+  await tx.copyRows(
+    'stage_registrations',
+    ['record_index', 'person_key', ...cols(FT_FIELDS)],
+    rows.map(({ recordIndex, mapped }) => [recordIndex, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
+  )
+}
+
+export interface MergeContext {
+  flowId: string
+  fileId: number
+  transmittedAt: Date
+  /** Effective date of state changes (DTREF of a CNAF file, the file date otherwise). */
+  effectiveDate: string
+}
+
+const set = (columns: string[]) => columns.map((c) => `${c} = excluded.${c}`).join(',\n  ')
+
+/** Merges the staged foyers: dossiers, persons, then each dossier's members (a foyer is a whole snapshot). */
+export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ dossiers: number; persons: number; members: number }> {
+  const d = cols(DOSSIER_FIELDS)
+  const p = cols(PERSON_FIELDS)
+  const m = cols(MEMBER_FIELDS)
+  // The last occurrence of a dossier in the file wins (WebRSA does the same).
+  await tx.exec(`
+    create temp table last_dossiers on commit drop as
+    select distinct on (organisme, numdemrsa) *
+    from stage_dossiers
+    order by organisme, numdemrsa, record_index desc;
+    create index on last_dossiers (organisme, numdemrsa);
+  `)
+  await tx.query(
+    `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select d.id, 'etat_droit', d.etat_droit, s.etat_droit, $1, $2, $3
+     from last_dossiers s
+     join dossiers d on d.organisme = s.organisme and d.numdemrsa = s.numdemrsa
+     where d.etat_droit is distinct from s.etat_droit`,
+    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+  )
+  await tx.query(
+    `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select d.id, 'transmission_state', d.transmission_state, 'transmitted', $1, $2, $3
+     from last_dossiers s
+     join dossiers d on d.organisme = s.organisme and d.numdemrsa = s.numdemrsa
+     where d.transmission_state <> 'transmitted'`,
+    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+  )
+  const newIds = await tx.query<{ id: number; inserted: boolean }>(
+    `insert into dossiers (flow_id, organisme, numdemrsa, ${d.join(', ')}, transmission_state, not_transmitted_since, file_id, transmitted_at)
+     select $1, organisme, numdemrsa, ${d.join(', ')}, 'transmitted', null, $2, $3
+     from last_dossiers
+     on conflict (organisme, numdemrsa) do update set
+       flow_id = excluded.flow_id,
+       ${set(d)},
+       transmission_state = 'transmitted',
+       not_transmitted_since = null,
+       file_id = excluded.file_id,
+       transmitted_at = excluded.transmitted_at,
+       updated_at = now()
+     returning id, (xmax = 0) as inserted`,
+    [ctx.flowId, ctx.fileId, ctx.transmittedAt],
+  )
+  await tx.query(
+    `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select d.id, 'etat_droit', null, d.etat_droit, $1, $2, $3
+     from dossiers d
+     where d.id = any($4::bigint[])`,
+    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt, newIds.rows.filter((r) => r.inserted).map((r) => r.id)],
+  )
+  const persons = await tx.query(
+    `insert into persons (match_key, nir_index, ${p.join(', ')}, file_id, transmitted_at)
+     select match_key, nir_index, ${p.join(', ')}, $1, $2
+     from (
+       select distinct on (match_key) *
+       from stage_persons
+       order by match_key, record_index desc
+     ) s
+     on conflict (match_key) do update set
+       nir_index = excluded.nir_index,
+       ${set(p)},
+       file_id = excluded.file_id,
+       transmitted_at = excluded.transmitted_at,
+       updated_at = now()`,
+    [ctx.fileId, ctx.transmittedAt],
+  )
+  await tx.query(
+    `delete from dossier_members dm
+     using dossiers d, last_dossiers s
+     where dm.dossier_id = d.id
+       and d.organisme = s.organisme
+       and d.numdemrsa = s.numdemrsa`,
+  )
+  const members = await tx.query(
+    `insert into dossier_members (dossier_id, person_id, ${m.join(', ')}, file_id, transmitted_at)
+     select distinct on (d.id, p.id) d.id, p.id, ${m.map((c) => `sm.${c}`).join(', ')}, $1, $2
+     from stage_members sm
+     join last_dossiers s on s.organisme = sm.organisme and s.numdemrsa = sm.numdemrsa and s.record_index = sm.record_index
+     join dossiers d on d.organisme = sm.organisme and d.numdemrsa = sm.numdemrsa
+     join persons p on p.match_key = sm.match_key
+     order by d.id, p.id`,
+    [ctx.fileId, ctx.transmittedAt],
+  )
+  return { dossiers: newIds.rowCount, persons: persons.rowCount, members: members.rowCount }
+}
+
+/**
+ * A monthly stock replaces the producer's active set: a dossier of this flow absent from the stock is marked
+ * no longer transmitted (never deleted: retention decides). Dossiers whose record was rejected in this file are
+ * not treated as absent.
+ */
+export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, rejectedKeys: readonly string[]): Promise<number> {
+  const absent = `
+    from dossiers d
+    where d.flow_id = $1
+      and d.transmission_state = 'transmitted'
+      and not exists (select 1 from last_dossiers s where s.organisme = d.organisme and s.numdemrsa = d.numdemrsa)
+      and not (d.numdemrsa = any($2::text[]))`
+  await tx.query(
+    `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select d.id, 'transmission_state', 'transmitted', 'not_transmitted', $3, $4, $5
+     ${absent}`,
+    [ctx.flowId, rejectedKeys, ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+  )
+  const result = await tx.query(
+    `update dossiers
+     set transmission_state = 'not_transmitted',
+         not_transmitted_since = $3,
+         updated_at = now()
+     where id in (select d.id ${absent})`,
+    [ctx.flowId, rejectedKeys, ctx.effectiveDate],
+  )
+  return result.rowCount
+}
+
+/**
+ * Merges staged France Travail rows: the latest state per person wins, and a movement older than the state
+ * already known never overrides it.
+ */
+export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<number> {
+  const f = cols(FT_FIELDS)
+  await tx.exec(`
+    create temp table last_registrations on commit drop as
+    select distinct on (person_key) *
+    from stage_registrations
+    order by person_key, date_etat desc nulls last, record_index desc;
+  `)
+  await tx.query(
+    `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select s.person_key, 'france_travail.etat', r.etat, s.etat, coalesce(s.date_etat, $1), $2, $3
+     from last_registrations s
+     left join france_travail_registrations r on r.person_key = s.person_key
+     where (r.etat is distinct from s.etat)
+       and (r.date_etat is null or s.date_etat is null or s.date_etat >= r.date_etat)`,
+    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+  )
+  const result = await tx.query(
+    `insert into france_travail_registrations (person_key, ${f.join(', ')}, file_id, transmitted_at)
+     select person_key, ${f.join(', ')}, $1, $2
+     from last_registrations
+     on conflict (person_key) do update set
+       ${set(f)},
+       file_id = excluded.file_id,
+       transmitted_at = excluded.transmitted_at,
+       updated_at = now()
+     where france_travail_registrations.date_etat is null
+        or excluded.date_etat is null
+        or excluded.date_etat >= france_travail_registrations.date_etat`,
+    [ctx.fileId, ctx.transmittedAt],
+  )
+  return result.rowCount
+}

@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { Keys } from '../crypto/keys.ts'
+import type { Db, Queryable } from '../db/db.ts'
+import type { Flow } from '../flows/flow.ts'
+import type { Logger } from '../log/logger.ts'
+import { metrics } from '../metrics/metrics.ts'
+import { mapCnafFoyer, mapFranceTravailRow } from './canonical/map-records.ts'
+import {
+  createStagingTables,
+  markAbsentFromStock,
+  mergeFoyers,
+  mergeRegistrations,
+  stageFoyers,
+  stageRegistrations,
+  type MergeContext,
+  type StoredFields,
+} from './canonical/staging.ts'
+import type { CnafFoyer, ParsedRecord, RecordIssue } from './cnaf/foyer.ts'
+import { readCnafFile } from './cnaf/read-cnaf-file.ts'
+import { FileRejection } from './file-rejection.ts'
+import { detectFranceTravailKind, readFranceTravailFile } from './france-travail/read-france-travail-file.ts'
+import type { FranceTravailRow } from './france-travail/row.ts'
+import { cnafTransmissionTime } from './transmission-time.ts'
+
+export interface IngestDeps {
+  db: Db
+  keys: Keys
+  log: Logger
+  /** Canonical field ids that purposes store (plus key fields): src/purposes/stored-fields.ts. */
+  stored: StoredFields
+}
+
+export interface LocalFile {
+  path: string
+  /** The name the producer gave the file (the staging copy may be named otherwise). */
+  name: string
+  source: 'sftp' | 'local'
+  /** When the producer wrote it (SFTP mtime, or local mtime): the transmission time of files without a header. */
+  modifiedAt: Date
+  size?: number
+  sha256?: string
+}
+
+export type FileStatus = 'loaded' | 'rejected' | 'skipped'
+
+export interface FileOutcome {
+  name: string
+  flow: string
+  status: FileStatus
+  fileId: number | undefined
+  kind: string | undefined
+  accepted: number
+  rejected: number
+  reason: string | undefined
+  /** Machine-readable reason code (FileRejection code, or `already_loaded` / `already_rejected`). */
+  code: string | undefined
+  sha256: string
+  size: number
+  durationMs: number
+}
+
+export interface IngestOptions {
+  signal?: AbortSignal
+  onProgress?: (progress: { records: number }) => void
+  now?: () => Date
+}
+
+/** Rejected-record rows kept in memory for a file rejected whole (the loaded ones are written as they come). */
+const MAX_ISSUES_KEPT = 1000
+
+export async function fingerprint(filePath: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer)
+    size += (chunk as Buffer).length
+  }
+  return { size, sha256: hash.digest('hex') }
+}
+
+/**
+ * Loads one file as if it came from `flow`: in one transaction, whole or not at all. A file already loaded or
+ * rejected (same name, size and sha256) is skipped. A file that cannot be trusted is rejected whole and recorded
+ * with the reason and the rejected records (where and which rule, never a value). Infrastructure faults throw,
+ * leaving the database as before the file, so the next run picks the file up again.
+ */
+export async function ingestFile(deps: IngestDeps, flow: Flow, file: LocalFile, options: IngestOptions = {}): Promise<FileOutcome> {
+  const outcome = await ingestFileOnce(deps, flow, file, options)
+  metrics.filesTotal.inc({ flow: flow.id, status: outcome.status })
+  if (outcome.status === 'loaded') metrics.recordsTotal.inc({ flow: flow.id, outcome: 'accepted' }, outcome.accepted)
+  if (outcome.status !== 'skipped') metrics.recordsTotal.inc({ flow: flow.id, outcome: 'rejected' }, outcome.rejected)
+  return outcome
+}
+
+async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, options: IngestOptions): Promise<FileOutcome> {
+  const startedAt = (options.now ?? (() => new Date()))()
+  const t0 = performance.now()
+  const fp = file.sha256 && file.size !== undefined ? { size: file.size, sha256: file.sha256 } : await fingerprint(file.path)
+  const base = { name: file.name, flow: flow.id, sha256: fp.sha256, size: fp.size }
+  const done = (o: Omit<FileOutcome, 'name' | 'flow' | 'sha256' | 'size' | 'durationMs'>): FileOutcome => ({
+    ...base,
+    ...o,
+    durationMs: Math.round(performance.now() - t0),
+  })
+
+  const existing = await deps.db.query<{ id: number; status: 'loaded' | 'rejected'; kind: string | null }>(
+    `select id, status, kind
+     from files
+     where flow_id = $1 and name = $2 and size = $3 and sha256 = $4`,
+    [flow.id, file.name, fp.size, fp.sha256],
+  )
+  const seen = existing.rows[0]
+  if (seen) {
+    return done({
+      status: 'skipped',
+      fileId: seen.id,
+      kind: seen.kind ?? undefined,
+      accepted: 0,
+      rejected: 0,
+      code: seen.status === 'loaded' ? 'already_loaded' : 'already_rejected',
+      reason: `already ${seen.status} as file ${seen.id}`,
+    })
+  }
+
+  const issues: { recordIndex: number; line: number; issue: RecordIssue }[] = []
+  const state = { total: 0, rejected: 0, kind: undefined as string | undefined }
+  try {
+    const result = await deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: number }>(
+        `insert into files (flow_id, name, size, sha256, status, source, started_at)
+         values ($1, $2, $3, $4, 'loaded', $5, $6)
+         returning id`,
+        [flow.id, file.name, fp.size, fp.sha256, file.source, startedAt],
+      )
+      const fileId = rows[0]!.id
+      await createStagingTables(tx)
+      const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : loadFranceTravail
+      const loaded = await load(tx, deps, flow, file, fileId, state, issues, options)
+      const accepted = state.total - state.rejected
+      if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
+        throw new FileRejection(
+          'too_many_rejections',
+          `${file.name}: ${state.rejected} of ${state.total} records rejected, above the flow's limit of ${(flow.max_rejected_rate * 100).toFixed(1)} %`,
+        )
+      }
+      await tx.query(
+        `update files
+         set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7, finished_at = now()
+         where id = $1`,
+        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected],
+      )
+      await tx.query(
+        `insert into flow_progress (flow_id, kind, last_file_id, last_transmitted_at)
+         values ($1, 'all', $2, $3)
+         on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at`,
+        [flow.id, fileId, loaded.transmittedAt],
+      )
+      return { fileId, accepted }
+    })
+    deps.log.info({ flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected }, 'file loaded')
+    return done({ status: 'loaded', fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, code: undefined, reason: undefined })
+  } catch (error) {
+    if (!(error instanceof FileRejection)) throw error
+    const fileId = await recordRejectedFile(deps.db, flow, file, fp, startedAt, state, issues, error)
+    deps.log.warn({ flowId: flow.id, fileId, code: error.code, records: state.total, rejected: state.rejected }, 'file rejected')
+    return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, code: error.code, reason: error.message })
+  }
+}
+
+interface LoadState {
+  total: number
+  rejected: number
+  kind: string | undefined
+}
+
+type Issues = { recordIndex: number; line: number; issue: RecordIssue }[]
+
+async function writeRejections(
+  tx: Queryable,
+  fileId: number,
+  failed: Extract<ParsedRecord<unknown>, { ok: false }>[],
+  issues: Issues,
+): Promise<void> {
+  const rows: unknown[][] = []
+  for (const r of failed) {
+    for (const issue of r.issues) {
+      rows.push([fileId, r.recordIndex, r.line, issue.field, issue.rule])
+      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
+    }
+  }
+  await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], rows)
+}
+
+async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmittedAt: Date): Promise<void> {
+  const { rows } = await tx.query<{ last_transmitted_at: Date; last_file_id: number }>(
+    `select last_transmitted_at, last_file_id
+     from flow_progress
+     where flow_id = $1 and kind = 'all'`,
+    [flow.id],
+  )
+  const last = rows[0]
+  if (last && transmittedAt.getTime() < new Date(last.last_transmitted_at).getTime()) {
+    throw new FileRejection(
+      'out_of_order',
+      `${file.name}: transmitted ${transmittedAt.toISOString()}, older than file ${last.last_file_id} already applied for flow ${flow.id} (${new Date(last.last_transmitted_at).toISOString()})`,
+    )
+  }
+}
+
+async function loadCnaf(
+  tx: Queryable,
+  deps: IngestDeps,
+  flow: Flow,
+  file: LocalFile,
+  fileId: number,
+  state: LoadState,
+  issues: Issues,
+  options: IngestOptions,
+): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+  if (flow.format.type !== 'cnaf-vrsb0801') throw new Error(`flow ${flow.id} is not a CNAF flow`)
+  let ctx: MergeContext | undefined
+  let typeflux: string | undefined
+  let referenceDate: string | null = null
+  const rejectedKeys: string[] = []
+  for await (const event of readCnafFile(file.path, {
+    fallbackEncoding: flow.format.encoding,
+    organismes: flow.format.organismes,
+    fileLabel: file.name,
+    signal: options.signal,
+  })) {
+    if (event.type === 'header') {
+      const transmittedAt = cnafTransmissionTime(event.header.dtcreaflux, event.header.heucreaflux)
+      await checkOrder(tx, flow, file, transmittedAt)
+      typeflux = event.header.typeflux
+      state.kind = typeflux === 'M' ? 'stock' : typeflux === 'I' ? 'daily' : 'reprise'
+      referenceDate = event.header.dtref
+      ctx = { flowId: flow.id, fileId, transmittedAt, effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux }
+    } else if (event.type === 'records') {
+      const ok: { recordIndex: number; mapped: ReturnType<typeof mapCnafFoyer> }[] = []
+      const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
+      for (const r of event.records) {
+        if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapCnafFoyer(r.value, deps.keys.index) })
+        else {
+          failed.push(r)
+          if (r.key) rejectedKeys.push(r.key)
+        }
+      }
+      state.total += event.records.length
+      state.rejected += failed.length
+      await stageFoyers(tx, ok, deps.stored, deps.keys)
+      await writeRejections(tx, fileId, failed, issues)
+      options.onProgress?.({ records: state.total })
+    }
+  }
+  if (!ctx) throw new FileRejection('bad_header', `${file.name}: no IdentificationFlux header`)
+  await mergeFoyers(tx, ctx)
+  // A stock replaces the set of dossiers this flow transmits; a reprise or daily file only adds to it.
+  if (typeflux === 'M') await markAbsentFromStock(tx, ctx, rejectedKeys)
+  return { transmittedAt: ctx.transmittedAt, referenceDate }
+}
+
+async function loadFranceTravail(
+  tx: Queryable,
+  deps: IngestDeps,
+  flow: Flow,
+  file: LocalFile,
+  fileId: number,
+  state: LoadState,
+  issues: Issues,
+  options: IngestOptions,
+): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+  if (flow.format.type !== 'france-travail-csv') throw new Error(`flow ${flow.id} is not a France Travail flow`)
+  const kind = detectFranceTravailKind(path.basename(file.name), flow.format.kinds)
+  if (!kind) {
+    throw new FileRejection(
+      'wrong_schema',
+      `${file.name}: cannot tell the kind of France Travail file from its name (expected one of: ${flow.format.kinds.map((k) => `${k.kind} /${k.pattern}/i`).join(', ')})`,
+    )
+  }
+  state.kind = kind
+  const transmittedAt = file.modifiedAt
+  await checkOrder(tx, flow, file, transmittedAt)
+  const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
+  for await (const batch of readFranceTravailFile(file.path, {
+    kind,
+    encoding: flow.format.encoding,
+    delimiter: flow.format.delimiter,
+    header: flow.format.header,
+    fileLabel: file.name,
+    signal: options.signal,
+  })) {
+    const ok: { recordIndex: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
+    const failed: Extract<ParsedRecord<FranceTravailRow>, { ok: false }>[] = []
+    for (const r of batch) {
+      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
+      else failed.push(r)
+    }
+    state.total += batch.length
+    state.rejected += failed.length
+    await stageRegistrations(tx, ok, deps.stored, deps.keys)
+    await writeRejections(tx, fileId, failed, issues)
+    options.onProgress?.({ records: state.total })
+  }
+  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
+  await mergeRegistrations(tx, ctx)
+  return { transmittedAt, referenceDate: null }
+}
+
+async function recordRejectedFile(
+  db: Db,
+  flow: Flow,
+  file: LocalFile,
+  fp: { size: number; sha256: string },
+  startedAt: Date,
+  state: LoadState,
+  issues: Issues,
+  rejection: FileRejection,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: number }>(
+      `insert into files (flow_id, name, size, sha256, status, kind, source, records_total, records_accepted, records_rejected, reason, started_at)
+       values ($1, $2, $3, $4, 'rejected', $5, $6, $7, 0, $8, $9, $10)
+       on conflict (flow_id, name, size, sha256) do update set reason = excluded.reason
+       returning id`,
+      [flow.id, file.name, fp.size, fp.sha256, state.kind ?? null, file.source, state.total, state.rejected, `${rejection.code}: ${rejection.message}`, startedAt],
+    )
+    const fileId = rows[0]!.id
+    const fileLevel: unknown[] = [fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, '(file)', rejection.code]
+    await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], [
+      fileLevel,
+      ...issues.map((i) => [fileId, i.recordIndex, i.line, i.issue.field, i.issue.rule]),
+    ])
+    return fileId
+  })
+}
