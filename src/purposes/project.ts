@@ -18,9 +18,27 @@ export function project(record: CanonicalRecord, purpose: Pick<Purpose, 'fields'
   for (const field of purpose.fields) {
     if (field.transform === 'omit') continue
     const value = Object.prototype.hasOwnProperty.call(record, field.field) ? record[field.field] : undefined
-    out[exposedName(field)] = transformValue(value, field, options)
+    // An own data property whatever the name (`out[name] = ...` with `__proto__` would set the prototype instead).
+    Object.defineProperty(out, exposedName(field), {
+      value: transformValue(value, field, options),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   return out
+}
+
+/**
+ * A scalar value as text, for the transforms that read text: a Date (drivers may hand dates as UTC midnight) as
+ * `YYYY-MM-DD`; strings, numbers and booleans as themselves; anything else (objects, arrays...) as null, so a
+ * generalising transform never lets a structure out.
+ */
+function textOf(value: unknown): string | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString().slice(0, 10)
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+  return null
 }
 
 export function transformValue(value: unknown, field: PurposeField, options: ProjectOptions = {}): unknown {
@@ -31,15 +49,16 @@ export function transformValue(value: unknown, field: PurposeField, options: Pro
     case 'omit':
       return undefined
     case 'year': {
-      const text = String(value)
-      return /^\d{4}/.test(text) ? Number(text.slice(0, 4)) : null
+      const text = textOf(value)
+      return text !== null && /^\d{4}/.test(text) ? Number(text.slice(0, 4)) : null
     }
     case 'age-band': {
       const width = field.length ?? 10
-      const text = String(value)
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return null
+      const text = textOf(value)
+      if (text === null || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null
       const asOf = options.asOf ?? new Date()
       const [y, m, d] = text.split('-').map(Number) as [number, number, number]
+      if (m < 1 || m > 12 || d < 1 || d > 31) return null
       let age = asOf.getUTCFullYear() - y
       if (asOf.getUTCMonth() + 1 < m || (asOf.getUTCMonth() + 1 === m && asOf.getUTCDate() < d)) age -= 1
       if (age < 0) return null
@@ -47,13 +66,16 @@ export function transformValue(value: unknown, field: PurposeField, options: Pro
       return `${low}-${low + width - 1}`
     }
     case 'postcode-to-departement': {
-      const text = String(value).trim()
+      const text = textOf(value)?.trim().toUpperCase()
+      if (text === undefined) return null
+      // An INSEE commune code of Corsica carries its département (2A004, 2B033); postcodes there start with 20.
+      if (/^2[AB]\d{3}$/.test(text)) return text.slice(0, 2)
       if (!/^\d{5}$/.test(text)) return null
       if (text.startsWith('97') || text.startsWith('98')) return text.slice(0, 3)
       if (text.startsWith('20')) return Number(text) < 20200 ? '2A' : '2B'
       return text.slice(0, 2)
     }
     case 'truncate':
-      return String(value).slice(0, field.length)
+      return textOf(value)?.slice(0, field.length) ?? null
   }
 }

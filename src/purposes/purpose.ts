@@ -52,6 +52,11 @@ export const PurposeSchema = z.object({
   audit: z.enum(['full', 'metadata']).default('full'),
   /** Whether a data subject may object / ask erasure for this purpose (consent-based purposes). */
   erasable: z.boolean().default(false),
+  /**
+   * Statistical purposes only: quasi-identifiers with their generalisation hierarchies, k, maximum suppression
+   * rate... Its shape belongs to the statistics feature (src/pseudonymisation/), which validates it.
+   */
+  statistics: z.record(z.string(), z.unknown()).optional(),
 })
 
 export type PurposeDeclaration = z.infer<typeof PurposeSchema>

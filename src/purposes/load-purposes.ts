@@ -1,0 +1,181 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import type { z } from 'zod'
+import { DeclarationError } from '../flows/load-flows.ts'
+import { closeMatches } from './close-matches.ts'
+import { PurposeFieldSchema, PurposeSchema, type Purpose } from './purpose.ts'
+
+/** What reading `mappings/` gave: the valid purposes, the file each came from, and every problem found. */
+export interface PurposesReading {
+  purposes: Map<string, Purpose>
+  /** Purpose id → file as messages name it (`mappings/orientation.yaml`). */
+  files: Map<string, string>
+  problems: string[]
+}
+
+/**
+ * Loads and validates every `mappings/<id>.yaml` (or `.yml`); the file name is the purpose id. Throws a
+ * DeclarationError listing every problem (file, key path, what is known) when any file is wrong.
+ */
+export function loadPurposes(dir: string): Map<string, Purpose> {
+  const { purposes, problems } = readPurposes(dir)
+  if (problems.length > 0) throw new DeclarationError(problems)
+  return purposes
+}
+
+/** Same as loadPurposes, but hands back the problems instead of throwing (for `passerelle check`). */
+export function readPurposes(dir: string): PurposesReading {
+  const problems: string[] = []
+  const purposes = new Map<string, Purpose>()
+  const files = new Map<string, string>()
+  let names: string[]
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => e.name)
+      .sort()
+  } catch (error) {
+    return { purposes, files, problems: [`${dir}: cannot read the mappings directory: ${(error as Error).message}`] }
+  }
+  if (names.length === 0) problems.push(`${path.basename(dir)}: no purpose declared (no <id>.yaml file)`)
+  for (const name of names) {
+    const id = name.replace(/\.ya?ml$/, '')
+    const where = path.join(path.basename(dir), name)
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) {
+      problems.push(`${where}: (file name): the file name is the purpose id and must be kebab-case (got "${id}")`)
+      continue
+    }
+    const other = files.get(id)
+    if (other !== undefined) {
+      problems.push(`${where}: (file name): purpose id "${id}" is declared twice (${other} and ${where}): keep one file`)
+      continue
+    }
+    files.set(id, where)
+    let raw: unknown
+    try {
+      raw = parseYaml(readFileSync(path.join(dir, name), 'utf8'))
+    } catch (error) {
+      problems.push(`${where}: (yaml): not valid YAML: ${(error as Error).message.split('\n')[0]}`)
+      continue
+    }
+    const found = [...unknownKeys(raw), ...schemaProblems(raw)]
+    if (found.length > 0) {
+      problems.push(...found.map((p) => `${where}: ${p}`))
+      continue
+    }
+    purposes.set(id, { ...PurposeSchema.parse(raw), id })
+  }
+  return { purposes, files, problems }
+}
+
+/** Validation problems as `key.path: message (known: ...)`, each naming what is expected. */
+function schemaProblems(raw: unknown): string[] {
+  const parsed = PurposeSchema.safeParse(raw)
+  if (parsed.success) return []
+  return parsed.error.issues.map((issue) => `${keyPath(issue.path, raw)}: ${describeIssue(issue, raw)}`)
+}
+
+const HINTS: Record<string, string> = {
+  legal_basis: 'every purpose needs a legal basis: `legal_basis: { gdpr: 6(1)(e), national: "CASF art. ..." }`',
+  'legal_basis.gdpr': 'the GDPR Art. 6(1) letter, e.g. 6(1)(e)',
+  'legal_basis.national': 'the national text, e.g. "CASF art. R.262-103 et suivants ; décret n° 2009-716"',
+  recipients: 'every purpose needs at least one recipient: `- { role: referent, organisation_types: [ccas] }`',
+  retention: 'every purpose needs a retention policy name (declared under flows/retention/)',
+  fields: 'every purpose declares at least one field: `- { field: personne.nom, as: nom }`',
+  source_flows: 'every purpose names the flows its data comes from (flows/<id>.yaml)',
+  data_subjects: 'every purpose lists its categories of data subjects',
+  controller: 'the controller: `controller: { name: ..., contact: ... }`',
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const key = issue.path.filter((p) => typeof p === 'string').join('.')
+  const hint = HINTS[key] ? ` (${HINTS[key]})` : ''
+  const value = valueAt(raw, issue.path)
+  switch (issue.code) {
+    case 'invalid_type':
+      if (value === undefined) return `missing${hint}`
+      return `expected ${issue.expected}, got ${describeType(value)}${hint}`
+    case 'too_small':
+      if (issue.origin === 'array') return `must list at least ${String(issue.minimum)}${hint}`
+      if (issue.origin === 'string') return `must not be empty${hint}`
+      return `${issue.message}${hint}`
+    case 'invalid_value':
+      return `unknown value ${JSON.stringify(value)} (known: ${issue.values.map(String).join(', ')})`
+    default:
+      return `${issue.message}${hint}`
+  }
+}
+
+/** Keys the schema does not know, at every level the schema names (a typo must not be silently dropped). */
+function unknownKeys(raw: unknown): string[] {
+  if (!isRecord(raw)) return []
+  const shape = PurposeSchema.shape
+  const problems = unknownIn(raw, Object.keys(shape), '')
+  const nested: Record<string, string[]> = {
+    controller: ['name', 'contact'],
+    legal_basis: ['gdpr', 'national'],
+  }
+  for (const [key, known] of Object.entries(nested)) {
+    if (isRecord(raw[key])) problems.push(...unknownIn(raw[key], known, key))
+  }
+  const lists: Record<string, string[]> = {
+    article9: ['category', 'condition'],
+    recipients: ['role', 'organisation_types', 'description'],
+    fields: Object.keys(PurposeFieldSchema.shape),
+  }
+  for (const [key, known] of Object.entries(lists)) {
+    const list = raw[key]
+    if (!Array.isArray(list)) continue
+    list.forEach((item, i) => {
+      if (isRecord(item)) problems.push(...unknownIn(item, known, keyPath([key, i], raw)))
+    })
+  }
+  return problems
+}
+
+function unknownIn(obj: Record<string, unknown>, known: string[], at: string): string[] {
+  return Object.keys(obj)
+    .filter((k) => !known.includes(k))
+    .map((k) => {
+      const close = closeMatches(k, known, 1)
+      return `${at ? `${at}.` : ''}${k}: unknown key${close.length ? `, did you mean "${close[0]}"?` : ''} (known: ${known.join(', ')})`
+    })
+}
+
+/** `fields[3] (personne.nom).transform`: list indexes in brackets, with the field id when there is one. */
+export function keyPath(segments: readonly PropertyKey[], raw: unknown): string {
+  let out = ''
+  let cursor: unknown = raw
+  for (const segment of segments) {
+    if (typeof segment === 'number') {
+      out += `[${segment}]`
+      cursor = Array.isArray(cursor) ? cursor[segment] : undefined
+      if (isRecord(cursor) && typeof cursor.field === 'string') out += ` (${cursor.field})`
+    } else {
+      out += out ? `.${String(segment)}` : String(segment)
+      cursor = isRecord(cursor) ? cursor[String(segment)] : undefined
+    }
+  }
+  return out || '(root)'
+}
+
+function valueAt(raw: unknown, segments: readonly PropertyKey[]): unknown {
+  let cursor = raw
+  for (const segment of segments) {
+    if (Array.isArray(cursor) && typeof segment === 'number') cursor = cursor[segment]
+    else if (isRecord(cursor)) cursor = cursor[String(segment)]
+    else return undefined
+  }
+  return cursor
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  return typeof value === 'object' ? 'a mapping' : typeof value
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
