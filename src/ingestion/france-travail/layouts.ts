@@ -30,13 +30,19 @@ const INSCRIPTION_COLUMNS = ['nir', 'identifiantpe', 'nom', 'prenom', 'dtnai', '
 const END_COLUMNS = ['nir', 'identifiantpe', 'nom', 'prenom', 'dtnai', 'date', 'code', 'motif', 'nir2'] as const
 const ADDRESS_COLUMNS = ['codeinsee', 'localite', 'adresse', 'ale'] as const
 
-/** The layouts a file of this kind may have, legacy first. */
-export function layoutsFor(kind: FranceTravailFileKind): readonly FranceTravailLayout[] {
-  const base = kind === 'cessations' || kind === 'radiations' ? END_COLUMNS : INSCRIPTION_COLUMNS
+function layoutPair(base: readonly FranceTravailColumn[]): readonly FranceTravailLayout[] {
   return [
     { name: 'legacy', columns: base },
     { name: 'extended', columns: [...base, ...ADDRESS_COLUMNS] },
   ]
+}
+
+const INSCRIPTION_LAYOUTS = layoutPair(INSCRIPTION_COLUMNS)
+const END_LAYOUTS = layoutPair(END_COLUMNS)
+
+/** The layouts a file of this kind may have, legacy first (the same objects on every call). */
+export function layoutsFor(kind: FranceTravailFileKind): readonly FranceTravailLayout[] {
+  return kind === 'cessations' || kind === 'radiations' ? END_LAYOUTS : INSCRIPTION_LAYOUTS
 }
 
 /** A header cell as compared: lowercase, no accents, letters and digits only (`Identifiant PE` → `identifiantpe`). */

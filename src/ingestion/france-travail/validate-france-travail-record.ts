@@ -25,9 +25,15 @@ export function frenchDateToIso(value: string): { ok: true; iso: string } | { ok
   const month = Number(mm)
   const year = Number(yyyy)
   if (year < 1800 || month < 1 || month > 12 || day < 1) return { ok: false, rule: 'date_calendar' }
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
-  if (day > daysInMonth) return { ok: false, rule: 'date_calendar' }
+  if (day > daysInMonth(year, month)) return { ok: false, rule: 'date_calendar' }
   return { ok: true, iso: `${yyyy}-${mm}-${dd}` }
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29
+  return DAYS_IN_MONTH[month - 1] as number
 }
 
 const date = z
@@ -84,14 +90,13 @@ const FIELDS: Record<FranceTravailColumn, z.ZodType> = {
   ale: optionalText(5),
 }
 
-const schemas = new Map<string, z.ZodType<Record<string, unknown>>>()
+const schemas = new WeakMap<FranceTravailLayout, z.ZodType<Record<string, unknown>>>()
 
 function schemaFor(layout: FranceTravailLayout): z.ZodType<Record<string, unknown>> {
-  const id = layout.columns.join(';')
-  let schema = schemas.get(id)
+  let schema = schemas.get(layout)
   if (!schema) {
     schema = z.object(Object.fromEntries(layout.columns.map((column) => [column, FIELDS[column]]))) as z.ZodType<Record<string, unknown>>
-    schemas.set(id, schema)
+    schemas.set(layout, schema)
   }
   return schema
 }
