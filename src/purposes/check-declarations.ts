@@ -27,7 +27,7 @@ export type ProblemKind =
   | 'transform-length-unused'
   | 'schema-missing-column'
   | 'schema-column-not-in-catalogue'
-  | 'loader-column-not-stored'
+  | 'stored-undeclared'
 
 export interface DeclarationProblem {
   kind: ProblemKind
@@ -52,8 +52,11 @@ export interface DeclarationsToCheck {
   retentionPolicies?: ReadonlyMap<string, { appliesTo: string }> | ReadonlySet<string>
   /** Columns of the canonical tables in the database; undefined: the schema is not checked. */
   schemaColumns?: ReadonlyMap<string, ReadonlySet<string>>
-  /** Columns the loader writes per canonical table; undefined: not checked. */
-  loaderColumns?: ReadonlyMap<string, ReadonlySet<string>>
+  /**
+   * Catalogue field id → how many rows of the database hold a value for it (src/purposes/queries.ts);
+   * undefined: the stored data is not checked.
+   */
+  storedValueCounts?: ReadonlyMap<string, number>
   /** The field catalogue (default: src/model/fields.ts). */
   catalogue?: readonly CanonicalField[]
 }
@@ -183,7 +186,7 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
   }
 
   if (input.schemaColumns) problems.push(...checkSchema(catalogue, input.schemaColumns))
-  if (input.loaderColumns) problems.push(...checkLoaderColumns(input.purposes, catalogue, input.loaderColumns))
+  if (input.storedValueCounts) problems.push(...checkStoredValues(input.purposes, catalogue, input.storedValueCounts))
   return problems
 }
 
@@ -219,35 +222,24 @@ function checkSchema(catalogue: readonly CanonicalField[], schema: ReadonlyMap<s
   return problems
 }
 
-function checkLoaderColumns(
+/** A field no purpose declares (and not a key) must hold no value anywhere: minimisation, checked on the data. */
+function checkStoredValues(
   purposes: ReadonlyMap<string, Purpose>,
   catalogue: readonly CanonicalField[],
-  written: ReadonlyMap<string, ReadonlySet<string>>,
+  counts: ReadonlyMap<string, number>,
 ): DeclarationProblem[] {
   const declared = new Set(catalogue.filter((f) => f.key).map((f) => f.id))
   for (const p of purposes.values()) for (const f of p.fields) declared.add(f.field)
   const problems: DeclarationProblem[] = []
   for (const field of catalogue) {
-    if (written.get(field.table)?.has(field.column) && !declared.has(field.id)) {
+    const count = counts.get(field.id) ?? 0
+    if (count > 0 && !declared.has(field.id)) {
       problems.push({
-        kind: 'loader-column-not-stored',
-        file: 'loader',
+        kind: 'stored-undeclared',
+        file: 'database',
         key: `${field.table}.${field.column}`,
-        message: `the loader writes ${field.id}, which no purpose declares and which is not a key: it must be left NULL`,
+        message: `${count} row(s) hold a value for ${field.id}, which no purpose declares and which is not a key (stored under an earlier configuration?): it must be cleared`,
       })
-    }
-  }
-  for (const [table, columns] of written) {
-    const bookkeeping = BOOKKEEPING_COLUMNS[table as CanonicalTable] ?? []
-    for (const column of columns) {
-      if (!bookkeeping.includes(column) && !catalogue.some((f) => f.table === table && f.column === column)) {
-        problems.push({
-          kind: 'loader-column-not-stored',
-          file: 'loader',
-          key: `${table}.${column}`,
-          message: 'the loader writes a column that is neither a canonical field nor a bookkeeping column',
-        })
-      }
     }
   }
   return problems

@@ -1,0 +1,42 @@
+import type { Command } from 'commander'
+import path from 'node:path'
+import { loadConfig } from '../../config/config.ts'
+import { migrate } from '../../db/migrate.ts'
+import { openDatabase } from '../../db/open-database.ts'
+import { checkConfiguration } from '../../purposes/check-configuration.ts'
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('check the flow, retention and purpose declarations (and, with --database, the schema and stored data)')
+    .option('--flows <dir>', 'flows directory (default: PASSERELLE_FLOWS_DIR or ./flows)')
+    .option('--mappings <dir>', 'purposes directory (default: PASSERELLE_MAPPINGS_DIR or ./mappings)')
+    .option('--database', 'also compare the database schema and its stored values with the declarations')
+    .action(async (options: { flows?: string; mappings?: string; database?: boolean }) => {
+      const config = loadConfig()
+      const flowsDir = options.flows ? path.resolve(options.flows) : config.flowsDir
+      const mappingsDir = options.mappings ? path.resolve(options.mappings) : config.mappingsDir
+      const db = options.database ? await openDatabase(config) : undefined
+      try {
+        if (db) await migrate(db)
+        const result = await checkConfiguration({ flowsDir, mappingsDir, ...(db ? { db } : {}) })
+        if (result.problems.length > 0) {
+          process.stderr.write(`${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p}`).join('\n')}\n`)
+          process.exitCode = 1
+          return
+        }
+        const c = result.counts
+        const lines = [
+          `OK: ${c.purposes} purposes, ${c.flows} flows, ${c.retentionPolicies} retention policies`,
+          `stored: ${c.storedFields} of ${c.catalogueFields} canonical fields (${c.keyFields} keys + the fields purposes declare)`,
+          `never stored (no purpose declares them): ${result.neverStored.join(', ') || 'none'}`,
+          result.databaseChecked
+            ? 'database: schema and stored values match the declarations'
+            : 'database: not checked (add --database to compare the schema and the stored values)',
+        ]
+        process.stdout.write(`${lines.join('\n')}\n`)
+      } finally {
+        await db?.close()
+      }
+    })
+}
