@@ -1,0 +1,37 @@
+import { Option, type Command } from 'commander'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { loadConfig } from '../../config/config.ts'
+import { parisDay } from '../../retention/duration.ts'
+import { loadRegister, renderRegister, type RegisterFormat } from '../../register/load-register.ts'
+
+export function register(program: Command): void {
+  program
+    .command('register')
+    .description('render the GDPR Art. 30 register of processing activities from the declarations')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'html', 'json']).default('md'))
+    .option('--out <file>', 'write to this file instead of the standard output')
+    .option('--date <YYYY-MM-DD>', 'generation date printed in the register (default: today, Europe/Paris)')
+    .option('--flows <dir>', 'flows directory (default: PASSERELLE_FLOWS_DIR or ./flows)')
+    .option('--mappings <dir>', 'purposes directory (default: PASSERELLE_MAPPINGS_DIR or ./mappings)')
+    .action((options: { format: RegisterFormat; out?: string; date?: string; flows?: string; mappings?: string }) => {
+      if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) {
+        throw new Error(`--date: expected YYYY-MM-DD (got "${options.date}")`)
+      }
+      const config = loadConfig()
+      const { register: reg, notes } = loadRegister(
+        {
+          ...config,
+          flowsDir: options.flows ? path.resolve(options.flows) : config.flowsDir,
+          mappingsDir: options.mappings ? path.resolve(options.mappings) : config.mappingsDir,
+        },
+        options.date ?? parisDay(new Date()),
+      )
+      for (const note of notes) process.stderr.write(`note: ${note}\n`)
+      const text = renderRegister(reg, options.format)
+      if (options.out) {
+        writeFileSync(options.out, text)
+        process.stderr.write(`register written to ${options.out} (${reg.purposes.length} purposes, ${options.format})\n`)
+      } else process.stdout.write(text)
+    })
+}

@@ -1,0 +1,165 @@
+import type { Register, RegisterRetention } from './build-register.ts'
+
+/**
+ * The register as one standalone, print-friendly French HTML page: inline CSS, no script, no external asset.
+ * Every text is escaped; a declared URL becomes a link only when it is http(s).
+ */
+export function renderRegisterHtml(register: Register): string {
+  const purposes = register.purposes
+    .map(
+      (p, i) => `
+<section class="purpose" id="finalite-${esc(p.id)}">
+  <h2>${i + 1}. ${esc(p.title)} <code>${esc(p.id)}</code></h2>
+  <p class="en">${esc(p.titleEn)}</p>
+  <p>${esc(p.description)}</p>
+  <p class="en">${esc(p.descriptionEn)}</p>
+  <table class="facts">
+    <tr><th>Responsable du traitement</th><td>${esc(p.controller.name)} — ${esc(p.controller.contact)}</td></tr>
+    <tr><th>Base légale</th><td>${esc(p.legalBasis.gdprLabel)}<br>${esc(p.legalBasis.national)}</td></tr>
+    <tr><th>Catégories particulières (art. 9 RGPD)</th><td>${
+      p.article9.length ? p.article9.map((a) => `${esc(a.categoryLabel)} : ${esc(a.condition)}`).join('<br>') : 'Aucune'
+    }</td></tr>
+    <tr><th>Personnes concernées</th><td>${p.dataSubjects.map(esc).join('<br>')}</td></tr>
+    <tr><th>Destinataires</th><td>${p.recipients
+      .map((r) => `${esc(r.roleLabel)} (${esc(r.organisationTypes.map((t) => t.label).join(', '))})${r.description ? ` : ${esc(r.description)}` : ''}`)
+      .join('<br>')}</td></tr>
+    <tr><th>Transferts hors UE</th><td>${esc(p.transfers)}</td></tr>
+    <tr><th>Flux sources</th><td>${p.sourceFlows.map((f) => `${esc(f.title)} (<code>${esc(f.id)}</code>, ${esc(f.producer)})`).join('<br>')}</td></tr>
+    <tr><th>Journalisation des accès</th><td>${esc(p.audit.label)}</td></tr>
+    <tr><th>Opposition, effacement</th><td>${
+      p.erasable
+        ? "La personne peut s'opposer ou demander l'effacement pour cette finalité"
+        : 'Traitement obligatoire (mission de service public) : droits d’accès, de rectification et de limitation'
+    }</td></tr>
+  </table>
+  <h3>Données traitées (${p.fieldCount} champs)</h3>
+  <table>
+    <thead><tr><th>Catégorie</th><th>Champ</th><th>Identifiant</th><th>Transmis sous</th><th>Traitement</th><th>Flux</th></tr></thead>
+    <tbody>${p.categories
+      .flatMap((c) =>
+        c.fields.map(
+          (f) =>
+            `<tr${c.article9 ? ' class="art9"' : ''}><td>${esc(c.label)}</td><td>${esc(f.label)}</td><td><code>${esc(f.id)}</code></td><td>${
+              f.exposedAs ? `<code>${esc(f.exposedAs)}</code>` : '—'
+            }</td><td>${esc(f.transformLabel)}</td><td>${f.flows.map(esc).join(', ')}</td></tr>`,
+        ),
+      )
+      .join('\n    ')}</tbody>
+  </table>
+  <h3>Durées de conservation</h3>
+  <p>Politique de la finalité :</p>
+  ${retention(p.retention)}
+  ${p.sourceRetention
+    .map((s) =>
+      s.retention.policy === p.retention.policy
+        ? `<p>Données du flux <code>${esc(s.flow)}</code> : même politique.</p>`
+        : `<p>Données du flux <code>${esc(s.flow)}</code> :</p>\n  ${retention(s.retention)}`,
+    )
+    .join('\n  ')}
+</section>`,
+    )
+    .join('\n')
+
+  const map = register.dataMap
+  return `<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(register.title)}</title>
+<style>
+  @page { size: A4 landscape; margin: 12mm; }
+  body { font-family: "Marianne", Arial, Helvetica, sans-serif; font-size: 10.5pt; color: #161616; margin: 2em auto; max-width: 70em; padding: 0 1em; line-height: 1.4; }
+  h1 { font-size: 1.6em; border-bottom: 3px solid #000091; padding-bottom: .3em; }
+  h2 { font-size: 1.3em; color: #000091; margin-top: 2em; }
+  h3 { font-size: 1.1em; margin-top: 1.4em; }
+  p.en { color: #555; font-style: italic; }
+  table { border-collapse: collapse; width: 100%; margin: .6em 0; }
+  th, td { border: 1px solid #bbb; padding: .25em .45em; text-align: left; vertical-align: top; }
+  thead th { background: #eef; }
+  table.facts th { width: 16em; background: #f6f6f6; }
+  tr.art9 td { background: #fff3e0; }
+  td.no { font-weight: bold; color: #a00; }
+  table.map td, table.map th { font-size: .85em; }
+  code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: .9em; }
+  .meta { color: #444; }
+  @media print {
+    body { margin: 0; max-width: none; font-size: 9pt; }
+    section.purpose, section.map { break-before: page; }
+    tr, td, th { break-inside: avoid; }
+    a { color: inherit; text-decoration: none; }
+  }
+</style>
+</head>
+<body>
+<h1>${esc(register.title)}</h1>
+<p class="meta">Généré le ${esc(register.generatedOn)} par <code>passerelle register</code> à partir des déclarations (<code>mappings/</code>, <code>flows/</code>, <code>flows/retention/</code>) et de la configuration en cours : ce registre décrit ce que le logiciel fait réellement.</p>
+<h2>Responsable du traitement</h2>
+<ul>${register.controllers.map((c) => `<li>${esc(c.name)} — ${esc(c.contact)}</li>`).join('')}</ul>
+<h2>Finalités</h2>
+<table>
+  <thead><tr><th>Finalité</th><th>Base légale</th><th>Destinataires</th><th>Champs</th><th>Conservation (politique)</th></tr></thead>
+  <tbody>${register.purposes
+    .map(
+      (p) =>
+        `<tr><td><a href="#finalite-${esc(p.id)}">${esc(p.title)}</a> <code>${esc(p.id)}</code></td><td>${esc(p.legalBasis.gdpr)}</td><td>${esc(
+          p.recipients.map((r) => r.roleLabel).join(', '),
+        )}</td><td>${p.fieldCount}</td><td>${p.retention.found ? `<code>${esc(p.retention.policy)}</code>` : `politique <code>${esc(p.retention.policy)}</code> (introuvable)`}</td></tr>`,
+    )
+    .join('\n  ')}</tbody>
+</table>
+${purposes}
+<section class="map">
+<h2>Cartographie des données</h2>
+<p>Quel flux alimente quel champ, pour quelle finalité. ✓ : valeur transmise telle quelle ; année, département, tranche : valeur généralisée ; interne : utilisé par Passerelle, jamais transmis ; — : non déclaré.</p>
+<table class="map">
+  <thead><tr><th>Champ</th><th>Identifiant</th><th>Élément source</th><th>Flux</th><th>Conservé</th>${map.purposes.map((id) => `<th><code>${esc(id)}</code></th>`).join('')}</tr></thead>
+  <tbody>${map.rows
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.label)}</td><td><code>${esc(r.id)}</code></td><td>${esc(r.element)}</td><td>${r.flows.map(esc).join(', ')}</td>${
+          r.stored ? `<td>${r.key ? 'oui (clé)' : 'oui'}</td>` : '<td class="no">non</td>'
+        }${map.purposes.map((id) => `<td>${esc(r.cells[id] ?? '—')}</td>`).join('')}</tr>`,
+    )
+    .join('\n  ')}</tbody>
+</table>
+<h2>Données reçues mais jamais conservées</h2>
+${
+  register.neverStored.length
+    ? `<p>Aucune finalité ne les déclare : Passerelle les lit dans les flux mais ne les écrit jamais en base (minimisation).</p>
+<ul>${register.neverStored.map((f) => `<li>${esc(f.label)} (<code>${esc(f.id)}</code>, ${esc(f.element)}, flux ${f.flows.map(esc).join(', ')})</li>`).join('')}</ul>`
+    : '<p>Aucune : chaque champ du catalogue est déclaré par au moins une finalité.</p>'
+}
+<h2>Conservation des données propres à Passerelle</h2>
+${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\n${retention(r)}`).join('\n') || '<p>Aucune politique chargée.</p>'}
+<h2>Mesures de sécurité</h2>
+<ul>${register.security.map((m) => `<li><strong>${esc(m.title)}</strong> : ${esc(m.detail)}</li>`).join('\n')}</ul>
+<h2>Transferts hors de l'Union européenne</h2>
+<p>${esc(register.transfers)}</p>
+</section>
+</body>
+</html>
+`
+}
+
+function retention(r: RegisterRetention): string {
+  if (!r.found) return `<p>politique <code>${esc(r.policy)}</code> (introuvable : déclarer flows/retention/${esc(r.policy)}.yaml)</p>`
+  return `<p><code>${esc(r.policy)}</code> — ${esc(r.title ?? '')}</p>
+  <table>
+    <thead><tr><th>Phase</th><th>Durée</th><th>Point de départ</th><th>Détail</th></tr></thead>
+    <tbody>${r.phases
+      .map(
+        (ph) =>
+          `<tr><td>${esc(ph.label)}</td><td>${esc(ph.durationLabel)} (<code>${esc(ph.duration)}</code>)</td><td>${esc(ph.anchorLabel ?? '—')}</td><td>${esc(ph.description)}</td></tr>`,
+      )
+      .join('')}</tbody>
+  </table>${r.archiveKeeps.length ? `\n  <p>L'archive ne garde que : ${esc(r.archiveKeeps.join(', '))}.</p>` : ''}${
+    r.sources.length
+      ? `\n  <p>Sources : ${r.sources.map((s) => esc(s.text) + (s.url ? ` (${/^https?:\/\//i.test(s.url) ? `<a href="${esc(s.url)}">${esc(s.url)}</a>` : esc(s.url)})` : '')).join(' ; ')}.</p>`
+      : ''
+  }`
+}
+
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
