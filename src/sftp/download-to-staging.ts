@@ -75,14 +75,20 @@ export async function downloadToStaging(session: SftpSession, file: RemoteFile, 
       return { status: 'staged', name: file.name, localPath: finalPath, size, sha256, modifiedAt: file.modifiedAt }
     } catch (error) {
       await fs.rm(partPath, { force: true })
-      if (!(error instanceof SftpError) || !error.retryable) throw wrap(error, flowId, file.name)
-      // A short download may just be a file still growing: look before retrying.
-      const now = await session.stat(remotePath).catch(() => 'unknown' as const)
-      if (now === undefined) return { status: 'unstable', name: file.name, reason: 'vanished' }
-      if (now !== 'unknown' && !sameVersion(now, file)) {
-        log.warn({ flowId, file: file.name }, 'sftp file changed during download (still being written), skipped')
-        return { status: 'unstable', name: file.name, reason: 'changed_during_download' }
+      if (!(error instanceof SftpError)) throw wrap(error, flowId, file.name)
+      if (error.retryable || error.kind === 'remote') {
+        // A short download may be a file still growing, a failed one a file taken away: look before going on.
+        const now = await session.stat(remotePath).catch(() => 'unknown' as const)
+        if (now === undefined) {
+          log.warn({ flowId, file: file.name }, 'sftp file vanished during download, skipped')
+          return { status: 'unstable', name: file.name, reason: 'vanished' }
+        }
+        if (now !== 'unknown' && !sameVersion(now, file)) {
+          log.warn({ flowId, file: file.name }, 'sftp file changed during download (still being written), skipped')
+          return { status: 'unstable', name: file.name, reason: 'changed_during_download' }
+        }
       }
+      if (!error.retryable) throw wrap(error, flowId, file.name)
       if (attempt >= ctx.retries) {
         throw new SftpError(error.kind, `flow "${flowId}": download of "${file.name}" failed after ${attempt + 1} attempt(s): ${error.message.replace(/^flow "[^"]*": /, '')}`, {
           cause: error,
