@@ -5,6 +5,7 @@ import net from 'node:net'
 import path from 'node:path'
 import ssh2 from 'ssh2'
 import type { Connection, ParsedKey, SFTPWrapper } from 'ssh2'
+import type { SftpSource } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
 import { fingerprintOfKeyBlob } from './host-key.ts'
 
@@ -137,6 +138,27 @@ export async function startEmbeddedSftpServer(options: EmbeddedSftpServerOptions
       await new Promise<void>((resolve) => tcp.close(() => resolve()))
     },
   }
+}
+
+/**
+ * The environment that points a flow's declared source at this server: the variables its `${VAR}` host, port and
+ * user name, and its `private_key_env` / `host_key_env`. For the no-setup demo: merge into the env given to the pull,
+ * and put the demo files under `<root><remote_dir>` (the flows' `remote_dir` is absolute, `/` being the root),
+ * modified longer ago than the flow's `min_age_seconds`.
+ */
+export function embeddedServerEnv(source: SftpSource, server: Pick<EmbeddedSftpServer, 'host' | 'port' | 'user' | 'privateKey' | 'hostKeyFingerprint'>): Record<string, string> {
+  const env: Record<string, string> = {}
+  const bind = (template: string | number, value: string) => {
+    if (typeof template !== 'string') return
+    const match = /^\$\{([A-Z_][A-Z0-9_]*)(?::-[^}]*)?\}$/.exec(template.trim())
+    if (match) env[match[1]!] = value
+  }
+  bind(source.host, server.host)
+  bind(source.port, String(server.port))
+  bind(source.user, server.user)
+  if (source.private_key_env) env[source.private_key_env] = server.privateKey
+  if (source.host_key_env) env[source.host_key_env] = server.hostKeyFingerprint
+  return env
 }
 
 function parseOrThrow(key: string): ParsedKey {

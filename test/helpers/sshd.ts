@@ -5,6 +5,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import SftpClient from 'ssh2-sftp-client'
 import type { SftpSource } from '../../src/flows/flow.ts'
 import { startEmbeddedSftpServer, type EmbeddedSftpServer } from '../../src/sftp/embedded-server.ts'
 import { fingerprintOfPublicKeyLine } from '../../src/sftp/host-key.ts'
@@ -40,6 +41,7 @@ export interface TestSftp {
 }
 
 const SSHD = process.env.PASSERELLE_TEST_SSHD ?? '/usr/sbin/sshd'
+const FALLBACK_NOTICE = '[passerelle tests] OpenSSH sshd not available: SFTP tests use the in-process ssh2 server'
 let fallbackNoticePrinted = false
 
 /**
@@ -54,16 +56,32 @@ export async function startSftpForTests(): Promise<TestSftp> {
       if (process.env.PASSERELLE_TEST_SFTP === 'openssh') throw error
       if (!fallbackNoticePrinted) {
         fallbackNoticePrinted = true
-        console.log(`[passerelle tests] OpenSSH sshd not available: SFTP tests use the in-process ssh2 server (${(error as Error).message.split('\n')[0]})`)
+        console.log(`${FALLBACK_NOTICE} (${(error as Error).message.split('\n')[0]})`)
       }
     }
   }
   return startEmbeddedSftpForTests()
 }
 
-/** Whether a real sshd can be used here (the binary exists). Starting it may still fail; `startSftpForTests` falls back. */
-export function openSshInstalled(): boolean {
-  return existsSync(SSHD)
+/**
+ * For the global setup: starts and stops one sshd to learn whether the SFTP tests will run against OpenSSH.
+ * When they will not, it sets `PASSERELLE_TEST_SFTP=embedded` (inherited by the test workers, which then go straight
+ * to the in-process server) and returns the notice to print once.
+ */
+export async function probeOpenSsh(): Promise<{ available: boolean; line: string }> {
+  if (process.env.PASSERELLE_TEST_SFTP === 'embedded') {
+    return { available: false, line: '[passerelle tests] PASSERELLE_TEST_SFTP=embedded: SFTP tests use the in-process ssh2 server' }
+  }
+  try {
+    const sftp = await startOpenSshForTests()
+    await sftp.close()
+    return { available: true, line: `[passerelle tests] OpenSSH sshd available (${SSHD}): SFTP tests run against it` }
+  } catch (error) {
+    if (process.env.PASSERELLE_TEST_SFTP === 'openssh') throw error
+    process.env.PASSERELLE_TEST_SFTP = 'embedded'
+    fallbackNoticePrinted = true
+    return { available: false, line: `${FALLBACK_NOTICE} (${(error as Error).message.split('\n')[0]})` }
+  }
 }
 
 /** The in-process ssh2 server over a fresh folder (for fault injection, or when sshd is missing). */
@@ -152,6 +170,14 @@ export async function startOpenSshForTests(): Promise<TestSftp> {
         if (/address already in use/i.test(lastError.message)) continue
         throw lastError
       }
+      const privateKey = await fs.readFile(clientKey, 'utf8')
+      try {
+        await checkLogin(port, user, privateKey, root)
+      } catch (error) {
+        await stop(child)
+        const tail = await fs.readFile(log, 'utf8').then((text) => text.trim().split('\n').slice(-3).join('\n'), () => '')
+        throw new Error(`sshd started but refused an SFTP login as ${user}: ${(error as Error).message}\n${tail}`)
+      }
       const stopOnExit = () => child.kill('SIGTERM')
       process.once('exit', stopOnExit)
       const hostKeyFingerprint = fingerprintOfPublicKeyLine(await fs.readFile(`${hostKey}.pub`, 'utf8'))
@@ -160,7 +186,7 @@ export async function startOpenSshForTests(): Promise<TestSftp> {
         host: '127.0.0.1',
         port,
         user,
-        privateKey: await fs.readFile(clientKey, 'utf8'),
+        privateKey,
         hostKeyFingerprint,
         root,
         remoteDir: (sub) => path.join(root, sub),
@@ -209,6 +235,17 @@ function testSftp(fields: Omit<TestSftp, 'env' | 'source'>): TestSftp {
     },
   }
   return result
+}
+
+/** One SFTP login and a listing of the served folder, so that a server that refuses us is found out here. */
+async function checkLogin(port: number, user: string, privateKey: string, root: string): Promise<void> {
+  const client = new SftpClient('passerelle-sshd-probe', {})
+  try {
+    await client.connect({ host: '127.0.0.1', port, username: user, privateKey, readyTimeout: 10_000 })
+    await client.list(root)
+  } finally {
+    await client.end().catch(() => {})
+  }
 }
 
 async function freePort(): Promise<number> {
