@@ -29,3 +29,9 @@ describe('detectFranceTravailKind with the shipped flow patterns', () => {
     expect(detectFranceTravailKind('x.csv', [{ kind: 'radiations', pattern: 'x' }, { kind: 'stock', pattern: 'x' }])).toBe('radiations')
   })
 })
+
+describe('detectFranceTravailKind with a broken pattern', () => {
+  it('says which pattern to fix', () => {
+    expect(() => detectFranceTravailKind('x.csv', [{ kind: 'stock', pattern: 'stock(' }])).toThrow(/pattern "stock\(" is not a valid regular expression/)
+  })
+})

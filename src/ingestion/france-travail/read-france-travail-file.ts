@@ -34,7 +34,15 @@ export function detectFranceTravailKind(
   fileName: string,
   kinds: { kind: FranceTravailFileKind; pattern: string }[],
 ): FranceTravailFileKind | undefined {
-  return kinds.find(({ pattern }) => new RegExp(pattern, 'i').test(fileName))?.kind
+  return kinds.find(({ pattern }) => kindPattern(pattern).test(fileName))?.kind
+}
+
+function kindPattern(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern, 'i')
+  } catch (cause) {
+    throw new Error(`France Travail kind pattern "${pattern}" is not a valid regular expression: fix format.kinds in the flow declaration`, { cause })
+  }
 }
 
 
