@@ -159,8 +159,9 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
         )
       }
     })
+    const allFieldsKnown = purpose.fields.every((f) => byId.has(f.field))
     sourceFlows.forEach((flowId, i) => {
-      if (!fedFlows.has(flowId) && (!input.flows || input.flows.has(flowId))) {
+      if (allFieldsKnown && !fedFlows.has(flowId) && (!input.flows || input.flows.has(flowId))) {
         add('unused-source-flow', `source_flows[${i}]`, `flow "${flowId}" feeds none of the declared fields: remove it or declare a field it brings`)
       }
     })

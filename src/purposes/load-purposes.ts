@@ -89,13 +89,14 @@ const HINTS: Record<string, string> = {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
-  const key = issue.path.filter((p) => typeof p === 'string').join('.')
+  // Hints say what a required key holds: given only where the key itself is missing or empty.
+  const key = issue.path.every((p) => typeof p === 'string') ? issue.path.join('.') : ''
   const hint = HINTS[key] ? ` (${HINTS[key]})` : ''
   const value = valueAt(raw, issue.path)
   switch (issue.code) {
     case 'invalid_type':
       if (value === undefined) return `missing${hint}`
-      return `expected ${issue.expected}, got ${describeType(value)}${hint}`
+      return `expected ${issue.expected}, got ${describeType(value)}`
     case 'too_small':
       if (issue.origin === 'array') return `must list at least ${String(issue.minimum)}${hint}`
       if (issue.origin === 'string') return `must not be empty${hint}`
@@ -103,7 +104,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     case 'invalid_value':
       return `unknown value ${JSON.stringify(value)} (known: ${issue.values.map(String).join(', ')})`
     default:
-      return `${issue.message}${hint}`
+      return issue.message
   }
 }
 

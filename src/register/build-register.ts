@@ -33,6 +33,8 @@ export interface Register {
   dataMap: DataMap
   /** Catalogue fields no purpose declares: received in the flows, never stored. */
   neverStored: RegisterField[]
+  /** Flows that feed no catalogue field (e.g. orientations feeding the partner API's assignments). */
+  otherFlows: { id: string; title: string; producer: string; description: string | null; retention: RegisterRetention }[]
   /** Policies for the gateway's own data (audit log, rejections, staging files, tokens). */
   systemRetention: RegisterRetention[]
   security: SecurityMeasure[]
@@ -220,6 +222,12 @@ export function buildRegister(input: RegisterInput): Register {
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((p) => retention(p.id))
 
+  const fed = new Set(catalogue.flatMap((f) => f.sources as readonly string[]))
+  const otherFlows = [...input.flows.values()]
+    .filter((f) => !fed.has(f.id))
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((f) => ({ id: f.id, title: f.title, producer: f.producer, description: f.description ?? null, retention: retention(f.retention) }))
+
   return {
     title: 'Registre des activités de traitement — Passerelle RSA',
     generatedOn: input.generatedOn,
@@ -231,6 +239,7 @@ export function buildRegister(input: RegisterInput): Register {
       rows,
     },
     neverStored: rows.filter((r) => !r.stored).map(({ key: _k, stored: _s, cells: _c, ...field }) => field),
+    otherFlows,
     systemRetention,
     security: input.security,
     transfers: TRANSFERS_OUTSIDE_EU,

@@ -130,6 +130,15 @@ ${
 <ul>${register.neverStored.map((f) => `<li>${esc(f.label)} (<code>${esc(f.id)}</code>, ${esc(f.element)}, flux ${f.flows.map(esc).join(', ')})</li>`).join('')}</ul>`
     : '<p>Aucune : chaque champ du catalogue est déclaré par au moins une finalité.</p>'
 }
+${
+  register.otherFlows.length
+    ? `<h2>Autres flux reçus</h2>
+<p>Ces flux n'alimentent aucun champ du catalogue des finalités ci-dessus ; ils servent au fonctionnement de Passerelle (par exemple l'attribution des bénéficiaires aux référents).</p>
+${register.otherFlows
+  .map((f) => `<h3>${esc(f.title)} <code>${esc(f.id)}</code> (${esc(f.producer)})</h3>\n${f.description ? `<p>${esc(f.description)}</p>\n` : ''}<p>Conservation :</p>\n${retention(f.retention)}`)
+  .join('\n')}`
+    : ''
+}
 <h2>Conservation des données propres à Passerelle</h2>
 ${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\n${retention(r)}`).join('\n') || '<p>Aucune politique chargée.</p>'}
 <h2>Mesures de sécurité</h2>

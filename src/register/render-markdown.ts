@@ -112,6 +112,20 @@ export function renderRegisterMarkdown(register: Register): string {
     for (const f of register.neverStored) line(`- ${md(f.label)} (${code(f.id)}, ${md(f.element)}, flux ${f.flows.map(code).join(', ')})`)
   }
   line()
+  if (register.otherFlows.length) {
+    line('## Autres flux reçus')
+    line()
+    line("Ces flux n'alimentent aucun champ du catalogue des finalités ci-dessus ; ils servent au fonctionnement de Passerelle (par exemple l'attribution des bénéficiaires aux référents).")
+    line()
+    for (const f of register.otherFlows) {
+      line(`### ${md(f.title)} (${code(f.id)}, ${md(f.producer)})`)
+      line()
+      if (f.description) line(md(f.description))
+      line()
+      line(`Conservation : ${retentionBlock(f.retention)}`)
+      line()
+    }
+  }
   line('## Conservation des données propres à Passerelle')
   line()
   if (register.systemRetention.length === 0) line('Aucune politique chargée.')
