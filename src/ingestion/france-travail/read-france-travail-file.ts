@@ -45,7 +45,6 @@ function kindPattern(pattern: string): RegExp {
   }
 }
 
-
 export async function* readFranceTravailFile(
   path: string,
   options: ReadFranceTravailOptions,
