@@ -56,11 +56,19 @@ const FranceTravailCsvFormat = z.object({
     .min(1),
 })
 
+/** The département's orientation tool: who follows whom (src/assignments/read-orientations-file.ts). */
+const OrientationsCsvFormat = z.object({
+  type: z.literal('orientations-csv'),
+  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('utf-8'),
+  delimiter: z.string().length(1).default(';'),
+  date_format: z.enum(['DD/MM/YYYY', 'YYYY-MM-DD']).default('DD/MM/YYYY'),
+})
+
 export const FlowSchema = z.object({
   title: z.string().min(1),
   producer: z.string().min(1),
   description: z.string().optional(),
-  format: z.discriminatedUnion('type', [CnafFormat, FranceTravailCsvFormat]),
+  format: z.discriminatedUnion('type', [CnafFormat, FranceTravailCsvFormat, OrientationsCsvFormat]),
   source: SftpSourceSchema.optional(),
   /** node-cron expression, Europe/Paris. */
   schedule: z.string().min(1),

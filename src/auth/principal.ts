@@ -1,0 +1,18 @@
+import type { Purpose, Role } from '../purposes/purpose.ts'
+
+/**
+ * Who is calling, as established by an Authenticator: one user, acting for one organisation, under one purpose.
+ * Every authorisation decision and every audit event derives from it.
+ */
+export interface Principal {
+  user: { id: number; publicId: string; email: string; displayName: string; role: Role }
+  organisation: { id: number; publicId: string; siret: string; name: string; type: string }
+  purpose: Purpose
+  /** How the caller authenticated, and the credential's id (a token id; an OIDC session id later). */
+  credential: { kind: 'api-token'; id: number; expiresAt: Date }
+}
+
+/** A purpose may be used by a user when one of its recipients names the user's role and organisation type. */
+export function purposeAllows(purpose: Pick<Purpose, 'recipients'>, role: string, organisationType: string): boolean {
+  return purpose.recipients.some((r) => r.role === role && (r.organisation_types as readonly string[]).includes(organisationType))
+}

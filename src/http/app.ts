@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto'
+import { isIP } from 'node:net'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { matchedRoutes } from 'hono/route'
+import { secureHeaders } from 'hono/secure-headers'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { AuditEventInput } from '../audit/chain.ts'
+import type { Authenticator } from '../auth/authenticator.ts'
+import { createTokenAuthenticator } from '../auth/token-authenticator.ts'
+import type { Keys } from '../crypto/keys.ts'
+import type { Db } from '../db/db.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import type { Purpose } from '../purposes/purpose.ts'
+import { ApiError, errorBody } from './api-error.ts'
+import { audit, type ApiEnv } from './api-context.ts'
+import { DEFAULT_API_OPTIONS, type ApiOptions } from './api-options.ts'
+import { DOCS_CSP, renderDocsPage } from './docs-page.ts'
+import { buildOpenApiDocument } from './openapi-document.ts'
+import { RateLimiter } from './rate-limiter.ts'
+import { purposeFieldsCache, type ApiRouter, type RouteKit } from './route-kit.ts'
+import { registerAdminRoutes } from './routes/admin.ts'
+import { registerBeneficiaireRoutes } from './routes/beneficiaires.ts'
+import { registerDpoRoutes } from './routes/dpo.ts'
+import { registerMeRoutes } from './routes/me.ts'
+
+/**
+ * The partner API. `createApp(deps)` only wires routes and middleware (no I/O): tests call `app.request(...)`,
+ * the server hands it to @hono/node-server.
+ *
+ * Every request under /v1 goes through, in order: a request id → security headers → the audit trail (one event
+ * per request, written after the handler and awaited before the response leaves; if it cannot be written the
+ * response is replaced by a 503 and nothing is served) → no-store caching → body size limit → authentication
+ * (401) → rate limit per token (429) → the route (zod-validated parameters, 400).
+ */
+export interface ApiDeps {
+  db: Db
+  keys: Keys
+  /** Purpose declarations (loadPurposes(config.mappingsDir)). */
+  purposes: ReadonlyMap<string, Purpose>
+  /** The audit log writer (an AuditWriter: group commit, resolves once the event is committed). */
+  audit: { append(event: AuditEventInput): Promise<unknown> }
+  log?: Logger
+  /** The clock (tests inject one). */
+  now?: () => Date
+  /** Defaults to bearer API tokens; an OIDC authenticator can take its place. */
+  authenticator?: Authenticator
+  options?: Partial<ApiOptions>
+  /** More /v1 routes (e.g. statistics extracts); see ApiExtension. */
+  extensions?: readonly ApiExtension[]
+}
+
+/**
+ * Registers routes on the /v1 router, before it is mounted. Routes registered with `v1.openapi(createRoute(...),
+ * handler)` are validated and documented; authentication, rate limiting and the audit trail already apply. A
+ * handler names its audited action with `audit(c, { action: 'api.extracts.read', details: {...} })`, reads the
+ * caller with `principalOf(c)` or `requireRole(c, ['statistician'])`, and throws `ApiError` / `notFound(reason)`
+ * for errors (src/http/api-error.ts).
+ */
+export type ApiExtension = (v1: ApiRouter, kit: RouteKit) => void
+
+export type ApiApp = OpenAPIHono<ApiEnv>
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+function validationMessage(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, target: string): string {
+  const text = error.issues
+    .slice(0, 5)
+    .map((i) => `${[target, ...i.path.map(String)].join('.')}: ${i.message}`)
+    .join('; ')
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text
+}
+
+const defaultHook = (result: { success: boolean; error?: unknown; target?: string }, c: any) => {
+  if (result.success) return
+  const error = result.error as { issues: { path: PropertyKey[]; message: string; code?: string }[] }
+  // Unknown keys are named by zod; everything else says which parameter and which rule, never the value.
+  audit(c, { details: { reason: 'invalid_parameters' } })
+  return c.json(errorBody('invalid_parameters', validationMessage(error, result.target ?? 'request')), 400)
+}
+
+export function createApp(deps: ApiDeps): ApiApp {
+  const options: ApiOptions = { ...DEFAULT_API_OPTIONS, ...deps.options, rateLimit: { ...DEFAULT_API_OPTIONS.rateLimit, ...deps.options?.rateLimit } }
+  const log = deps.log ?? createLogger()
+  const now = deps.now ?? (() => new Date())
+  const authenticator = deps.authenticator ?? createTokenAuthenticator(deps.db, deps.purposes, { log })
+  const perToken = new RateLimiter(options.rateLimit.perSecond, options.rateLimit.burst)
+  const authFailures = new RateLimiter(options.authFailuresPerMinute / 60, options.authFailuresPerMinute)
+  const kit: RouteKit = { db: deps.db, keys: deps.keys, purposes: deps.purposes, now, options, log, fieldsOf: purposeFieldsCache() }
+
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook })
+  const v1 = new OpenAPIHono<ApiEnv>({ defaultHook })
+
+  const clientAddress = (c: any): string | null => {
+    if (options.trustProxy) {
+      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
+      if (forwarded && isIP(forwarded)) return forwarded
+    }
+    const address = c.env?.incoming?.socket?.remoteAddress
+    return typeof address === 'string' && isIP(address) ? address : null
+  }
+
+  const requestId: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const given = c.req.header('x-request-id')
+    const id = given && REQUEST_ID.test(given) ? given : randomUUID()
+    c.set('requestId', id)
+    c.set('clientAddress', clientAddress(c))
+    await next()
+    c.header('X-Request-Id', id)
+  }
+
+  const auditTrail: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const occurredAt = now()
+    c.set('audit', { action: 'api.request', subject: null, details: {} })
+    await next()
+    const draft = c.get('audit')
+    const principal = c.get('principal')
+    const handler = matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1)
+    const status = c.res.status
+    const event: AuditEventInput = {
+      occurredAt,
+      actor: principal?.user.email ?? draft.actor ?? null,
+      organisation: principal?.organisation.siret ?? null,
+      purpose: principal?.purpose.id ?? null,
+      action: draft.action,
+      subject: draft.subject,
+      outcome: draft.outcome ?? (status < 400 ? 'granted' : 'denied'),
+      requestId: c.get('requestId'),
+      clientAddress: c.get('clientAddress'),
+      details: {
+        status,
+        method: c.req.method,
+        route: handler ? handler.path : null,
+        ...(principal ? { tokenId: principal.credential.id } : {}),
+        ...draft.details,
+      },
+    }
+    try {
+      await deps.audit.append(event)
+    } catch (error) {
+      log.error({ err: error, requestId: c.get('requestId') }, 'audit event not written: response withheld')
+      c.res = undefined
+      c.res = c.json(errorBody('audit_unavailable', 'the access could not be recorded; nothing was served, retry later'), 503)
+    }
+  }
+
+  const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const address = c.get('clientAddress') ?? 'unknown'
+    const t = now()
+    if (!authFailures.peek(`addr:${address}`, t.getTime())) {
+      audit(c, { action: 'api.authenticate', details: { reason: 'too_many_failures' } })
+      throw new ApiError(429, 'rate_limited', 'too many failed authentications from this address; retry later', 'too_many_failures', { 'Retry-After': '60' })
+    }
+    const outcome = await authenticator.authenticate({ authorization: c.req.header('authorization') }, t)
+    if (!outcome.ok) {
+      authFailures.take(`addr:${address}`, t.getTime())
+      audit(c, { action: 'api.authenticate', actor: outcome.actor, details: { reason: outcome.reason, ...(outcome.credentialId ? { tokenId: outcome.credentialId } : {}) } })
+      throw new ApiError(401, 'unauthorized', 'a valid bearer token is required', outcome.reason, {
+        'WWW-Authenticate': outcome.reason === 'missing_credentials' ? 'Bearer realm="passerelle"' : 'Bearer realm="passerelle", error="invalid_token"',
+      })
+    }
+    c.set('principal', outcome.principal)
+    await next()
+  }
+
+  const rateLimit: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const principal = c.get('principal')!
+    const taken = perToken.take(`token:${principal.credential.id}`, now().getTime())
+    if (!taken.ok) {
+      audit(c, { action: 'api.rate_limited', details: { reason: 'rate_limited' } })
+      throw new ApiError(429, 'rate_limited', 'too many requests for this token; retry later', 'rate_limited', { 'Retry-After': String(taken.retryAfterSeconds) })
+    }
+    await next()
+  }
+
+  app.use('*', requestId)
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+      crossOriginResourcePolicy: 'same-origin',
+      referrerPolicy: 'no-referrer',
+      strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+      overwrite: false,
+    }),
+  )
+  app.use('/v1/*', auditTrail)
+  app.use('/v1/*', async (c, next) => {
+    await next()
+    c.header('Cache-Control', 'no-store')
+  })
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: options.bodyLimitBytes,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${options.bodyLimitBytes} bytes`, 'payload_too_large')
+      },
+    }),
+  )
+  app.use('/v1/*', authenticate)
+  app.use('/v1/*', rateLimit)
+
+  registerMeRoutes(v1, kit)
+  registerBeneficiaireRoutes(v1, kit)
+  registerAdminRoutes(v1, kit)
+  registerDpoRoutes(v1, kit)
+  for (const extend of deps.extensions ?? []) extend(v1, kit)
+  app.route('/v1', v1)
+
+  let document: Record<string, unknown> | undefined
+  const openApi = () => (document ??= buildOpenApiDocument(app, deps.purposes))
+  app.get('/openapi.json', (c) => c.json(openApi()))
+  app.get('/docs', (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP)
+    return c.html(renderDocsPage(openApi() as never))
+  })
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+
+  app.notFound((c) => {
+    audit(c as never, { details: { reason: 'unknown_route' } })
+    return c.json(errorBody('not_found', 'no such resource'), 404)
+  })
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      if (c.get('audit')) audit(c as never, { details: { reason: error.auditReason ?? error.code } })
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+      return c.json(errorBody(error.code, error.message), error.status)
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode
+      if (c.get('audit')) audit(c as never, { details: { reason: `http_${status}` } })
+      const code = status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : 'error'
+      const message = status === 400 ? 'malformed request (a JSON body must be valid JSON)' : status === 415 ? 'send application/json' : 'request refused'
+      return c.json(errorBody(code, message), status)
+    }
+    // A bug or an infrastructure fault: logged with the request id, never echoed (no stack, no SQL).
+    log.error({ err: error, requestId: c.get('requestId') }, 'request failed')
+    if (c.get('audit')) audit(c as never, { outcome: 'failed', details: { reason: 'internal_error' } })
+    return c.json(errorBody('internal_error', `internal error; quote request id ${c.get('requestId') ?? 'unknown'} to the operator`), 500)
+  })
+
+  return app
+}

@@ -1,0 +1,36 @@
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import type { Keys } from '../crypto/keys.ts'
+import type { Db } from '../db/db.ts'
+import type { Logger } from '../log/logger.ts'
+import { purposeFields } from '../model/canonical-records.ts'
+import type { CanonicalField } from '../model/fields.ts'
+import type { Purpose } from '../purposes/purpose.ts'
+import type { ApiEnv } from './api-context.ts'
+import type { ApiOptions } from './api-options.ts'
+
+/** The /v1 router: authentication, rate limiting and the audit trail already apply to every route on it. */
+export type ApiRouter = OpenAPIHono<ApiEnv>
+
+/** What route modules (and extensions such as /v1/extracts) get from createApp. */
+export interface RouteKit {
+  db: Db
+  keys: Keys
+  purposes: ReadonlyMap<string, Purpose>
+  now: () => Date
+  options: ApiOptions
+  log: Logger
+  /** The catalogue fields a purpose reads (computed once per purpose). */
+  fieldsOf(purpose: Purpose): readonly CanonicalField[]
+}
+
+export function purposeFieldsCache(): (purpose: Purpose) => readonly CanonicalField[] {
+  const cache = new WeakMap<Purpose, readonly CanonicalField[]>()
+  return (purpose) => {
+    let fields = cache.get(purpose)
+    if (!fields) {
+      fields = purposeFields(purpose)
+      cache.set(purpose, fields)
+    }
+    return fields
+  }
+}

@@ -1,0 +1,242 @@
+import { z } from '@hono/zod-openapi'
+import { ORGANISATION_TYPES, ROLES } from '../purposes/purpose.ts'
+
+/**
+ * Request and response schemas of the partner API. Requests are validated with them (400 on any violation);
+ * the OpenAPI 3.1 document served at /openapi.json is generated from them.
+ */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'not_found' }),
+      message: z.string().openapi({ example: 'no such resource' }),
+    }),
+  })
+  .openapi('Error')
+
+const Uuid = z.uuid({ message: 'must be a UUID' })
+
+export const IdParam = z.object({
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' }, description: 'Opaque id (UUID). Never a NIR.', example: '0b9f3c1e-4d2a-4e8b-9a57-2f3c6d7e8f90' }),
+})
+
+const Cursor = z
+  .string()
+  .min(1)
+  .max(200, 'too long')
+  .regex(/^[A-Za-z0-9_.-]+$/, 'not a cursor')
+  .openapi({ description: 'Opaque cursor from the previous page (`nextCursor`).' })
+
+const limit = (max: number, fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .default(fallback)
+    .openapi({ description: `Page size, 1 to ${max} (default ${fallback}).`, type: 'integer' })
+
+const BooleanText = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')
+
+const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' })
+
+const CalendarDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' })
+
+export const PortfolioQuery = z
+  .object({
+    limit: limit(200, 50),
+    cursor: Cursor.optional(),
+    etatDroit: z
+      .enum(['0', '1', '2', '3', '4', '5', '6'], { message: 'must be an ETATDOSRSA code 0 to 6' })
+      .optional()
+      .openapi({ description: "État du droit (ETATDOSRSA 0-6). Needs the purpose to expose `dossier.etatDroit`." }),
+    soumisDroitsDevoirs: BooleanText.optional().openapi({
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Person subject to rights and duties. Needs the purpose to expose `personne.soumisDroitsDevoirs`.',
+    }),
+    inscritFranceTravail: BooleanText.optional().openapi({
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'Currently registered at France Travail. Needs the purpose to expose `franceTravail.etat`.',
+    }),
+    modifieDepuis: Instant.optional().openapi({ description: 'Only persons whose data changed since this instant.' }),
+  })
+  .strict()
+
+export const PageQuery = z.object({ limit: limit(500, 100), cursor: Cursor.optional() }).strict()
+
+export const AccessSchema = z
+  .object({
+    via: z.enum(['referent', 'structure']).openapi({ description: 'Assigned to the caller, or to the caller’s structure.' }),
+    mode: z.enum(['current', 'grace']).openapi({ description: '`grace`: the assignment ended; read-only access until `until`.' }),
+    readOnly: z.boolean(),
+    until: z.string().nullable().openapi({ description: 'Last day of access (YYYY-MM-DD); null while the assignment is open.' }),
+  })
+  .openapi('Access')
+
+export const BeneficiaireSchema = z
+  .object({
+    id: z.uuid().openapi({ description: 'Opaque id of the person.' }),
+    updatedAt: z.string().openapi({ description: 'Last change of the data behind this record.' }),
+    access: AccessSchema,
+    data: z.record(z.string(), z.unknown()).openapi('BeneficiaireData', {
+      description: 'The fields of the token’s purpose only, under the names the purpose declares (see the Donnees_* schemas).',
+    }),
+  })
+  .openapi('Beneficiaire')
+
+export const BeneficiairePageSchema = z
+  .object({ items: z.array(BeneficiaireSchema), nextCursor: z.string().nullable() })
+  .openapi('BeneficiairePage')
+
+export const HistoryEntrySchema = z
+  .object({
+    field: z.string().openapi({ description: 'Name of the field under the purpose.' }),
+    from: z.unknown().openapi({ description: 'Previous value (null when first seen).' }),
+    to: z.unknown(),
+    effectiveDate: z.string().nullable(),
+    recordedAt: z.string(),
+  })
+  .openapi('HistoryEntry')
+
+export const HistoryPageSchema = z
+  .object({ id: z.uuid(), items: z.array(HistoryEntrySchema), nextCursor: z.string().nullable() })
+  .openapi('HistoryPage')
+
+export const MeSchema = z
+  .object({
+    user: z.object({ id: z.uuid(), email: z.string(), displayName: z.string(), role: z.enum(ROLES) }),
+    organisation: z.object({ id: z.uuid(), siret: z.string(), name: z.string(), type: z.string() }),
+    purpose: z.object({ id: z.string(), title: z.string(), legalBasis: z.object({ gdpr: z.string(), national: z.string() }) }),
+    fields: z.array(z.object({ name: z.string(), field: z.string(), label: z.string(), transform: z.string() })),
+    token: z.object({ id: z.number().int(), expiresAt: z.string() }),
+    portfolio: z.object({
+      relation: z.enum(['referent', 'structure']).nullable().openapi({ description: 'Whose assignments the caller sees; null: no portfolio.' }),
+      graceDays: z.number().int(),
+    }),
+  })
+  .openapi('Me')
+
+// Administration
+
+export const OrganisationSchema = z
+  .object({ id: z.uuid(), siret: z.string(), name: z.string(), type: z.enum(ORGANISATION_TYPES), createdAt: z.string() })
+  .openapi('Organisation')
+
+export const NewOrganisationSchema = z
+  .object({
+    siret: z.string().regex(/^\d{14}$/, 'must be 14 digits').openapi({ example: '21750001600019' }),
+    name: z.string().trim().min(1, 'required').max(200, 'too long'),
+    type: z.enum(ORGANISATION_TYPES, { message: `must be one of ${ORGANISATION_TYPES.join(', ')}` }),
+  })
+  .strict()
+  .openapi('NewOrganisation')
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    displayName: z.string(),
+    role: z.enum(ROLES),
+    active: z.boolean(),
+    organisation: z.object({ id: z.uuid(), siret: z.string(), name: z.string() }),
+    createdAt: z.string(),
+  })
+  .openapi('User')
+
+export const NewUserSchema = z
+  .object({
+    email: z.email({ message: 'must be an e-mail address' }).max(254, 'too long'),
+    displayName: z.string().trim().min(1, 'required').max(200, 'too long'),
+    role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
+    organisationSiret: z.string().regex(/^\d{14}$/, 'must be 14 digits'),
+  })
+  .strict()
+  .openapi('NewUser')
+
+export const UserChangesSchema = z
+  .object({
+    displayName: z.string().trim().min(1, 'required').max(200, 'too long').optional(),
+    role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('UserChanges')
+
+export const UsersQuery = z
+  .object({ limit: limit(500, 100), cursor: Cursor.optional(), organisationSiret: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional() })
+  .strict()
+
+export const AssignmentSchema = z
+  .object({
+    id: z.uuid(),
+    beneficiaireId: z.uuid(),
+    organisation: z.object({ id: z.uuid(), siret: z.string(), name: z.string() }),
+    referent: z.object({ id: z.uuid(), email: z.string() }).nullable(),
+    startsOn: z.string(),
+    endsOn: z.string().nullable(),
+    source: z.enum(['orientations', 'admin']),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Assignment')
+
+export const NewAssignmentSchema = z
+  .object({
+    beneficiaireId: Uuid,
+    organisationSiret: z.string().regex(/^\d{14}$/, 'must be 14 digits'),
+    referentEmail: z.email({ message: 'must be an e-mail address' }).max(254, 'too long').optional(),
+    startsOn: CalendarDate,
+    endsOn: CalendarDate.optional(),
+  })
+  .strict()
+  .openapi('NewAssignment')
+
+export const AssignmentChangesSchema = z.object({ endsOn: CalendarDate.nullable() }).strict().openapi('AssignmentChanges')
+
+export const AssignmentsQuery = z
+  .object({
+    limit: limit(500, 100),
+    cursor: Cursor.optional(),
+    beneficiaireId: Uuid.optional(),
+    referentEmail: z.email({ message: 'must be an e-mail address' }).max(254, 'too long').optional(),
+    organisationSiret: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional(),
+  })
+  .strict()
+
+// DPO
+
+export const AuditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    occurredAt: z.string(),
+    actor: z.string().nullable(),
+    organisation: z.string().nullable(),
+    purpose: z.string().nullable(),
+    action: z.string(),
+    subject: z.string().nullable().openapi({ description: 'Keyed pseudonym of the person (never a clear identity).' }),
+    outcome: z.enum(['granted', 'denied', 'done', 'failed']),
+    requestId: z.string().nullable(),
+    clientAddress: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .openapi('AuditEvent')
+
+export const AuditPageSchema = z.object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() }).openapi('AuditEventPage')
+
+export const AuditQuery = z
+  .object({
+    limit: limit(500, 100),
+    cursor: Cursor.optional(),
+    from: Instant.optional(),
+    to: Instant.optional(),
+    actor: z.string().max(254, 'too long').optional().openapi({ description: 'User e-mail.' }),
+    organisation: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional().openapi({ description: 'SIRET.' }),
+    purpose: z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a purpose id').optional(),
+    action: z.string().regex(/^[a-z0-9_.]{1,64}$/, 'not an action name').optional(),
+    outcome: z.enum(['granted', 'denied', 'done', 'failed']).optional(),
+    requestId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'not a request id').optional(),
+    beneficiaireId: Uuid.optional().openapi({ description: 'Events about this person (as subject, or among the persons a list served).' }),
+  })
+  .strict()

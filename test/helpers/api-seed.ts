@@ -1,0 +1,187 @@
+import { issueApiToken } from '../../src/auth/issue-api-token.ts'
+import { createOrganisation } from '../../src/auth/organisations.ts'
+import { completeSiret } from '../../src/auth/siret.ts'
+import { createUser } from '../../src/auth/users.ts'
+import { personMatchKey } from '../../src/crypto/blind-index.ts'
+import type { Keys } from '../../src/crypto/keys.ts'
+import { encryptNir } from '../../src/crypto/nir-cipher.ts'
+import type { Queryable } from '../../src/db/db.ts'
+import { PurposeSchema, type Purpose, type Role } from '../../src/purposes/purpose.ts'
+
+/**
+ * Seeds canonical rows, organisations, users, tokens and assignments for the API tests with plain SQL: synthetic
+ * values only (NOM-0001, Prénom-0001...).
+ */
+export async function seedFile(db: Queryable, flowId = 'caf-beneficiaires'): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(
+    `insert into files (flow_id, name, size, sha256, status, source, started_at, transmitted_at)
+     values ($1, $2, 1, $3, 'loaded', 'local', now(), now())
+     returning id`,
+    [flowId, `seed-${Math.random().toString(36).slice(2)}.xml`, Math.random().toString(16).slice(2).padEnd(64, '0').slice(0, 64)],
+  )
+  return rows[0]!.id
+}
+
+export interface SeedPerson {
+  n: number
+  numdemrsa?: string
+  organisme?: 'CAF' | 'MSA'
+  role?: string
+  etatDroit?: string
+  soumisDroitsDevoirs?: boolean
+  ft?: { etat: 'inscription' | 'cessation' | 'radiation'; dateEtat: string } | undefined
+}
+
+export interface SeededPerson {
+  personId: number
+  publicId: string
+  matchKey: string
+  dossierId: number
+  nir13: string
+  dateNaissance: string
+  numdemrsa: string
+}
+
+export function syntheticNir13(n: number): string {
+  return `1${String(80 + (n % 20)).padStart(2, '0')}0175${String(100000 + n).slice(-6)}`.slice(0, 13)
+}
+
+export async function seedPerson(db: Queryable, keys: Keys, fileId: number, p: SeedPerson): Promise<SeededPerson> {
+  const nir13 = syntheticNir13(p.n)
+  const dateNaissance = `19${String(80 + (p.n % 20)).padStart(2, '0')}-01-15`
+  const matchKey = personMatchKey(keys.index, nir13, dateNaissance)
+  const numdemrsa = p.numdemrsa ?? String(10_000_000 + p.n).padStart(11, '0')
+  const organisme = p.organisme ?? 'CAF'
+  const person = await db.query<{ id: number; public_id: string }>(
+    `insert into persons (match_key, nir_cipher, qualite, nom, prenom, date_naissance, sexe, file_id, transmitted_at)
+     values ($1, $2, 'MME', $3, $4, $5, '2', $6, now())
+     returning id, public_id`,
+    [matchKey, encryptNir(keys.nir, nir13), `NOM-${String(p.n).padStart(4, '0')}`, `Prénom-${String(p.n).padStart(4, '0')}`, dateNaissance, fileId],
+  )
+  const dossier = await db.query<{ id: number }>(
+    `insert into dossiers (flow_id, organisme, numdemrsa, etat_droit, foyer_soumis_droits_devoirs, nombre_personnes, montant_droit_total, adresse_code_postal, adresse_commune, file_id, transmitted_at)
+     values ('caf-beneficiaires', $1, $2, $3, $4, 2, 612.50, '93200', 'COMMUNE-${p.n}', $5, now())
+     on conflict (organisme, numdemrsa) do update set updated_at = now()
+     returning id`,
+    [organisme, numdemrsa, p.etatDroit ?? '2', p.soumisDroitsDevoirs ?? true, fileId],
+  )
+  const personId = person.rows[0]!.id
+  const dossierId = dossier.rows[0]!.id
+  await db.query(
+    `insert into dossier_members (dossier_id, person_id, role, soumis_droits_devoirs, ressources_mensuelles, file_id, transmitted_at)
+     values ($1, $2, $3, $4, 100.00, $5, now())`,
+    [dossierId, personId, p.role ?? 'DEM', p.soumisDroitsDevoirs ?? true, fileId],
+  )
+  if (p.ft) {
+    await db.query(
+      `insert into france_travail_registrations (person_key, identifiant_pe, etat, date_etat, code, file_id, transmitted_at)
+       values ($1, $2, $3, $4, '1', $5, now())`,
+      [matchKey, `1234567A${String(p.n % 1000).padStart(3, '0')}`, p.ft.etat, p.ft.dateEtat, fileId],
+    )
+  }
+  return { personId, publicId: person.rows[0]!.public_id, matchKey, dossierId, nir13, dateNaissance, numdemrsa }
+}
+
+export async function seedOrganisation(db: Queryable, n: number, type = 'ccas', name = `Structure ${n}`): Promise<{ id: number; siret: string; publicId: string }> {
+  const siret = completeSiret(`2175000${String(n).padStart(6, '0')}`)
+  const created = await createOrganisation(db, { siret, name, type })
+  if (!created) throw new Error(`organisation ${n} exists already`)
+  return { id: created.id, siret, publicId: created.publicId }
+}
+
+export async function seedUser(db: Queryable, email: string, role: Role, organisationId: number): Promise<{ id: number; publicId: string; email: string }> {
+  const created = await createUser(db, { email, displayName: `Agent ${email.split('@')[0]}`, role, organisationId })
+  if (!created) throw new Error(`user ${email} exists already`)
+  return { id: created.id, publicId: created.publicId, email: created.email }
+}
+
+export async function seedToken(
+  db: Queryable,
+  purposes: ReadonlyMap<string, Purpose>,
+  email: string,
+  purposeId: string,
+  now = new Date(),
+  lifetime = '90d',
+): Promise<{ id: number; token: string }> {
+  return issueApiToken(db, purposes, { email, purposeId, lifetime }, now)
+}
+
+export async function seedAssignment(
+  db: Queryable,
+  a: { personId: number; organisationId: number; referentUserId?: number | null; startsOn: string; endsOn?: string | null },
+): Promise<void> {
+  await db.query(
+    `insert into assignments (person_id, organisation_id, referent_user_id, starts_on, ends_on, source)
+     values ($1, $2, $3, $4, $5, 'admin')`,
+    [a.personId, a.organisationId, a.referentUserId ?? null, a.startsOn, a.endsOn ?? null],
+  )
+}
+
+const base = {
+  title: 'Test',
+  title_en: 'Test',
+  description: 'Test purpose',
+  description_en: 'Test purpose',
+  controller: { name: 'Département de test', contact: 'dpd@test.example' },
+  legal_basis: { gdpr: '6(1)(e)', national: 'CASF (test)' },
+  data_subjects: ['Bénéficiaires du RSA'],
+  source_flows: ['caf-beneficiaires'],
+  retention: 'rsa-beneficiaires',
+}
+
+const ORGS = ['departement', 'france-travail', 'ccas', 'cias', 'association']
+
+/** Purposes of the API tests, declared here so that field assertions do not depend on the shipped mappings. */
+export function testPurposes(): Map<string, Purpose> {
+  const declarations: Record<string, unknown> = {
+    'test-accompagnement': {
+      ...base,
+      recipients: [
+        { role: 'referent', organisation_types: ORGS },
+        { role: 'structure-manager', organisation_types: ORGS },
+      ],
+      fields: [
+        { field: 'personne.nom', as: 'nom' },
+        { field: 'personne.prenom', as: 'prenom' },
+        { field: 'personne.dateNaissance', as: 'anneeNaissance', transform: 'year' },
+        { field: 'personne.role', as: 'roleDossier' },
+        { field: 'personne.soumisDroitsDevoirs', as: 'soumisDroitsDevoirs' },
+        { field: 'dossier.numdemrsa', as: 'numeroDemandeRsa' },
+        { field: 'dossier.etatDroit', as: 'etatDroit' },
+        { field: 'adresse.codePostal', as: 'departement', transform: 'postcode-to-departement' },
+        { field: 'franceTravail.etat', as: 'etatFranceTravail' },
+      ],
+    },
+    'test-etat-seul': {
+      ...base,
+      recipients: [{ role: 'referent', organisation_types: ORGS }],
+      fields: [{ field: 'dossier.etatDroit', as: 'etatDroit' }],
+    },
+    'test-nir': {
+      ...base,
+      recipients: [{ role: 'referent', organisation_types: ['france-travail'] }],
+      fields: [
+        { field: 'personne.nir', as: 'nir' },
+        { field: 'dossier.montantDroitTotal', as: 'montant' },
+        { field: 'personne.ressourcesMensuelles', as: 'ressources' },
+      ],
+    },
+    'test-administration': {
+      ...base,
+      recipients: [{ role: 'admin', organisation_types: ['departement'] }],
+      fields: [{ field: 'dossier.numdemrsa', as: 'numeroDemandeRsa' }],
+    },
+    'test-controle': {
+      ...base,
+      recipients: [{ role: 'dpo', organisation_types: ['departement'] }],
+      fields: [{ field: 'dossier.numdemrsa', as: 'numeroDemandeRsa' }],
+    },
+    'test-statistiques': {
+      ...base,
+      recipients: [{ role: 'statistician', organisation_types: ['departement', 'statistique'] }],
+      fields: [{ field: 'personne.dateNaissance', as: 'anneeNaissance', transform: 'year' }],
+      audit: 'metadata',
+    },
+  }
+  return new Map(Object.entries(declarations).map(([id, d]) => [id, { ...PurposeSchema.parse(d), id }]))
+}
