@@ -72,21 +72,27 @@ export function addDuration(day: CalendarDate, duration: Duration): CalendarDate
 }
 
 /**
- * The inverse question: the latest anchor day whose `anchor + duration` falls on or before `today`. Data anchored
- * on or before the returned day is due. Used to turn "expired" into one indexable comparison (`anchor <= cutoff`).
+ * The inverse question: the latest anchor day whose due day (`anchor + duration`, or any non-decreasing function of
+ * the anchor day no earlier than it) falls on or before `today`. Data anchored on or before the returned day is due.
+ * It turns "expired" into one indexable comparison (`anchor_day <= cutoff`).
  */
-export function cutoffFor(today: CalendarDate, duration: Duration): CalendarDate {
-  // addDuration is monotonic (non-decreasing) in the anchor day; binary-search the last anchor with end <= today.
+export function cutoffFor(today: CalendarDate, due: Duration | ((anchor: CalendarDate) => CalendarDate)): CalendarDate {
+  const dueOf = typeof due === 'function' ? due : (day: CalendarDate) => addDuration(day, due)
   const toDays = (s: CalendarDate) => Date.parse(`${s}T00:00:00Z`) / 86_400_000
   const fromDays = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10)
-  let lo = toDays(today) - (duration.years * 366 + duration.months * 31 + duration.days) - 2
+  // Find lo with dueOf(lo) <= today, then binary-search the last such day in [lo, today].
+  let step = 32
+  let lo = toDays(today) - step
+  while (dueOf(fromDays(lo)) > today) {
+    step *= 2
+    lo = toDays(today) - step
+  }
   let hi = toDays(today)
-  // invariant: addDuration(lo) <= today; addDuration(hi + 1) > today is searched for.
-  while (addDuration(fromDays(lo), duration) > today) lo -= 31
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2)
-    if (addDuration(fromDays(mid), duration) <= today) lo = mid
-    else hi = mid - 1
+  if (dueOf(fromDays(hi)) <= today) return fromDays(hi)
+  while (lo < hi - 1) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (dueOf(fromDays(mid)) <= today) lo = mid
+    else hi = mid
   }
   return fromDays(lo)
 }

@@ -1,0 +1,58 @@
+import { appendAuditEvents } from '../audit/audit-log.ts'
+import { addDuration, parisMidnight } from './duration.ts'
+import type { PolicyCutoffs } from './plan.ts'
+import { retentionReceipt } from './receipt.ts'
+import type { RunContext } from './run-context.ts'
+
+const AUDIT_LOCK = 'passerelle:audit'
+
+/**
+ * The audit log's own retention: deletes the oldest events whose day is on or before the cutoff, always a prefix
+ * of the chain (an event is deleted only when every earlier one is too), and records in `audit_truncations` the
+ * last deleted event's sequence number and hash, where `verifyAuditChain` restarts. Each chunk holds the audit
+ * lock, so appends wait for it, and ends with its own receipt.
+ */
+export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: PolicyCutoffs): Promise<number> {
+  const boundary = parisMidnight(addDuration(cutoffs.destroyAnchorCutoff, { years: 0, months: 0, days: 1 }))
+  let total = 0
+  for (let index = 0; ; index++) {
+    const deleted = await ctx.db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [AUDIT_LOCK])
+      const { rows } = await tx.query<{ first: number | null; upto: number | null }>(
+        `select
+           (select min(seq) from audit_events) as first,
+           coalesce((select min(seq) - 1 from audit_events where occurred_at >= $1), (select max(seq) from audit_events)) as upto`,
+        [boundary],
+      )
+      const first = rows[0]?.first ?? null
+      const upto = rows[0]?.upto ?? null
+      if (first === null || upto === null || upto < first) return 0
+      const end = Math.min(upto, first + ctx.chunkSize - 1)
+      const last = await tx.query<{ hash: string }>('select hash from audit_events where seq = $1', [end])
+      const result = await tx.query('delete from audit_events where seq <= $1', [end])
+      await tx.query('insert into audit_truncations (upto_seq, last_hash, truncated_at) values ($1, $2, $3)', [end, last.rows[0]!.hash, ctx.now])
+      const keys: string[] = []
+      for (let seq = first; seq <= end; seq++) keys.push(`audit_events:${seq}`)
+      await appendAuditEvents(tx, [
+        retentionReceipt({
+          action: 'retention.destroy',
+          runId: ctx.runId,
+          policyId,
+          phase: 'active',
+          anchorCutoff: cutoffs.destroyAnchorCutoff,
+          today: ctx.today,
+          counts: { audit_events: result.rowCount },
+          keys,
+          occurredAt: ctx.now,
+          chunk: index,
+          extra: { uptoSeq: end },
+        }),
+      ])
+      await ctx.onChunk?.({ step: 'destroy.audit_events', policyId, index, rows: result.rowCount })
+      return result.rowCount
+    })
+    if (deleted === 0) break
+    total += deleted
+  }
+  return total
+}

@@ -1,0 +1,601 @@
+import type { Queryable } from '../db/db.ts'
+import { CANONICAL_FIELDS, type CanonicalField } from '../model/fields.ts'
+import type { Anchor, RetentionPolicy } from './policy.ts'
+
+/**
+ * The SQL of retention, next to its feature. Every "is it due?" question is one comparison of an anchor day with
+ * a cutoff day computed by plan.ts; the anchor-day expressions below are the SQL twins of plan.ts's
+ * `dossierAnchorFacts`, `registrationAnchorFacts` and `orphanPersonAnchorFacts` (a test checks they agree).
+ */
+export type CanonicalTable = CanonicalField['table']
+
+const IDENT = /^[a-z_][a-z0-9_]*$/
+function ident(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`retention: invalid SQL identifier "${name}"`)
+  return name
+}
+
+const day = (column: string) => `(${column} at time zone 'Europe/Paris')::date`
+
+/** SQL of a dossier's anchor day (alias `d`); null while that clock has not started. */
+export function dossierAnchorSql(anchor: Anchor): string {
+  const transmission = day('d.transmitted_at')
+  switch (anchor) {
+    case 'transmission':
+    case 'event':
+      return transmission
+    case 'end_of_right':
+      return `(case
+        when d.etat_droit in ('5', '6') then coalesce(d.date_cloture, ${transmission})
+        when d.etat_droit in ('1') then coalesce(d.date_refus, ${transmission})
+        when d.transmission_state = 'not_transmitted' then coalesce(d.not_transmitted_since, ${transmission})
+      end)`
+    case 'last_activity':
+      return `greatest(${day('d.created_at')}, ${day('(select max(sc.transmitted_at) from state_changes sc where sc.dossier_id = d.id)')})`
+    case 'decision':
+      return 'greatest(d.date_refus, d.date_cloture, d.date_suspension_droit, d.date_suspension_versement)'
+  }
+}
+
+/** SQL of a France Travail registration's anchor day (alias `r`). */
+export function registrationAnchorSql(anchor: Anchor): string {
+  const transmission = day('r.transmitted_at')
+  switch (anchor) {
+    case 'transmission':
+    case 'event':
+      return transmission
+    case 'end_of_right':
+    case 'decision':
+      return `(case when r.etat in ('cessation', 'radiation') then coalesce(r.date_etat, ${transmission}) end)`
+    case 'last_activity':
+      return `greatest(${day('r.created_at')}, ${day('(select max(sc.transmitted_at) from state_changes sc where sc.dossier_id is null and sc.person_key = r.person_key)')})`
+  }
+}
+
+/** SQL of an orphan person's anchor day (alias `p`): every clock starts at its last transmission. */
+export function orphanPersonAnchorSql(): string {
+  return day('p.transmitted_at')
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Columns
+
+/** Catalogue columns of a canonical table, and those that are row keys copied whatever the archive keeps. */
+export function catalogueColumns(table: CanonicalTable): string[] {
+  return CANONICAL_FIELDS.filter((f) => f.table === table).map((f) => f.column)
+}
+
+/** The catalogue columns an archived row of `policy` keeps, per table: key fields plus the archive's `keeps`. */
+export function keptColumns(policy: RetentionPolicy): Map<CanonicalTable, Set<string>> {
+  const keeps = new Set(policy.archive?.keeps ?? [])
+  const kept = new Map<CanonicalTable, Set<string>>()
+  for (const field of CANONICAL_FIELDS) {
+    if (!kept.has(field.table)) kept.set(field.table, new Set())
+    if (field.key || keeps.has(field.id)) kept.get(field.table)!.add(field.column)
+  }
+  return kept
+}
+
+/** Columns of the archive tables as the database has them (a field added later needs its archive column). */
+export async function archiveTableColumns(db: Queryable): Promise<Map<string, Set<string>>> {
+  const { rows } = await db.query<{ table_name: string; column_name: string }>(
+    `select table_name, column_name
+     from information_schema.columns
+     where table_schema = 'archive'`,
+  )
+  const columns = new Map<string, Set<string>>()
+  for (const row of rows) {
+    if (!columns.has(row.table_name)) columns.set(row.table_name, new Set())
+    columns.get(row.table_name)!.add(row.column_name)
+  }
+  return columns
+}
+
+/** `col` when kept, `null` otherwise, for an insert ... select from the active table aliased `src`. */
+function selectList(columns: string[], kept: Set<string>, src: string): string {
+  return columns.map((c) => (kept.has(c) ? `${src}.${ident(c)}` : 'null')).join(', ')
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Legal holds as SQL
+
+/** Standing holds, as a condition on an aliased dossier row (active or archived). */
+const standingHoldOn = (alias: string) =>
+  `exists (select 1 from legal_holds h where h.released_at is null and h.organisme = ${alias}.organisme and h.numdemrsa = ${alias}.numdemrsa)`
+
+/** Match keys of every person member of a held dossier, in the active base or the archive. */
+const HELD_MATCH_KEYS = `(
+  select hp.match_key
+  from legal_holds h
+  join dossiers hd on hd.organisme = h.organisme and hd.numdemrsa = h.numdemrsa
+  join dossier_members hm on hm.dossier_id = hd.id
+  join persons hp on hp.id = hm.person_id
+  where h.released_at is null
+  union
+  select ap.match_key
+  from legal_holds h
+  join archive.dossiers ad on ad.organisme = h.organisme and ad.numdemrsa = h.numdemrsa
+  join archive.dossier_members am on am.dossier_id = ad.id
+  join archive.persons ap on ap.id = am.person_id
+  where h.released_at is null
+)`
+
+// ---------------------------------------------------------------------------------------------------------------
+// Active base → archive
+
+export interface DueRow {
+  id: number
+  anchorDay: string
+}
+
+export interface DueQuery {
+  flowIds: readonly string[]
+  activeAnchor: Anchor
+  /** The archive clock's anchor (the active anchor when the policy has no archive). */
+  archiveAnchor: Anchor
+  cutoff: string
+  today: string
+  afterId: number
+  limit: number
+  /** Under a policy without archive, a held row stays in the active base. */
+  excludeHeld: boolean
+}
+
+/** Due dossiers of the flows, by id after `afterId`, locked for the chunk, with their archive anchor day. */
+export async function selectDueDossiers(tx: Queryable, q: DueQuery): Promise<DueRow[]> {
+  const { rows } = await tx.query<{ id: number; anchor_day: string }>(
+    `select d.id, coalesce(${dossierAnchorSql(q.archiveAnchor)}, $5::date)::text as anchor_day
+     from dossiers d
+     where d.flow_id = any($1::text[])
+       and d.id > $2
+       and ${dossierAnchorSql(q.activeAnchor)} <= $3::date
+       ${q.excludeHeld ? `and not ${standingHoldOn('d')}` : ''}
+     order by d.id
+     limit $4
+     for update of d skip locked`,
+    [q.flowIds, q.afterId, q.cutoff, q.limit, q.today],
+  )
+  return rows.map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
+}
+
+export async function countDueDossiers(db: Queryable, q: Omit<DueQuery, 'afterId' | 'limit'>, destroyCutoff: string): Promise<{ due: number; alsoDestroyed: number }> {
+  const { rows } = await db.query<{ due: number; also: number }>(
+    `select count(*)::int as due,
+            count(*) filter (where coalesce(${dossierAnchorSql(q.archiveAnchor)}, $4::date) <= $3::date and not ${standingHoldOn('d')})::int as also
+     from dossiers d
+     where d.flow_id = any($1::text[])
+       and ${dossierAnchorSql(q.activeAnchor)} <= $2::date
+       ${q.excludeHeld ? `and not ${standingHoldOn('d')}` : ''}`,
+    [q.flowIds, q.cutoff, destroyCutoff, q.today],
+  )
+  return { due: rows[0]!.due, alsoDestroyed: rows[0]!.also }
+}
+
+export interface ArchivedCounts {
+  dossiers: number
+  dossier_members: number
+  persons: number
+  state_changes: number
+  france_travail_registrations: number
+  /** Persons deleted from the active base (no active row refers to them any more). */
+  persons_removed: number
+}
+
+export const noCounts = (): ArchivedCounts => ({
+  dossiers: 0,
+  dossier_members: 0,
+  persons: 0,
+  state_changes: 0,
+  france_travail_registrations: 0,
+  persons_removed: 0,
+})
+
+/**
+ * Moves dossiers (with their members, persons and state changes) to the archive, keeping only `kept` columns, then
+ * deletes them from the active base; persons no active row refers to any more leave it too. One chunk, in `tx`.
+ */
+export async function archiveDossiers(
+  tx: Queryable,
+  rows: readonly DueRow[],
+  policyId: string,
+  kept: Map<CanonicalTable, Set<string>>,
+  archivedAt: Date,
+): Promise<ArchivedCounts> {
+  const counts = noCounts()
+  if (rows.length === 0) return counts
+  const ids = rows.map((r) => r.id)
+  const days = rows.map((r) => r.anchorDay)
+  const dossierCols = catalogueColumns('dossiers').filter((c) => c !== 'organisme' && c !== 'numdemrsa')
+  const personCols = catalogueColumns('persons')
+  const memberCols = catalogueColumns('dossier_members')
+  const keptD = kept.get('dossiers')!
+  const keptP = kept.get('persons')!
+  const keptM = kept.get('dossier_members')!
+  const upd = (cols: string[]) => cols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')
+
+  const d = await tx.query(
+    `insert into archive.dossiers (id, public_id, policy_id, flow_id, organisme, numdemrsa, ${dossierCols.join(', ')},
+                                   transmission_state, not_transmitted_since, file_id, transmitted_at, anchor_day, archived_at)
+     select d.id, d.public_id, $3, d.flow_id, d.organisme, d.numdemrsa, ${selectList(dossierCols, keptD, 'd')},
+            d.transmission_state, d.not_transmitted_since, d.file_id, d.transmitted_at, a.anchor_day, $4
+     from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+     join dossiers d on d.id = a.id
+     on conflict (organisme, numdemrsa) do update set
+       policy_id = excluded.policy_id, flow_id = excluded.flow_id, ${upd(dossierCols)},
+       transmission_state = excluded.transmission_state, not_transmitted_since = excluded.not_transmitted_since,
+       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+       anchor_day = greatest(archive.dossiers.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
+    [ids, days, policyId, archivedAt],
+  )
+  counts.dossiers = d.rowCount
+
+  // A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is).
+  const p = await tx.query(
+    `insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
+     select p.id, p.public_id, $3, p.match_key, p.nir_index, ${selectList(personCols, keptP, 'p')}, p.file_id, p.transmitted_at, m.anchor_day, $4
+     from (
+       select dm.person_id, max(a.anchor_day) as anchor_day
+       from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+       join dossier_members dm on dm.dossier_id = a.id
+       group by dm.person_id
+     ) m
+     join persons p on p.id = m.person_id
+     on conflict (match_key) do update set
+       policy_id = excluded.policy_id, nir_index = excluded.nir_index, ${upd(personCols)},
+       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+       anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
+    [ids, days, policyId, archivedAt],
+  )
+  counts.persons = p.rowCount
+
+  const m = await tx.query(
+    `insert into archive.dossier_members (dossier_id, person_id, ${memberCols.join(', ')}, file_id, transmitted_at)
+     select ad.id, ap.id, ${selectList(memberCols, keptM, 'dm')}, dm.file_id, dm.transmitted_at
+     from dossier_members dm
+     join dossiers d on d.id = dm.dossier_id
+     join archive.dossiers ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
+     join persons p on p.id = dm.person_id
+     join archive.persons ap on ap.match_key = p.match_key
+     where dm.dossier_id = any($1::bigint[])
+     on conflict (dossier_id, person_id) do update set ${upd(memberCols)}, file_id = excluded.file_id, transmitted_at = excluded.transmitted_at`,
+    [ids],
+  )
+  counts.dossier_members = m.rowCount
+
+  const sc = await tx.query(
+    `insert into archive.state_changes (id, dossier_id, person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select sc.id, ad.id, sc.person_key, sc.field, sc.old_value, sc.new_value, sc.effective_date, sc.file_id, sc.transmitted_at
+     from state_changes sc
+     join dossiers d on d.id = sc.dossier_id
+     join archive.dossiers ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
+     where sc.dossier_id = any($1::bigint[])
+     on conflict (id) do nothing`,
+    [ids],
+  )
+  counts.state_changes = sc.rowCount
+
+  const persons = await tx.query<{ person_id: number }>(
+    `select distinct person_id
+     from dossier_members
+     where dossier_id = any($1::bigint[])`,
+    [ids],
+  )
+  // Members and state changes go with their dossier (on delete cascade).
+  await tx.query('delete from dossiers where id = any($1::bigint[])', [ids])
+  const removed = await tx.query(
+    `delete from persons p
+     where p.id = any($1::bigint[])
+       and not exists (select 1 from dossier_members dm where dm.person_id = p.id)
+       and not exists (select 1 from france_travail_registrations r where r.person_key = p.match_key)`,
+    [persons.rows.map((r) => r.person_id)],
+  )
+  counts.persons_removed = removed.rowCount
+  return counts
+}
+
+export interface RegistrationDueQuery extends Omit<DueQuery, 'flowIds'> {
+  flowIds: readonly string[]
+}
+
+/** Due France Travail registrations of the flows (their file's flow), locked for the chunk. */
+export async function selectDueRegistrations(tx: Queryable, q: RegistrationDueQuery): Promise<DueRow[]> {
+  const { rows } = await tx.query<{ id: number; anchor_day: string }>(
+    `select r.id, coalesce(${registrationAnchorSql(q.archiveAnchor)}, $5::date)::text as anchor_day
+     from france_travail_registrations r
+     join files f on f.id = r.file_id
+     where f.flow_id = any($1::text[])
+       and r.id > $2
+       and ${registrationAnchorSql(q.activeAnchor)} <= $3::date
+       ${q.excludeHeld ? `and r.person_key not in ${HELD_MATCH_KEYS}` : ''}
+     order by r.id
+     limit $4
+     for update of r skip locked`,
+    [q.flowIds, q.afterId, q.cutoff, q.limit, q.today],
+  )
+  return rows.map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
+}
+
+export async function countDueRegistrations(db: Queryable, q: Omit<RegistrationDueQuery, 'afterId' | 'limit'>, destroyCutoff: string): Promise<{ due: number; alsoDestroyed: number }> {
+  const { rows } = await db.query<{ due: number; also: number }>(
+    `select count(*)::int as due,
+            count(*) filter (where coalesce(${registrationAnchorSql(q.archiveAnchor)}, $4::date) <= $3::date and r.person_key not in ${HELD_MATCH_KEYS})::int as also
+     from france_travail_registrations r
+     join files f on f.id = r.file_id
+     where f.flow_id = any($1::text[])
+       and ${registrationAnchorSql(q.activeAnchor)} <= $2::date
+       ${q.excludeHeld ? `and r.person_key not in ${HELD_MATCH_KEYS}` : ''}`,
+    [q.flowIds, q.cutoff, destroyCutoff, q.today],
+  )
+  return { due: rows[0]!.due, alsoDestroyed: rows[0]!.also }
+}
+
+/** Moves France Travail registrations (and their state changes) to the archive, then deletes them. */
+export async function archiveRegistrations(
+  tx: Queryable,
+  rows: readonly DueRow[],
+  policyId: string,
+  kept: Map<CanonicalTable, Set<string>>,
+  archivedAt: Date,
+): Promise<ArchivedCounts> {
+  const counts = noCounts()
+  if (rows.length === 0) return counts
+  const ids = rows.map((r) => r.id)
+  const cols = catalogueColumns('france_travail_registrations')
+  const keptR = kept.get('france_travail_registrations')!
+  const r = await tx.query<{ person_key: string }>(
+    `insert into archive.france_travail_registrations (id, policy_id, person_key, ${cols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
+     select r.id, $3, r.person_key, ${selectList(cols, keptR, 'r')}, r.file_id, r.transmitted_at, a.anchor_day, $4
+     from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+     join france_travail_registrations r on r.id = a.id
+     on conflict (person_key) do update set
+       policy_id = excluded.policy_id, ${cols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')},
+       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+       anchor_day = greatest(archive.france_travail_registrations.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at
+     returning person_key`,
+    [ids, rows.map((x) => x.anchorDay), policyId, archivedAt],
+  )
+  counts.france_travail_registrations = r.rowCount
+  const keys = r.rows.map((x) => x.person_key)
+  const sc = await tx.query(
+    `insert into archive.state_changes (id, dossier_id, person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select sc.id, null, sc.person_key, sc.field, sc.old_value, sc.new_value, sc.effective_date, sc.file_id, sc.transmitted_at
+     from state_changes sc
+     where sc.dossier_id is null
+       and sc.person_key = any($1::text[])
+     on conflict (id) do nothing`,
+    [keys],
+  )
+  counts.state_changes = sc.rowCount
+  await tx.query('delete from state_changes where dossier_id is null and person_key = any($1::text[])', [keys])
+  await tx.query('delete from france_travail_registrations where id = any($1::bigint[])', [ids])
+  return counts
+}
+
+export interface OrphanQuery {
+  flowIds: readonly string[]
+  cutoff: string
+  afterId: number
+  limit: number
+}
+
+const ORPHAN = `
+  not exists (select 1 from dossier_members dm where dm.person_id = p.id)
+  and not exists (select 1 from france_travail_registrations r where r.person_key = p.match_key)`
+
+/** Persons of the flows no active dossier or registration refers to, past their active phase. */
+export async function selectDueOrphanPersons(tx: Queryable, q: OrphanQuery): Promise<DueRow[]> {
+  const { rows } = await tx.query<{ id: number; anchor_day: string }>(
+    `select p.id, ${orphanPersonAnchorSql()}::text as anchor_day
+     from persons p
+     join files f on f.id = p.file_id
+     where f.flow_id = any($1::text[])
+       and p.id > $2
+       and ${orphanPersonAnchorSql()} <= $3::date
+       and ${ORPHAN}
+     order by p.id
+     limit $4
+     for update of p skip locked`,
+    [q.flowIds, q.afterId, q.cutoff, q.limit],
+  )
+  return rows.map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
+}
+
+export async function countDueOrphanPersons(db: Queryable, q: Omit<OrphanQuery, 'afterId' | 'limit'>): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n
+     from persons p
+     join files f on f.id = p.file_id
+     where f.flow_id = any($1::text[])
+       and ${orphanPersonAnchorSql()} <= $2::date
+       and ${ORPHAN}`,
+    [q.flowIds, q.cutoff],
+  )
+  return rows[0]!.n
+}
+
+export async function archiveOrphanPersons(
+  tx: Queryable,
+  rows: readonly DueRow[],
+  policyId: string,
+  kept: Map<CanonicalTable, Set<string>>,
+  archivedAt: Date,
+): Promise<ArchivedCounts> {
+  const counts = noCounts()
+  if (rows.length === 0) return counts
+  const ids = rows.map((r) => r.id)
+  const personCols = catalogueColumns('persons')
+  const keptP = kept.get('persons')!
+  const p = await tx.query(
+    `insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
+     select p.id, p.public_id, $3, p.match_key, p.nir_index, ${selectList(personCols, keptP, 'p')}, p.file_id, p.transmitted_at, a.anchor_day, $4
+     from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+     join persons p on p.id = a.id
+     on conflict (match_key) do update set
+       policy_id = excluded.policy_id, nir_index = excluded.nir_index,
+       ${personCols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')},
+       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+       anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
+    [ids, rows.map((r) => r.anchorDay), policyId, archivedAt],
+  )
+  counts.persons = p.rowCount
+  const removed = await tx.query(`delete from persons p where p.id = any($1::bigint[]) and ${ORPHAN}`, [ids])
+  counts.persons_removed = removed.rowCount
+  return counts
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Archive → destroyed
+
+export interface DestroyQuery {
+  policyId: string
+  cutoff: string
+  afterId: number
+  limit: number
+}
+
+export interface DestroyedRows {
+  /** `table:id` of every destroyed row (members as `dossier_members:dossier_id-person_id`), for the receipt hash. */
+  keys: string[]
+  counts: Record<string, number>
+}
+
+/** Archived dossiers of the policy due for destruction and not held, locked for the chunk. */
+export async function selectDestroyableDossiers(tx: Queryable, q: DestroyQuery): Promise<number[]> {
+  const { rows } = await tx.query<{ id: number }>(
+    `select ad.id
+     from archive.dossiers ad
+     where ad.policy_id = $1
+       and ad.anchor_day <= $2::date
+       and ad.id > $3
+       and not ${standingHoldOn('ad')}
+     order by ad.id
+     limit $4
+     for update of ad skip locked`,
+    [q.policyId, q.cutoff, q.afterId, q.limit],
+  )
+  return rows.map((r) => r.id)
+}
+
+/**
+ * Hard-deletes archived dossiers with their members and state changes, then those of their persons that nothing
+ * refers to any more and whose own clock is due. Released holds on these dossiers lose their NUMDEMRSA (only the
+ * pseudonym stays) unless the dossier is still in the active base.
+ */
+export async function destroyArchivedDossiers(tx: Queryable, ids: readonly number[], personCutoff: string, policyId: string): Promise<DestroyedRows> {
+  const keys: string[] = []
+  const counts: Record<string, number> = { 'archive.dossiers': 0, 'archive.dossier_members': 0, 'archive.state_changes': 0, 'archive.persons': 0, legal_holds_redacted: 0 }
+  if (ids.length === 0) return { keys, counts }
+  const holds = await tx.query(
+    `update legal_holds h
+     set numdemrsa = null
+     from archive.dossiers ad
+     where ad.id = any($1::bigint[])
+       and h.organisme = ad.organisme
+       and h.numdemrsa = ad.numdemrsa
+       and h.released_at is not null
+       and not exists (select 1 from dossiers d where d.organisme = ad.organisme and d.numdemrsa = ad.numdemrsa)`,
+    [ids],
+  )
+  counts.legal_holds_redacted = holds.rowCount
+  const sc = await tx.query<{ id: number }>('delete from archive.state_changes where dossier_id = any($1::bigint[]) returning id', [ids])
+  counts['archive.state_changes'] = sc.rowCount
+  keys.push(...sc.rows.map((r) => `archive.state_changes:${r.id}`))
+  const m = await tx.query<{ dossier_id: number; person_id: number }>(
+    'delete from archive.dossier_members where dossier_id = any($1::bigint[]) returning dossier_id, person_id',
+    [ids],
+  )
+  counts['archive.dossier_members'] = m.rowCount
+  keys.push(...m.rows.map((r) => `archive.dossier_members:${r.dossier_id}-${r.person_id}`))
+  const d = await tx.query<{ id: number }>('delete from archive.dossiers where id = any($1::bigint[]) returning id', [ids])
+  counts['archive.dossiers'] = d.rowCount
+  keys.push(...d.rows.map((r) => `archive.dossiers:${r.id}`))
+  const persons = await destroyArchivedPersons(tx, { policyId, cutoff: personCutoff, ids: [...new Set(m.rows.map((r) => r.person_id))] })
+  counts['archive.persons'] = persons.length
+  keys.push(...persons.map((id) => `archive.persons:${id}`))
+  return { keys, counts }
+}
+
+/**
+ * Deletes archived persons of the policy that are due, referred to by no archived member and not members of a held
+ * dossier. `ids` restricts the sweep to some persons; without it, the next `limit` after `afterId`.
+ */
+export async function destroyArchivedPersons(
+  tx: Queryable,
+  q: { policyId: string; cutoff: string; ids?: readonly number[]; afterId?: number; limit?: number },
+): Promise<number[]> {
+  if (q.ids && q.ids.length === 0) return []
+  const { rows } = await tx.query<{ id: number }>(
+    `delete from archive.persons p
+     where p.id in (
+       select ap.id
+       from archive.persons ap
+       where ap.policy_id = $1
+         and ap.anchor_day <= $2::date
+         and ${q.ids ? 'ap.id = any($3::bigint[])' : 'ap.id > $3'}
+         and not exists (select 1 from archive.dossier_members am where am.person_id = ap.id)
+         and ap.match_key not in ${HELD_MATCH_KEYS}
+       order by ap.id
+       ${q.ids ? '' : 'limit $4'}
+       for update of ap skip locked
+     )
+     returning p.id`,
+    q.ids ? [q.policyId, q.cutoff, q.ids] : [q.policyId, q.cutoff, q.afterId ?? 0, q.limit ?? 5000],
+  )
+  return rows.map((r) => r.id).sort((a, b) => a - b)
+}
+
+export async function selectDestroyableRegistrations(tx: Queryable, q: DestroyQuery): Promise<{ id: number; personKey: string }[]> {
+  const { rows } = await tx.query<{ id: number; person_key: string }>(
+    `select ar.id, ar.person_key
+     from archive.france_travail_registrations ar
+     where ar.policy_id = $1
+       and ar.anchor_day <= $2::date
+       and ar.id > $3
+       and ar.person_key not in ${HELD_MATCH_KEYS}
+     order by ar.id
+     limit $4
+     for update of ar skip locked`,
+    [q.policyId, q.cutoff, q.afterId, q.limit],
+  )
+  return rows.map((r) => ({ id: r.id, personKey: r.person_key }))
+}
+
+export async function destroyArchivedRegistrations(tx: Queryable, rows: readonly { id: number; personKey: string }[]): Promise<DestroyedRows> {
+  const keys: string[] = []
+  const counts: Record<string, number> = { 'archive.france_travail_registrations': 0, 'archive.state_changes': 0 }
+  if (rows.length === 0) return { keys, counts }
+  const sc = await tx.query<{ id: number }>(
+    'delete from archive.state_changes where dossier_id is null and person_key = any($1::text[]) returning id',
+    [rows.map((r) => r.personKey)],
+  )
+  counts['archive.state_changes'] = sc.rowCount
+  keys.push(...sc.rows.map((r) => `archive.state_changes:${r.id}`))
+  const r = await tx.query<{ id: number }>('delete from archive.france_travail_registrations where id = any($1::bigint[]) returning id', [rows.map((x) => x.id)])
+  counts['archive.france_travail_registrations'] = r.rowCount
+  keys.push(...r.rows.map((x) => `archive.france_travail_registrations:${x.id}`))
+  return { keys, counts }
+}
+
+export interface DestroyCounts {
+  dossiers: number
+  persons: number
+  registrations: number
+  heldBack: number
+}
+
+/** What the destroy step would do (dry run), and how many due rows a hold keeps. */
+export async function countDestroyable(db: Queryable, policyId: string, cutoff: string): Promise<DestroyCounts> {
+  const { rows } = await db.query<{ dossiers: number; held: number; persons: number; registrations: number; held_r: number }>(
+    `select
+       (select count(*)::int from archive.dossiers ad where ad.policy_id = $1 and ad.anchor_day <= $2::date and not ${standingHoldOn('ad')}) as dossiers,
+       (select count(*)::int from archive.dossiers ad where ad.policy_id = $1 and ad.anchor_day <= $2::date and ${standingHoldOn('ad')}) as held,
+       (select count(*)::int from archive.persons ap where ap.policy_id = $1 and ap.anchor_day <= $2::date and ap.match_key not in ${HELD_MATCH_KEYS}
+          and not exists (select 1 from archive.dossier_members am join archive.dossiers ad on ad.id = am.dossier_id
+                          where am.person_id = ap.id and (ad.anchor_day > $2::date or ad.policy_id <> $1 or ${standingHoldOn('ad')}))) as persons,
+       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key not in ${HELD_MATCH_KEYS}) as registrations,
+       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key in ${HELD_MATCH_KEYS}) as held_r`,
+    [policyId, cutoff],
+  )
+  const r = rows[0]!
+  return { dossiers: r.dossiers, persons: r.persons, registrations: r.registrations, heldBack: r.held + r.held_r }
+}

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto'
+import type { Keys } from '../crypto/keys.ts'
+import type { Db, Queryable } from '../db/db.ts'
+import { loadFlows } from '../flows/load-flows.ts'
+import type { Logger } from '../log/logger.ts'
+import { loadPurposes } from '../purposes/load-purposes.ts'
+import { storedColumns } from '../purposes/stored-fields.ts'
+import { archiveExpired } from './archive-expired.ts'
+import { destroyExpired } from './destroy-expired.ts'
+import { loadRetentionPolicies } from './load-policies.ts'
+import { activeClearTargets, archiveClearTargets, countMinimisable, minimiseStored, type ClearTarget } from './minimise-stored.ts'
+import { planRetention, type PolicyCutoffs } from './plan.ts'
+import type { RetentionPolicy } from './policy.ts'
+import { purgeAuditLog } from './purge-audit-log.ts'
+import {
+  countDueRejections,
+  countDueTokens,
+  listExpiredStagedFiles,
+  purgeExpiredTokens,
+  purgeRejections,
+  sweepStagingFiles,
+} from './purge-gateway-data.ts'
+import {
+  archiveTableColumns,
+  countDestroyable,
+  countDueDossiers,
+  countDueOrphanPersons,
+  countDueRegistrations,
+  keptColumns,
+  type CanonicalTable,
+} from './queries.ts'
+import type { ChunkHook, RunContext } from './run-context.ts'
+
+/** The advisory lock a retention run holds (the scheduler and the CLI take it; two runs never overlap). */
+export const RETENTION_LOCK = 'passerelle:retention'
+
+export const DEFAULT_CHUNK_SIZE = 5000
+
+export interface RetentionDeps {
+  db: Db
+  keys: Keys
+  log: Logger
+  flowsDir: string
+  /** When given, the run also clears stored columns that no purpose declares any more. */
+  mappingsDir?: string
+  /** When given, leftover staged files past the staging policy are deleted. */
+  stagingDir?: string
+}
+
+export interface RetentionOptions {
+  now: Date
+  dryRun: boolean
+  /** Rows per transaction (default 5,000). */
+  chunkSize?: number
+  /** Test hook, called inside each chunk's transaction (throw to simulate a crash mid-run). */
+  onChunk?: ChunkHook
+}
+
+export interface PolicyReport {
+  id: string
+  title: string
+  appliesTo: RetentionPolicy['appliesTo']
+  sources: string[]
+  flows: string[]
+  active: { duration: string; anchor: string; anchorCutoff: string }
+  archive: { duration: string; anchor: string; keeps: string[] } | null
+  destroyAfter: string
+  /** Rows whose (archive, or only) clock started on or before this day are destroyed. */
+  destroyAnchorCutoff: string
+  /** Rows moved from the active base to the archive (dry run: that would be). */
+  archived: Record<string, number>
+  /** Rows destroyed (dry run: already in the archive and due; `alsoDestroyedOnArchiving` adds those archived today and due). */
+  destroyed: Record<string, number>
+  alsoDestroyedOnArchiving?: number
+  /** Rows due for destruction that a legal hold keeps. */
+  heldBack: number
+  note?: string
+}
+
+export interface RetentionReport {
+  runId: string
+  dryRun: boolean
+  now: string
+  today: string
+  policies: PolicyReport[]
+  minimisation: { cleared: Record<string, number>; skipped?: string }
+  /** Rows of flows no declaration governs any more (a flow file was removed): they need a decision. */
+  ungoverned: { flowIds: string[]; dossiers: number; registrations: number }
+  errors: { step: string; message: string }[]
+  ok: boolean
+}
+
+function sourcesOf(policy: RetentionPolicy): string[] {
+  return policy.sources.map((s) => s.text)
+}
+
+function baseReport(policy: RetentionPolicy, flows: string[], cutoffs: PolicyCutoffs): PolicyReport {
+  return {
+    id: policy.id,
+    title: policy.title,
+    appliesTo: policy.appliesTo,
+    sources: sourcesOf(policy),
+    flows,
+    active: { duration: policy.active.durationText, anchor: policy.active.anchor, anchorCutoff: cutoffs.activeAnchorCutoff },
+    archive: policy.archive ? { duration: policy.archive.durationText, anchor: policy.archive.anchor, keeps: policy.archive.keeps } : null,
+    destroyAfter: policy.destroyAfterText,
+    destroyAnchorCutoff: cutoffs.destroyAnchorCutoff,
+    archived: {},
+    destroyed: {},
+    heldBack: 0,
+  }
+}
+
+/** Every archive column a policy keeps must exist (a field added to the catalogue later needs its archive column). */
+function checkArchiveColumns(policies: RetentionPolicy[], columns: Map<string, Set<string>>): string[] {
+  const problems: string[] = []
+  for (const policy of policies) {
+    for (const [table, kept] of keptColumns(policy)) {
+      const have = columns.get(table)
+      for (const column of kept) {
+        if (!have?.has(column)) {
+          problems.push(`policy "${policy.id}" keeps ${table}.${column}, which archive.${table} has no column for: add a migration (0030-0039) creating it`)
+        }
+      }
+    }
+  }
+  return problems
+}
+
+async function countUngoverned(db: Queryable, governed: string[]): Promise<RetentionReport['ungoverned']> {
+  const { rows } = await db.query<{ flow_id: string; dossiers: number; registrations: number }>(
+    `select flow_id, sum(dossiers)::int as dossiers, sum(registrations)::int as registrations
+     from (
+       select d.flow_id, count(*) as dossiers, 0 as registrations from dossiers d where not (d.flow_id = any($1::text[])) group by d.flow_id
+       union all
+       select f.flow_id, 0, count(*) from france_travail_registrations r join files f on f.id = r.file_id where not (f.flow_id = any($1::text[])) group by f.flow_id
+     ) u
+     group by flow_id
+     order by flow_id`,
+    [governed],
+  )
+  return {
+    flowIds: rows.map((r) => r.flow_id),
+    dossiers: rows.reduce((n, r) => n + r.dossiers, 0),
+    registrations: rows.reduce((n, r) => n + r.registrations, 0),
+  }
+}
+
+/**
+ * One retention run: plans (cutoffs per policy for `now`), then applies in this order: minimisation, for each
+ * flow-data policy archive then destroy, the gateway's own data (rejections, tokens, staging files), the audit
+ * log last. Every step works in bounded chunks, one transaction each with its receipt; a failing step is logged
+ * and reported, and the others still run. `dryRun` changes nothing and counts what would be done.
+ */
+export async function runRetention(deps: RetentionDeps, options: RetentionOptions): Promise<RetentionReport> {
+  const { db, log } = deps
+  const runId = randomUUID()
+  const policies = loadRetentionPolicies(deps.flowsDir)
+  const flows = loadFlows(deps.flowsDir)
+  const plan = planRetention(policies, options.now)
+  const ctx: RunContext = {
+    db,
+    log,
+    runId,
+    now: options.now,
+    today: plan.today,
+    chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+    onChunk: options.onChunk,
+  }
+  const flowsOf = (policyId: string) => [...flows.values()].filter((f) => f.retention === policyId).map((f) => f.id).sort()
+  const all = [...policies.values()]
+  const flowData = all.filter((p) => p.appliesTo === 'flow-data')
+  const byScope = (scope: RetentionPolicy['appliesTo']) => all.find((p) => p.appliesTo === scope)
+
+  const problems = checkArchiveColumns(flowData, await archiveTableColumns(db))
+  if (problems.length > 0) throw new Error(`retention: the archive cannot hold what the policies keep:\n${problems.join('\n')}`)
+
+  const report: RetentionReport = {
+    runId,
+    dryRun: options.dryRun,
+    now: options.now.toISOString(),
+    today: plan.today,
+    policies: [],
+    minimisation: { cleared: {} },
+    ungoverned: await countUngoverned(db, [...flows.keys()]),
+    errors: [],
+    ok: true,
+  }
+  if (report.ungoverned.dossiers + report.ungoverned.registrations > 0) {
+    log.warn({ flowIds: report.ungoverned.flowIds, dossiers: report.ungoverned.dossiers, registrations: report.ungoverned.registrations }, 'retention: rows of undeclared flows are not governed')
+  }
+  log.info({ runId, today: plan.today, dryRun: options.dryRun, policies: all.length }, 'retention run started')
+
+  const step = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn()
+    } catch (error) {
+      report.ok = false
+      report.errors.push({ step: name, message: (error as Error).message })
+      log.error({ runId, step: name, err: { message: (error as Error).message } }, 'retention step failed')
+    }
+  }
+
+  // 1. Minimisation: what no purpose stores any more, and what no archive keeps.
+  const kept = new Map(flowData.map((p) => [p.id, keptColumns(p)] as const))
+  await step('minimise', async () => {
+    const targets: ClearTarget[] = []
+    if (deps.mappingsDir) {
+      targets.push(...activeClearTargets(storedColumns(loadPurposes(deps.mappingsDir)) as Map<CanonicalTable, Set<string>>))
+    } else {
+      report.minimisation.skipped = 'no mappings directory given: active-base minimisation not checked'
+    }
+    for (const policy of flowData) targets.push(...archiveClearTargets(policy.id, kept.get(policy.id)!))
+    if (options.dryRun) {
+      for (const t of targets) {
+        const n = await countMinimisable(db, t)
+        if (n > 0) report.minimisation.cleared[t.table] = (report.minimisation.cleared[t.table] ?? 0) + n
+      }
+    } else {
+      report.minimisation.cleared = await minimiseStored(ctx, targets)
+    }
+  })
+
+  // 2. Flow data: archive, then destroy.
+  for (const policy of flowData) {
+    const cutoffs = plan.cutoffs.get(policy.id)!
+    const flowIds = flowsOf(policy.id)
+    const r = baseReport(policy, flowIds, cutoffs)
+    report.policies.push(r)
+    const hasArchive = policy.archive !== undefined
+    const query = {
+      flowIds,
+      activeAnchor: policy.active.anchor,
+      archiveAnchor: policy.archive?.anchor ?? policy.active.anchor,
+      cutoff: hasArchive ? cutoffs.activeAnchorCutoff : cutoffs.destroyAnchorCutoff,
+      today: plan.today,
+      excludeHeld: !hasArchive,
+    }
+    if (options.dryRun) {
+      await step(`plan:${policy.id}`, async () => {
+        const d = await countDueDossiers(db, query, cutoffs.destroyAnchorCutoff)
+        const f = await countDueRegistrations(db, query, cutoffs.destroyAnchorCutoff)
+        const o = await countDueOrphanPersons(db, { flowIds, cutoff: query.cutoff })
+        r.archived = { dossiers: d.due, france_travail_registrations: f.due, orphan_persons: o }
+        const x = await countDestroyable(db, policy.id, cutoffs.destroyAnchorCutoff)
+        r.destroyed = { 'archive.dossiers': x.dossiers, 'archive.persons': x.persons, 'archive.france_travail_registrations': x.registrations }
+        r.alsoDestroyedOnArchiving = d.alsoDestroyed + f.alsoDestroyed
+        r.heldBack = x.heldBack
+      })
+      continue
+    }
+    await step(`archive:${policy.id}`, async () => {
+      const c = await archiveExpired(ctx, policy, flowIds, cutoffs, kept.get(policy.id)!)
+      r.archived = { ...c }
+    })
+    await step(`destroy:${policy.id}`, async () => {
+      r.destroyed = await destroyExpired(ctx, policy, cutoffs)
+      r.heldBack = (await countDestroyable(db, policy.id, cutoffs.destroyAnchorCutoff)).heldBack
+    })
+  }
+
+  for (const policy of all.filter((p) => p.appliesTo === 'purpose')) {
+    const r = baseReport(policy, [], plan.cutoffs.get(policy.id)!)
+    r.note = "a purpose's limit: data past it is not served to the purpose; storage follows the flows' policies"
+    report.policies.push(r)
+  }
+
+  // 3. The gateway's own data, the audit log last (this run's receipts are never what it purges).
+  const system: [RetentionPolicy['appliesTo'], (policy: RetentionPolicy, cutoffs: PolicyCutoffs, r: PolicyReport) => Promise<void>][] = [
+    [
+      'rejections',
+      async (policy, cutoffs, r) => {
+        r.destroyed = { rejections: options.dryRun ? await countDueRejections(db, cutoffs.destroyAnchorCutoff) : await purgeRejections(ctx, policy.id, cutoffs) }
+      },
+    ],
+    [
+      'api-tokens',
+      async (policy, cutoffs, r) => {
+        r.destroyed = { api_tokens: options.dryRun ? await countDueTokens(db, cutoffs.destroyAnchorCutoff) : await purgeExpiredTokens(ctx, policy.id, cutoffs) }
+      },
+    ],
+    [
+      'staging-files',
+      async (policy, cutoffs, r) => {
+        if (!deps.stagingDir) {
+          r.note = 'no staging directory given'
+          return
+        }
+        if (options.dryRun) {
+          const files = await listExpiredStagedFiles(deps.stagingDir, cutoffs.destroyAnchorCutoff)
+          r.destroyed = { staging_files: files.length, staging_bytes: files.reduce((n, f) => n + f.size, 0) }
+        } else {
+          const swept = await sweepStagingFiles(ctx, policy.id, cutoffs, deps.stagingDir)
+          r.destroyed = { staging_files: swept.files, staging_bytes: swept.bytes }
+        }
+      },
+    ],
+    [
+      'audit-log',
+      async (policy, cutoffs, r) => {
+        if (options.dryRun) {
+          const { rows } = await db.query<{ n: number }>(
+            `select count(*)::int as n
+             from audit_events
+             where seq <= coalesce((select min(seq) - 1 from audit_events where (occurred_at at time zone 'Europe/Paris')::date > $1::date), (select max(seq) from audit_events))`,
+            [cutoffs.destroyAnchorCutoff],
+          )
+          r.destroyed = { audit_events: rows[0]!.n }
+        } else {
+          r.destroyed = { audit_events: await purgeAuditLog(ctx, policy.id, cutoffs) }
+        }
+      },
+    ],
+  ]
+  for (const [scope, run] of system) {
+    const policy = byScope(scope)
+    if (!policy) continue
+    const cutoffs = plan.cutoffs.get(policy.id)!
+    const r = baseReport(policy, [], cutoffs)
+    report.policies.push(r)
+    await step(`${options.dryRun ? 'plan' : 'destroy'}:${policy.id}`, () => run(policy, cutoffs, r))
+  }
+
+  log.info(
+    {
+      runId,
+      dryRun: options.dryRun,
+      ok: report.ok,
+      archived: Object.fromEntries(report.policies.map((p) => [p.id, p.archived])),
+      destroyed: Object.fromEntries(report.policies.map((p) => [p.id, p.destroyed])),
+    },
+    'retention run finished',
+  )
+  return report
+}
