@@ -1,0 +1,77 @@
+import { createDecoder, type Decode, type SupportedEncoding } from '../decode/text-encoding.ts'
+import type { FileRejectionCode } from '../file-rejection.ts'
+import { lineOfOffset } from './check-well-formed.ts'
+import type { CnafFoyer, ParsedRecord } from './foyer.ts'
+import { REPEATABLE_ELEMENTS, SKIPPED_ELEMENTS } from './foyer-schema.ts'
+import { parseRecordXml } from './parse-record-xml.ts'
+import { validateFoyer } from './validate-foyer.ts'
+
+/**
+ * The unit of work of record parsing, run in the calling thread or in a worker: a batch of consecutive
+ * InfosFoyerRSA elements, as raw bytes, each decoded, checked for well-formedness, parsed and validated.
+ */
+export interface RecordBatch {
+  /** The records' bytes, one after the other. */
+  bytes: Uint8Array
+  /** End offset (exclusive) of each record in `bytes`; record k starts at ends[k-1] (0 for the first). */
+  ends: Uint32Array
+  /** Line of each record's first byte in the file. */
+  lines: Uint32Array
+  /** recordIndex of the first record. */
+  firstIndex: number
+}
+
+export interface BatchSettings {
+  encoding: SupportedEncoding
+  organismes: readonly string[]
+  fileLabel: string
+}
+
+export type BatchFault = { code: FileRejectionCode; message: string; recordIndex: number; line: number }
+
+export type BatchResult = { ok: true; records: ParsedRecord<CnafFoyer>[] } | { ok: false; fault: BatchFault }
+
+export interface RecordBatchParser {
+  parse(batch: RecordBatch): BatchResult
+}
+
+export function createRecordBatchParser(settings: BatchSettings): RecordBatchParser {
+  const decode: Decode = createDecoder(settings.encoding)
+  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS }
+  const where = (recordIndex: number, line: number) => `file "${settings.fileLabel}": record ${recordIndex} (line ${line})`
+  return {
+    parse(batch) {
+      const records: ParsedRecord<CnafFoyer>[] = new Array(batch.ends.length)
+      let start = 0
+      for (let k = 0; k < batch.ends.length; k++) {
+        const end = batch.ends[k] as number
+        const recordIndex = batch.firstIndex + k
+        const line = batch.lines[k] as number
+        let text: string
+        try {
+          text = decode(batch.bytes.subarray(start, end))
+        } catch {
+          return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: invalid ${settings.encoding} byte sequence`, recordIndex, line } }
+        }
+        start = end
+        let xml: ReturnType<typeof parseRecordXml>
+        try {
+          xml = parseRecordXml(text, xmlOptions)
+        } catch {
+          // The well-formedness check passed but the parser still failed: say so without quoting its message.
+          return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: XML parser error`, recordIndex, line } }
+        }
+        if (!xml.ok) {
+          const faultLine = line + lineOfOffset(text, xml.fault.offset) - 1
+          const what = xml.fault.rule === 'doctype_refused' ? 'refused' : 'not well-formed XML'
+          return {
+            ok: false,
+            fault: { code: xml.fault.rule, message: `${where(recordIndex, faultLine)}: ${what}: ${xml.fault.reason}`, recordIndex, line: faultLine },
+          }
+        }
+        records[k] = validateFoyer(xml.tree, { recordIndex, line, organismes: settings.organismes })
+      }
+      return { ok: true, records }
+    },
+  }
+}

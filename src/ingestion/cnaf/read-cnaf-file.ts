@@ -1,0 +1,304 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { createDecoder, supportedEncoding, type Decode, type SupportedEncoding } from '../decode/text-encoding.ts'
+import { readXmlPrologStart } from '../decode/xml-declaration.ts'
+import { FileRejection } from '../file-rejection.ts'
+import { checkWellFormed, lineOfOffset } from './check-well-formed.ts'
+import { CnafFileCutter, type CutPiece } from './cut-cnaf-file.ts'
+import { IdentificationFluxSchema, TransmissionFluxSchema } from './flux-envelope-schema.ts'
+import type { CnafFoyer, CnafHeader, CnafTrailer, ParsedRecord } from './foyer.ts'
+import { createRecordBatchParser, type BatchResult, type RecordBatch, type RecordBatchParser } from './parse-record-batch.ts'
+import { RecordParsePool } from './parse-pool.ts'
+import { parseRecordXml } from './parse-record-xml.ts'
+import { fieldPath, issueRule } from './xsd-values.ts'
+
+/**
+ * Streams a CNAF VRSB0801 file (CAF or MSA beneficiary flow): the header, then the records in file order, in
+ * batches, each one a validated CnafFoyer or a rejected record (field and rule, never the value), then the
+ * trailer once the whole file has been read and checked.
+ *
+ * Anything that makes the whole file untrustworthy throws a FileRejection naming the file, the line or record
+ * and the rule: not well-formed anywhere (blocks nothing is taken from included), a DOCTYPE or entity declaration,
+ * a root other than Racine, a missing or invalid IdentificationFlux, a truncated file, a trailer count that is not
+ * the number of InfosFoyerRSA, an unsupported encoding, an empty file, content after the root. Records are handed
+ * out as they are read, so a rejection may come after some batches: the consumer loads the file in one
+ * transaction and rolls back.
+ *
+ * Memory stays bounded whatever the size of the file: 1 MiB reads, one incomplete element, and at most
+ * `2 × workers` batches in flight. With `workers` > 0 records are parsed in worker threads (parse-pool.ts).
+ */
+export type CnafEvent =
+  | { type: 'header'; header: CnafHeader; line: number }
+  | { type: 'records'; records: ParsedRecord<CnafFoyer>[] }
+  | { type: 'trailer'; trailer: CnafTrailer }
+
+export interface ReadCnafFileOptions {
+  /** Encoding when the XML declaration names none (the flow's declared encoding). */
+  fallbackEncoding: string
+  /** FONORG values the flow may carry; a foyer of another organisme is a rejected record. */
+  organismes: readonly string[]
+  /** How the file is named in rejection messages (e.g. its remote name). */
+  fileLabel: string
+  /** Records per `records` event (default 500). */
+  batchSize?: number
+  signal?: AbortSignal
+  /**
+   * Worker threads parsing records. Default: none for files under 16 MiB (a worker takes ~0.5 s to start),
+   * else up to 2 (the machine's parallelism).
+   */
+  workers?: number
+}
+
+const READ_CHUNK_BYTES = 1024 * 1024
+const WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
+
+function defaultWorkers(fileBytes: number): number {
+  return fileBytes < WORKER_THRESHOLD_BYTES ? 0 : Math.max(1, Math.min(2, availableParallelism()))
+}
+
+/** Accumulates record bytes into one transferable buffer per batch. */
+class BatchBuilder {
+  private bytes: Uint8Array
+  private length = 0
+  private ends: number[] = []
+  private lines: number[] = []
+  private firstIndex = 0
+
+  constructor(private readonly initialBytes: number) {
+    this.bytes = new Uint8Array(initialBytes)
+  }
+
+  get count(): number {
+    return this.ends.length
+  }
+
+  add(piece: Extract<CutPiece, { kind: 'record' }>): void {
+    if (this.ends.length === 0) this.firstIndex = piece.recordIndex
+    const needed = this.length + piece.bytes.byteLength
+    if (needed > this.bytes.byteLength) {
+      const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength * 2))
+      grown.set(this.bytes.subarray(0, this.length))
+      this.bytes = grown
+    }
+    this.bytes.set(piece.bytes, this.length)
+    this.length = needed
+    this.ends.push(needed)
+    this.lines.push(piece.line)
+  }
+
+  take(): RecordBatch {
+    const batch: RecordBatch = {
+      bytes: this.bytes.subarray(0, this.length),
+      ends: Uint32Array.from(this.ends),
+      lines: Uint32Array.from(this.lines),
+      firstIndex: this.firstIndex,
+    }
+    this.bytes = new Uint8Array(this.initialBytes)
+    this.length = 0
+    this.ends = []
+    this.lines = []
+    return batch
+  }
+}
+
+function rejectionFromResult(result: BatchResult): ParsedRecord<CnafFoyer>[] {
+  if (!result.ok) {
+    throw new FileRejection(result.fault.code, result.fault.message, { recordIndex: result.fault.recordIndex, line: result.fault.line })
+  }
+  return result.records
+}
+
+export async function* readCnafFile(path: string, options: ReadCnafFileOptions): AsyncGenerator<CnafEvent> {
+  const { fileLabel, signal } = options
+  const batchSize = options.batchSize ?? 500
+  const label = `file "${fileLabel}"`
+  const fallback = supportedEncoding(options.fallbackEncoding)
+  if (!fallback) throw new Error(`${label}: the flow's encoding "${options.fallbackEncoding}" is not supported`)
+  signal?.throwIfAborted()
+  const workers = options.workers ?? defaultWorkers((await stat(path)).size)
+
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, signal })
+  const cutter = new CnafFileCutter({ fileLabel })
+  const builder = new BatchBuilder(batchSize * 4096)
+  const inFlight: Promise<BatchResult>[] = []
+  let pool: RecordParsePool | undefined
+  let inline: RecordBatchParser | undefined
+  let encoding: SupportedEncoding | undefined
+  let decode: Decode | undefined
+  let head: Buffer | undefined
+  let trailer: CnafTrailer | undefined
+  let trailerLine = 0
+
+  const decodeOrReject = (bytes: Uint8Array, line: number): string => {
+    try {
+      return (decode as Decode)(bytes)
+    } catch {
+      throw new FileRejection('not_well_formed', `${label}: line ${line}: invalid ${encoding} byte sequence`, { line })
+    }
+  }
+
+  const checkMisc = (text: string, line: number, what: string): void => {
+    const fault = checkWellFormed(text, 'misc')
+    if (fault) {
+      const at = line + lineOfOffset(text, fault.offset) - 1
+      throw new FileRejection(fault.rule, `${label}: line ${at}: ${what}: ${fault.reason}`, { line: at })
+    }
+  }
+
+  /** Decides the encoding from the first bytes (BOM, XML declaration); undefined while more bytes are needed. */
+  const chooseEncoding = (bytes: Buffer, final: boolean): SupportedEncoding | undefined => {
+    const start = readXmlPrologStart(bytes, final)
+    if (!start.ok) {
+      if (start.rule === 'need_more_bytes') return undefined
+      if (start.rule === 'utf16_or_ucs4') throw new FileRejection('unsupported_encoding', `${label}: UTF-16 or UCS-4 text is not supported`)
+      throw new FileRejection('not_well_formed', `${label}: line 1: malformed XML declaration`, { line: 1 })
+    }
+    if (start.encodingLabel === undefined) {
+      if (start.utf8Bom) return 'utf-8'
+      return fallback
+    }
+    const declared = supportedEncoding(start.encodingLabel)
+    if (!declared) throw new FileRejection('unsupported_encoding', `${label}: encoding "${start.encodingLabel}" is not supported`)
+    if (start.utf8Bom && declared !== 'utf-8') {
+      throw new FileRejection('unsupported_encoding', `${label}: UTF-8 byte order mark but encoding "${start.encodingLabel}" declared`)
+    }
+    return declared
+  }
+
+  const startParsing = (chosen: SupportedEncoding): void => {
+    encoding = chosen
+    decode = createDecoder(chosen)
+    const settings = { encoding: chosen, organismes: [...options.organismes], fileLabel }
+    if (workers > 0) pool = new RecordParsePool(workers, settings)
+    else inline = createRecordBatchParser(settings)
+  }
+
+  const handlePrologue = (piece: Extract<CutPiece, { kind: 'prolog' }>): void => {
+    const declarationEnd = readXmlPrologStart(piece.bytes, true)
+    const text = decodeOrReject(piece.bytes.subarray(declarationEnd.ok ? declarationEnd.end : 0), 1)
+    const rootStart = text.lastIndexOf('<')
+    checkMisc(text.slice(0, rootStart), 1, 'before the root element')
+    const fault = checkWellFormed(`${text.slice(rootStart)}</Racine>`, 'element')
+    if (fault) {
+      const line = lineOfOffset(text, rootStart)
+      throw new FileRejection(fault.rule, `${label}: line ${line}: <Racine> start tag: ${fault.reason}`, { line })
+    }
+  }
+
+  const handleHeader = (piece: Extract<CutPiece, { kind: 'header' }>): CnafEvent => {
+    const text = decodeOrReject(piece.bytes, piece.line)
+    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set() })
+    if (!xml.ok) {
+      const line = piece.line + lineOfOffset(text, xml.fault.offset) - 1
+      throw new FileRejection(xml.fault.rule, `${label}: line ${line}: IdentificationFlux: not well-formed XML: ${xml.fault.reason}`, { line })
+    }
+    const parsed = IdentificationFluxSchema.safeParse(xml.tree)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue ? `${fieldPath(issue.path) || 'IdentificationFlux'}: ${issueRule(issue)}` : 'invalid'
+      throw new FileRejection('bad_header', `${label}: line ${piece.line}: IdentificationFlux.${where}`, { line: piece.line })
+    }
+    return { type: 'header', header: parsed.data, line: piece.line }
+  }
+
+  const handleTrailer = (piece: Extract<CutPiece, { kind: 'trailer' }>): CnafTrailer => {
+    const text = decodeOrReject(piece.bytes, piece.line)
+    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set() })
+    if (!xml.ok) {
+      const line = piece.line + lineOfOffset(text, xml.fault.offset) - 1
+      throw new FileRejection(xml.fault.rule, `${label}: line ${line}: TransmissionFlux: not well-formed XML: ${xml.fault.reason}`, { line })
+    }
+    const parsed = TransmissionFluxSchema.safeParse(xml.tree)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue ? `${fieldPath(issue.path) || 'TransmissionFlux'}: ${issueRule(issue)}` : 'invalid'
+      throw new FileRejection('wrong_schema', `${label}: line ${piece.line}: TransmissionFlux.${where}`, { line: piece.line })
+    }
+    return parsed.data
+  }
+
+  /** Sends the current batch to be parsed; yields the batches that are done, oldest first, to keep file order. */
+  async function* flush(all: boolean): AsyncGenerator<CnafEvent> {
+    if (builder.count > 0) {
+      const batch = builder.take()
+      if (inline) yield { type: 'records', records: rejectionFromResult(inline.parse(batch)) }
+      else if (pool) inFlight.push(pool.submit(batch))
+    }
+    const keep = all ? 0 : (pool?.size ?? 0) * 2
+    while (inFlight.length > keep) {
+      const result = await (inFlight.shift() as Promise<BatchResult>)
+      signal?.throwIfAborted()
+      yield { type: 'records', records: rejectionFromResult(result) }
+    }
+  }
+
+  async function* handle(piece: CutPiece): AsyncGenerator<CnafEvent> {
+    switch (piece.kind) {
+      case 'prolog':
+        handlePrologue(piece)
+        return
+      case 'misc':
+        checkMisc(decodeOrReject(piece.bytes, piece.line), piece.line, 'between elements')
+        return
+      case 'header':
+        yield handleHeader(piece)
+        return
+      case 'record':
+        builder.add(piece)
+        if (builder.count >= batchSize) yield* flush(false)
+        return
+      case 'trailer':
+        trailer = handleTrailer(piece)
+        trailerLine = piece.line
+        yield* flush(false)
+        return
+      case 'end': {
+        yield* flush(true)
+        if (!trailer) throw new Error('unreachable: end of file without a trailer')
+        if (trailer.nbtotdosrsatransm !== piece.records) {
+          throw new FileRejection(
+            'count_mismatch',
+            `${label}: line ${trailerLine}: TransmissionFlux.NBTOTDOSRSATRANSM is ${trailer.nbtotdosrsatransm} but the file holds ${piece.records} InfosFoyerRSA`,
+            { line: trailerLine },
+          )
+        }
+        yield { type: 'trailer', trailer }
+        return
+      }
+    }
+  }
+
+  async function* drain(): AsyncGenerator<CnafEvent> {
+    for (let piece = cutter.next(); piece !== undefined; piece = cutter.next()) {
+      yield* handle(piece)
+    }
+  }
+
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted()
+      if (encoding === undefined) {
+        head = head ? Buffer.concat([head, chunk]) : chunk
+        const chosen = chooseEncoding(head, false)
+        if (chosen === undefined) continue
+        startParsing(chosen)
+        cutter.push(head)
+        head = undefined
+      } else {
+        cutter.push(chunk)
+      }
+      yield* drain()
+    }
+    signal?.throwIfAborted()
+    if (encoding === undefined) {
+      startParsing(chooseEncoding(head ?? Buffer.alloc(0), true) ?? fallback)
+      if (head) cutter.push(head)
+    }
+    cutter.end()
+    yield* drain()
+  } finally {
+    stream.destroy()
+    await pool?.close()
+  }
+}
