@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { SftpSource } from '../flows/flow.ts'
+import type { Logger } from '../log/logger.ts'
+import { openSftpSession } from '../sftp/connect.ts'
+import type { Recipient, SftpDestination } from './declaration.ts'
+
+/**
+ * Pushing an extract to its recipient. Behind this small interface so the run does not depend on the transport;
+ * the default goes through the SFTP session of src/sftp/connect.ts.
+ */
+export interface ExtractPusher {
+  /** Puts the files in the recipient's remote folder, in order (the manifest last); returns the remote paths. */
+  push(recipient: Recipient & { sftp: SftpDestination }, files: readonly { localPath: string; name: string }[]): Promise<string[]>
+}
+
+export interface SftpPusherContext {
+  env: NodeJS.ProcessEnv
+  log: Logger
+  retries: number
+  retryDelayMs: number
+}
+
+/** A destination as the SFTP session expects a flow source (the listing fields are unused when writing). */
+function asSource(destination: SftpDestination): SftpSource {
+  return {
+    ...destination,
+    pattern: '.*',
+    min_age_seconds: 0,
+    after_load: { action: 'move', dir: 'done', ack: false },
+    after_reject: { dir: 'rejected', nack: false },
+  }
+}
+
+/**
+ * Writes each file under a temporary name then renames it (SftpSession.writeText): the recipient never sees half
+ * a file, and the manifest, written last, tells them the data file is complete.
+ *
+ * The session API offers `writeText` only, which holds the file in memory while it is sent: fine for extracts of
+ * a département (tens of megabytes); a streaming `upload(localPath, remotePath)` in src/sftp/connect.ts would
+ * remove that cost.
+ */
+export function sftpPusher(ctx: SftpPusherContext): ExtractPusher {
+  return {
+    async push(recipient, files) {
+      const session = await openSftpSession(asSource(recipient.sftp), {
+        flowId: `extract:${recipient.id}`,
+        env: ctx.env,
+        retries: ctx.retries,
+        retryDelayMs: ctx.retryDelayMs,
+        log: ctx.log,
+      })
+      try {
+        await session.mkdirp(recipient.sftp.remote_dir)
+        const remotePaths: string[] = []
+        for (const file of files) {
+          const remotePath = path.posix.join(recipient.sftp.remote_dir, file.name)
+          await session.writeText(remotePath, await readFile(file.localPath, 'utf8'))
+          remotePaths.push(remotePath)
+        }
+        return remotePaths
+      } finally {
+        await session.close()
+      }
+    },
+  }
+}

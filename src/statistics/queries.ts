@@ -1,0 +1,231 @@
+import type { Queryable } from '../db/db.ts'
+import { fieldRef, selectFields } from '../model/canonical-records.ts'
+import type { CanonicalField } from '../model/fields.ts'
+
+/**
+ * SQL of the statistics feature: the population of an extract (read in keyset batches), and the extracts table.
+ */
+
+/** One person of the population: the internal ids, and each declared field under its canonical id. */
+export interface PopulationRow {
+  id: number
+  match_key: string
+  [fieldId: string]: unknown
+}
+
+export interface PopulationQuery {
+  /** Catalogue fields the purpose reads. */
+  fields: readonly CanonicalField[]
+  /** Only these roles in the dossier (ROLEPERS); all when undefined. */
+  roles: readonly string[] | undefined
+  /** Persons under a limitation of processing at this instant are left out. */
+  now: Date
+  batchSize: number
+}
+
+/** Whether the limitations table exists (it comes with the partner API's migration). */
+async function limitationsTableExists(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(`select to_regclass('limitations') is not null as found`)
+  return rows[0]?.found === true
+}
+
+/**
+ * The persons of the population, one row each, in batches of `batchSize` in persons.id order (keyset pagination,
+ * so memory stays flat whatever the size). A person belongs to the population when a dossier that is still
+ * transmitted holds them (with one of the roles, when given); their most recently transmitted dossier is the one
+ * read. Persons under a limitation of processing (GDPR art. 18) are left out.
+ */
+export async function* readPopulation(db: Queryable, query: PopulationQuery): AsyncGenerator<PopulationRow[]> {
+  const inner = selectFields(query.fields, ['dossiers', 'dossier_members'], (t) => (t === 'dossiers' ? 'd' : 'dm'))
+  const outer = [
+    ...selectFields(query.fields, ['persons', 'france_travail_registrations']),
+    ...query.fields.filter((f) => f.table === 'dossiers' || f.table === 'dossier_members').map((f) => `${fieldRef(f, 'dd')} as "${f.id}"`),
+  ]
+  const limited = (await limitationsTableExists(db))
+    ? `and not exists (
+        select 1
+        from limitations l
+        where l.person_id = p.id
+          and l.since <= $4
+          and (l.lifted_at is null or l.lifted_at > $4)
+      )`
+    : 'and $4::timestamptz is not null'
+  const sql = `select p.id, p.match_key${outer.map((c) => `, ${c}`).join('')}
+    from persons p
+    join lateral (
+      select 1 as member${inner.map((c) => `, ${c}`).join('')}
+      from dossier_members dm
+      join dossiers d on d.id = dm.dossier_id
+      where dm.person_id = p.id
+        and d.transmission_state = 'transmitted'
+        and ($3::text[] is null or dm.role = any($3::text[]))
+      order by d.transmitted_at desc, d.id desc
+      limit 1
+    ) dd on true
+    left join france_travail_registrations ft on ft.person_key = p.match_key
+    where p.id > $1
+      ${limited}
+    order by p.id
+    limit $2`
+  let after = 0
+  for (;;) {
+    const { rows } = await db.query<PopulationRow>(sql, [after, query.batchSize, query.roles ?? null, query.now.toISOString()])
+    if (rows.length === 0) return
+    yield rows
+    if (rows.length < query.batchSize) return
+    after = Number(rows[rows.length - 1]!.id)
+  }
+}
+
+export interface ExtractRecord {
+  id: number
+  publicId: string
+  kind: 'microdata' | 'aggregate'
+  purpose: string
+  recipient: string
+  aggregate: string | null
+  asOf: string
+  filePath: string
+  manifestPath: string
+  sha256: string
+  bytes: number
+  rows: number
+  k: number | null
+  kReached: number | null
+  suppressionRate: number | null
+  generalisation: Record<string, string>
+  keyVersion: number | null
+  createdAt: Date
+  deliveredAt: Date | null
+  deliveredTo: string | null
+}
+
+export type NewExtract = Omit<ExtractRecord, 'id' | 'publicId' | 'createdAt' | 'deliveredAt' | 'deliveredTo'> & { publicId: string; createdAt: Date }
+
+interface ExtractRow {
+  id: number
+  public_id: string
+  kind: 'microdata' | 'aggregate'
+  purpose: string
+  recipient: string
+  aggregate: string | null
+  as_of: string
+  file_path: string
+  manifest_path: string
+  sha256: string
+  bytes: number | string
+  rows: number
+  k: number | null
+  k_reached: number | null
+  suppression_rate: string | number | null
+  generalisation: Record<string, string> | string
+  key_version: number | null
+  created_at: Date | string
+  delivered_at: Date | string | null
+  delivered_to: string | null
+}
+
+function toExtract(r: ExtractRow): ExtractRecord {
+  return {
+    id: Number(r.id),
+    publicId: r.public_id,
+    kind: r.kind,
+    purpose: r.purpose,
+    recipient: r.recipient,
+    aggregate: r.aggregate,
+    asOf: r.as_of,
+    filePath: r.file_path,
+    manifestPath: r.manifest_path,
+    sha256: r.sha256,
+    bytes: Number(r.bytes),
+    rows: r.rows,
+    k: r.k,
+    kReached: r.k_reached,
+    suppressionRate: r.suppression_rate === null ? null : Number(r.suppression_rate),
+    generalisation: typeof r.generalisation === 'string' ? (JSON.parse(r.generalisation) as Record<string, string>) : r.generalisation,
+    keyVersion: r.key_version,
+    createdAt: new Date(r.created_at),
+    deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
+    deliveredTo: r.delivered_to,
+  }
+}
+
+const COLUMNS = `id, public_id, kind, purpose, recipient, aggregate, as_of, file_path, manifest_path, sha256, bytes, rows, k,
+  k_reached, suppression_rate, generalisation, key_version, created_at, delivered_at, delivered_to`
+
+export async function insertExtract(db: Queryable, e: NewExtract): Promise<ExtractRecord> {
+  const { rows } = await db.query<ExtractRow>(
+    `insert into extracts (public_id, kind, purpose, recipient, aggregate, as_of, file_path, manifest_path, sha256, bytes, rows, k,
+       k_reached, suppression_rate, generalisation, key_version, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+     returning ${COLUMNS}`,
+    [
+      e.publicId,
+      e.kind,
+      e.purpose,
+      e.recipient,
+      e.aggregate,
+      e.asOf,
+      e.filePath,
+      e.manifestPath,
+      e.sha256,
+      e.bytes,
+      e.rows,
+      e.k,
+      e.kReached,
+      e.suppressionRate,
+      JSON.stringify(e.generalisation),
+      e.keyVersion,
+      e.createdAt.toISOString(),
+    ],
+  )
+  return toExtract(rows[0]!)
+}
+
+export async function markExtractDelivered(db: Queryable, id: number, at: Date, to: string): Promise<void> {
+  await db.query(
+    `update extracts
+     set delivered_at = $2, delivered_to = $3
+     where id = $1`,
+    [id, at.toISOString(), to],
+  )
+}
+
+/** The latest microdata extract of a purpose for a recipient (its levels are the floor of the next one). */
+export async function latestMicrodataExtract(db: Queryable, purpose: string, recipient: string): Promise<ExtractRecord | undefined> {
+  const { rows } = await db.query<ExtractRow>(
+    `select ${COLUMNS}
+     from extracts
+     where purpose = $1
+       and recipient = $2
+       and kind = 'microdata'
+     order by created_at desc, id desc
+     limit 1`,
+    [purpose, recipient],
+  )
+  return rows[0] ? toExtract(rows[0]) : undefined
+}
+
+/** Extracts of a purpose for some recipients, newest first. */
+export async function listExtracts(db: Queryable, purpose: string, recipients: readonly string[], limit = 200): Promise<ExtractRecord[]> {
+  const { rows } = await db.query<ExtractRow>(
+    `select ${COLUMNS}
+     from extracts
+     where purpose = $1
+       and recipient = any($2::text[])
+     order by created_at desc, id desc
+     limit $3`,
+    [purpose, recipients, limit],
+  )
+  return rows.map(toExtract)
+}
+
+export async function findExtract(db: Queryable, publicId: string): Promise<ExtractRecord | undefined> {
+  const { rows } = await db.query<ExtractRow>(
+    `select ${COLUMNS}
+     from extracts
+     where public_id = $1`,
+    [publicId],
+  )
+  return rows[0] ? toExtract(rows[0]) : undefined
+}
