@@ -45,6 +45,7 @@ export interface SftpSession {
   writeText(remotePath: string, text: string): Promise<void>
   /** Removes a file; a missing file is not an error. */
   remove(remotePath: string): Promise<void>
+  /** Ends the connection; an operation in flight (a download on shutdown) fails and is not retried. */
   close(): Promise<void>
 }
 
@@ -106,7 +107,7 @@ class ClientSession implements SftpSession {
       } catch (error) {
         const failure = this.classifyConnectError(error)
         if (!failure.retryable || attempt >= retries) {
-          if (failure.kind !== 'connection') throw failure
+          if (failure.kind !== 'connection' || this.closed) throw failure
           throw new SftpError('connection', `flow "${flowId}": cannot connect to ${this.where} after ${attempt + 1} attempt(s): ${failure.message}`, {
             cause: error,
             code: failure.code,
@@ -124,7 +125,7 @@ class ClientSession implements SftpSession {
   private hostKeyRejected = false
 
   private async connectOnce(): Promise<void> {
-    if (this.closed) throw new SftpError('connection', `flow "${this.ctx.flowId}": the SFTP session was closed`)
+    if (this.closed) throw new SftpError('connection', `flow "${this.ctx.flowId}": the SFTP session was closed`, { exhausted: true })
     await this.dropClient()
     const { log, flowId } = this.ctx
     const markLost = (event: string) => () => {
@@ -202,8 +203,14 @@ class ClientSession implements SftpSession {
     if (old) await old.end().catch(() => {})
   }
 
+  private connecting: Promise<void> | undefined
+
+  /** The live client, reconnecting first if the connection was lost (one reconnection for concurrent callers). */
   private async ready(): Promise<SftpClient> {
-    if (!this.client || !this.connected) await this.connect()
+    if (!this.client || !this.connected) {
+      this.connecting ??= this.connect().finally(() => (this.connecting = undefined))
+      await this.connecting
+    }
     return this.client!
   }
 
@@ -220,8 +227,9 @@ class ClientSession implements SftpSession {
     for (let attempt = 0; ; attempt++) {
       const client = await this.ready()
       try {
-        return await run(client)
+        return await this.abortable(run(client))
       } catch (error) {
+        if (this.closed) throw error
         if (!this.isConnectionFault(error)) throw this.remoteError(what, remotePath, error)
         this.connected = false
         if (attempt >= retries) {
@@ -277,12 +285,13 @@ class ClientSession implements SftpSession {
     try {
       // 64 parallel reads of 128 KiB: 2-3x the default 32 KiB chunks over loopback from OpenSSH (whose packets
       // carry up to 256 KiB); ssh2 splits a chunk for servers with smaller packets.
-      await client.fastGet(remotePath, localPath, {
+      await this.abortable(client.fastGet(remotePath, localPath, {
         concurrency: 64,
         chunkSize: 131_072,
         ...(options.onProgress ? { step: (transferred: number, _chunk: number, total: number) => options.onProgress!(transferred, total) } : {}),
-      })
+      }))
     } catch (error) {
+      if (this.closed) throw error instanceof SftpError ? error : new SftpError('connection', `flow "${flowId}": the SFTP session was closed`, { exhausted: true })
       if (this.isConnectionFault(error)) {
         this.connected = false
         throw new SftpError('connection', `flow "${flowId}": download of ${remotePath} interrupted: connection lost`, { cause: error, code: codeOf(error) })
@@ -332,7 +341,21 @@ class ClientSession implements SftpSession {
 
   async close(): Promise<void> {
     this.closed = true
+    // ssh2-sftp-client ignores the end of a connection it was asked to end: settle what is in flight ourselves.
+    const closedError = new SftpError('connection', `flow "${this.ctx.flowId}": the SFTP session was closed`, { exhausted: true })
+    for (const abort of this.inflight) abort(closedError)
+    this.inflight.clear()
     await this.dropClient()
+  }
+
+  private readonly inflight = new Set<(error: Error) => void>()
+
+  /** The operation's promise, rejected early if the session is closed meanwhile. */
+  private abortable<T>(operation: Promise<T>): Promise<T> {
+    let abort!: (error: Error) => void
+    const aborted = new Promise<never>((_resolve, reject) => (abort = reject))
+    this.inflight.add(abort)
+    return Promise.race([operation, aborted]).finally(() => this.inflight.delete(abort))
   }
 }
 
