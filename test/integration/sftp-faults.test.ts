@@ -85,6 +85,19 @@ describe('SFTP faults (embedded ssh2 server)', () => {
     fs.rmSync(partial, { force: true })
   })
 
+  it('ends a download at once when the session is closed (shutdown), leaving nothing in staging', async () => {
+    const own = await openSftpSession(sftp.source('depot'), { flowId: 'closing', env: sftp.env(), retries: 3, retryDelayMs: 10, log })
+    const [file] = await own.list(sftp.remoteDir('depot'))
+    let closing: Promise<void> | undefined
+    const result = downloadToStaging(own, file!, {
+      ...downloadContext('closing', 3),
+      onProgress: () => (closing ??= own.close()),
+    })
+    await expect(result).rejects.toThrow('flow "closing": download of "RSABEM_cut.xml" failed: the SFTP session was closed')
+    await closing
+    expect(stagingFiles('closing')).toEqual([])
+  })
+
   it('acknowledges twice over a server without atomic rename', async () => {
     fs.writeFileSync(path.join(sftp.root, 'depot', 'RSABEI_ack.xml'), '<a/>')
     const outcome = { status: 'loaded' as const, fileId: 7, sha256, size: 4, recordsAccepted: 1, recordsRejected: 0, loadedAt: new Date() }
