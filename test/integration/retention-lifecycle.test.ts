@@ -248,7 +248,7 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 
-  it('purges rejections and tokens past their policy, and says so in receipts', async () => {
+  it('purges rejections past their policy, and says so in a receipt', async () => {
     const { seedFile } = await import('../helpers/retention-seed.ts')
     const oldFile = await seedFile(t.db, 'caf-beneficiaires', day('2025-10-01'))
     const newFile = await seedFile(t.db, 'caf-beneficiaires', day('2025-12-01'))
