@@ -225,6 +225,8 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     requireRole(c, ['admin'])
     const assignment = await findAssignmentByPublicId(db, c.req.valid('param').id)
     if (!assignment) throw notFound('unknown_id')
+    const person = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [assignment.personPublicId])
+    if (person.rows[0]) audit(c, { subject: auditSubject(keys.pseudonym, person.rows[0].match_key) })
     const { endsOn } = c.req.valid('json')
     if (endsOn !== null && endsOn < assignment.startsOn) throw badRequest('end_before_start', 'endsOn: before the assignment starts')
     await setAssignmentEnd(db, assignment.id, endsOn)

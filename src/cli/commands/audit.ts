@@ -1,0 +1,103 @@
+import type { Command } from 'commander'
+import { auditSubject } from '../../audit/subject-pseudonym.ts'
+import { verifyAuditChain } from '../../audit/verify-chain.ts'
+import { searchAuditEvents } from '../../http/audit-search.ts'
+import { openContext } from '../context.ts'
+
+/**
+ * `passerelle audit verify` recomputes the hash chain of the audit log and names the first broken link (exit 1);
+ * `passerelle audit search` reads the log, newest first (persons appear as keyed pseudonyms only).
+ */
+export function register(program: Command): void {
+  const audit = program.command('audit').description('the tamper-evident access log')
+
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit 1 and name the first broken link if any event was changed, removed or reordered')
+    .action(async () => {
+      const ctx = await openContext()
+      try {
+        const verdict = await verifyAuditChain(ctx.db)
+        if (verdict.ok) {
+          process.stdout.write(
+            verdict.events === 0 ? 'audit log: empty, nothing to verify\n' : `audit log: ${verdict.events} events verified (seq ${verdict.firstSeq} to ${verdict.lastSeq}), chain intact\n`,
+          )
+          return
+        }
+        const why = {
+          hash_mismatch: 'its content no longer matches its hash (changed after it was written)',
+          link_mismatch: 'it does not link to the previous event (an event before it was changed or replaced)',
+          gap: 'the event with this sequence number is missing (deleted)',
+          bad_start: 'the log does not start where the last truncation left it',
+        }[verdict.reason]
+        process.stdout.write(`audit log: BROKEN at seq ${verdict.brokenAt}: ${why} (${verdict.reason}); ${verdict.events} events before it verified\n`)
+        process.exitCode = 1
+      } finally {
+        await ctx.close()
+      }
+    })
+
+  audit
+    .command('search')
+    .description('search the audit log, newest first')
+    .option('--from <instant>', 'events at or after (ISO-8601)')
+    .option('--to <instant>', 'events before (ISO-8601)')
+    .option('--actor <email>', 'user e-mail')
+    .option('--organisation <siret>', 'organisation SIRET')
+    .option('--purpose <id>', 'purpose id')
+    .option('--action <name>', 'e.g. api.beneficiaire.read')
+    .option('--outcome <outcome>', 'granted, denied, done or failed')
+    .option('--request-id <id>', 'one request')
+    .option('--beneficiaire <uuid>', 'events about this person (opaque id)')
+    .option('--limit <n>', 'how many events', '50')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const when = (text: string | boolean | undefined, name: string) => {
+        if (typeof text !== 'string') return undefined
+        const d = new Date(text)
+        if (Number.isNaN(d.getTime())) throw new Error(`--${name}: not an ISO-8601 instant`)
+        return d
+      }
+      const limit = Number(opts.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new Error('--limit: a number from 1 to 10000')
+      if (typeof opts.beneficiaire === 'string' && !/^[0-9a-f-]{36}$/i.test(opts.beneficiaire)) throw new Error('--beneficiaire: an opaque person id (UUID)')
+      const ctx = await openContext()
+      try {
+        let subject: string | undefined
+        if (typeof opts.beneficiaire === 'string') {
+          const { rows } = await ctx.db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [opts.beneficiaire])
+          if (!rows[0]) {
+            process.stderr.write('passerelle audit search: no person has this id\n')
+            process.exitCode = 1
+            return
+          }
+          subject = auditSubject(ctx.keys.pseudonym, rows[0].match_key)
+        }
+        const text = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined)
+        const events = await searchAuditEvents(ctx.db, {
+          from: when(opts.from, 'from'),
+          to: when(opts.to, 'to'),
+          actor: text(opts.actor),
+          organisation: text(opts.organisation),
+          purpose: text(opts.purpose),
+          action: text(opts.action),
+          outcome: text(opts.outcome),
+          requestId: text(opts.requestId),
+          subject,
+          limit,
+        })
+        for (const e of events) {
+          if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`)
+          else {
+            const status = e.details.status === undefined ? '' : ` ${String(e.details.status)}`
+            process.stdout.write(
+              `${e.seq}\t${e.occurredAt.toISOString()}\t${e.outcome}${status}\t${e.action}\t${e.actor ?? '-'}\t${e.organisation ?? '-'}\t${e.purpose ?? '-'}\t${e.subject ?? '-'}\t${e.requestId ?? '-'}\n`,
+            )
+          }
+        }
+        if (!opts.json) process.stderr.write(`${events.length} event(s)\n`)
+      } finally {
+        await ctx.close()
+      }
+    })
+}
