@@ -4,6 +4,7 @@ import { DeclarationError, loadFlows } from '../flows/load-flows.ts'
 import { CANONICAL_FIELDS, KEY_FIELD_IDS } from '../model/fields.ts'
 import { loadRetentionPolicies } from '../retention/load-policies.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
+import { checkStatistics } from '../statistics/declaration.ts'
 import { checkDeclarations, formatProblem } from './check-declarations.ts'
 import { readPurposes } from './load-purposes.ts'
 import { canonicalSchemaColumns, countStoredValues } from './queries.ts'
@@ -19,8 +20,8 @@ export interface ConfigurationCheck {
 }
 
 /**
- * What `passerelle check` does: loads the flows, the retention policies and the purposes, cross-checks them,
- * and, given a database, compares its schema and its stored values with the declarations.
+ * What `passerelle check` does: loads the flows, the retention policies and the purposes, cross-checks them
+ * (src/purposes/check-declarations.ts, and the statistics sections with src/statistics/declaration.ts), and, given a database, compares its schema and its stored values with the declarations.
  */
 export async function checkConfiguration(options: { flowsDir: string; mappingsDir: string; db?: Queryable }): Promise<ConfigurationCheck> {
   const problems: string[] = []
@@ -44,6 +45,11 @@ export async function checkConfiguration(options: { flowsDir: string; mappingsDi
     storedValueCounts,
   })
   problems.push(...found.map(formatProblem))
+  // A statistical purpose's `statistics:` section is validated by the statistics feature.
+  for (const purpose of reading.purposes.values()) {
+    const file = reading.files.get(purpose.id) ?? `mappings/${purpose.id}.yaml`
+    problems.push(...checkStatistics(purpose).map((p) => `${file}: ${p}`))
+  }
 
   let stored: ReadonlySet<string> = new Set(KEY_FIELD_IDS)
   try {

@@ -3,6 +3,7 @@ import { CANONICAL_FIELDS, FIELDS_BY_ID, type CanonicalField, type FieldCategory
 import { ARTICLE9_CATEGORIES } from '../purposes/check-declarations.ts'
 import { exposedName, type Purpose, type Transform } from '../purposes/purpose.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
+import { readStatistics } from '../statistics/declaration.ts'
 import {
   ANCHOR_LABELS,
   AUDIT_LABELS,
@@ -102,6 +103,18 @@ export interface RegisterPurpose {
   erasable: boolean
   /** Whether the purpose declares a statistical section (pseudonymised, k-anonymous extracts). */
   statistical: boolean
+  /** The safeguards of its extracts, when it declares a valid statistical section. */
+  statistics: RegisterStatistics | null
+}
+
+export interface RegisterStatistics {
+  k: number
+  maxSuppressionRate: number
+  quasiIdentifiers: { column: string; hierarchy: string; levels: string[] }[]
+  sensitive: string[]
+  measures: string[]
+  recipients: string[]
+  aggregates: { name: string; threshold: number }[]
 }
 
 export interface DataMap {
@@ -197,6 +210,7 @@ export function buildRegister(input: RegisterInput): Register {
       audit: { level: p.audit, label: AUDIT_LABELS[p.audit] ?? p.audit },
       erasable: p.erasable,
       statistical: p.statistics !== undefined,
+      statistics: registerStatistics(p),
     }
   })
 
@@ -243,6 +257,24 @@ export function buildRegister(input: RegisterInput): Register {
     systemRetention,
     security: input.security,
     transfers: TRANSFERS_OUTSIDE_EU,
+  }
+}
+
+function registerStatistics(purpose: Purpose): RegisterStatistics | null {
+  const { statistics } = readStatistics(purpose)
+  if (!statistics) return null
+  return {
+    k: statistics.k,
+    maxSuppressionRate: statistics.max_suppression_rate,
+    quasiIdentifiers: statistics.quasi_identifiers.map((qi) => ({
+      column: qi.column,
+      hierarchy: qi.hierarchy,
+      levels: qi.levels.map((l) => (typeof l === 'string' ? l : l.name)),
+    })),
+    sensitive: statistics.sensitive,
+    measures: statistics.measures,
+    recipients: statistics.recipients.map((r) => r.name),
+    aggregates: statistics.aggregates.map((a) => ({ name: a.name, threshold: a.threshold })),
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Register, RegisterRetention } from './build-register.ts'
+import type { Register, RegisterRetention, RegisterStatistics } from './build-register.ts'
 
 /**
  * The register as one standalone, print-friendly French HTML page: inline CSS, no script, no external asset.
@@ -46,6 +46,7 @@ export function renderRegisterHtml(register: Register): string {
       )
       .join('\n    ')}</tbody>
   </table>
+  ${p.statistics ? statistics(p.statistics) : ''}
   <h3>Durées de conservation</h3>
   <p>Politique de la finalité :</p>
   ${retention(p.retention)}
@@ -149,6 +150,18 @@ ${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\
 </body>
 </html>
 `
+}
+
+function statistics(st: RegisterStatistics): string {
+  const items = [
+    `Pseudonymes à clé propres à chaque destinataire ; k-anonymat : chaque combinaison de quasi-identifiants regroupe au moins ${st.k} personnes, au plus ${Math.round(st.maxSuppressionRate * 1000) / 10} % d'enregistrements supprimés.`,
+    `Quasi-identifiants et généralisations : ${st.quasiIdentifiers.map((q) => `${q.column} (${q.levels.join(' → ')})`).join(' ; ')}.`,
+    ...(st.sensitive.length ? [`Attributs sensibles : ${st.sensitive.join(', ')}.`] : []),
+    ...(st.measures.length ? [`Mesures : ${st.measures.join(', ')}.`] : []),
+    `Destinataires des extraits : ${st.recipients.join(', ')}.`,
+    ...(st.aggregates.length ? [`Tableaux agrégés (aucune case publiée sous le seuil, secret secondaire) : ${st.aggregates.map((a) => `${a.name} (seuil ${a.threshold})`).join(', ')}.`] : []),
+  ]
+  return `<h3>Extraits statistiques</h3>\n  <ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`
 }
 
 function retention(r: RegisterRetention): string {

@@ -71,6 +71,18 @@ export function renderRegisterMarkdown(register: Register): string {
       }
     }
     line()
+    if (p.statistics) {
+      const st = p.statistics
+      line('### Extraits statistiques')
+      line()
+      line(`- Pseudonymes à clé propres à chaque destinataire ; k-anonymat : chaque combinaison de quasi-identifiants regroupe au moins ${st.k} personnes, au plus ${Math.round(st.maxSuppressionRate * 1000) / 10} % d'enregistrements supprimés.`)
+      line(`- Quasi-identifiants et généralisations : ${st.quasiIdentifiers.map((q) => `${code(q.column)} (${md(q.levels.join(' → '))})`).join(' ; ')}.`)
+      if (st.sensitive.length) line(`- Attributs sensibles : ${st.sensitive.map(code).join(', ')}.`)
+      if (st.measures.length) line(`- Mesures : ${st.measures.map(code).join(', ')}.`)
+      line(`- Destinataires des extraits : ${md(st.recipients.join(', '))}.`)
+      if (st.aggregates.length) line(`- Tableaux agrégés (aucune case publiée sous le seuil, secret secondaire) : ${st.aggregates.map((a) => `${code(a.name)} (seuil ${a.threshold})`).join(', ')}.`)
+      line()
+    }
     line('### Durées de conservation')
     line()
     line(`Politique de la finalité : ${retentionBlock(p.retention)}`)

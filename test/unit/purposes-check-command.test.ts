@@ -46,6 +46,16 @@ describe('passerelle check', () => {
     expect(stderr).toContain('mappings/orientation.yaml: retention: unknown retention policy "pour-toujours" (known: france-travail, rsa-beneficiaires)')
     expect(stderr).toMatch(/mappings\/orientation\.yaml: fields\[10\] \(personne\.nomm\)\.field: unknown canonical field "personne\.nomm" \(known, closest first: personne\.nom,/)
   })
+
+  it('checks the statistics section of a statistical purpose', async () => {
+    const mappings = path.join(root, 'mappings-statistics')
+    cpSync(path.resolve('mappings'), mappings, { recursive: true })
+    const file = path.join(mappings, 'statistiques.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('sensitive: [etatDroit, ', 'sensitive: [etatDroitt, '))
+    const { code, stderr } = await passerelle('check', '--mappings', mappings)
+    expect(code).toBe(1)
+    expect(stderr).toContain('mappings-statistics/statistiques.yaml: purpose "statistiques": statistics.sensitive[0]: "etatDroitt" is not a column of the purpose')
+  })
 })
 
 describe('passerelle register', () => {

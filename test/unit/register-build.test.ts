@@ -100,6 +100,17 @@ describe('the register of the shipped configuration', () => {
     expect(section(outputs.md, 'instruction')).toContain('Art. 9(2)(b)')
   })
 
+  it('states the safeguards of the statistical extracts', () => {
+    const statistiques = register.purposes.find((p) => p.id === 'statistiques')!
+    expect(statistiques.statistics).toMatchObject({ k: 11, maxSuppressionRate: 0.05 })
+    expect(register.purposes.filter((p) => p.statistics).map((p) => p.id)).toEqual(['statistiques'])
+    const text = section(outputs.md, 'statistiques')
+    expect(text).toContain('regroupe au moins 11 personnes, au plus 5 % d')
+    for (const qi of statistiques.statistics!.quasiIdentifiers) expect(text).toContain(`\`${qi.column}\``)
+    expect(text).toContain('DREES')
+    expect(outputs.html).toContain('<h3>Extraits statistiques</h3>')
+  })
+
   it('maps which flow feeds which field for which purpose, and lists what is never stored', () => {
     const row = register.dataMap.rows.find((r) => r.id === 'personne.dateNaissance')!
     expect(row).toMatchObject({ flows: ['caf-beneficiaires', 'msa-beneficiaires'], stored: true, cells: { orientation: 'année', statistiques: 'année', instruction: '✓', 'accompagnement-rsa': '✓' } })
