@@ -147,16 +147,18 @@ export function createApp(deps: ApiDeps): ApiApp {
   }
 
   const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
-    const address = c.get('clientAddress') ?? 'unknown'
     const t = now()
-    if (!authFailures.peek(`addr:${address}`, t.getTime())) {
-      audit(c, { action: 'api.authenticate', details: { reason: 'too_many_failures' } })
-      throw new ApiError(429, 'rate_limited', 'too many failed authentications from this address; retry later', 'too_many_failures', { 'Retry-After': '60' })
-    }
     const outcome = await authenticator.authenticate({ authorization: c.req.header('authorization') }, t)
     if (!outcome.ok) {
-      authFailures.take(`addr:${address}`, t.getTime())
       audit(c, { action: 'api.authenticate', actor: outcome.actor, details: { reason: outcome.reason, ...(outcome.credentialId ? { tokenId: outcome.credentialId } : {}) } })
+      // Failed attempts are limited per client address (valid tokens are never held back by others' failures).
+      const failures = authFailures.take(`addr:${c.get('clientAddress') ?? 'unknown'}`, t.getTime())
+      if (!failures.ok) {
+        audit(c, { details: { limited: true } })
+        throw new ApiError(429, 'rate_limited', 'too many failed authentications from this address; retry later', outcome.reason, {
+          'Retry-After': String(failures.retryAfterSeconds),
+        })
+      }
       throw new ApiError(401, 'unauthorized', 'a valid bearer token is required', outcome.reason, {
         'WWW-Authenticate': outcome.reason === 'missing_credentials' ? 'Bearer realm="passerelle"' : 'Bearer realm="passerelle", error="invalid_token"',
       })

@@ -16,8 +16,9 @@ export class RateLimiter {
       bucket = { tokens: this.burst, at: nowMs }
       this.buckets.set(key, bucket)
     } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * this.perSecond)
-      bucket.at = nowMs
+      // A clock that steps back refills nothing (and does not drain either).
+      bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, nowMs - bucket.at) / 1000) * this.perSecond)
+      bucket.at = Math.max(bucket.at, nowMs)
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1
@@ -30,13 +31,13 @@ export class RateLimiter {
   peek(key: string, nowMs: number): boolean {
     const bucket = this.buckets.get(key)
     if (!bucket) return true
-    return Math.min(this.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * this.perSecond) >= 1
+    return Math.min(this.burst, bucket.tokens + (Math.max(0, nowMs - bucket.at) / 1000) * this.perSecond) >= 1
   }
 
   /** Drops the buckets that are full again (nothing to remember), or all of them if none is. */
   private prune(nowMs: number): void {
     for (const [key, b] of this.buckets) {
-      if (b.tokens + ((nowMs - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key)
+      if (b.tokens + (Math.max(0, nowMs - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key)
     }
     if (this.buckets.size >= this.maxKeys) this.buckets.clear()
   }

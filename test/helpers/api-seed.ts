@@ -185,3 +185,85 @@ export function testPurposes(): Map<string, Purpose> {
   }
   return new Map(Object.entries(declarations).map(([id, d]) => [id, { ...PurposeSchema.parse(d), id }]))
 }
+
+/**
+ * A small world for the API tests, on a fixed clock (2026-06-15 12:00 Paris): structures A (CCAS), B
+ * (association), FT (France Travail) and the département D; their users; persons p1..p10 in every situation the
+ * rules distinguish; one token per user, plus an expired, a revoked and an inactive user's token.
+ */
+export const WORLD_NOW = new Date('2026-06-15T10:00:00Z')
+
+export interface World {
+  orgs: Record<'A' | 'B' | 'FT' | 'D', { id: number; siret: string; publicId: string }>
+  users: Record<string, { id: number; publicId: string; email: string }>
+  persons: Record<string, SeededPerson>
+  tokens: Record<string, string>
+}
+
+export async function buildWorld(db: Queryable, keys: Keys, purposes: ReadonlyMap<string, Purpose>, now = WORLD_NOW): Promise<World> {
+  const fileId = await seedFile(db)
+  const orgs = {
+    A: await seedOrganisation(db, 1, 'ccas', 'CCAS A'),
+    B: await seedOrganisation(db, 2, 'association', 'Association B'),
+    FT: await seedOrganisation(db, 3, 'france-travail', 'Agence FT'),
+    D: await seedOrganisation(db, 4, 'departement', 'Département'),
+  }
+  const users: World['users'] = {}
+  const spec: [string, Role, keyof typeof orgs][] = [
+    ['refA1', 'referent', 'A'],
+    ['refA2', 'referent', 'A'],
+    ['mgrA', 'structure-manager', 'A'],
+    ['refB', 'referent', 'B'],
+    ['refFT', 'referent', 'FT'],
+    ['admin', 'admin', 'D'],
+    ['dpo', 'dpo', 'D'],
+    ['stat', 'statistician', 'D'],
+    ['inactive', 'referent', 'A'],
+  ]
+  for (const [name, role, org] of spec) users[name] = await seedUser(db, `${name.toLowerCase()}@test.example`, role, orgs[org].id)
+
+  const persons: World['persons'] = {}
+  for (let n = 1; n <= 10; n++) {
+    persons[`p${n}`] = await seedPerson(db, keys, fileId, {
+      n,
+      etatDroit: n % 2 === 0 ? '2' : '3',
+      soumisDroitsDevoirs: n !== 2,
+      ft: n === 1 || n === 4 ? { etat: 'inscription', dateEtat: '2026-01-10' } : n === 2 ? { etat: 'cessation', dateEtat: '2026-02-01' } : undefined,
+    })
+  }
+  const a = (p: string, org: keyof typeof orgs, user: string | null, startsOn: string, endsOn: string | null = null) =>
+    seedAssignment(db, { personId: persons[p]!.personId, organisationId: orgs[org].id, referentUserId: user ? users[user]!.id : null, startsOn, endsOn })
+  await a('p1', 'A', 'refA1', '2026-01-01')
+  await a('p2', 'A', 'refA2', '2026-01-01')
+  await a('p3', 'B', 'refB', '2026-01-01')
+  // p4: followed by refA1 until 5 June (grace until 5 July), now by refB.
+  await a('p4', 'A', 'refA1', '2025-09-01', '2026-06-05')
+  await a('p4', 'B', 'refB', '2026-06-06')
+  // p5: left refA1 on 1 May, past the grace period.
+  await a('p5', 'A', 'refA1', '2025-09-01', '2026-05-01')
+  await a('p6', 'A', 'refA1', '2026-01-01')
+  await a('p7', 'A', null, '2026-03-01')
+  await a('p8', 'A', 'refA1', '2026-07-01')
+  await a('p10', 'FT', 'refFT', '2026-02-01')
+  await db.query(`insert into limitations (person_id, since, reason) values ($1, $2, 'test')`, [persons.p6!.personId, new Date(now.getTime() - 86_400_000)])
+
+  const tokens: World['tokens'] = {}
+  const token = async (name: string, user: string, purpose: string, at = now, lifetime = '1y') =>
+    (tokens[name] = (await seedToken(db, purposes, users[user]!.email, purpose, at, lifetime)).token)
+  await token('refA1', 'refA1', 'test-accompagnement')
+  await token('refA1-etat', 'refA1', 'test-etat-seul')
+  await token('refA2', 'refA2', 'test-accompagnement')
+  await token('mgrA', 'mgrA', 'test-accompagnement')
+  await token('refB', 'refB', 'test-accompagnement')
+  await token('refFT', 'refFT', 'test-nir')
+  await token('admin', 'admin', 'test-administration')
+  await token('dpo', 'dpo', 'test-controle')
+  await token('stat', 'stat', 'test-statistiques')
+  await token('expired', 'refA1', 'test-accompagnement', new Date(now.getTime() - 100 * 86_400_000), '90d')
+  const revoked = await seedToken(db, purposes, users.refA1!.email, 'test-accompagnement', now, '1y')
+  await db.query('update api_tokens set revoked_at = $2 where id = $1', [revoked.id, new Date(now.getTime() - 1000)])
+  tokens.revoked = revoked.token
+  await token('inactive', 'inactive', 'test-accompagnement')
+  await db.query('update users set active = false where id = $1', [users.inactive!.id])
+  return { orgs, users, persons, tokens }
+}
