@@ -42,7 +42,7 @@ export function securityMeasures(
     {
       title: "Journal d'audit chaîné",
       detail:
-        "Chaque accès à des données personnelles, et chaque refus, ajoute un événement (date, acteur, organisme, finalité, action, personne sous pseudonyme, résultat) dont l'empreinte SHA-256 couvre l'événement précédent : une modification, une suppression ou un réordonnancement rompt la chaîne, ce que la vérification du journal détecte.",
+        "Chaque accès à des données personnelles, et chaque refus, ajoute un événement (date, acteur, organisme, finalité, action, personne sous pseudonyme, résultat) dont l'empreinte SHA-256 couvre l'événement précédent : une modification, une suppression ou un réordonnancement rompt la chaîne, ce que `passerelle audit verify` détecte en nommant le premier maillon rompu.",
     },
     {
       title: 'Minimisation à la réception',
