@@ -253,6 +253,7 @@ async function loadCnaf(
       await stageFoyers(tx, ok, deps.stored, deps.keys)
       await writeRejections(tx, fileId, failed, issues)
       options.onProgress?.({ records: state.total })
+      deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
     }
   }
   if (!ctx) throw new FileRejection('bad_header', `${file.name}: no IdentificationFlux header`)
@@ -303,6 +304,7 @@ async function loadFranceTravail(
     await stageRegistrations(tx, ok, deps.stored, deps.keys)
     await writeRejections(tx, fileId, failed, issues)
     options.onProgress?.({ records: state.total })
+    deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
   }
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   await mergeRegistrations(tx, ctx)

@@ -1,0 +1,83 @@
+import type { Command } from 'commander'
+import { stat } from 'node:fs/promises'
+import path from 'node:path'
+import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
+import type { FileOutcome } from '../../ingestion/ingest-file.ts'
+import { openContext } from '../context.ts'
+import { createProgress } from '../format/progress.ts'
+
+export function register(program: Command): void {
+  program
+    .command('ingest')
+    .description('pull one or all flows over SFTP and load their files, or load a local file as if it came from a flow')
+    .option('--flow <id>', 'only this flow')
+    .option('--file <path>', 'load this local file as if it came from --flow')
+    .option('--json', 'print one JSON object { files: [...] } instead of text')
+    .action(async (options: { flow?: string; file?: string; json?: boolean }) => {
+      if (options.file && !options.flow) throw new Error('--file needs --flow: say which flow the file belongs to')
+      // Loaded on use: `passerelle --help` stays fast and does not load the parsers.
+      const { ingestFile } = await import('../../ingestion/ingest-file.ts')
+      const { pullFlow } = await import('../../ingestion/pull-flow.ts')
+      const ctx = await openContext()
+      const outcomes: FileOutcome[] = []
+      try {
+        const declarations = loadDeclarations(ctx.config)
+        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored }
+        if (options.file) {
+          const flow = requireFlow(declarations, options.flow!)
+          const filePath = path.resolve(options.file)
+          const info = await stat(filePath)
+          const progress = options.json ? undefined : createProgress(path.basename(filePath))
+          outcomes.push(
+            await ingestFile(deps, flow, { path: filePath, name: path.basename(filePath), source: 'local', modifiedAt: info.mtime }, {
+              onProgress: (p) => progress?.update(p.records),
+            }),
+          )
+          progress?.done()
+        } else {
+          const flows = options.flow ? [requireFlow(declarations, options.flow)] : [...declarations.flows.values()]
+          for (const flow of flows) {
+            if (!flow.source) {
+              if (options.flow) throw new Error(`flow "${flow.id}" declares no SFTP source: use --file to load a local file`)
+              continue
+            }
+            const progress = options.json ? undefined : createProgress(flow.id)
+            outcomes.push(
+              ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
+                onProgress: (p: { records: number }) => progress?.update(p.records),
+              })),
+            )
+            progress?.done()
+          }
+        }
+      } finally {
+        await ctx.close()
+      }
+      if (options.json) {
+        const files = outcomes.map((o) => ({
+          name: o.name,
+          flow: o.flow,
+          status: o.status,
+          accepted: o.accepted,
+          rejected: o.rejected,
+          reason: o.reason ?? null,
+          code: o.code ?? null,
+          fileId: o.fileId ?? null,
+          kind: o.kind ?? null,
+          durationMs: o.durationMs,
+        }))
+        process.stdout.write(JSON.stringify({ files }, null, 2) + '\n')
+      } else {
+        if (outcomes.length === 0) process.stdout.write('no file to load\n')
+        for (const o of outcomes) process.stdout.write(formatOutcome(o) + '\n')
+      }
+      if (outcomes.some((o) => o.status === 'rejected' || o.code === 'download_failed')) process.exitCode = 2
+    })
+}
+
+export function formatOutcome(o: FileOutcome): string {
+  const head = `${o.status.padEnd(8)} ${o.flow}  ${o.name}`
+  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}`
+  const reason = o.reason ? `\n         reason: ${o.reason}` : ''
+  return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}`
+}
