@@ -143,7 +143,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
           'too_many_rejections',
-          `${file.name}: ${state.rejected} of ${state.total} records rejected, above the flow's limit of ${(flow.max_rejected_rate * 100).toFixed(1)} %`,
+          `${file.name}: ${state.rejected} of ${state.total} records rejected, above the flow's limit of ${(flow.max_rejected_rate * 100).toFixed(1)} %` +
+            ` (most frequent: ${mostFrequentRules(issues)})`,
         )
       }
       await tx.query(
@@ -192,6 +193,20 @@ async function writeRejections(
     }
   }
   await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], rows)
+}
+
+/** `Personne.Identification.NIR nir_key ×12, ...`: where and which rule, never a value. */
+function mostFrequentRules(issues: Issues, top = 3): string {
+  const counts = new Map<string, number>()
+  for (const { issue } of issues) {
+    const key = `${issue.field.replace(/\[\d+\]/g, '[]')} ${issue.rule}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ')
 }
 
 async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmittedAt: Date): Promise<void> {
