@@ -222,7 +222,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
   app.notFound((c) => {
-    audit(c as never, { details: { reason: 'unknown_route' } })
+    if (c.get('audit')) audit(c as never, { details: { reason: 'unknown_route' } })
     return c.json(errorBody('not_found', 'no such resource'), 404)
   })
 

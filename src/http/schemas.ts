@@ -28,13 +28,22 @@ const Cursor = z
   .openapi({ description: 'Opaque cursor from the previous page (`nextCursor`).' })
 
 const limit = (max: number, fallback: number) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(max, `must be at most ${max}`)
-    .default(fallback)
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`))
+    .default(String(fallback) as never)
     .openapi({ description: `Page size, 1 to ${max} (default ${fallback}).`, type: 'integer' })
+
+/** Text typed by a person: no control characters (PostgreSQL refuses NUL; the others have no place in a name). */
+const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'required')
+    .max(max, 'too long')
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters')
 
 const BooleanText = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')
 
@@ -127,7 +136,7 @@ export const OrganisationSchema = z
 export const NewOrganisationSchema = z
   .object({
     siret: z.string().regex(/^\d{14}$/, 'must be 14 digits').openapi({ example: '21750001600019' }),
-    name: z.string().trim().min(1, 'required').max(200, 'too long'),
+    name: Text(200),
     type: z.enum(ORGANISATION_TYPES, { message: `must be one of ${ORGANISATION_TYPES.join(', ')}` }),
   })
   .strict()
@@ -148,7 +157,7 @@ export const UserSchema = z
 export const NewUserSchema = z
   .object({
     email: z.email({ message: 'must be an e-mail address' }).max(254, 'too long'),
-    displayName: z.string().trim().min(1, 'required').max(200, 'too long'),
+    displayName: Text(200),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
     organisationSiret: z.string().regex(/^\d{14}$/, 'must be 14 digits'),
   })
@@ -157,7 +166,7 @@ export const NewUserSchema = z
 
 export const UserChangesSchema = z
   .object({
-    displayName: z.string().trim().min(1, 'required').max(200, 'too long').optional(),
+    displayName: Text(200).optional(),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
     active: z.boolean().optional(),
   })
@@ -231,9 +240,9 @@ export const AuditQuery = z
     cursor: Cursor.optional(),
     from: Instant.optional(),
     to: Instant.optional(),
-    actor: z.string().max(254, 'too long').optional().openapi({ description: 'User e-mail.' }),
+    actor: Text(254).optional().openapi({ description: 'User e-mail.' }),
     organisation: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional().openapi({ description: 'SIRET.' }),
-    purpose: z.string().regex(/^[a-z0-9-]{1,64}$/, 'not a purpose id').optional(),
+    purpose: z.string().max(64, 'too long').regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'not a purpose id').optional(),
     action: z.string().regex(/^[a-z0-9_.]{1,64}$/, 'not an action name').optional(),
     outcome: z.enum(['granted', 'denied', 'done', 'failed']).optional(),
     requestId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'not a request id').optional(),
