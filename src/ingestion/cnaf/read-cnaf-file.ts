@@ -152,6 +152,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     if (!start.ok) {
       if (start.rule === 'need_more_bytes') return undefined
       if (start.rule === 'utf16_or_ucs4') throw new FileRejection('unsupported_encoding', `${label}: UTF-16 or UCS-4 text is not supported`)
+      if (start.rule === 'unterminated_declaration') throw new FileRejection('truncated', `${label}: line 1: file ends inside the XML declaration`, { line: 1 })
       throw new FileRejection('not_well_formed', `${label}: line 1: malformed XML declaration`, { line: 1 })
     }
     if (start.encodingLabel === undefined) {

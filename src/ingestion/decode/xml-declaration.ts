@@ -12,7 +12,7 @@ export type XmlPrologStart =
       /** Byte offset just after the BOM and the declaration (0 when neither is present). */
       end: number
     }
-  | { ok: false; rule: 'utf16_or_ucs4' | 'malformed_declaration' | 'need_more_bytes' }
+  | { ok: false; rule: 'utf16_or_ucs4' | 'malformed_declaration' | 'unterminated_declaration' | 'need_more_bytes' }
 
 /** XMLDecl of the XML 1.0 grammar, over the declaration's ASCII bytes. */
 const XML_DECL =
@@ -41,7 +41,8 @@ export function readXmlPrologStart(head: Uint8Array, final: boolean): XmlPrologS
   }
   const match = XML_DECL.exec(window)
   if (!match) {
-    if (!final && window.indexOf('?>') === -1 && window.length < MAX_DECLARATION_BYTES) return { ok: false, rule: 'need_more_bytes' }
+    const unterminated = window.indexOf('?>') === -1 && window.indexOf('<', 1) === -1 && window.length < MAX_DECLARATION_BYTES
+    if (unterminated) return { ok: false, rule: final ? 'unterminated_declaration' : 'need_more_bytes' }
     return { ok: false, rule: 'malformed_declaration' }
   }
   return { ok: true, encodingLabel: match[1] ?? match[2], utf8Bom, end: start + match[0].length }
