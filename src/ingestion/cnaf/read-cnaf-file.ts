@@ -270,8 +270,20 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     }
   }
 
+  /**
+   * Handles the pieces cut so far. The cutter runs ahead of the parsing: when it finds a fault, the records
+   * before it are parsed and handed out first, so that the fault reported is the first one in the file.
+   */
   async function* drain(): AsyncGenerator<CnafEvent> {
-    for (let piece = cutter.next(); piece !== undefined; piece = cutter.next()) {
+    for (;;) {
+      let piece: CutPiece | undefined
+      try {
+        piece = cutter.next()
+      } catch (error) {
+        if (error instanceof FileRejection) yield* flush(true)
+        throw error
+      }
+      if (piece === undefined) return
       yield* handle(piece)
     }
   }

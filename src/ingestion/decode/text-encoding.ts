@@ -109,5 +109,7 @@ export function createDecoder(encoding: SupportedEncoding): Decode {
       const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
       return (bytes) => decoder.decode(bytes)
     }
+    default:
+      throw new Error(`unsupported encoding "${String(encoding)}" (supported: ${SUPPORTED_ENCODINGS.join(', ')})`)
   }
 }
