@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Keys } from '../crypto/keys.ts'
+import { withAdvisoryLock } from '../db/advisory-lock.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import { loadFlows } from '../flows/load-flows.ts'
 import type { Logger } from '../log/logger.ts'
@@ -31,8 +32,27 @@ import {
 } from './queries.ts'
 import type { ChunkHook, RunContext } from './run-context.ts'
 
-/** The advisory lock a retention run holds (the scheduler and the CLI take it; two runs never overlap). */
-export const RETENTION_LOCK = 'passerelle:retention'
+/**
+ * The advisory lock a retention run holds: the scheduler's job lock (`runJob` names it `job:<job>`), so a manual
+ * `passerelle retention` and the nightly run never overlap.
+ */
+export const RETENTION_LOCK = 'job:retention'
+
+/** The lock an ingestion of `flowId` holds (the scheduler's job lock); archiving waits for no import of its flows. */
+export const ingestionLock = (flowId: string) => `job:ingest:${flowId}`
+
+/**
+ * Runs `fn` holding the ingestion locks of `flowIds` (try, no wait). While a flow is being loaded, moving its rows
+ * could delete a person the running import has just linked to a dossier; the policy is then postponed to the next
+ * run instead.
+ */
+async function withIngestionLocks<T>(db: Db, flowIds: readonly string[], fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false; busy: string }> {
+  const [first, ...rest] = flowIds
+  if (first === undefined) return { acquired: true, value: await fn() }
+  const locked = await withAdvisoryLock(db, ingestionLock(first), () => withIngestionLocks(db, rest, fn))
+  if (!locked.acquired) return { acquired: false, busy: first }
+  return locked.value
+}
 
 export const DEFAULT_CHUNK_SIZE = 5000
 
@@ -250,8 +270,12 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
       continue
     }
     await step(`archive:${policy.id}`, async () => {
-      const c = await archiveExpired(ctx, policy, flowIds, cutoffs, kept.get(policy.id)!)
-      r.archived = { ...c }
+      const locked = await withIngestionLocks(db, flowIds, () => archiveExpired(ctx, policy, flowIds, cutoffs, kept.get(policy.id)!))
+      if (locked.acquired) r.archived = { ...locked.value }
+      else {
+        r.note = `flow ${locked.busy} is being loaded: archiving postponed to the next run`
+        log.warn({ runId, policyId: policy.id, flowId: locked.busy }, 'retention: import under way, archiving postponed')
+      }
     })
     await step(`destroy:${policy.id}`, async () => {
       r.destroyed = await destroyExpired(ctx, policy, cutoffs)

@@ -10,7 +10,8 @@ import { showArchivedDossier } from '../../src/retention/read-archive.ts'
 import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 import { runRetention, type RetentionOptions } from '../../src/retention/run-retention.ts'
 import { ANCHORS } from '../../src/retention/policy.ts'
-import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
+import { withAdvisoryLock } from '../../src/db/advisory-lock.ts'
+import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { day, resetRetentionTables, retransmitRegistration, seedDossier, seedRegistration } from '../helpers/retention-seed.ts'
 
 const keys = testKeys()
@@ -108,6 +109,16 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(receipts.rows[0]!.details).toMatchObject({ phase: 'archive', counts: { 'archive.france_travail_registrations': 1, 'archive.state_changes': 1 }, ids: { count: 2 } })
     expect(receipts.rows[0]!.details.ids.sha256).toMatch(/^[0-9a-f]{64}$/)
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+  })
+
+  // PGlite has one connection: an advisory lock held there is re-entrant for the run itself.
+  it.skipIf(testBackend() !== 'postgres')('postpones archiving while one of the policy\'s flows is being loaded', async () => {
+    await seedRegistration(t.db, { personKey: 'ft-busy', etat: 'inscription', dateEtat: '2026-01-10', transmittedAt: day('2026-01-15') })
+    const locked = await withAdvisoryLock(t.db, 'job:ingest:france-travail', () => run(day('2026-06-15')))
+    expect(locked.acquired && locked.value.policies.find((p) => p.id === 'france-travail')!.note).toMatch(/being loaded: archiving postponed/)
+    expect(await count('france_travail_registrations')).toBe(1)
+    await run(day('2026-06-15'))
+    expect(await count('france_travail_registrations')).toBe(0)
   })
 
   it('a re-transmission restarts a transmission clock', async () => {
