@@ -23,6 +23,29 @@ export interface PopulationQuery {
   batchSize: number
 }
 
+const POPULATION_TABLES = ['persons', 'dossiers', 'dossier_members', 'france_travail_registrations'] as const
+
+/**
+ * Analyzes the population tables when the planner knows nothing or too little about them (never analyzed, or
+ * more than 10 % of their rows changed since, as autovacuum would judge): without statistics the population
+ * query's per-person lookup degenerates into scans. The embedded PGlite runs no autovacuum, so this matters after
+ * every import there. Returns the tables analyzed.
+ */
+export async function refreshPlannerStatistics(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ relname: string }>(
+    `select relname
+     from pg_stat_user_tables
+     where schemaname = current_schema()
+       and relname = any($1::text[])
+       and n_live_tup + n_mod_since_analyze > 0
+       and ((last_analyze is null and last_autoanalyze is null) or n_mod_since_analyze > 50 + 0.1 * n_live_tup)`,
+    [POPULATION_TABLES],
+  )
+  const stale = POPULATION_TABLES.filter((t) => rows.some((r) => r.relname === t))
+  if (stale.length > 0) await db.query(`analyze ${stale.join(', ')}`)
+  return stale
+}
+
 /** Whether the limitations table exists (it comes with the partner API's migration). */
 async function limitationsTableExists(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ found: boolean }>(`select to_regclass('limitations') is not null as found`)

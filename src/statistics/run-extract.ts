@@ -19,7 +19,7 @@ import { anonymise } from './k-anonymity.ts'
 import { microdataHeader, microdataRows, orderByPseudonym } from './microdata.ts'
 import { derivePseudonymKey } from './pseudonym.ts'
 import { sftpPusher, type ExtractPusher } from './push-extract.ts'
-import { insertExtract, latestMicrodataExtract, markExtractDelivered, readPopulation, type ExtractRecord } from './queries.ts'
+import { insertExtract, latestMicrodataExtract, markExtractDelivered, readPopulation, refreshPlannerStatistics, type ExtractRecord } from './queries.ts'
 
 /**
  * One statistical extract, end to end: read the population through the purpose's projection, apply disclosure
@@ -148,6 +148,8 @@ async function readDataset(
   options: { asOf: string; now: Date; pseudonymKey: Buffer | undefined; batchSize: number },
 ): Promise<ExtractDataset> {
   const fields = purposeFields(purpose)
+  const analyzed = await refreshPlannerStatistics(deps.db)
+  if (analyzed.length > 0) deps.log.info({ tables: analyzed }, 'planner statistics refreshed before reading the population')
   const builder = new ExtractDatasetBuilder(stats, options.pseudonymKey)
   const projectOptions = { asOf: new Date(`${options.asOf}T00:00:00Z`) }
   const population = readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize })
