@@ -13,6 +13,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     PASSERELLE_DATA_DIR=/var/lib/passerelle \
+    PASSERELLE_HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
 RUN groupadd --system passerelle \

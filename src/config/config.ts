@@ -18,7 +18,10 @@ const ConfigSchema = z.object({
   PASSERELLE_NIR_KEY: base64Key.optional(),
   PASSERELLE_INDEX_KEY: base64Key.optional(),
   PASSERELLE_PSEUDONYM_KEY: base64Key.optional(),
-  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PASSERELLE_HOST: z.string().min(1).default('127.0.0.1'),
+  PASSERELLE_RETENTION_SCHEDULE: z.string().min(1).default('30 4 * * *'),
+  PASSERELLE_EXTRACT_SCHEDULE: z.string().min(1).default('0 6 1 * *'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PASSERELLE_SFTP_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PASSERELLE_SFTP_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(1000),
@@ -32,6 +35,8 @@ export type Config = {
   mappingsDir: string
   keys: { nir?: string; index?: string; pseudonym?: string }
   port: number
+  host: string
+  schedules: { retention: string; extracts: string }
   logLevel: string
   sftp: { retries: number; retryDelayMs: number }
 }
@@ -59,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mappingsDir: path.resolve(e.PASSERELLE_MAPPINGS_DIR),
     keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY },
     port: e.PORT,
+    host: e.PASSERELLE_HOST,
+    schedules: { retention: e.PASSERELLE_RETENTION_SCHEDULE, extracts: e.PASSERELLE_EXTRACT_SCHEDULE },
     logLevel: e.LOG_LEVEL,
     sftp: { retries: e.PASSERELLE_SFTP_RETRIES, retryDelayMs: e.PASSERELLE_SFTP_RETRY_DELAY_MS },
   }

@@ -24,6 +24,7 @@ import { FileRejection } from './file-rejection.ts'
 import { detectFranceTravailKind, readFranceTravailFile } from './france-travail/read-france-travail-file.ts'
 import type { FranceTravailRow } from './france-travail/row.ts'
 import { cnafTransmissionTime } from './transmission-time.ts'
+import { loadOrientationsFile } from '../assignments/load-orientations.ts'
 
 export interface IngestDeps {
   db: Db
@@ -137,7 +138,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       )
       const fileId = rows[0]!.id
       await createStagingTables(tx)
-      const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : loadFranceTravail
+      const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : flow.format.type === 'france-travail-csv' ? loadFranceTravail : loadOrientations
       const loaded = await load(tx, deps, flow, file, fileId, state, issues, options)
       const accepted = state.total - state.rejected
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
@@ -323,6 +324,46 @@ async function loadFranceTravail(
   }
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   await mergeRegistrations(tx, ctx)
+  return { transmittedAt, referenceDate: null }
+}
+
+async function loadOrientations(
+  tx: Queryable,
+  deps: IngestDeps,
+  flow: Flow,
+  file: LocalFile,
+  fileId: number,
+  state: LoadState,
+  issues: Issues,
+  options: IngestOptions,
+): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+  if (flow.format.type !== 'orientations-csv') throw new Error(`flow ${flow.id} is not an orientations flow`)
+  state.kind = 'orientations'
+  const transmittedAt = file.modifiedAt
+  await checkOrder(tx, flow, file, transmittedAt)
+  const result = await loadOrientationsFile(
+    tx,
+    {
+      fileId,
+      keys: deps.keys,
+      transmittedAt,
+      onRejected: async (failed) => {
+        state.rejected += failed.length
+        await writeRejections(tx, fileId, failed, issues)
+      },
+    },
+    {
+      path: file.path,
+      encoding: flow.format.encoding,
+      delimiter: flow.format.delimiter,
+      dateFormat: flow.format.date_format,
+      fileLabel: file.name,
+      signal: options.signal,
+    },
+  )
+  state.total = result.total
+  options.onProgress?.({ records: state.total })
+  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   return { transmittedAt, referenceDate: null }
 }
 

@@ -1,0 +1,132 @@
+import type { Command } from 'commander'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { loadDeclarations } from '../../flows/declarations.ts'
+import { openContext } from '../context.ts'
+
+interface ServeFlags {
+  port?: string
+  host?: string
+  scheduler: boolean
+  api: boolean
+  demo?: boolean
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the partner API and the scheduler (nightly pulls, retention, monthly extracts) in one process')
+    .option('--port <n>', 'HTTP port (default PORT or 8080)')
+    .option('--host <address>', 'listen address (default PASSERELLE_HOST or 127.0.0.1)')
+    .option('--no-scheduler', 'serve the API only (run the scheduler in another instance)')
+    .option('--no-api', 'run the scheduler only')
+    .option('--demo', 'with no production configuration: embedded SFTP with synthetic files, one full cycle at once, demo tokens')
+    .action(async (flags: ServeFlags) => {
+      const { startServer } = await import('../../server/start-server.ts')
+      const { gatewayJobs } = await import('../../server/jobs.ts')
+      const { runJob } = await import('../../jobs/run-job.ts')
+      const started = performance.now()
+      const ctx = await openContext()
+      const declarations = loadDeclarations(ctx.config)
+      const port = flags.port !== undefined ? Number(flags.port) : ctx.config.port
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${flags.port})`)
+      const host = flags.host ?? ctx.config.host
+
+      let env: NodeJS.ProcessEnv = process.env
+      let closeDemo: (() => Promise<void>) | undefined
+      const production = productionReasons(ctx.config.databaseUrl, process.env)
+      const demo = flags.demo && production.length === 0
+      if (flags.demo && !demo) {
+        ctx.log.info({ reasons: production }, 'production configuration detected: demo disabled')
+      }
+      let demoCycle: (() => Promise<void>) | undefined
+      if (demo) {
+        const { startEmbeddedSftpServer } = await import('../../sftp/embedded-server.ts')
+        const { demoFlowEnv, seedDemoFiles } = await import('../../demo/seed-demo-files.ts')
+        const demoDir = path.join(ctx.config.dataDir, 'demo')
+        const sftp = await startEmbeddedSftpServer({ root: path.join(demoDir, 'sftp') })
+        closeDemo = () => sftp.close()
+        const seeded = await seedDemoFiles(path.join(demoDir, 'sftp'), new Date())
+        if (seeded.written.length > 0) ctx.log.info({ files: seeded.written.length }, 'synthetic demo files dropped on the embedded sftp server')
+        env = { ...process.env, ...demoFlowEnv(sftp), PASSERELLE_EXTRACT_KEYS_DIR: demoExtractKeys(demoDir) }
+        demoCycle = async () => {
+          const { ensureDemoAccounts } = await import('../../demo/demo-accounts.ts')
+          await ensureDemoAccounts(ctx.db)
+          const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
+          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:orientations', 'retention', 'extract:statistiques:observatoire']
+          for (const name of order) {
+            const job = jobs.find((j) => j.name === name)
+            if (!job) continue
+            const result = await runJob({ db: ctx.db, log: ctx.log }, job.name, () => job.run(new AbortController().signal))
+            process.stdout.write(`  ${result.outcome.padEnd(9)} ${job.name}  ${JSON.stringify(result.counts)}${result.error ? `  ${result.error}` : ''}\n`)
+          }
+        }
+      }
+
+      const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
+      const server = await startServer(ctx, declarations, { port, host, api: flags.api, scheduler: flags.scheduler, jobs })
+
+      let stopping = false
+      const stop = async (signal: string) => {
+        if (stopping) return
+        stopping = true
+        ctx.log.info({ signal }, 'shutting down')
+        await server.stop()
+        await closeDemo?.()
+        await ctx.close()
+        process.exit(0)
+      }
+      process.on('SIGINT', () => void stop('SIGINT'))
+      process.on('SIGTERM', () => void stop('SIGTERM'))
+
+      if (demoCycle) {
+        process.stdout.write('Passerelle demo — SYNTHETIC data only (generated people, not real beneficiaries)\n')
+        process.stdout.write('First cycle: pull every flow → load → retention → extract\n')
+        await demoCycle()
+        const { issueDemoTokens } = await import('../../demo/demo-accounts.ts')
+        const accounts = await issueDemoTokens(ctx.db, declarations.purposes, new Date())
+        process.stdout.write(demoBanner(server.url, accounts.tokens, accounts.skipped, (performance.now() - started) / 1000))
+      } else if (server.url) {
+        process.stdout.write(`Passerelle listening on ${server.url} (docs ${server.url}/docs)\n`)
+      }
+    })
+}
+
+/** What makes this a production setup, in which the demo never runs. */
+export function productionReasons(databaseUrl: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  const reasons: string[] = []
+  if (databaseUrl) reasons.push('DATABASE_URL is set')
+  const sftp = Object.keys(env).filter((k) => /_SFTP_HOST$/.test(k) && env[k])
+  if (sftp.length > 0) reasons.push(`${sftp.join(', ')} set`)
+  return reasons
+}
+
+/** A demo extract key for the observatoire recipient, generated once beside the demo data (mode 600). */
+function demoExtractKeys(demoDir: string): string {
+  const dir = path.join(demoDir, 'extract-keys')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const file = path.join(dir, 'observatoire.v1.key')
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
+  return dir
+}
+
+function demoBanner(url: string | undefined, tokens: { role: string; email: string; organisation: string; purpose: string; token: string }[], skipped: string[], seconds: number): string {
+  const lines = [
+    '',
+    `Ready in ${seconds.toFixed(1)} s.`,
+    url ? `  API        ${url}/v1` : '  API        (disabled)',
+    url ? `  Docs       ${url}/docs` : '',
+    url ? `  OpenAPI    ${url}/openapi.json` : '',
+    url ? `  Health     ${url}/healthz  ${url}/readyz  ${url}/metrics` : '',
+    '',
+    'Demo tokens (valid 30 days, shown once):',
+    ...tokens.map((t) => `  ${t.role.padEnd(18)} ${t.purpose.padEnd(20)} ${t.token}   (${t.email}, ${t.organisation})`),
+    ...skipped.map((s) => `  (no token) ${s}`),
+    '',
+    url && tokens[0] ? `Try: curl -H "Authorization: Bearer ${tokens[0].token}" ${url}/v1/beneficiaires?limit=5` : '',
+    'Stop with Ctrl-C.',
+    '',
+  ]
+  return lines.filter((l, i, all) => l !== '' || all[i - 1] !== '').join('\n') + '\n'
+}

@@ -1,0 +1,89 @@
+import path from 'node:path'
+import type { AppContext } from '../cli/context.ts'
+import type { Declarations } from '../flows/declarations.ts'
+import { pullFlow } from '../ingestion/pull-flow.ts'
+import type { JobCounts } from '../jobs/run-job.ts'
+import { metrics } from '../metrics/metrics.ts'
+import { runRetention } from '../retention/run-retention.ts'
+import type { ScheduledJob } from '../scheduler/start-scheduler.ts'
+import { runExtract } from '../statistics/run-extract.ts'
+
+/** When the nightly retention run and the monthly extracts run (Europe/Paris); flows carry their own schedule. */
+export interface JobSchedules {
+  retention: string
+  extracts: string
+}
+
+export const DEFAULT_SCHEDULES: JobSchedules = { retention: '30 4 * * *', extracts: '0 6 1 * *' }
+
+/**
+ * The scheduled work of the gateway, from the declarations: one pull per flow with an SFTP source, the nightly
+ * retention run, and one monthly extract per statistical purpose and recipient.
+ */
+export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedules: JobSchedules, env: NodeJS.ProcessEnv): ScheduledJob[] {
+  const jobs: ScheduledJob[] = []
+  for (const flow of declarations.flows.values()) {
+    if (!flow.source) continue
+    jobs.push({
+      name: `ingest:${flow.id}`,
+      schedule: flow.schedule,
+      run: async (signal) => ingestCounts(
+        await pullFlow(
+          { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, config: ctx.config, env },
+          flow,
+          { signal },
+        ),
+      ),
+    })
+  }
+  jobs.push({
+    name: 'retention',
+    schedule: schedules.retention,
+    run: async () => {
+      const report = await runRetention(
+        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir },
+        { now: new Date(), dryRun: false },
+      )
+      const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }
+      for (const policy of report.policies) {
+        const archived = Object.values(policy.archived).reduce((a, b) => a + b, 0)
+        const destroyed = Object.values(policy.destroyed).reduce((a, b) => a + b, 0)
+        counts.archived! += archived
+        counts.destroyed! += destroyed
+        counts.heldBack! += policy.heldBack
+        metrics.retentionRows.inc({ policy: policy.id, action: 'archived' }, archived)
+        metrics.retentionRows.inc({ policy: policy.id, action: 'destroyed' }, destroyed)
+      }
+      if (!report.ok) throw new Error(`retention finished with errors in: ${report.errors.map((e) => e.step).join(', ')}`)
+      return counts
+    },
+  })
+  for (const purpose of declarations.purposes.values()) {
+    const statistics = (purpose as { statistics?: { recipients?: { id: string }[] } }).statistics
+    for (const recipient of statistics?.recipients ?? []) {
+      jobs.push({
+        name: `extract:${purpose.id}:${recipient.id}`,
+        schedule: schedules.extracts,
+        run: async () => {
+          const result = await runExtract(
+            { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
+            { purpose, recipientId: recipient.id, outDir: path.join(ctx.config.dataDir, 'extracts', purpose.id, recipient.id) },
+          )
+          return { rows: result.manifest.file.rows, pushed: result.pushedTo?.length ?? 0 }
+        },
+      })
+    }
+  }
+  return jobs
+}
+
+export function ingestCounts(outcomes: { status: string; accepted: number; rejected: number; code?: string | undefined }[]): JobCounts {
+  return {
+    files: outcomes.length,
+    loaded: outcomes.filter((o) => o.status === 'loaded').length,
+    rejected: outcomes.filter((o) => o.status === 'rejected').length,
+    skipped: outcomes.filter((o) => o.status === 'skipped').length,
+    recordsAccepted: outcomes.reduce((n, o) => n + (o.status === 'loaded' ? o.accepted : 0), 0),
+    recordsRejected: outcomes.reduce((n, o) => n + (o.status === 'skipped' ? 0 : o.rejected), 0),
+  }
+}

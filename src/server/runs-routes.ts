@@ -1,0 +1,98 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { allowRoles, auditAs } from '../http/api-context.ts'
+import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
+import { errorResponses, json } from '../http/routes/responses.ts'
+
+/**
+ * GET /v1/admin/runs (role admin): recent job runs and file imports, as `passerelle runs` shows them. Technical
+ * facts only: names, counts, outcomes, reasons (which name records and rules, never values).
+ */
+const RunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'How many of each (1 to 200)' }),
+})
+
+const JobRunSchema = z.object({
+  id: z.number().int(),
+  job: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  outcome: z.string().nullable(),
+  counts: z.record(z.string(), z.number()),
+  error: z.string().nullable(),
+})
+
+const FileRunSchema = z.object({
+  id: z.number().int(),
+  flow: z.string(),
+  name: z.string(),
+  status: z.string(),
+  kind: z.string().nullable(),
+  recordsAccepted: z.number().int(),
+  recordsRejected: z.number().int(),
+  reason: z.string().nullable(),
+  finishedAt: z.string(),
+})
+
+const route = createRoute({
+  middleware: [auditAs('api.admin.runs.list'), allowRoles(['admin'])] as const,
+  method: 'get',
+  path: '/admin/runs',
+  tags: ['Administration'],
+  security: [{ bearerAuth: [] }],
+  summary: 'Recent job runs and file imports',
+  request: { query: RunsQuery },
+  responses: {
+    200: json(z.object({ jobs: z.array(JobRunSchema), files: z.array(FileRunSchema) }), 'Most recent first'),
+    ...errorResponses(400, 404),
+  },
+})
+
+const iso = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string).toISOString())
+
+export function registerRunsRoutes(v1: ApiRouter, kit: RouteKit): void {
+  v1.openapi(route, async (c) => {
+    const { limit } = c.req.valid('query')
+    const jobs = await kit.db.query<{ id: number; job: string; started_at: Date; finished_at: Date | null; outcome: string | null; counts: unknown; error: string | null }>(
+      `select id, job, started_at, finished_at, outcome, counts, error
+       from job_runs
+       order by id desc
+       limit $1`,
+      [limit],
+    )
+    const files = await kit.db.query<{
+      id: number; flow_id: string; name: string; status: string; kind: string | null
+      records_accepted: number; records_rejected: number; reason: string | null; finished_at: Date
+    }>(
+      `select id, flow_id, name, status, kind, records_accepted, records_rejected, reason, finished_at
+       from files
+       order by id desc
+       limit $1`,
+      [limit],
+    )
+    return c.json(
+      {
+        jobs: jobs.rows.map((j) => ({
+          id: j.id,
+          job: j.job,
+          startedAt: iso(j.started_at)!,
+          finishedAt: iso(j.finished_at),
+          outcome: j.outcome,
+          counts: (typeof j.counts === 'string' ? JSON.parse(j.counts) : j.counts) as Record<string, number>,
+          error: j.error,
+        })),
+        files: files.rows.map((f) => ({
+          id: f.id,
+          flow: f.flow_id,
+          name: f.name,
+          status: f.status,
+          kind: f.kind,
+          recordsAccepted: f.records_accepted,
+          recordsRejected: f.records_rejected,
+          reason: f.reason,
+          finishedAt: iso(f.finished_at)!,
+        })),
+      },
+      200,
+    )
+  })
+}
