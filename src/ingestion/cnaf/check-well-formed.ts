@@ -12,7 +12,9 @@
  * outright: no entity is ever expanded.
  *
  * The scan can also report where given elements start and end (`skip`), so the caller can cut blocks that map
- * to nothing out of the text before the parser sees it: they have been checked here, they are not parsed.
+ * to nothing out of the text before the parser sees it: they have been checked here, they are not parsed. And it
+ * can hand the elements and text it meets (outside skipped blocks) to a `TreeSink`, which builds the record's
+ * tree in the same pass (parse-record-xml.ts).
  */
 export interface WellFormednessFault {
   rule: 'not_well_formed' | 'doctype_refused'
@@ -29,6 +31,16 @@ export interface SkipCollector {
   ranges: number[]
   /** Output: [start, end) pairs of CDATA sections outside skipped ranges (their text is literal). */
   cdata: number[]
+}
+
+/** Receives the structure met by the scan, outside skipped elements, in document order. */
+export interface TreeSink {
+  open(name: string): void
+  /** Character data text[start, end), entity references not yet decoded. */
+  text(start: number, end: number): void
+  /** The literal content text[start, end) of a CDATA section. */
+  cdata(start: number, end: number): void
+  close(): void
 }
 
 /** `element`: optional misc, exactly one element, optional misc. `misc`: only whitespace, comments and PIs. */
@@ -125,8 +137,9 @@ function fault(reason: string, offset: number, rule: WellFormednessFault['rule']
 /**
  * Checks that `text` is well-formed in the given mode. Returns the first fault, or undefined.
  * With `skip`, fills `skip.ranges` with the extents of the named elements (outermost occurrences only).
+ * With `sink`, reports elements and text outside them (the sink may have seen part of a text that then fails).
  */
-export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollector): WellFormednessFault | undefined {
+export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollector, sink?: TreeSink): WellFormednessFault | undefined {
   const end = text.length
   const illegal = ILLEGAL_CHAR.exec(text)
   if (illegal) return fault('character not allowed in XML', illegal.index)
@@ -150,6 +163,7 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
     const textEnd = lt === -1 ? end : lt
     // Character data in [pos, textEnd).
     if (textEnd > pos) {
+      if (sink && skipDepth === -1 && stack.length > 0) sink.text(pos, textEnd)
       if (stack.length === 0) {
         const nonBlank = skipWhitespace(text, pos, textEnd)
         if (nonBlank < textEnd) return fault(rootSeen ? 'text after the root element' : 'text before the root element', nonBlank)
@@ -179,6 +193,8 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
       if (skip && stack.length + 1 === skipDepth) {
         skip.ranges.push(skipStart, pos)
         skipDepth = -1
+      } else if (sink && skipDepth === -1) {
+        sink.close()
       }
     } else if (c === BANG) {
       if (text.startsWith('<!--', lt)) {
@@ -193,6 +209,7 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
         if (close === -1) return fault('CDATA section not closed', lt)
         pos = close + 3
         if (skip && skipDepth === -1) skip.cdata.push(lt, pos)
+        if (sink && skipDepth === -1) sink.cdata(lt + 9, close)
       } else if (MARKUP_DECLARATION.test(text.slice(lt, lt + 10))) {
         return fault('DOCTYPE or markup declaration (entities are never expanded)', lt, 'doctype_refused')
       } else {
@@ -260,6 +277,9 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
           skipDepth = stack.length + 1
           skipStart = lt
         }
+      } else if (sink && skipDepth === -1) {
+        sink.open(name)
+        if (selfClosing) sink.close()
       }
       if (selfClosing) {
         if (stack.length === 0) rootClosed = true

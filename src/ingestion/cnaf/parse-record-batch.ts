@@ -3,7 +3,7 @@ import type { FileRejectionCode } from '../file-rejection.ts'
 import { lineOfOffset } from './check-well-formed.ts'
 import type { CnafFoyer, ParsedRecord } from './foyer.ts'
 import { REPEATABLE_ELEMENTS, SKIPPED_ELEMENTS } from './foyer-schema.ts'
-import { parseRecordXml } from './parse-record-xml.ts'
+import { parseRecordXml, type RecordParser } from './parse-record-xml.ts'
 import { validateFoyer } from './validate-foyer.ts'
 
 /**
@@ -25,6 +25,8 @@ export interface BatchSettings {
   encoding: SupportedEncoding
   organismes: readonly string[]
   fileLabel: string
+  /** Default `scan` (see parse-record-xml.ts). */
+  parser?: RecordParser
 }
 
 export type BatchFault = { code: FileRejectionCode; message: string; recordIndex: number; line: number }
@@ -37,7 +39,7 @@ export interface RecordBatchParser {
 
 export function createRecordBatchParser(settings: BatchSettings): RecordBatchParser {
   const decode: Decode = createDecoder(settings.encoding)
-  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS }
+  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS, parser: settings.parser }
   const where = (recordIndex: number, line: number) => `file "${settings.fileLabel}": record ${recordIndex} (line ${line})`
   return {
     parse(batch) {

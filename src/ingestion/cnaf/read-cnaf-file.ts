@@ -10,7 +10,7 @@ import { IdentificationFluxSchema, TransmissionFluxSchema } from './flux-envelop
 import type { CnafFoyer, CnafHeader, CnafTrailer, ParsedRecord } from './foyer.ts'
 import { createRecordBatchParser, type BatchResult, type RecordBatch, type RecordBatchParser } from './parse-record-batch.ts'
 import { RecordParsePool } from './parse-pool.ts'
-import { parseRecordXml } from './parse-record-xml.ts'
+import { parseRecordXml, type RecordParser } from './parse-record-xml.ts'
 import { fieldPath, issueRule } from './xsd-values.ts'
 
 /**
@@ -48,6 +48,11 @@ export interface ReadCnafFileOptions {
    * else up to 2 (the machine's parallelism).
    */
   workers?: number
+  /**
+   * How records are parsed: `scan` (default: the tree is built by the well-formedness scan) or
+   * `fast-xml-parser` (the same tree, ~4× slower; see parse-record-xml.ts).
+   */
+  parser?: RecordParser
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
@@ -170,7 +175,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const startParsing = (chosen: SupportedEncoding): void => {
     encoding = chosen
     decode = createDecoder(chosen)
-    const settings = { encoding: chosen, organismes: [...options.organismes], fileLabel }
+    const settings = { encoding: chosen, organismes: [...options.organismes], fileLabel, parser: options.parser }
     if (workers > 0) pool = new RecordParsePool(workers, settings)
     else inline = createRecordBatchParser(settings)
   }
