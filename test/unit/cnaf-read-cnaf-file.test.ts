@@ -222,6 +222,14 @@ describe('readCnafFile: other encodings and XML forms', () => {
     expect((await rejectionOf(file, { fallbackEncoding: 'utf-8' })).code).toBe('not_well_formed')
   })
 
+  it('reads a file with no record', async () => {
+    const start = rich.indexOf('\t<InfosFoyerRSA>')
+    const end = rich.indexOf('\t<TransmissionFlux>')
+    const content = rich.slice(0, start) + rich.slice(end).replace('<NBTOTDOSRSATRANSM>00000003', '<NBTOTDOSRSATRANSM>00000000')
+    const events = await readAll(await writeVariant(content))
+    expect(events.map((e) => e.type)).toEqual(['header', 'trailer'])
+  })
+
   it('reads a record written as an empty element as a rejected record, and counts it', async () => {
     const content = richWith('<NBTOTDOSRSATRANSM>00000003</NBTOTDOSRSATRANSM>', '<NBTOTDOSRSATRANSM>00000004</NBTOTDOSRSATRANSM>').replace(
       '\t<TransmissionFlux>',
@@ -265,6 +273,13 @@ describe('readCnafFile: files rejected whole', () => {
     const rejection = await rejectionOf(await writeVariant(rich.slice(0, cut)))
     expect(rejection.code).toBe('truncated')
     expect(rejection.message).toContain(OPTIONS.fileLabel)
+  })
+
+  it('names the record a truncated file ends in', async () => {
+    const cut = rich.indexOf('<NOM>BÉRANGER</NOM>')
+    const rejection = await rejectionOf(await writeVariant(rich.slice(0, cut)))
+    expect(rejection.where).toEqual({ recordIndex: 1, line: 324 })
+    expect(rejection.message).toBe(`file "${OPTIONS.fileLabel}": record 1 (line 324): file ends inside this InfosFoyerRSA (truncated)`)
   })
 
   it('rejects a trailer count that is not the number of InfosFoyerRSA, after handing out the records', async () => {

@@ -103,8 +103,9 @@ export class CnafFileCutter {
     return this.buf.length - this.pos
   }
 
-  private reject(code: FileRejectionCode, message: string, line = this.line): never {
-    throw new FileRejection(code, `file "${this.fileLabel}": line ${line}: ${message}`, { line })
+  private reject(code: FileRejectionCode, message: string, line = this.line, recordIndex?: number): never {
+    const where = recordIndex === undefined ? `line ${line}` : `record ${recordIndex} (line ${line})`
+    throw new FileRejection(code, `file "${this.fileLabel}": ${where}: ${message}`, recordIndex === undefined ? { line } : { recordIndex, line })
   }
 
   private advanceTo(p: number): void {
@@ -383,7 +384,10 @@ export class CnafFileCutter {
     if (!tag.empty) {
       end = this.elementEnd(name, tag.end)
       if (end === NEED_MORE) {
-        if (this.ended) this.truncated(`inside <${name}> (truncated)`)
+        if (this.ended) {
+          if (name === 'InfosFoyerRSA') this.reject('truncated', 'file ends inside this InfosFoyerRSA (truncated)', this.line, this.records)
+          this.truncated(`inside <${name}> (truncated)`)
+        }
         this.checkSize(p)
         return undefined
       }
