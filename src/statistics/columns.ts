@@ -135,3 +135,65 @@ export function combineCodes(a: Int32Array, aCard: number, b: Int32Array, bCard:
   }
   return { ids, card: remap.size }
 }
+
+/**
+ * Open-addressing hash table from exact integer keys (doubles below 2^53) to dense slots, on typed arrays: several
+ * times faster than a Map for the millions of lookups of a lattice search.
+ */
+export class NumberSlots {
+  private keys: Float64Array
+  private slots: Int32Array
+  private mask: number
+  size = 0
+
+  constructor(expected: number) {
+    let capacity = 16
+    while (capacity < expected * 2) capacity *= 2
+    this.keys = new Float64Array(capacity)
+    this.slots = new Int32Array(capacity).fill(-1)
+    this.mask = capacity - 1
+  }
+
+  private hash(key: number): number {
+    const lo = key % 4294967296
+    const hi = (key - lo) / 4294967296
+    let h = Math.imul(lo | 0, 0x9e3779b1) ^ Math.imul(hi | 0, 0x85ebca6b)
+    h ^= h >>> 15
+    return h & this.mask
+  }
+
+  /** The dense slot of `key`, allocated (0, 1, 2...) on first sight. */
+  slot(key: number): number {
+    let i = this.hash(key)
+    for (;;) {
+      const s = this.slots[i]!
+      if (s === -1) {
+        if (this.size * 2 >= this.slots.length) {
+          this.grow()
+          return this.slot(key)
+        }
+        this.keys[i] = key
+        this.slots[i] = this.size
+        return this.size++
+      }
+      if (this.keys[i] === key) return s
+      i = (i + 1) & this.mask
+    }
+  }
+
+  private grow(): void {
+    const keys = this.keys
+    const slots = this.slots
+    this.keys = new Float64Array(keys.length * 2)
+    this.slots = new Int32Array(slots.length * 2).fill(-1)
+    this.mask = this.slots.length - 1
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!
+      if (s === -1) continue
+      let j = this.hash(keys[i]!)
+      while (this.slots[j] !== -1) j = (j + 1) & this.mask
+      this.keys[j] = keys[i]!
+      this.slots[j] = s
+    }
+  }
+}

@@ -81,6 +81,7 @@ export class ExtractDatasetBuilder {
         levelLabels.push(dictionary.values)
         levelCardinalities.push(dictionary.size)
       }
+      checkCoarsening(spec, levelMaps, levelCardinalities)
       return { name: spec.column, spec, codes: this.qiCodes[i]!.view(), levelMaps, levelLabels, levelCardinalities }
     })
     return {
@@ -93,6 +94,28 @@ export class ExtractDatasetBuilder {
       })),
       measures: this.stats.measures.map((column, i) => ({ column, values: this.measureValues[i]!.view() })),
       pseudonyms: this.pseudonyms,
+    }
+  }
+}
+
+/**
+ * Each level must group what the previous level groups (a hierarchy): values together at one level stay together
+ * at the next. The search relies on it; levels declared in the wrong order (cap-4 before cap-6) break it.
+ */
+function checkCoarsening(spec: QuasiIdentifier, levelMaps: readonly Int32Array[], cardinalities: readonly number[]): void {
+  for (let l = 1; l < levelMaps.length; l++) {
+    const up = new Int32Array(cardinalities[l - 1]!).fill(-1)
+    const lower = levelMaps[l - 1]!
+    const upper = levelMaps[l]!
+    for (let base = 0; base < lower.length; base++) {
+      const from = lower[base]!
+      if (up[from] === -1) up[from] = upper[base]!
+      else if (up[from] !== upper[base]) {
+        throw new Error(
+          `quasi-identifier "${spec.column}": level "${levelName(spec.levels[l]!)}" splits values that level "${levelName(spec.levels[l - 1]!)}" groups; ` +
+            'declare the levels from the finest to the coarsest, each grouping the previous one',
+        )
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import { combineCodes } from './columns.ts'
+import { combineCodes, NumberSlots } from './columns.ts'
 
 /**
  * k-anonymity by global recoding and record suppression (pure), on columnar data.
@@ -9,12 +9,15 @@ import { combineCodes } from './columns.ts'
  * when l-diversity is asked) hold at most `maxSuppressionRate` of the persons: those classes are suppressed.
  *
  * Search: the rows are first compressed to their distinct combinations of base values (with their counts), so a
- * node costs one pass over the distinct combinations, not over the persons. Nodes are visited from the least
- * generalised upwards (by height, then in order); since generalising only merges classes, every successor of an
- * acceptable node is acceptable too and is skipped (it loses more information). Among the minimal acceptable
- * nodes, the one losing least is chosen: smallest mean normalised level (Sweeney's precision), then fewest
- * suppressed persons, then the first in lattice order (deterministic). This is the full-lattice variant of
- * Samarati's and Incognito's searches; the lattices of declared purposes are small (a few hundred nodes at most).
+ * node costs one pass over the distinct combinations, not over the persons. Each level of a hierarchy coarsens the
+ * previous one (checked when the dataset is built), so generalising only merges classes: suppression can only go
+ * down from a node to its successors, and information loss — the mean normalised level, Sweeney's precision — only
+ * goes up. Hence:
+ *   1. the most general node is evaluated first: if even it suppresses too many persons, the extract is refused;
+ *   2. otherwise nodes are visited by increasing loss, and the first acceptable node loses least; nodes of equal
+ *      loss compete on suppression, then on lattice order (deterministic).
+ * This finds the same optimum as a full evaluation of the lattice (Samarati's, Incognito's and OLA's searches use
+ * the same monotonicity), at the cost of the nodes that lose less than the optimum.
  */
 export interface QuasiIdentifierCodes {
   name: string
@@ -88,17 +91,21 @@ function denseIds(columns: readonly { codes: Int32Array; card: number }[], n: nu
   }
   const keys = mixedRadix(columns, n)
   const ids = new Int32Array(n)
-  const remap = new Map<number, number>()
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!
-    let id = remap.get(key)
-    if (id === undefined) {
-      id = remap.size
-      remap.set(key, id)
+  if (product <= Math.max(1 << 16, 4 * n)) {
+    // Small key space: direct addressing.
+    const remap = new Int32Array(product).fill(-1)
+    let card = 0
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!
+      let id = remap[key]!
+      if (id === -1) remap[key] = id = card++
+      ids[i] = id
     }
-    ids[i] = id
+    return { ids, card }
   }
-  return { ids, card: remap.size }
+  const slots = new NumberSlots(Math.min(n, product))
+  for (let i = 0; i < n; i++) ids[i] = slots.slot(keys[i]!)
+  return { ids, card: slots.size }
 }
 
 function mixedRadix(columns: readonly { codes: Int32Array; card: number }[], n: number): Float64Array {
@@ -136,6 +143,45 @@ function compress(input: AnonymiseInput): Compressed {
   }
 }
 
+/** Dense class ids of the distinct combinations at a node (mixed-radix keys of the generalised codes, hashed). */
+function classIds(input: AnonymiseInput, data: Compressed, levels: readonly number[]): { ids: Int32Array; card: number } {
+  const m = data.weight.length
+  const cards = input.quasiIdentifiers.map((q, i) => Math.max(1, q.levelCardinalities[levels[i]!]!))
+  const product = cards.reduce((p, c) => p * c, 1)
+  if (product >= EXACT) {
+    const columns = input.quasiIdentifiers.map((q, i) => {
+      const map = q.levelMaps[levels[i]!]!
+      const base = data.tupleCodes[i]!
+      const codes = new Int32Array(m)
+      for (let t = 0; t < m; t++) codes[t] = map[base[t]!]!
+      return { codes, card: cards[i]! }
+    })
+    return denseIds(columns, m)
+  }
+  const keys = new Float64Array(m)
+  input.quasiIdentifiers.forEach((q, i) => {
+    const map = q.levelMaps[levels[i]!]!
+    const base = data.tupleCodes[i]!
+    const card = cards[i]!
+    for (let t = 0; t < m; t++) keys[t] = keys[t]! * card + map[base[t]!]!
+  })
+  const ids = new Int32Array(m)
+  if (product <= Math.max(1 << 16, 4 * m)) {
+    const remap = new Int32Array(product).fill(-1)
+    let card = 0
+    for (let t = 0; t < m; t++) {
+      const key = keys[t]!
+      let id = remap[key]!
+      if (id === -1) remap[key] = id = card++
+      ids[t] = id
+    }
+    return { ids, card }
+  }
+  const slots = new NumberSlots(Math.min(m, product))
+  for (let t = 0; t < m; t++) ids[t] = slots.slot(keys[t]!)
+  return { ids, card: slots.size }
+}
+
 interface Evaluation {
   /** Per distinct combination: 1 when its class is published. */
   keepTuple: Uint8Array
@@ -151,14 +197,7 @@ interface Evaluation {
  */
 function evaluate(input: AnonymiseInput, data: Compressed, levels: readonly number[]): Evaluation {
   const m = data.weight.length
-  const columns = input.quasiIdentifiers.map((q, i) => {
-    const map = q.levelMaps[levels[i]!]!
-    const base = data.tupleCodes[i]!
-    const codes = new Int32Array(m)
-    for (let t = 0; t < m; t++) codes[t] = map[base[t]!]!
-    return { codes, card: q.levelCardinalities[levels[i]!]! }
-  })
-  const { ids, card } = denseIds(columns, m)
+  const { ids, card } = classIds(input, data, levels)
   const size = new Int32Array(card)
   for (let t = 0; t < m; t++) size[ids[t]!]! += data.weight[t]!
   let distinct: Int32Array | undefined
@@ -219,10 +258,6 @@ function compareLex(a: readonly number[], b: readonly number[]): number {
   return 0
 }
 
-function dominates(node: readonly number[], other: readonly number[]): boolean {
-  return node.every((level, i) => level >= other[i]!)
-}
-
 /** Mean normalised generalisation level: 0 = nothing generalised, 1 = every attribute at its top level. */
 export function precisionLoss(levels: readonly number[], levelCounts: readonly number[]): number {
   if (levels.length === 0) return 0
@@ -234,23 +269,31 @@ export function anonymise(input: AnonymiseInput): AnonymiseResult {
   const floor = levelCounts.map((count, i) => Math.min(Math.max(0, input.floor?.[i] ?? 0), count - 1))
   const allowed = Math.floor(input.maxSuppressionRate * input.rows + 1e-9)
   const data = compress(input)
-  const nodes = latticeNodes(levelCounts, floor)
-  const acceptable: { levels: number[]; suppressed: number }[] = []
-  let best: NodeVerdict | undefined
   let nodesEvaluated = 0
-  for (const node of nodes) {
-    if (acceptable.some((a) => dominates(node, a.levels))) continue
-    const verdict = evaluate(input, data, node)
+  const verdictOf = (levels: number[]): NodeVerdict => {
     nodesEvaluated++
-    if (!best || verdict.suppressed <= best.suppressed) {
-      best = { levels: node, suppressed: verdict.suppressed, suppressionRate: input.rows ? verdict.suppressed / input.rows : 0 }
-    }
-    if (verdict.suppressed <= allowed) acceptable.push({ levels: node, suppressed: verdict.suppressed })
+    const suppressed = evaluate(input, data, levels).suppressed
+    return { levels, suppressed, suppressionRate: input.rows ? suppressed / input.rows : 0 }
   }
-  if (acceptable.length === 0) return { ok: false, best: best!, nodesEvaluated }
-  acceptable.sort(
-    (a, b) => precisionLoss(a.levels, levelCounts) - precisionLoss(b.levels, levelCounts) || a.suppressed - b.suppressed || compareLex(a.levels, b.levels),
-  )
+  // The most general node suppresses least: when even it is not acceptable, nothing is.
+  const top = verdictOf(levelCounts.map((count) => count - 1))
+  if (top.suppressed > allowed) return { ok: false, best: top, nodesEvaluated }
+  // Visit nodes by increasing loss: the first acceptable one loses least (loss grows along every generalisation),
+  // then the nodes of equal loss compete on suppression.
+  const nodes = latticeNodes(levelCounts, floor)
+    .map((levels) => ({ levels, loss: precisionLoss(levels, levelCounts) }))
+    .sort((a, b) => a.loss - b.loss || compareLex(a.levels, b.levels))
+  const acceptable: { levels: number[]; suppressed: number }[] = []
+  let bestLoss = Infinity
+  for (const node of nodes) {
+    if (node.loss > bestLoss + 1e-12) break
+    const verdict = node.levels.every((l, i) => l === levelCounts[i]! - 1) ? top : verdictOf(node.levels)
+    if (verdict.suppressed <= allowed) {
+      acceptable.push({ levels: node.levels, suppressed: verdict.suppressed })
+      bestLoss = Math.min(bestLoss, node.loss)
+    }
+  }
+  acceptable.sort((a, b) => a.suppressed - b.suppressed || compareLex(a.levels, b.levels))
   const chosen = acceptable[0]!.levels
   const verdict = evaluate(input, data, chosen)
   const keep = new Uint8Array(input.rows)

@@ -1,9 +1,10 @@
-import type { Queryable } from '../db/db.ts'
+import { randomBytes } from 'node:crypto'
+import type { Db, Queryable } from '../db/db.ts'
 import { fieldRef, selectFields } from '../model/canonical-records.ts'
 import type { CanonicalField } from '../model/fields.ts'
 
 /**
- * SQL of the statistics feature: the population of an extract (read in keyset batches), and the extracts table.
+ * SQL of the statistics feature: the population of an extract (one statement through a cursor), and the extracts table.
  */
 
 /** One person of the population: the internal ids, and each declared field under its canonical id. */
@@ -53,51 +54,57 @@ async function limitationsTableExists(db: Queryable): Promise<boolean> {
 }
 
 /**
- * The persons of the population, one row each, in batches of `batchSize` in persons.id order (keyset pagination,
- * so memory stays flat whatever the size). A person belongs to the population when a dossier that is still
- * transmitted holds them (with one of the roles, when given); their most recently transmitted dossier is the one
- * read. Persons under a limitation of processing (GDPR art. 18) are left out.
+ * The persons of the population, one row each, handed over in batches of `batchSize`. A person belongs to the
+ * population when a dossier that is still transmitted holds them (with one of the roles, when given); their most
+ * recently transmitted dossier is the one read. Persons under a limitation of processing (GDPR art. 18) are left
+ * out.
+ *
+ * One statement read through a cursor: one snapshot (an import running meanwhile is either wholly in or wholly
+ * out), hash joins over the four tables instead of a million index lookups, and memory bounded by the batch.
+ * Rows come in no particular order.
  */
-export async function* readPopulation(db: Queryable, query: PopulationQuery): AsyncGenerator<PopulationRow[]> {
+export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (rows: PopulationRow[]) => void | Promise<void>): Promise<number> {
   const inner = selectFields(query.fields, ['dossiers', 'dossier_members'], (t) => (t === 'dossiers' ? 'd' : 'dm'))
   const outer = [
     ...selectFields(query.fields, ['persons', 'france_travail_registrations']),
     ...query.fields.filter((f) => f.table === 'dossiers' || f.table === 'dossier_members').map((f) => `${fieldRef(f, 'dd')} as "${f.id}"`),
   ]
   const limited = (await limitationsTableExists(db))
-    ? `and not exists (
+    ? `where not exists (
         select 1
         from limitations l
         where l.person_id = p.id
-          and l.since <= $4
-          and (l.lifted_at is null or l.lifted_at > $4)
+          and l.since <= $2
+          and (l.lifted_at is null or l.lifted_at > $2)
       )`
-    : 'and $4::timestamptz is not null'
+    : 'where $2::timestamptz is not null'
   const sql = `select p.id, p.match_key${outer.map((c) => `, ${c}`).join('')}
     from persons p
-    join lateral (
-      select 1 as member${inner.map((c) => `, ${c}`).join('')}
+    join (
+      select distinct on (dm.person_id) dm.person_id${inner.map((c) => `, ${c}`).join('')}
       from dossier_members dm
       join dossiers d on d.id = dm.dossier_id
-      where dm.person_id = p.id
-        and d.transmission_state = 'transmitted'
-        and ($3::text[] is null or dm.role = any($3::text[]))
-      order by d.transmitted_at desc, d.id desc
-      limit 1
-    ) dd on true
+      where d.transmission_state = 'transmitted'
+        and ($1::text[] is null or dm.role = any($1::text[]))
+      order by dm.person_id, d.transmitted_at desc, d.id desc
+    ) dd on dd.person_id = p.id
     left join france_travail_registrations ft on ft.person_key = p.match_key
-    where p.id > $1
-      ${limited}
-    order by p.id
-    limit $2`
-  let after = 0
-  for (;;) {
-    const { rows } = await db.query<PopulationRow>(sql, [after, query.batchSize, query.roles ?? null, query.now.toISOString()])
-    if (rows.length === 0) return
-    yield rows
-    if (rows.length < query.batchSize) return
-    after = Number(rows[rows.length - 1]!.id)
-  }
+    ${limited}`
+  const cursor = `population_${randomBytes(6).toString('hex')}`
+  return db.transaction(async (tx) => {
+    // The one-dossier-per-person sort fits in memory for a département's population.
+    await tx.query(`set local work_mem = '128MB'`)
+    await tx.query(`declare ${cursor} no scroll cursor for ${sql}`, [query.roles ?? null, query.now.toISOString()])
+    let total = 0
+    for (;;) {
+      const { rows } = await tx.query<PopulationRow>(`fetch forward ${Math.max(1, Math.floor(query.batchSize))} from ${cursor}`)
+      if (rows.length === 0) break
+      total += rows.length
+      await onBatch(rows)
+    }
+    await tx.query(`close ${cursor}`)
+    return total
+  })
 }
 
 export interface ExtractRecord {

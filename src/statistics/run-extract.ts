@@ -12,7 +12,7 @@ import { exposedName, type Purpose } from '../purposes/purpose.ts'
 import { countTable, protectLinkedTables, tableRows } from './aggregate-table.ts'
 import { writeCsvFile, type WrittenFile } from './csv-file.ts'
 import { dimensionCodes, ExtractDatasetBuilder, type ExtractDataset } from './dataset.ts'
-import { statisticsOf, type Recipient, type Statistics } from './declaration.ts'
+import { readStatistics, statisticsOf, type Recipient, type Statistics } from './declaration.ts'
 import { assertKeysApart, loadExtractKey, looselyProtectedKeyFiles, type ExtractKey } from './extract-keys.ts'
 import { levelName } from './hierarchies.ts'
 import { anonymise } from './k-anonymity.ts'
@@ -152,12 +152,11 @@ async function readDataset(
   if (analyzed.length > 0) deps.log.info({ tables: analyzed }, 'planner statistics refreshed before reading the population')
   const builder = new ExtractDatasetBuilder(stats, options.pseudonymKey)
   const projectOptions = { asOf: new Date(`${options.asOf}T00:00:00Z`) }
-  const population = readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize })
-  for await (const batch of population) {
+  await readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize }, (batch) => {
     for (const row of batch) {
       builder.add(project(canonicalRecordFromRow(row, fields, NO_NIR_KEY), purpose, projectOptions), row.match_key)
     }
-  }
+  })
   return builder.build()
 }
 
@@ -407,4 +406,19 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
     deps.log.info({ purposeId: purpose.id, recipientId: recipient.id, extractId: publicId }, 'extract pushed')
   }
   return { extract, manifest, dataPath, manifestPath, pushedTo }
+}
+
+/**
+ * Every (statistical purpose, recipient) pair the declarations name, for the monthly schedule (one job each,
+ * e.g. `extract:statistiques:drees`). Purposes whose statistics section is invalid are left out (`passerelle check`
+ * reports them).
+ */
+export function extractTargets(purposes: ReadonlyMap<string, Purpose>): { purpose: Purpose; recipientId: string; job: string }[] {
+  const targets: { purpose: Purpose; recipientId: string; job: string }[] = []
+  for (const purpose of purposes.values()) {
+    if (purpose.statistics === undefined) continue
+    const { statistics } = readStatistics(purpose)
+    for (const r of statistics?.recipients ?? []) targets.push({ purpose, recipientId: r.id, job: `extract:${purpose.id}:${r.id}` })
+  }
+  return targets
 }

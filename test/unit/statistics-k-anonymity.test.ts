@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ExtractDatasetBuilder } from '../../src/statistics/dataset.ts'
 import { StatisticsSchema } from '../../src/statistics/declaration.ts'
-import { anonymise, latticeNodes } from '../../src/statistics/k-anonymity.ts'
+import { anonymise, latticeNodes, precisionLoss } from '../../src/statistics/k-anonymity.ts'
 import { microdataRows, orderByPseudonym } from '../../src/statistics/microdata.ts'
 
 const stats = StatisticsSchema.parse({
@@ -150,6 +150,37 @@ describe('k-anonymity search', () => {
       }),
       { numRuns: 60 },
     )
+  })
+
+  it('finds the node a full evaluation of the lattice would choose (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 50, max: 600 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 2, max: 8 }), (n, seed, k) => {
+        const data = population(n, seed, 6)
+        const input = { rows: data.rows, quasiIdentifiers: data.quasiIdentifiers, k, maxSuppressionRate: 0.1 }
+        const result = anonymise(input)
+        const counts = data.quasiIdentifiers.map((q) => q.levelMaps.length)
+        // A node is acceptable exactly when the search floored at it stays there (every other node above loses more).
+        const acceptable = latticeNodes(counts, counts.map(() => 0)).flatMap((node) => {
+          const r = anonymise({ ...input, floor: node })
+          return r.ok && r.levels.join() === node.join() ? [{ node, loss: precisionLoss(node, counts), suppressed: r.suppressed }] : []
+        })
+        if (!result.ok) return acceptable.length === 0
+        const best = Math.min(...acceptable.map((a) => a.loss))
+        const ties = acceptable.filter((a) => Math.abs(a.loss - best) < 1e-12)
+        return Math.abs(precisionLoss(result.levels, counts) - best) < 1e-12 && result.suppressed === Math.min(...ties.map((t) => t.suppressed))
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  it('refuses levels declared out of order (a level must group what the previous one groups)', () => {
+    const wrong = StatisticsSchema.parse({
+      quasi_identifiers: [{ column: 'taille', hierarchy: 'count', levels: ['cap-3', 'cap-5'] }],
+      recipients: [{ id: 'drees', name: 'DREES' }],
+    })
+    const builder = new ExtractDatasetBuilder(wrong)
+    for (const taille of [1, 3, 4, 6]) builder.add({ taille }, `p${taille}`)
+    expect(() => builder.build()).toThrow('quasi-identifier "taille": level "cap-5" splits values that level "cap-3" groups')
   })
 
   it('enumerates the lattice by height', () => {
