@@ -112,7 +112,7 @@ export async function findPersonForCaller(
     ${dossierLateral(input.fields)}
     where p.public_id = $1`
   const owner = input.caller.relation === 'structure' ? input.caller.organisationId : input.caller.userId
-  const { rows } = await db.query<RawPersonRow>(sql, [input.publicId, owner, input.now])
+  const { rows } = await db.query<RawPersonRow>(sql, [input.publicId, owner, input.now], { prepare: true })
   return rows[0] && toPersonRow(rows[0], input.fields)
 }
 
@@ -189,7 +189,7 @@ export async function listPortfolio(
     where ${conditions.join('\n      and ')}
     order by a.person_id
     limit $6`
-  const { rows } = await db.query<RawPersonRow>(sql, params)
+  const { rows } = await db.query<RawPersonRow>(sql, params, { prepare: true })
   return rows.map((r) => toPersonRow(r, input.fields))
 }
 
@@ -227,6 +227,7 @@ export async function listPersonStateChanges(
      order by sc.id
      limit $4`,
     [input.personId, input.matchKey, input.afterId, input.limit + 1],
+    { prepare: true },
   )
   return rows.map((r) => ({
     id: r.id,

@@ -71,6 +71,7 @@ export async function findApiTokenGrant(db: Queryable, tokenHash: string): Promi
      join organisations o on o.id = t.organisation_id
      where t.token_hash = $1`,
     [tokenHash],
+    { prepare: true },
   )
   const r = rows[0]
   if (!r) return undefined

@@ -8,6 +8,8 @@ import type { Principal } from './principal.ts'
 export interface Authenticator {
   /** Never throws for bad credentials: says why they were refused (for the audit log, not for the caller). */
   authenticate(request: { authorization: string | undefined }, now: Date): Promise<AuthOutcome>
+  /** Forgets cached credentials (called when users, tokens or organisations change in this process). */
+  invalidate?(): void
 }
 
 export type AuthFailure =

@@ -2,13 +2,19 @@ import type { Queryable } from '../db/db.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { bearerToken, hashApiToken, looksLikeApiToken, sameTokenHash } from './api-token.ts'
-import { findApiTokenGrant, touchApiTokens } from './api-tokens.ts'
+import { findApiTokenGrant, touchApiTokens, type ApiTokenGrant } from './api-tokens.ts'
 import type { Authenticator, AuthOutcome } from './authenticator.ts'
 import { purposeAllows } from './principal.ts'
 
 export interface TokenAuthenticatorOptions {
   /** `last_used_at` is written at most once per this many milliseconds per token (default 60 s). */
   touchEveryMs?: number
+  /**
+   * How long a token found valid is trusted without reading the database again (default 0: every request reads
+   * it). Expiry is still checked at every request; a revocation or a deactivation made by another process (the
+   * CLI) takes effect within this delay; one made through this process's admin API at once (`invalidate`).
+   */
+  cacheMs?: number
   log?: Logger
 }
 
@@ -23,7 +29,9 @@ export function createTokenAuthenticator(
   options: TokenAuthenticatorOptions = {},
 ): Authenticator {
   const touchEveryMs = options.touchEveryMs ?? 60_000
+  const cacheMs = options.cacheMs ?? 0
   const touched = new Map<number, number>()
+  const cache = new Map<string, { grant: ApiTokenGrant; readAt: number }>()
 
   const touch = (id: number, now: Date) => {
     const last = touched.get(id)
@@ -34,12 +42,26 @@ export function createTokenAuthenticator(
   }
 
   return {
+    invalidate() {
+      cache.clear()
+    },
     async authenticate({ authorization }, now): Promise<AuthOutcome> {
       if (!authorization) return { ok: false, reason: 'missing_credentials' }
       const token = bearerToken(authorization)
       if (!token || !looksLikeApiToken(token)) return { ok: false, reason: 'malformed_credentials' }
       const hash = hashApiToken(token)
-      const grant = await findApiTokenGrant(db, hash)
+      const cached = cacheMs > 0 ? cache.get(hash) : undefined
+      let grant: ApiTokenGrant | undefined
+      if (cached && now.getTime() - cached.readAt < cacheMs && now.getTime() >= cached.readAt) grant = cached.grant
+      else {
+        grant = await findApiTokenGrant(db, hash)
+        if (cacheMs > 0) {
+          if (grant) {
+            if (cache.size >= 10_000) cache.clear()
+            cache.set(hash, { grant, readAt: now.getTime() })
+          } else cache.delete(hash)
+        }
+      }
       if (!grant || !sameTokenHash(grant.tokenHash, hash)) return { ok: false, reason: 'unknown_token' }
       const refused = (reason: Exclude<AuthOutcome, { ok: true }>['reason']): AuthOutcome => ({
         ok: false,

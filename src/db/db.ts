@@ -10,8 +10,17 @@ export interface QueryResult<R> {
   rowCount: number
 }
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on the connection (PostgreSQL: a named statement, named after the text's hash),
+   * so its plan is not rebuilt at every call. For hot queries whose text is built once (the API's lookups);
+   * ignored by PGlite.
+   */
+  prepare?: boolean
+}
+
 export interface Queryable {
-  query<R = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>
+  query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /**
    * Bulk-loads rows with COPY ... FROM STDIN (text format). Values: null, string, number, boolean, bigint,
    * Date (ISO), Buffer (bytea). Returns the number of rows copied.

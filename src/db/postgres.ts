@@ -2,7 +2,8 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
-import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryResult } from './db.ts'
+import { createHash } from 'node:crypto'
+import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryOptions, type QueryResult } from './db.ts'
 
 /** Type parsers shared by both backends: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
 const types = {
@@ -13,10 +14,24 @@ const types = {
   },
 }
 
+const names = new Map<string, string>()
+
+/** A prepared statement's name: derived from its text, so one text always has one name on every connection. */
+function statementName(text: string): string {
+  let name = names.get(text)
+  if (!name) {
+    name = `s_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+    if (names.size < 10_000) names.set(text, name)
+  }
+  return name
+}
+
 function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   return {
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await client.query(text, params as unknown[] | undefined)
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      const result = options?.prepare
+        ? await client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
+        : await client.query(text, params as unknown[] | undefined)
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(script) {

@@ -12,6 +12,7 @@ import { DEFAULT_GRACE_DAYS } from '../assignments/portfolio.ts'
  * | PASSERELLE_API_AUTH_FAILURES_PER_MINUTE | 30 | failed authentications per client address per minute before 429 |
  * | PASSERELLE_API_BODY_LIMIT_BYTES | 65536 | largest request body |
  * | PASSERELLE_API_TRUST_PROXY | false | take the client address from X-Forwarded-For (behind a reverse proxy only) |
+ * | PASSERELLE_API_TOKEN_CACHE_SECONDS | 2 | how long a valid token is trusted without re-reading it; a token revoked or a user deactivated from the CLI stops within this delay (0: checked at every request) |
  */
 export interface ApiOptions {
   graceDays: number
@@ -19,6 +20,8 @@ export interface ApiOptions {
   authFailuresPerMinute: number
   bodyLimitBytes: number
   trustProxy: boolean
+  /** Milliseconds a token found valid is trusted without reading it again (0: every request). */
+  tokenCacheMs: number
   /** Largest page of a list endpoint. */
   maxPageSize: number
 }
@@ -29,6 +32,7 @@ export const DEFAULT_API_OPTIONS: ApiOptions = {
   authFailuresPerMinute: 30,
   bodyLimitBytes: 64 * 1024,
   trustProxy: false,
+  tokenCacheMs: 2000,
   maxPageSize: 200,
 }
 
@@ -39,6 +43,7 @@ const EnvSchema = z.object({
   PASSERELLE_API_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_API_OPTIONS.authFailuresPerMinute),
   PASSERELLE_API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(DEFAULT_API_OPTIONS.bodyLimitBytes),
   PASSERELLE_API_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  PASSERELLE_API_TOKEN_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(DEFAULT_API_OPTIONS.tokenCacheMs / 1000),
 })
 
 export function loadApiOptions(env: NodeJS.ProcessEnv = process.env): ApiOptions {
@@ -53,6 +58,7 @@ export function loadApiOptions(env: NodeJS.ProcessEnv = process.env): ApiOptions
     authFailuresPerMinute: e.PASSERELLE_API_AUTH_FAILURES_PER_MINUTE,
     bodyLimitBytes: e.PASSERELLE_API_BODY_LIMIT_BYTES,
     trustProxy: e.PASSERELLE_API_TRUST_PROXY === 'true',
+    tokenCacheMs: Math.round(e.PASSERELLE_API_TOKEN_CACHE_SECONDS * 1000),
     maxPageSize: DEFAULT_API_OPTIONS.maxPageSize,
   }
 }

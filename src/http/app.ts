@@ -85,10 +85,19 @@ export function createApp(deps: ApiDeps): ApiApp {
   const options: ApiOptions = { ...DEFAULT_API_OPTIONS, ...deps.options, rateLimit: { ...DEFAULT_API_OPTIONS.rateLimit, ...deps.options?.rateLimit } }
   const log = deps.log ?? createLogger()
   const now = deps.now ?? (() => new Date())
-  const authenticator = deps.authenticator ?? createTokenAuthenticator(deps.db, deps.purposes, { log })
+  const authenticator = deps.authenticator ?? createTokenAuthenticator(deps.db, deps.purposes, { log, cacheMs: options.tokenCacheMs })
   const perToken = new RateLimiter(options.rateLimit.perSecond, options.rateLimit.burst)
   const authFailures = new RateLimiter(options.authFailuresPerMinute / 60, options.authFailuresPerMinute)
-  const kit: RouteKit = { db: deps.db, keys: deps.keys, purposes: deps.purposes, now, options, log, fieldsOf: purposeFieldsCache() }
+  const kit: RouteKit = {
+    db: deps.db,
+    keys: deps.keys,
+    purposes: deps.purposes,
+    now,
+    options,
+    log,
+    fieldsOf: purposeFieldsCache(),
+    credentialsChanged: () => authenticator.invalidate?.(),
+  }
 
   const app = new OpenAPIHono<ApiEnv>({ defaultHook })
   const v1 = new OpenAPIHono<ApiEnv>({ defaultHook })

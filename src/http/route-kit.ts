@@ -19,6 +19,8 @@ export interface RouteKit {
   now: () => Date
   options: ApiOptions
   log: Logger
+  /** To call after changing users, organisations or tokens: cached credentials are read again. */
+  credentialsChanged(): void
   /** The catalogue fields a purpose reads (computed once per purpose). */
   fieldsOf(purpose: Purpose): readonly CanonicalField[]
 }

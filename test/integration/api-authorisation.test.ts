@@ -39,7 +39,14 @@ describe.skipIf(postgresUnavailable())('partner API authorisation', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => clock, options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000 } })
+    app = createApp({
+      db: t.db,
+      keys,
+      purposes,
+      audit: new AuditWriter(t.db),
+      now: () => clock,
+      options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0 },
+    })
   })
   afterAll(() => t?.drop())
 
@@ -207,6 +214,20 @@ describe.skipIf(postgresUnavailable())('partner API authorisation', () => {
         }
       })
     }
+
+    it('with a token cache, honours a revocation made elsewhere within the cache delay', async () => {
+      let now = WORLD_NOW
+      const cached = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => now, options: { tokenCacheMs: 2000 } })
+      const { seedToken } = await import('../helpers/api-seed.ts')
+      const issued = await seedToken(t.db, purposes, world.users.refB!.email, 'test-accompagnement', WORLD_NOW, '1y')
+      const me = () => cached.request('/v1/me', { headers: { Authorization: `Bearer ${issued.token}` } })
+      expect((await me()).status).toBe(200)
+      await t.db.query('update api_tokens set revoked_at = $2 where id = $1', [issued.id, WORLD_NOW])
+      now = new Date(WORLD_NOW.getTime() + 1999)
+      expect((await me()).status).toBe(200)
+      now = new Date(WORLD_NOW.getTime() + 2000)
+      expect((await me()).status).toBe(401)
+    })
 
     it('stops a token whose purpose no longer names the user’s role', async () => {
       const narrowed = new Map(purposes)

@@ -54,8 +54,8 @@ describe.skipIf(postgresUnavailable())('orientations flow → assignments → AP
     await seedUser(t.db, 'refb@test.example', 'referent', orgB.id)
     await seedUser(t.db, 'mgra@test.example', 'structure-manager', orgA.id)
     await seedUser(t.db, 'admin@test.example', 'admin', orgA.id)
-    for (const [name, email] of [['refA', 'refa@test.example'], ['refB', 'refb@test.example'], ['mgrA', 'mgra@test.example']]) {
-      tokens[name] = (await seedToken(t.db, purposes, email!, 'test-accompagnement', WORLD_NOW, '1y')).token
+    for (const [name, email] of [['refA', 'refa@test.example'], ['refB', 'refb@test.example'], ['mgrA', 'mgra@test.example']] as const) {
+      tokens[name] = (await seedToken(t.db, purposes, email, 'test-accompagnement', WORLD_NOW, '1y')).token
     }
     app = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => WORLD_NOW })
   })

@@ -164,6 +164,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     if (!user) throw notFound('unknown_id')
     const changes = c.req.valid('json')
     const updated = await updateUser(db, user.id, changes)
+    kit.credentialsChanged()
     audit(c, { details: { user: user.publicId, changed: Object.keys(changes) } })
     return c.json(userBody(updated!), 200)
   })
