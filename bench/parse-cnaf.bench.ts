@@ -15,7 +15,9 @@
  *     mapped blocks), records parsed in the calling thread (0) or in 1 or 2 worker threads; both include zod
  *     validation and the CnafFoyer mapping.
  * Then, in this process, the cost of the well-formedness check alone against fast-xml-parser's XMLValidator.
- * The machine is shared and noisy: compare variants of the same run, not runs of different days.
+ * The machine is shared and noisy: compare variants of the same run, not runs of different days. "MB per
+ * CPU-second" (file size over the process's user+system CPU time, all threads) is less sensitive to other
+ * processes than wall-clock MB/s; for worker variants it shows the total CPU cost, not the speed.
  */
 import { spawnSync } from 'node:child_process'
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
@@ -28,7 +30,7 @@ import type { RecordParser } from '../src/ingestion/cnaf/parse-record-xml.ts'
 import { readCnafFile } from '../src/ingestion/cnaf/read-cnaf-file.ts'
 import { createDecoder } from '../src/ingestion/decode/text-encoding.ts'
 
-type Measure = { variant: string; seconds: number; foyers: number; persons: number; rejected: number; peakRssMb: number }
+type Measure = { variant: string; seconds: number; cpuSeconds: number; foyers: number; persons: number; rejected: number; peakRssMb: number }
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
@@ -38,7 +40,9 @@ const arg = (name: string) => {
 
 // ---- child: one measured variant --------------------------------------------------------------------------
 
-async function baseline(file: string): Promise<Omit<Measure, 'variant' | 'seconds' | 'peakRssMb'>> {
+type Counts = Omit<Measure, 'variant' | 'seconds' | 'cpuSeconds' | 'peakRssMb'>
+
+async function baseline(file: string): Promise<Counts> {
   const parser = new XMLParser()
   const decoder = new TextDecoder('windows-1252')
   let text = ''
@@ -66,7 +70,7 @@ async function baseline(file: string): Promise<Omit<Measure, 'variant' | 'second
   return { foyers, persons, rejected: 0 }
 }
 
-async function cutOnly(file: string): Promise<Omit<Measure, 'variant' | 'seconds' | 'peakRssMb'>> {
+async function cutOnly(file: string): Promise<Counts> {
   const cutter = new CnafFileCutter({ fileLabel: file })
   const decode = createDecoder('windows-1252')
   let foyers = 0
@@ -89,7 +93,7 @@ async function cutOnly(file: string): Promise<Omit<Measure, 'variant' | 'seconds
   return { foyers, persons: 0, rejected: 0 }
 }
 
-async function reader(file: string, parser: RecordParser, workers: number): Promise<Omit<Measure, 'variant' | 'seconds' | 'peakRssMb'>> {
+async function reader(file: string, parser: RecordParser, workers: number): Promise<Counts> {
   let foyers = 0
   let persons = 0
   let rejected = 0
@@ -107,6 +111,7 @@ async function reader(file: string, parser: RecordParser, workers: number): Prom
 if (args[0] === '--child') {
   const [, variant, file] = args as [string, string, string]
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   const readerVariant = /^(scan|fast-xml-parser)-(\d+)$/.exec(variant)
   const counts =
     variant === 'baseline'
@@ -119,7 +124,9 @@ if (args[0] === '--child') {
               throw new Error(`unknown variant ${variant}`)
             })()
   const seconds = (performance.now() - t0) / 1000
-  const measure: Measure = { variant, seconds, ...counts, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }
+  const cpu = process.cpuUsage(cpu0)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  const measure: Measure = { variant, seconds, cpuSeconds, ...counts, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }
   console.log(JSON.stringify(measure))
   process.exit(0)
 }
@@ -152,7 +159,7 @@ const best = new Map<string, Measure>()
 for (let round = 0; round < ROUNDS; round++) {
   for (const variant of variants) {
     const m = runChild(variant)
-    console.error(`round ${round + 1} ${variant}: ${(mb / m.seconds).toFixed(1)} MB/s, peak RSS ${m.peakRssMb} MB`)
+    console.error(`round ${round + 1} ${variant}: ${(mb / m.seconds).toFixed(1)} MB/s, ${(mb / m.cpuSeconds).toFixed(1)} MB per CPU-second, peak RSS ${m.peakRssMb} MB`)
     const previous = best.get(variant)
     if (!previous || m.seconds < previous.seconds) best.set(variant, m)
   }
@@ -190,8 +197,8 @@ const baselineRate = mb / (best.get('baseline') as Measure).seconds
 const lines = [
   `CNAF VRSB0801 parse, ${FOYERS.toLocaleString('en')} foyers, ${mb.toFixed(0)} MB (${(bytes / FOYERS).toFixed(0)} B/foyer), best of ${ROUNDS}, Node ${process.version}:`,
   '',
-  '| variant | MB/s | foyers/s | persons/s | peak RSS | vs baseline |',
-  '|---|---:|---:|---:|---:|---:|',
+  '| variant | MB/s | foyers/s | persons/s | MB per CPU-second | peak RSS | vs baseline (MB/s) |',
+  '|---|---:|---:|---:|---:|---:|---:|',
   ...variants.map((variant) => {
     const m = best.get(variant) as Measure
     const label =
@@ -202,7 +209,7 @@ const lines = [
           : `readCnafFile, parser ${variant.replace(/-(\d+)$/, '')}, ${variant.replace(/^.*-/, '')} worker thread(s)`
     return `| ${label} | ${(mb / m.seconds).toFixed(1)} | ${Math.round(m.foyers / m.seconds).toLocaleString('en')} | ${
       m.persons ? Math.round(m.persons / m.seconds).toLocaleString('en') : '—'
-    } | ${m.peakRssMb} MB | ${((mb / m.seconds) / baselineRate).toFixed(2)}× |`
+    } | ${(mb / m.cpuSeconds).toFixed(1)} | ${m.peakRssMb} MB | ${((mb / m.seconds) / baselineRate).toFixed(2)}× |`
   }),
   '',
   `Well-formedness check alone (${sample.length} records in memory, one thread): checkWellFormed ${ourCheck.toFixed(0)} MB/s, ` +

@@ -134,14 +134,21 @@ function normaliseLineEnds(raw: string): string {
   return raw.indexOf('\r') === -1 ? raw : raw.replace(/\r\n?/g, '\n')
 }
 
-/** Builds the tree during the well-formedness scan: one frame per open element. */
+/**
+ * Builds the tree during the well-formedness scan: one frame per open element. A leaf's text is usually one
+ * segment (`<NOM>X</NOM>`): it is kept as offsets and sliced once when the element closes; several segments or a
+ * CDATA section fall back to accumulating a string. Whitespace before a container's first child is never sliced.
+ */
 class TreeBuilder implements TreeSink {
   private source = ''
   private readonly names: string[] = []
   /** The element's children so far, or undefined while it has none (then it is a leaf). */
   private readonly trees: Array<XmlTree | undefined> = []
-  /** The element's decoded text so far (kept only while it has no child element). */
-  private readonly texts: string[] = []
+  /** Offsets of the element's only text segment so far (-1: none). */
+  private readonly segmentStarts: number[] = []
+  private readonly segmentEnds: number[] = []
+  /** The element's decoded text, once it has more than one segment or a CDATA section. */
+  private readonly texts: Array<string | undefined> = []
   root: { name: string; value: XmlValue } | undefined
 
   constructor(private readonly repeatable: ReadonlySet<string>) {}
@@ -150,6 +157,8 @@ class TreeBuilder implements TreeSink {
     this.source = source
     this.names.length = 0
     this.trees.length = 0
+    this.segmentStarts.length = 0
+    this.segmentEnds.length = 0
     this.texts.length = 0
     this.root = undefined
   }
@@ -157,36 +166,61 @@ class TreeBuilder implements TreeSink {
   open(name: string): void {
     this.names.push(name)
     this.trees.push(undefined)
-    this.texts.push('')
+    this.segmentStarts.push(-1)
+    this.segmentEnds.push(-1)
+    this.texts.push(undefined)
+  }
+
+  private decoded(start: number, end: number): string {
+    const raw = normaliseLineEnds(this.source.slice(start, end))
+    return raw.indexOf('&') === -1 ? raw : decodeXmlText(raw)
+  }
+
+  /** The text gathered so far as a string (the single segment decoded, if that is all there is). */
+  private accumulated(top: number): string {
+    const text = this.texts[top]
+    if (text !== undefined) return text
+    const start = this.segmentStarts[top] as number
+    return start === -1 ? '' : this.decoded(start, this.segmentEnds[top] as number)
   }
 
   text(start: number, end: number): void {
-    const top = this.texts.length - 1
+    const top = this.trees.length - 1
     if (this.trees[top] !== undefined) return
-    const raw = normaliseLineEnds(this.source.slice(start, end))
-    this.texts[top] += raw.indexOf('&') === -1 ? raw : decodeXmlText(raw)
+    if (this.texts[top] === undefined && this.segmentStarts[top] === -1) {
+      this.segmentStarts[top] = start
+      this.segmentEnds[top] = end
+    } else {
+      this.texts[top] = this.accumulated(top) + this.decoded(start, end)
+    }
   }
 
   cdata(start: number, end: number): void {
-    const top = this.texts.length - 1
-    if (this.trees[top] === undefined) this.texts[top] += normaliseLineEnds(this.source.slice(start, end))
+    const top = this.trees.length - 1
+    if (this.trees[top] !== undefined) return
+    this.texts[top] = this.accumulated(top) + normaliseLineEnds(this.source.slice(start, end))
   }
 
   close(): void {
+    const top = this.trees.length - 1
     const name = this.names.pop() as string
     const tree = this.trees.pop()
-    const text = this.texts.pop() as string
-    const trimmed = tree === undefined ? text.trim() : ''
-    const value: XmlValue = tree ?? (trimmed === '' ? undefined : trimmed)
-    const depth = this.trees.length
-    if (depth === 0) {
+    let value: XmlValue = tree
+    if (tree === undefined) {
+      const text = this.accumulated(top).trim()
+      value = text === '' ? undefined : text
+    }
+    this.segmentStarts.pop()
+    this.segmentEnds.pop()
+    this.texts.pop()
+    if (top === 0) {
       this.root = { name, value }
       return
     }
-    let parent = this.trees[depth - 1]
+    let parent = this.trees[top - 1]
     if (parent === undefined) {
       parent = {}
-      this.trees[depth - 1] = parent
+      this.trees[top - 1] = parent
     }
     if (name === '__proto__') return
     const existing = parent[name]

@@ -1,6 +1,4 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
 import { createDecoder, supportedEncoding, type Decode, type SupportedEncoding } from '../decode/text-encoding.ts'
 import { readXmlPrologStart } from '../decode/xml-declaration.ts'
 import { FileRejection } from '../file-rejection.ts'
@@ -25,8 +23,9 @@ import { fieldPath, issueRule } from './xsd-values.ts'
  * out as they are read, so a rejection may come after some batches: the consumer loads the file in one
  * transaction and rolls back.
  *
- * Memory stays bounded whatever the size of the file: 1 MiB reads, one incomplete element, and at most
- * `2 × workers` batches in flight. With `workers` > 0 records are parsed in worker threads (parse-pool.ts).
+ * Memory stays bounded whatever the size of the file: 1 MiB reads, one incomplete element (at most 16 MiB),
+ * one batch of records, and with `workers` > 0 (records parsed in worker threads, parse-pool.ts) at most
+ * `2 × workers` batches in flight.
  */
 export type CnafEvent =
   | { type: 'header'; header: CnafHeader; line: number }
@@ -44,8 +43,10 @@ export interface ReadCnafFileOptions {
   batchSize?: number
   signal?: AbortSignal
   /**
-   * Worker threads parsing records. Default: none for files under 16 MiB (a worker takes ~0.5 s to start),
-   * else up to 2 (the machine's parallelism).
+   * Worker threads parsing records (default 0: in the calling thread). With the default `scan` parser one
+   * thread parses ~25-35 MB/s, and on a 2-core machine shared with PostgreSQL a worker adds CPU (results are
+   * copied back to this thread), ~50 MB of memory and ~0.5 s of start-up for no end-to-end gain; it helps with
+   * the `fast-xml-parser` parser or on machines with cores to spare (bench/parse-cnaf.bench.ts).
    */
   workers?: number
   /**
@@ -56,11 +57,6 @@ export interface ReadCnafFileOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
-const WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
-
-function defaultWorkers(fileBytes: number): number {
-  return fileBytes < WORKER_THRESHOLD_BYTES ? 0 : Math.max(1, Math.min(2, availableParallelism()))
-}
 
 /** Accumulates record bytes into one transferable buffer per batch. */
 class BatchBuilder {
@@ -121,7 +117,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const fallback = supportedEncoding(options.fallbackEncoding)
   if (!fallback) throw new Error(`${label}: the flow's encoding "${options.fallbackEncoding}" is not supported`)
   signal?.throwIfAborted()
-  const workers = options.workers ?? defaultWorkers((await stat(path)).size)
+  const workers = options.workers ?? 0
 
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, signal })
   const cutter = new CnafFileCutter({ fileLabel })
