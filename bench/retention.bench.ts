@@ -6,7 +6,7 @@
  * postgres://postgres@127.0.0.1:5432/test; a fresh database is created and dropped.
  *
  * Knobs: BENCH_PERSONS (default 1000000), BENCH_CHUNK (rows per transaction, default 5000), BENCH_API_CLIENTS
- * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10).
+ * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10), BENCH_PAUSE_MS (pause between chunks, default 0).
  */
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
@@ -26,6 +26,7 @@ const PERSONS = Number(process.env.BENCH_PERSONS ?? 1_000_000)
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 5000)
 const CLIENTS = Number(process.env.BENCH_API_CLIENTS ?? 4)
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10)
+const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 0)
 const ADMIN_URL = process.env.PASSERELLE_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 const keys = testKeys()
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
   const apiDb = await openPostgres(database.url, { max: 8 })
   try {
     await migrate(db)
-    say(`retention benchmark: ${PERSONS.toLocaleString('en')} persons, chunks of ${CHUNK} rows, ${CLIENTS} API clients`)
+    say(`retention benchmark: ${PERSONS.toLocaleString('en')} persons, chunks of ${CHUNK} rows, ${PAUSE_MS} ms pause between chunks, ${CLIENTS} API clients`)
     let t0 = performance.now()
     const seeded = await seed(db)
     say(`seeded ${seeded.dossiers.toLocaleString('en')} dossiers and ${seeded.persons.toLocaleString('en')} persons in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
     const deps = { db, keys, log, flowsDir: new URL('../flows/', import.meta.url).pathname }
     // Closed 2021-01-31: active until 2024-01-31, archived until 2027-01-31.
     t0 = performance.now()
-    const archiving = runRetention(deps, { now: new Date('2026-06-15T10:00:00Z'), dryRun: false, chunkSize: CHUNK })
+    const archiving = runRetention(deps, { now: new Date('2026-06-15T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
     const duringArchive = await measureApi(request, archiving)
     const archiveReport = await archiving
     const archiveSeconds = (performance.now() - t0) / 1000
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     const archivedRows = total(archiveReport, 'archived')
 
     t0 = performance.now()
-    const destroying = runRetention(deps, { now: new Date('2027-06-01T10:00:00Z'), dryRun: false, chunkSize: CHUNK })
+    const destroying = runRetention(deps, { now: new Date('2027-06-01T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
     const duringDestroy = await measureApi(request, destroying)
     const destroyReport = await destroying
     const destroySeconds = (performance.now() - t0) / 1000

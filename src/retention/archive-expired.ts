@@ -15,7 +15,7 @@ import {
   type DueRow,
 } from './queries.ts'
 import { retentionReceipt } from './receipt.ts'
-import type { RunContext } from './run-context.ts'
+import { betweenChunks, type RunContext } from './run-context.ts'
 
 /**
  * Moves the active rows of a flow-data policy's flows that are past their active phase into the archive schema,
@@ -83,6 +83,7 @@ export async function archiveExpired(
       })
       if (!done) break
       afterId = done.last
+      await betweenChunks(ctx)
       for (const k of Object.keys(total) as (keyof ArchivedCounts)[]) total[k] += done.counts[k]
       ctx.log.debug({ policyId: policy.id, step: s.step, chunk: index, rows: done.counts }, 'retention chunk archived')
     }

@@ -8,10 +8,12 @@ import {
   destroyArchivedRegistrations,
   selectDestroyableDossiers,
   selectDestroyableRegistrations,
+  ARCHIVE_CURSOR_START,
+  type ArchiveCursor,
   type DestroyedRows,
 } from './queries.ts'
 import { retentionReceipt } from './receipt.ts'
-import type { RunContext } from './run-context.ts'
+import { betweenChunks, type RunContext } from './run-context.ts'
 
 /** Rows destroyed by one policy, per table. */
 export type DestroyedCounts = Record<string, number>
@@ -25,34 +27,39 @@ export type DestroyedCounts = Record<string, number>
 export async function destroyExpired(ctx: RunContext, policy: RetentionPolicy, cutoffs: PolicyCutoffs): Promise<DestroyedCounts> {
   const total: DestroyedCounts = {}
   const cutoff = cutoffs.destroyAnchorCutoff
-  const steps: { step: string; run: (tx: Queryable, afterId: number) => Promise<{ last: number; destroyed: DestroyedRows } | undefined> }[] = [
+  type Step = (tx: Queryable, after: ArchiveCursor) => Promise<{ last: ArchiveCursor; destroyed: DestroyedRows } | undefined>
+  const steps: { step: string; run: Step }[] = [
     {
       step: 'destroy.dossiers',
-      run: async (tx, afterId) => {
-        const ids = await selectDestroyableDossiers(tx, { policyId: policy.id, cutoff, afterId, limit: ctx.chunkSize })
-        if (ids.length === 0) return undefined
-        return { last: ids.at(-1)!, destroyed: await destroyArchivedDossiers(tx, ids, cutoff, policy.id) }
+      run: async (tx, after) => {
+        const { ids, last } = await selectDestroyableDossiers(tx, { policyId: policy.id, cutoff, after, limit: ctx.chunkSize })
+        if (!last) return undefined
+        return { last, destroyed: await destroyArchivedDossiers(tx, ids, cutoff, policy.id) }
       },
     },
     {
       step: 'destroy.persons',
-      run: async (tx, afterId) => {
-        const ids = await destroyArchivedPersons(tx, { policyId: policy.id, cutoff, afterId, limit: ctx.chunkSize })
-        if (ids.length === 0) return undefined
-        return { last: ids.at(-1)!, destroyed: { keys: ids.map((id) => `archive.persons:${id}`), counts: { 'archive.persons': ids.length } } }
+      run: async (tx, after) => {
+        const persons = await destroyArchivedPersons(tx, { policyId: policy.id, cutoff, after, limit: ctx.chunkSize })
+        const last = persons.at(-1)
+        if (!last) return undefined
+        return {
+          last: { day: last.anchorDay, id: last.id },
+          destroyed: { keys: persons.map((p) => `archive.persons:${p.id}`), counts: { 'archive.persons': persons.length } },
+        }
       },
     },
     {
       step: 'destroy.france_travail_registrations',
-      run: async (tx, afterId) => {
-        const rows = await selectDestroyableRegistrations(tx, { policyId: policy.id, cutoff, afterId, limit: ctx.chunkSize })
-        if (rows.length === 0) return undefined
-        return { last: rows.at(-1)!.id, destroyed: await destroyArchivedRegistrations(tx, rows) }
+      run: async (tx, after) => {
+        const { rows, last } = await selectDestroyableRegistrations(tx, { policyId: policy.id, cutoff, after, limit: ctx.chunkSize })
+        if (!last) return undefined
+        return { last, destroyed: await destroyArchivedRegistrations(tx, rows) }
       },
     },
   ]
   for (const s of steps) {
-    let afterId = 0
+    let afterId: ArchiveCursor = ARCHIVE_CURSOR_START
     for (let index = 0; ; index++) {
       const done = await ctx.db.transaction(async (tx) => {
         const result = await s.run(tx, afterId)
@@ -76,6 +83,7 @@ export async function destroyExpired(ctx: RunContext, policy: RetentionPolicy, c
       })
       if (!done) break
       afterId = done.last
+      await betweenChunks(ctx)
       for (const [table, n] of Object.entries(done.destroyed.counts)) total[table] = (total[table] ?? 0) + n
       ctx.log.debug({ policyId: policy.id, step: s.step, chunk: index, counts: done.destroyed.counts }, 'retention chunk destroyed')
     }

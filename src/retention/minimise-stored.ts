@@ -2,7 +2,7 @@ import { appendAuditEvents } from '../audit/audit-log.ts'
 import type { Queryable } from '../db/db.ts'
 import { catalogueColumns, type CanonicalTable } from './queries.ts'
 import { retentionReceipt } from './receipt.ts'
-import type { RunContext } from './run-context.ts'
+import { betweenChunks, type RunContext } from './run-context.ts'
 
 /**
  * The minimisation follow-up: removing a field from every purpose stops the loader storing it, and the next
@@ -126,6 +126,7 @@ export async function minimiseStored(ctx: RunContext, targets: readonly ClearTar
       if (!done) break
       total[target.table] = (total[target.table] ?? 0) + done.length
       after = done.at(-1)!
+      await betweenChunks(ctx)
     }
   }
   return total

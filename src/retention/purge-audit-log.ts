@@ -2,7 +2,7 @@ import { appendAuditEvents } from '../audit/audit-log.ts'
 import { addDuration, parisMidnight } from './duration.ts'
 import type { PolicyCutoffs } from './plan.ts'
 import { retentionReceipt } from './receipt.ts'
-import type { RunContext } from './run-context.ts'
+import { betweenChunks, type RunContext } from './run-context.ts'
 
 const AUDIT_LOCK = 'passerelle:audit'
 
@@ -53,6 +53,7 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
     })
     if (deleted === 0) break
     total += deleted
+    await betweenChunks(ctx)
   }
   return total
 }

@@ -5,7 +5,7 @@ import type { Queryable } from '../db/db.ts'
 import { parisDay } from './duration.ts'
 import type { PolicyCutoffs } from './plan.ts'
 import { retentionReceipt } from './receipt.ts'
-import type { RunContext } from './run-context.ts'
+import { betweenChunks, type RunContext } from './run-context.ts'
 
 /**
  * Retention of the gateway's own data: rejected-record rows (dated by their file's processing), expired or
@@ -111,6 +111,7 @@ async function purgeByIds(
     if (!done) break
     total += done.length
     afterId = done.at(-1)!
+    await betweenChunks(ctx)
   }
   return total
 }

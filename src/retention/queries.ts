@@ -274,20 +274,16 @@ export async function archiveDossiers(
   )
   counts.state_changes = sc.rowCount
 
-  const persons = await tx.query<{ person_id: number }>(
-    `select distinct person_id
-     from dossier_members
-     where dossier_id = any($1::bigint[])`,
-    [ids],
-  )
-  // Members and state changes go with their dossier (on delete cascade).
+  // Set-based deletes of the children first: the cascades of the dossiers' deletion then find nothing to do.
+  const persons = await tx.query<{ person_id: number }>('delete from dossier_members where dossier_id = any($1::bigint[]) returning person_id', [ids])
+  await tx.query('delete from state_changes where dossier_id = any($1::bigint[])', [ids])
   await tx.query('delete from dossiers where id = any($1::bigint[])', [ids])
   const removed = await tx.query(
     `delete from persons p
      where p.id = any($1::bigint[])
        and not exists (select 1 from dossier_members dm where dm.person_id = p.id)
        and not exists (select 1 from france_travail_registrations r where r.person_key = p.match_key)`,
-    [persons.rows.map((r) => r.person_id)],
+    [[...new Set(persons.rows.map((r) => r.person_id))]],
   )
   counts.persons_removed = removed.rowCount
   return counts
@@ -446,10 +442,18 @@ export async function archiveOrphanPersons(
 // ---------------------------------------------------------------------------------------------------------------
 // Archive → destroyed
 
+/** Keyset cursor of the destroy steps: archived rows are walked in (anchor_day, id) order, the due index's order. */
+export interface ArchiveCursor {
+  day: string
+  id: number
+}
+
+export const ARCHIVE_CURSOR_START: ArchiveCursor = { day: '0001-01-01', id: 0 }
+
 export interface DestroyQuery {
   policyId: string
   cutoff: string
-  afterId: number
+  after: ArchiveCursor
   limit: number
 }
 
@@ -459,21 +463,25 @@ export interface DestroyedRows {
   counts: Record<string, number>
 }
 
-/** Archived dossiers of the policy due for destruction and not held, locked for the chunk. */
-export async function selectDestroyableDossiers(tx: Queryable, q: DestroyQuery): Promise<number[]> {
-  const { rows } = await tx.query<{ id: number }>(
-    `select ad.id
+/**
+ * Archived dossiers of the policy due for destruction and not held. No row lock: only the retention run writes the
+ * archive, and it runs alone (its job lock).
+ */
+export async function selectDestroyableDossiers(tx: Queryable, q: DestroyQuery): Promise<{ ids: number[]; last: ArchiveCursor | undefined }> {
+  const { rows } = await tx.query<{ id: number; anchor_day: string }>(
+    `select ad.id, ad.anchor_day::text as anchor_day
      from archive.dossiers ad
      where ad.policy_id = $1
        and ad.anchor_day <= $2::date
-       and ad.id > $3
+       and (ad.anchor_day, ad.id) > ($3::date, $4::bigint)
        and not ${standingHoldOn('ad')}
-     order by ad.id
-     limit $4
-     for update of ad skip locked`,
-    [q.policyId, q.cutoff, q.afterId, q.limit],
+     order by ad.anchor_day, ad.id
+     limit $5
+`,
+    [q.policyId, q.cutoff, q.after.day, q.after.id, q.limit],
   )
-  return rows.map((r) => r.id)
+  const last = rows.at(-1)
+  return { ids: rows.map((r) => r.id), last: last && { day: last.anchor_day, id: last.id } }
 }
 
 /**
@@ -511,53 +519,64 @@ export async function destroyArchivedDossiers(tx: Queryable, ids: readonly numbe
   keys.push(...d.rows.map((r) => `archive.dossiers:${r.id}`))
   const persons = await destroyArchivedPersons(tx, { policyId, cutoff: personCutoff, ids: [...new Set(m.rows.map((r) => r.person_id))] })
   counts['archive.persons'] = persons.length
-  keys.push(...persons.map((id) => `archive.persons:${id}`))
+  keys.push(...persons.map((p) => `archive.persons:${p.id}`))
   return { keys, counts }
 }
 
 /**
  * Deletes archived persons of the policy that are due, referred to by no archived member and not members of a held
- * dossier. `ids` restricts the sweep to some persons; without it, the next `limit` after `afterId`.
+ * dossier: those of `ids` (the persons of dossiers just destroyed), or the next `limit` after `after`.
  */
 export async function destroyArchivedPersons(
   tx: Queryable,
-  q: { policyId: string; cutoff: string; ids?: readonly number[]; afterId?: number; limit?: number },
-): Promise<number[]> {
+  q: { policyId: string; cutoff: string; ids?: readonly number[]; after?: ArchiveCursor; limit?: number },
+): Promise<{ id: number; anchorDay: string }[]> {
   if (q.ids && q.ids.length === 0) return []
-  const { rows } = await tx.query<{ id: number }>(
-    `delete from archive.persons p
-     where p.id in (
-       select ap.id
+  const candidates = q.ids
+    ? `select ap.id
+       from unnest($3::bigint[]) as c (id)
+       join archive.persons ap on ap.id = c.id
+       where ap.policy_id = $1
+         and ap.anchor_day <= $2::date`
+    : `select ap.id
        from archive.persons ap
        where ap.policy_id = $1
          and ap.anchor_day <= $2::date
-         and ${q.ids ? 'ap.id = any($3::bigint[])' : 'ap.id > $3'}
-         and not exists (select 1 from archive.dossier_members am where am.person_id = ap.id)
+         and (ap.anchor_day, ap.id) > ($3::date, $4::bigint)`
+  const { rows } = await tx.query<{ id: number; anchor_day: string }>(
+    `delete from archive.persons p
+     where p.id in (
+       select x.id
+       from (${candidates}) x
+       join archive.persons ap on ap.id = x.id
+       where not exists (select 1 from archive.dossier_members am where am.person_id = ap.id)
          and ap.match_key not in ${HELD_MATCH_KEYS}
-       order by ap.id
-       ${q.ids ? '' : 'limit $4'}
-       for update of ap skip locked
+       order by ap.anchor_day, ap.id
+       ${q.ids ? '' : 'limit $5'}
      )
-     returning p.id`,
-    q.ids ? [q.policyId, q.cutoff, q.ids] : [q.policyId, q.cutoff, q.afterId ?? 0, q.limit ?? 5000],
+     returning p.id, p.anchor_day::text as anchor_day`,
+    q.ids ? [q.policyId, q.cutoff, q.ids] : [q.policyId, q.cutoff, q.after?.day ?? ARCHIVE_CURSOR_START.day, q.after?.id ?? 0, q.limit ?? 5000],
   )
-  return rows.map((r) => r.id).sort((a, b) => a - b)
+  return rows
+    .map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
+    .sort((a, b) => (a.anchorDay < b.anchorDay ? -1 : a.anchorDay > b.anchorDay ? 1 : a.id - b.id))
 }
 
-export async function selectDestroyableRegistrations(tx: Queryable, q: DestroyQuery): Promise<{ id: number; personKey: string }[]> {
-  const { rows } = await tx.query<{ id: number; person_key: string }>(
-    `select ar.id, ar.person_key
+export async function selectDestroyableRegistrations(tx: Queryable, q: DestroyQuery): Promise<{ rows: { id: number; personKey: string }[]; last: ArchiveCursor | undefined }> {
+  const { rows } = await tx.query<{ id: number; person_key: string; anchor_day: string }>(
+    `select ar.id, ar.person_key, ar.anchor_day::text as anchor_day
      from archive.france_travail_registrations ar
      where ar.policy_id = $1
        and ar.anchor_day <= $2::date
-       and ar.id > $3
+       and (ar.anchor_day, ar.id) > ($3::date, $4::bigint)
        and ar.person_key not in ${HELD_MATCH_KEYS}
-     order by ar.id
-     limit $4
-     for update of ar skip locked`,
-    [q.policyId, q.cutoff, q.afterId, q.limit],
+     order by ar.anchor_day, ar.id
+     limit $5
+`,
+    [q.policyId, q.cutoff, q.after.day, q.after.id, q.limit],
   )
-  return rows.map((r) => ({ id: r.id, personKey: r.person_key }))
+  const last = rows.at(-1)
+  return { rows: rows.map((r) => ({ id: r.id, personKey: r.person_key })), last: last && { day: last.anchor_day, id: last.id } }
 }
 
 export async function destroyArchivedRegistrations(tx: Queryable, rows: readonly { id: number; personKey: string }[]): Promise<DestroyedRows> {

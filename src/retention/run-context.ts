@@ -15,4 +15,11 @@ export interface RunContext {
   /** Rows per transaction. */
   chunkSize: number
   onChunk: ChunkHook | undefined
+  /** Pause between two chunks (ms), to leave the database to the API during a large run. */
+  pauseMs: number
+}
+
+/** Called between two chunks, outside any transaction. */
+export async function betweenChunks(ctx: RunContext): Promise<void> {
+  if (ctx.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, ctx.pauseMs))
 }

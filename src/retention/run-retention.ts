@@ -72,6 +72,8 @@ export interface RetentionOptions {
   dryRun: boolean
   /** Rows per transaction (default 5,000). */
   chunkSize?: number
+  /** Pause between chunks (ms, default 0): slows a large run down to leave more room to the API. */
+  pauseMs?: number
   /** Test hook, called inside each chunk's transaction (throw to simulate a crash mid-run). */
   onChunk?: ChunkHook
 }
@@ -186,6 +188,7 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     today: plan.today,
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     onChunk: options.onChunk,
+    pauseMs: options.pauseMs ?? 0,
   }
   const flowsOf = (policyId: string) => [...flows.values()].filter((f) => f.retention === policyId).map((f) => f.id).sort()
   const all = [...policies.values()]
