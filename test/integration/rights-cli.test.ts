@@ -88,9 +88,7 @@ describe.skipIf(postgresUnavailable())('passerelle rights (CLI)', { timeout: 240
     expect(erased.status).toBe(0)
     expect(erased.out).toMatch(/request #2: refused, scope none/)
     expect(erased.out).toMatch(/refused for accompagnement-rsa: .*17\.3\.b/)
-    const closed = run(['close', '2', '--outcome', 'refused'])
-    expect(closed.out).toMatch(/request #2 closed \(refused\)/)
-    for (const r of [opened, erased, closed]) for (const v of personal()) expect(r.out + r.err).not.toContain(v)
+    for (const r of [opened, erased]) for (const v of personal()) expect(r.out + r.err).not.toContain(v)
   })
 
   it('refuses a wrong NIR by rule, without echoing it', () => {
