@@ -264,6 +264,7 @@ export async function renderAccessExport(ctx: RightsContext, requestId: number):
     const request = await selectRequest(tx, requestId)
     if (!request) throw new RightsError('not_found', `request ${requestId}: no such request`)
     if (request.type !== 'access') throw new RightsError('conflict', `request ${requestId}: only an access request is answered with an export (this one is ${request.type})`)
+    if (request.state === 'closed') throw new RightsError('conflict', `request ${requestId}: closed, so it no longer names the person; export before closing, or open a new request`)
     const exported = await buildAccessExport(tx, ctx.keys, ctx.purposes, request, ctx.now)
     const json = `${JSON.stringify(exported, null, 2)}\n`
     const html = renderAccessHtml(exported)

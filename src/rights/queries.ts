@@ -131,6 +131,24 @@ export async function updateLimitation(tx: Queryable, id: number, limitationId: 
   await tx.query('update rights_requests set limitation_id = $2 where id = $1', [id, limitationId])
 }
 
+/**
+ * A closed request no longer needs the person's blind indexes (its steps are done; a later request about the same
+ * person is linked by the pseudonym): they are cleared, unless a contested field of the request still awaits the
+ * source's correction. Returns whether they were cleared.
+ */
+export async function forgetClosedRequestIndexes(tx: Queryable, id: number): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `update rights_requests r
+     set match_key = null, nir_index = null
+     where r.id = $1
+       and r.state = 'closed'
+       and r.match_key is not null
+       and not exists (select 1 from rights_contested_fields c where c.request_id = r.id and c.closed_at is null)`,
+    [id],
+  )
+  return rowCount > 0
+}
+
 /** After a full erasure: the requests keep only the person's pseudonym. */
 export async function forgetRequestIndexes(tx: Queryable, subject: string, matchKey: string): Promise<number> {
   const { rowCount } = await tx.query(

@@ -204,6 +204,7 @@ export async function issueRectificationNotice(
     const request = await selectRequest(tx, requestId)
     if (!request) throw new RightsError('not_found', `request ${requestId}: no such request`)
     if (request.type !== 'rectification') throw new RightsError('conflict', `request ${requestId}: only a rectification request has a notice (this one is ${request.type})`)
+    if (request.matchKey === null) throw new RightsError('conflict', `request ${requestId}: it no longer names the person (closed with nothing pending, or erased)`)
     const notice = await buildRectificationNotice(tx, ctx.keys, ctx.purposes, request, today(ctx.now))
     await recordStep(tx, ctx, request, {
       action: 'rights.rectification.notice',

@@ -4,6 +4,7 @@ import type { Queryable } from '../db/db.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import type { HeldPerson } from './person-data.ts'
 import { valuesOfRow, type CanonicalTable } from './person-data.ts'
+import { forgetClosedRequestIndexes } from './queries.ts'
 import { recordStep } from './record-step.ts'
 import type { RightsContext, RightsRequest } from './rights-request.ts'
 
@@ -182,6 +183,8 @@ export async function closeRectificationsFixedBy(
   )
   const ctx = { now, actor: 'passerelle:ingestion', organisation: null, requestId: null }
   for (const r of requests.rows) {
+    // A request already answered keeps the person's blind indexes only while a flag awaits the source.
+    if (r.remaining === 0) await forgetClosedRequestIndexes(tx, Number(r.id))
     await recordStep(tx, ctx, { id: Number(r.id), subject: r.subject }, {
       action: 'rights.rectification.corrected',
       details: { fields: byRequest.get(Number(r.id)), fileId, remaining: r.remaining },

@@ -5,6 +5,7 @@ import { identifyPerson } from './identify-person.ts'
 import { applyLimitation } from './limitation.ts'
 import { holdsAnything, readHeldPerson } from './person-data.ts'
 import {
+  forgetClosedRequestIndexes,
   insertRequest,
   selectActions,
   selectRequest,
@@ -125,10 +126,11 @@ export async function closeRequest(ctx: RightsContext, id: number, outcome: Outc
     // Flags stay open while the source body has not corrected, unless the request was refused or withdrawn.
     const flagsClosed = outcome === 'refused' || outcome === 'withdrawn' ? await closeFlagsWithRequest(tx, id, ctx.now) : 0
     await updateClosed(tx, id, outcome, ctx.actor, ctx.now)
+    const indexesCleared = await forgetClosedRequestIndexes(tx, id)
     const day = today(ctx.now)
     await recordStep(tx, ctx, request, {
       action: 'rights.close',
-      details: { outcome, onTime: day <= currentDeadline(request), deadline: currentDeadline(request), flagsClosed },
+      details: { outcome, onTime: day <= currentDeadline(request), deadline: currentDeadline(request), flagsClosed, indexesCleared },
     })
     return (await selectRequest(tx, id))!
   })

@@ -115,6 +115,9 @@ describe.skipIf(postgresUnavailable())('rights: rectification', () => {
     expect((await showRequest(ctx(), yRequest)).contested.map((f) => f.closedReason)).toEqual(['closed_with_request'])
     await closeRequest(ctx(new Date('2026-03-20T10:00:00Z')), xRequest, 'granted')
     expect((await showRequest(ctx(), xRequest)).contested.map((f) => f.closedReason)).toEqual(['corrected_by_source', null])
+    // A closed request forgets the person's blind indexes, unless a flag still awaits the source.
+    expect((await showRequest(ctx(), yRequest)).request).toMatchObject({ matchKey: null, nirIndex: null, subject: auditSubject(keys.pseudonym, y.matchKey) })
+    expect((await showRequest(ctx(), xRequest)).request.matchKey).toBe(x.matchKey)
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 })
