@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   createDecoder,
+  createStreamDecoder,
   decodeLatin9WithTable,
   decodeWindows1252WithTable,
   supportedEncoding,
@@ -34,6 +35,19 @@ describe('text decoding', () => {
     const decode = createDecoder('utf-8')
     expect(decode(Buffer.from('Œuvre é', 'utf8'))).toBe('Œuvre é')
     expect(() => decode(Uint8Array.from([0x41, 0xe9, 0x42]))).toThrow()
+  })
+
+  it('decodes a stream cut anywhere, including inside a UTF-8 character', () => {
+    const utf8 = Buffer.from('Œuvre d’été €', 'utf8')
+    for (let cut = 0; cut <= utf8.length; cut++) {
+      const decode = createStreamDecoder('utf-8')
+      expect(decode(utf8.subarray(0, cut)) + decode(utf8.subarray(cut)) + decode(undefined)).toBe('Œuvre d’été €')
+    }
+    const decode = createStreamDecoder('utf-8')
+    decode(Uint8Array.from([0xe2, 0x82]))
+    expect(() => decode(undefined)).toThrow()
+    const cp1252 = createStreamDecoder('windows-1252')
+    expect(cp1252(Uint8Array.from([0x92, 0x80])) + cp1252(Uint8Array.from([0x9c])) + cp1252(undefined)).toBe('’€œ')
   })
 
   it('knows the usual labels, case-insensitively, and nothing else', () => {
