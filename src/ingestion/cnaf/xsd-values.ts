@@ -28,15 +28,17 @@ export function code<const T extends readonly [string, ...string[]]>(list: strin
   return z.enum(values, { error: shapeRule(`code_list:${list}`) })
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?$/
+const DATE = /^\d{4}-\d{2}-\d{2}$/
 
-/** A real calendar date written YYYY-MM-DD (an xsd:date time zone, if any, is dropped). */
+/**
+ * A real calendar date written YYYY-MM-DD. (xsd:date also allows a time zone suffix, `2024-01-31Z`; CNAF files
+ * do not use it, and it is rejected rather than silently dropped.)
+ */
 export function isCalendarDate(value: string): boolean {
-  const m = DATE.exec(value)
-  if (!m) return false
-  const year = Number(m[1])
-  const month = Number(m[2])
-  const day = Number(m[3])
+  if (value.length !== 10 || !DATE.test(value)) return false
+  const year = Number(value.slice(0, 4))
+  const month = Number(value.slice(5, 7))
+  const day = Number(value.slice(8, 10))
   if (month < 1 || month > 12 || day < 1) return false
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
   const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
@@ -44,10 +46,7 @@ export function isCalendarDate(value: string): boolean {
 }
 
 export function date() {
-  return z
-    .string({ error: shapeRule('date') })
-    .refine(isCalendarDate, { error: 'date' })
-    .transform((v) => v.slice(0, 10))
+  return z.string({ error: shapeRule('date') }).refine(isCalendarDate, { error: 'date' })
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/
