@@ -220,7 +220,9 @@ async function driveAsync(name: string, file: string): Promise<Record<string, st
   const auditBefore = (await db.query<{ n: number }>('select count(*)::int as n from audit_events')).rows[0]!.n
   const answeredBefore = answered
   log(`${name}: wrk -t2 -c${CONNECTIONS} -d${DURATION}s`)
+  const cpuBefore = process.cpuUsage()
   const result = await wrk(file, DURATION)
+  const cpu = process.cpuUsage(cpuBefore)
   await settle()
   const auditAfter = (await db.query<{ n: number }>('select count(*)::int as n from audit_events')).rows[0]!.n
   const served = answered - answeredBefore
@@ -235,6 +237,7 @@ async function driveAsync(name: string, file: string): Promise<Record<string, st
     'answered (server)': served,
     'audit rows added': auditAfter - auditBefore,
     'audit = answered': auditAfter - auditBefore === served ? 'yes' : 'NO',
+    'API process CPU µs/req': Math.round((cpu.user + cpu.system) / served),
   }
 }
 const loadBefore = loadavg()[0]!.toFixed(1)
@@ -295,7 +298,7 @@ results.push(
 await baselineDb.close()
 await db.close()
 
-const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests (wrk)', 'answered (server)', 'audit rows added', 'audit = answered']
+const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests (wrk)', 'answered (server)', 'audit rows added', 'audit = answered', 'API process CPU µs/req']
 const table = [
   `| ${columns.join(' | ')} |`,
   `|${columns.map(() => '---').join('|')}|`,

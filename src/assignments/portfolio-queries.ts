@@ -97,7 +97,7 @@ export async function findPersonForCaller(
   db: Queryable,
   input: { publicId: string; caller: PortfolioCaller; fields: readonly CanonicalField[]; now: Date },
 ): Promise<PersonRow | undefined> {
-  const sql = `
+  const sql = cachedSql(input.fields, `person|${input.caller.relation}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
            ${LIMITED.replaceAll('$NOW', '$3')} as limited,
@@ -110,10 +110,27 @@ export async function findPersonForCaller(
            ${outerColumns(input.fields).map((c) => `, ${c}`).join('')}
     from persons p
     ${dossierLateral(input.fields)}
-    where p.public_id = $1`
+    where p.public_id = $1`)
   const owner = input.caller.relation === 'structure' ? input.caller.organisationId : input.caller.userId
   const { rows } = await db.query<RawPersonRow>(sql, [input.publicId, owner, input.now], { prepare: true })
   return rows[0] && toPersonRow(rows[0], input.fields)
+}
+
+const sqlCache = new WeakMap<readonly CanonicalField[], Map<string, string>>()
+
+/** The SQL text of a query for one set of fields and variant, built once (the same text keeps its prepared plan). */
+function cachedSql(fields: readonly CanonicalField[], variant: string, build: () => string): string {
+  let byVariant = sqlCache.get(fields)
+  if (!byVariant) {
+    byVariant = new Map()
+    sqlCache.set(fields, byVariant)
+  }
+  let sql = byVariant.get(variant)
+  if (sql === undefined) {
+    sql = build()
+    byVariant.set(variant, sql)
+  }
+  return sql
 }
 
 export interface PortfolioFilters {
@@ -169,7 +186,7 @@ export async function listPortfolio(
   }
   if (f.inscritFranceTravail !== undefined) conditions.push(`coalesce(ft.etat = 'inscription', false) = ${param(f.inscritFranceTravail)}`)
   if (f.modifieDepuis !== undefined) conditions.push(`greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) >= ${param(f.modifieDepuis)}`)
-  const sql = `
+  const sql = cachedSql(input.fields, `list|${caller.relation}|${conditions.join('|')}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
            false as limited,
@@ -188,7 +205,7 @@ export async function listPortfolio(
     ${dossierLateral(input.fields)}
     where ${conditions.join('\n      and ')}
     order by a.person_id
-    limit $6`
+    limit $6`)
   const { rows } = await db.query<RawPersonRow>(sql, params, { prepare: true })
   return rows.map((r) => toPersonRow(r, input.fields))
 }

@@ -41,9 +41,13 @@ export function portfolioRelation(role: Role): PortfolioRelation | undefined {
 
 const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' })
 
-/** The civil day (Europe/Paris) of an instant, `YYYY-MM-DD`. */
+let lastDay: { minute: number; day: string } | undefined
+
+/** The civil day (Europe/Paris) of an instant, `YYYY-MM-DD` (remembered for the last minute asked). */
 export function parisDay(now: Date): string {
-  return PARIS_DAY.format(now)
+  const minute = Math.floor(now.getTime() / 60_000)
+  if (lastDay?.minute !== minute) lastDay = { minute, day: PARIS_DAY.format(now) }
+  return lastDay.day
 }
 
 export function addDays(day: string, days: number): string {
