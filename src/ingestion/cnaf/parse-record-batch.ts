@@ -33,7 +33,12 @@ export type BatchFault = { code: FileRejectionCode; message: string; recordIndex
 
 export type BatchResult = { ok: true; records: ParsedRecord<CnafFoyer>[] } | { ok: false; fault: BatchFault }
 
+export type RecordResult = { ok: true; record: ParsedRecord<CnafFoyer> } | { ok: false; fault: BatchFault }
+
 export interface RecordBatchParser {
+  /** One record's bytes. */
+  parseRecord(bytes: Uint8Array, recordIndex: number, line: number): RecordResult
+  /** A batch: every record, or the first fault. */
   parse(batch: RecordBatch): BatchResult
 }
 
@@ -41,37 +46,43 @@ export function createRecordBatchParser(settings: BatchSettings): RecordBatchPar
   const decode: Decode = createDecoder(settings.encoding)
   const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS, parser: settings.parser }
   const where = (recordIndex: number, line: number) => `file "${settings.fileLabel}": record ${recordIndex} (line ${line})`
+
+  const parseRecord = (bytes: Uint8Array, recordIndex: number, line: number): RecordResult => {
+    let text: string
+    try {
+      text = decode(bytes)
+    } catch {
+      return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: invalid ${settings.encoding} byte sequence`, recordIndex, line } }
+    }
+    let xml: ReturnType<typeof parseRecordXml>
+    try {
+      xml = parseRecordXml(text, xmlOptions)
+    } catch {
+      // The well-formedness check passed but the parser still failed: say so without quoting its message.
+      return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: XML parser error`, recordIndex, line } }
+    }
+    if (!xml.ok) {
+      const faultLine = line + lineOfOffset(text, xml.fault.offset) - 1
+      const what = xml.fault.rule === 'doctype_refused' ? 'refused' : 'not well-formed XML'
+      return {
+        ok: false,
+        fault: { code: xml.fault.rule, message: `${where(recordIndex, faultLine)}: ${what}: ${xml.fault.reason}`, recordIndex, line: faultLine },
+      }
+    }
+    return { ok: true, record: validateFoyer(xml.tree, { recordIndex, line, organismes: settings.organismes }) }
+  }
+
   return {
+    parseRecord,
     parse(batch) {
       const records: ParsedRecord<CnafFoyer>[] = new Array(batch.ends.length)
       let start = 0
       for (let k = 0; k < batch.ends.length; k++) {
         const end = batch.ends[k] as number
-        const recordIndex = batch.firstIndex + k
-        const line = batch.lines[k] as number
-        let text: string
-        try {
-          text = decode(batch.bytes.subarray(start, end))
-        } catch {
-          return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: invalid ${settings.encoding} byte sequence`, recordIndex, line } }
-        }
+        const result = parseRecord(batch.bytes.subarray(start, end), batch.firstIndex + k, batch.lines[k] as number)
+        if (!result.ok) return result
+        records[k] = result.record
         start = end
-        let xml: ReturnType<typeof parseRecordXml>
-        try {
-          xml = parseRecordXml(text, xmlOptions)
-        } catch {
-          // The well-formedness check passed but the parser still failed: say so without quoting its message.
-          return { ok: false, fault: { code: 'not_well_formed', message: `${where(recordIndex, line)}: XML parser error`, recordIndex, line } }
-        }
-        if (!xml.ok) {
-          const faultLine = line + lineOfOffset(text, xml.fault.offset) - 1
-          const what = xml.fault.rule === 'doctype_refused' ? 'refused' : 'not well-formed XML'
-          return {
-            ok: false,
-            fault: { code: xml.fault.rule, message: `${where(recordIndex, faultLine)}: ${what}: ${xml.fault.reason}`, recordIndex, line: faultLine },
-          }
-        }
-        records[k] = validateFoyer(xml.tree, { recordIndex, line, organismes: settings.organismes })
       }
       return { ok: true, records }
     },

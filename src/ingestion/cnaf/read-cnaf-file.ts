@@ -6,7 +6,7 @@ import { checkWellFormed, lineOfOffset } from './check-well-formed.ts'
 import { CnafFileCutter, type CutPiece } from './cut-cnaf-file.ts'
 import { IdentificationFluxSchema, TransmissionFluxSchema } from './flux-envelope-schema.ts'
 import type { CnafFoyer, CnafHeader, CnafTrailer, ParsedRecord } from './foyer.ts'
-import { createRecordBatchParser, type BatchResult, type RecordBatch, type RecordBatchParser } from './parse-record-batch.ts'
+import { createRecordBatchParser, type BatchFault, type BatchResult, type RecordBatch, type RecordBatchParser } from './parse-record-batch.ts'
 import { RecordParsePool } from './parse-pool.ts'
 import { parseRecordXml, type RecordParser } from './parse-record-xml.ts'
 import { fieldPath, issueRule } from './xsd-values.ts'
@@ -58,7 +58,7 @@ export interface ReadCnafFileOptions {
 
 const READ_CHUNK_BYTES = 1024 * 1024
 
-/** Accumulates record bytes into one transferable buffer per batch. */
+/** Accumulates record bytes into one transferable buffer per batch (for the worker pool). */
 class BatchBuilder {
   private bytes: Uint8Array
   private length = 0
@@ -67,7 +67,7 @@ class BatchBuilder {
   private firstIndex = 0
 
   constructor(private readonly initialBytes: number) {
-    this.bytes = new Uint8Array(initialBytes)
+    this.bytes = new Uint8Array(0)
   }
 
   get count(): number {
@@ -78,7 +78,7 @@ class BatchBuilder {
     if (this.ends.length === 0) this.firstIndex = piece.recordIndex
     const needed = this.length + piece.bytes.byteLength
     if (needed > this.bytes.byteLength) {
-      const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength * 2))
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.bytes.byteLength * 2, this.initialBytes))
       grown.set(this.bytes.subarray(0, this.length))
       this.bytes = grown
     }
@@ -95,7 +95,7 @@ class BatchBuilder {
       lines: Uint32Array.from(this.lines),
       firstIndex: this.firstIndex,
     }
-    this.bytes = new Uint8Array(this.initialBytes)
+    this.bytes = new Uint8Array(0)
     this.length = 0
     this.ends = []
     this.lines = []
@@ -104,10 +104,12 @@ class BatchBuilder {
 }
 
 function rejectionFromResult(result: BatchResult): ParsedRecord<CnafFoyer>[] {
-  if (!result.ok) {
-    throw new FileRejection(result.fault.code, result.fault.message, { recordIndex: result.fault.recordIndex, line: result.fault.line })
-  }
+  if (!result.ok) throw rejectionOf(result.fault)
   return result.records
+}
+
+function rejectionOf(fault: BatchFault): FileRejection {
+  return new FileRejection(fault.code, fault.message, { recordIndex: fault.recordIndex, line: fault.line })
 }
 
 export async function* readCnafFile(path: string, options: ReadCnafFileOptions): AsyncGenerator<CnafEvent> {
@@ -123,6 +125,8 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const cutter = new CnafFileCutter({ fileLabel })
   const builder = new BatchBuilder(batchSize * 4096)
   const inFlight: Promise<BatchResult>[] = []
+  /** Records parsed in this thread, not yet handed out. */
+  let parsed: ParsedRecord<CnafFoyer>[] = []
   let pool: RecordParsePool | undefined
   let inline: RecordBatchParser | undefined
   let encoding: SupportedEncoding | undefined
@@ -220,13 +224,14 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     return parsed.data
   }
 
-  /** Sends the current batch to be parsed; yields the batches that are done, oldest first, to keep file order. */
+  /** Hands out the records parsed here; sends the current batch to the pool and yields the batches that are done, oldest first. */
   async function* flush(all: boolean): AsyncGenerator<CnafEvent> {
-    if (builder.count > 0) {
-      const batch = builder.take()
-      if (inline) yield { type: 'records', records: rejectionFromResult(inline.parse(batch)) }
-      else if (pool) inFlight.push(pool.submit(batch))
+    if (parsed.length > 0) {
+      const records = parsed
+      parsed = []
+      yield { type: 'records', records }
     }
+    if (builder.count > 0 && pool) inFlight.push(pool.submit(builder.take()))
     const keep = all ? 0 : (pool?.size ?? 0) * 2
     while (inFlight.length > keep) {
       const result = await (inFlight.shift() as Promise<BatchResult>)
@@ -247,8 +252,15 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
         yield handleHeader(piece)
         return
       case 'record':
-        builder.add(piece)
-        if (builder.count >= batchSize) yield* flush(false)
+        if (inline) {
+          const result = inline.parseRecord(piece.bytes, piece.recordIndex, piece.line)
+          if (!result.ok) throw rejectionOf(result.fault)
+          parsed.push(result.record)
+          if (parsed.length >= batchSize) yield* flush(false)
+        } else {
+          builder.add(piece)
+          if (builder.count >= batchSize) yield* flush(false)
+        }
         return
       case 'trailer':
         trailer = handleTrailer(piece)
