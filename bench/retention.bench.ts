@@ -9,6 +9,7 @@
  * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10), BENCH_PAUSE_MS (pause between chunks, default 0).
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { AuditWriter } from '../src/audit/audit-log.ts'
 import { nirIndex, personMatchKey } from '../src/crypto/blind-index.ts'
@@ -101,6 +102,58 @@ export async function seed(db: Db): Promise<{ dossiers: number; persons: number 
   return { dossiers: dossier, persons: person }
 }
 
+/**
+ * CPU seconds spent by the PostgreSQL backends of the retention run (connections named `application_name =
+ * retention-bench`), read from /proc while the run goes on: on a shared machine, rows per CPU-second says what
+ * the run costs whatever the neighbours do. Undefined when PostgreSQL is not on this machine.
+ */
+async function backendCpu(adminUrl: string, applicationName: string): Promise<{ stop: () => Promise<number | undefined> }> {
+  const ticks = 100
+  const seen = new Map<number, { first: number; last: number }>()
+  const cpuOf = (pid: number): number | undefined => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      return (Number(fields[11]) + Number(fields[12])) / ticks
+    } catch {
+      return undefined
+    }
+  }
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  let local = true
+  const sample = async (initial: boolean) => {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [applicationName])
+    for (const { pid } of rows) {
+      const cpu = cpuOf(pid)
+      if (cpu === undefined) {
+        local = false
+        continue
+      }
+      const entry = seen.get(pid)
+      // Backends alive before the run count from now; those the pool opens during the run, from their start.
+      if (entry) entry.last = cpu
+      else seen.set(pid, { first: initial ? cpu : 0, last: cpu })
+    }
+  }
+  await sample(true)
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, 250))
+      await sample(false)
+    }
+    await client.end()
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await loop
+      if (!local) return undefined
+      return [...seen.values()].reduce((n, e) => n + e.last - e.first, 0)
+    },
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
@@ -143,7 +196,9 @@ const total = (report: RetentionReport, key: 'archived' | 'destroyed', policyId 
 
 async function main(): Promise<void> {
   const database = await createDatabase()
-  const db = await openPostgres(database.url, { max: 4 })
+  const named = new URL(database.url)
+  named.searchParams.set('application_name', 'retention-bench')
+  const db = await openPostgres(named.toString(), { max: 4 })
   const apiDb = await openPostgres(database.url, { max: 8 })
   try {
     await migrate(db)
@@ -167,19 +222,23 @@ async function main(): Promise<void> {
 
     const deps = { db, keys, log, flowsDir: new URL('../flows/', import.meta.url).pathname }
     // Closed 2021-01-31: active until 2024-01-31, archived until 2027-01-31.
+    const cpuArchive = await backendCpu(ADMIN_URL, 'retention-bench')
     t0 = performance.now()
     const archiving = runRetention(deps, { now: new Date('2026-06-15T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
     const duringArchive = await measureApi(request, archiving)
     const archiveReport = await archiving
     const archiveSeconds = (performance.now() - t0) / 1000
+    const archiveCpu = await cpuArchive.stop()
     if (!archiveReport.ok) throw new Error(`archive run failed: ${JSON.stringify(archiveReport.errors)}`)
     const archivedRows = total(archiveReport, 'archived')
 
+    const cpuDestroy = await backendCpu(ADMIN_URL, 'retention-bench')
     t0 = performance.now()
     const destroying = runRetention(deps, { now: new Date('2027-06-01T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
     const duringDestroy = await measureApi(request, destroying)
     const destroyReport = await destroying
     const destroySeconds = (performance.now() - t0) / 1000
+    const destroyCpu = await cpuDestroy.stop()
     if (!destroyReport.ok) throw new Error(`destroy run failed: ${JSON.stringify(destroyReport.errors)}`)
     const destroyedRows = total(destroyReport, 'destroyed')
 
@@ -201,6 +260,10 @@ async function main(): Promise<void> {
     say('')
     say(`archived: ${JSON.stringify(archiveReport.policies.find((p) => p.id === 'rsa-beneficiaires')!.archived)}`)
     say(`destroyed: ${JSON.stringify(destroyReport.policies.find((p) => p.id === 'rsa-beneficiaires')!.destroyed)}`)
+    const perCpu = (rows: number, cpu: number | undefined, wall: number) =>
+      cpu === undefined ? 'not measured (PostgreSQL is not local)' : `${Math.round(rows / cpu).toLocaleString('en')} rows per CPU-second of its PostgreSQL backends (${cpu.toFixed(1)} CPU-s over ${wall.toFixed(1)} s of wall clock)`
+    say(`archive: ${perCpu(archivedRows, archiveCpu, archiveSeconds)}`)
+    say(`destroy: ${perCpu(destroyedRows, destroyCpu, destroySeconds)}`)
     say(`API errors: ${idle.errors + duringArchive.errors + duringDestroy.errors + idleAfter.errors}; generated persons left anywhere: ${left}`)
   } finally {
     await apiDb.close().catch(() => {})

@@ -213,66 +213,73 @@ export async function archiveDossiers(
   const keptM = kept.get('dossier_members')!
   const upd = (cols: string[]) => cols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')
 
-  const d = await tx.query(
-    `insert into archive.dossiers (id, public_id, policy_id, flow_id, organisme, numdemrsa, ${dossierCols.join(', ')},
-                                   transmission_state, not_transmitted_since, file_id, transmitted_at, anchor_day, archived_at)
-     select d.id, d.public_id, $3, d.flow_id, d.organisme, d.numdemrsa, ${selectList(dossierCols, keptD, 'd')},
-            d.transmission_state, d.not_transmitted_since, d.file_id, d.transmitted_at, a.anchor_day, $4
-     from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
-     join dossiers d on d.id = a.id
-     on conflict (organisme, numdemrsa) do update set
-       policy_id = excluded.policy_id, flow_id = excluded.flow_id, ${upd(dossierCols)},
-       transmission_state = excluded.transmission_state, not_transmitted_since = excluded.not_transmitted_since,
-       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
-       anchor_day = greatest(archive.dossiers.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
-    [ids, days, policyId, archivedAt],
-  )
-  counts.dossiers = d.rowCount
-
-  // A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is).
-  const p = await tx.query(
-    `insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
-     select p.id, p.public_id, $3, p.match_key, p.nir_index, ${selectList(personCols, keptP, 'p')}, p.file_id, p.transmitted_at, m.anchor_day, $4
-     from (
-       select dm.person_id, max(a.anchor_day) as anchor_day
-       from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+  // One statement copies the chunk: the archived dossiers' and persons' ids come back from their inserts and are
+  // joined in memory (hash joins) to place members and state changes, instead of probing the archive's indexes.
+  const copied = await tx.query<{ dossiers: number; persons: number; members: number; changes: number }>(
+    `with a as (
+       select * from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+     ),
+     ad as (
+       insert into archive.dossiers (id, public_id, policy_id, flow_id, organisme, numdemrsa, ${dossierCols.join(', ')},
+                                     transmission_state, not_transmitted_since, file_id, transmitted_at, anchor_day, archived_at)
+       select d.id, d.public_id, $3, d.flow_id, d.organisme, d.numdemrsa, ${selectList(dossierCols, keptD, 'd')},
+              d.transmission_state, d.not_transmitted_since, d.file_id, d.transmitted_at, a.anchor_day, $4
+       from a
+       join dossiers d on d.id = a.id
+       on conflict (organisme, numdemrsa) do update set
+         policy_id = excluded.policy_id, flow_id = excluded.flow_id, ${upd(dossierCols)},
+         transmission_state = excluded.transmission_state, not_transmitted_since = excluded.not_transmitted_since,
+         file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+         anchor_day = greatest(archive.dossiers.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at
+       returning id, organisme, numdemrsa
+     ),
+     m as (
+       select dm.*, d.organisme, d.numdemrsa, a.anchor_day
+       from a
+       join dossiers d on d.id = a.id
        join dossier_members dm on dm.dossier_id = a.id
-       group by dm.person_id
-     ) m
-     join persons p on p.id = m.person_id
-     on conflict (match_key) do update set
-       policy_id = excluded.policy_id, nir_index = excluded.nir_index, ${upd(personCols)},
-       file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
-       anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
+     ),
+     -- A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is).
+     ap as (
+       insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
+       select p.id, p.public_id, $3, p.match_key, p.nir_index, ${selectList(personCols, keptP, 'p')}, p.file_id, p.transmitted_at, pm.anchor_day, $4
+       from (select person_id, max(anchor_day) as anchor_day from m group by person_id) pm
+       join persons p on p.id = pm.person_id
+       on conflict (match_key) do update set
+         policy_id = excluded.policy_id, nir_index = excluded.nir_index, ${upd(personCols)},
+         file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
+         anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at
+       returning id, match_key
+     ),
+     am as (
+       insert into archive.dossier_members (dossier_id, person_id, ${memberCols.join(', ')}, file_id, transmitted_at)
+       select ad.id, ap.id, ${selectList(memberCols, keptM, 'm')}, m.file_id, m.transmitted_at
+       from m
+       join ad on ad.organisme = m.organisme and ad.numdemrsa = m.numdemrsa
+       join persons p on p.id = m.person_id
+       join ap on ap.match_key = p.match_key
+       on conflict (dossier_id, person_id) do update set ${upd(memberCols)}, file_id = excluded.file_id, transmitted_at = excluded.transmitted_at
+       returning 1
+     ),
+     asc_ as (
+       insert into archive.state_changes (id, dossier_id, person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+       select sc.id, ad.id, sc.person_key, sc.field, sc.old_value, sc.new_value, sc.effective_date, sc.file_id, sc.transmitted_at
+       from a
+       join dossiers d on d.id = a.id
+       join ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
+       join state_changes sc on sc.dossier_id = a.id
+       on conflict (id) do nothing
+       returning 1
+     )
+     select (select count(*) from ad)::int as dossiers, (select count(*) from ap)::int as persons,
+            (select count(*) from am)::int as members, (select count(*) from asc_)::int as changes`,
     [ids, days, policyId, archivedAt],
   )
-  counts.persons = p.rowCount
-
-  const m = await tx.query(
-    `insert into archive.dossier_members (dossier_id, person_id, ${memberCols.join(', ')}, file_id, transmitted_at)
-     select ad.id, ap.id, ${selectList(memberCols, keptM, 'dm')}, dm.file_id, dm.transmitted_at
-     from dossier_members dm
-     join dossiers d on d.id = dm.dossier_id
-     join archive.dossiers ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
-     join persons p on p.id = dm.person_id
-     join archive.persons ap on ap.match_key = p.match_key
-     where dm.dossier_id = any($1::bigint[])
-     on conflict (dossier_id, person_id) do update set ${upd(memberCols)}, file_id = excluded.file_id, transmitted_at = excluded.transmitted_at`,
-    [ids],
-  )
-  counts.dossier_members = m.rowCount
-
-  const sc = await tx.query(
-    `insert into archive.state_changes (id, dossier_id, person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
-     select sc.id, ad.id, sc.person_key, sc.field, sc.old_value, sc.new_value, sc.effective_date, sc.file_id, sc.transmitted_at
-     from state_changes sc
-     join dossiers d on d.id = sc.dossier_id
-     join archive.dossiers ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
-     where sc.dossier_id = any($1::bigint[])
-     on conflict (id) do nothing`,
-    [ids],
-  )
-  counts.state_changes = sc.rowCount
+  const c = copied.rows[0]!
+  counts.dossiers = c.dossiers
+  counts.persons = c.persons
+  counts.dossier_members = c.members
+  counts.state_changes = c.changes
 
   // Set-based deletes of the children first: the cascades of the dossiers' deletion then find nothing to do.
   const persons = await tx.query<{ person_id: number }>('delete from dossier_members where dossier_id = any($1::bigint[]) returning person_id', [ids])
