@@ -26,6 +26,7 @@ if (mode === 'pull') {
       keys: testKeys(),
       log: createLogger({ level: 'warn' }),
       stored: declarations.stored,
+      purposes: declarations.purposes,
       config: { stagingDir: input.stagingDir, sftp: { retries: 2, retryDelayMs: 500 } },
       env: input.env,
     },

@@ -25,6 +25,8 @@ import { detectFranceTravailKind, readFranceTravailFile } from './france-travail
 import type { FranceTravailRow } from './france-travail/row.ts'
 import { cnafTransmissionTime } from './transmission-time.ts'
 import { loadOrientationsFile } from '../assignments/load-orientations.ts'
+import type { Purpose } from '../purposes/purpose.ts'
+import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
 
 export interface IngestDeps {
   db: Db
@@ -32,6 +34,8 @@ export interface IngestDeps {
   log: Logger
   /** Canonical field ids that purposes store (plus key fields): src/purposes/stored-fields.ts. */
   stored: StoredFields
+  /** The purposes: standing oppositions are re-applied to what a file brings back (src/rights/). */
+  purposes: ReadonlyMap<string, Purpose>
 }
 
 export interface LocalFile {
@@ -160,6 +164,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
          on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at`,
         [flow.id, fileId, loaded.transmittedAt],
       )
+      // Data-subject rights follow the data: close rectifications this file corrects, re-apply oppositions.
+      await applyRightsAfterFile(tx, { keys: deps.keys, purposes: deps.purposes }, fileId)
       return { fileId, accepted }
     })
     deps.log.info({ flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected }, 'file loaded')

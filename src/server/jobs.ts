@@ -29,7 +29,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
       schedule: flow.schedule,
       run: async (signal) => ingestCounts(
         await pullFlow(
-          { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, config: ctx.config, env },
+          { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes, config: ctx.config, env },
           flow,
           { signal },
         ),

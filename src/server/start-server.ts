@@ -7,6 +7,7 @@ import { createApp, type ApiExtension } from '../http/app.ts'
 import { metrics, registry } from '../metrics/metrics.ts'
 import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/start-scheduler.ts'
 import { registerExtractRoutes } from '../statistics/http-routes.ts'
+import { registerRightsRoutes } from '../rights/http-routes.ts'
 import { registerRunsRoutes } from './runs-routes.ts'
 
 export interface ServerOptions {
@@ -25,7 +26,7 @@ export interface RunningServer {
 }
 
 /** Extra /v1 routes of other features, mounted on the partner API. */
-export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes]
+export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes, registerRightsRoutes]
 
 /**
  * The long-running process: the partner API and the scheduler (either can be turned off to split them across

@@ -24,6 +24,7 @@ export function pullDeps(db: Db, sftp: TestSftp | undefined, env: Record<string,
     keys: testKeys(),
     log: createLogger({ level: 'silent' }),
     stored: declarations.stored,
+    purposes: declarations.purposes,
     config: { stagingDir: mkdtempSync(path.join(tmpdir(), 'passerelle-staging-')), sftp: { retries: 3, retryDelayMs: 20 } },
     env: { ...(sftp?.env() ?? {}), ...env },
   }

@@ -84,7 +84,7 @@ export interface LoadedWorld {
 export async function loadPopulation(db: Db, keys: Keys, mappingsDir: string, foyers: number, date = '2026-03-02'): Promise<LoadedWorld> {
   const declarations = loadDeclarations({ flowsDir: path.join(REPO_ROOT, 'flows'), mappingsDir })
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-rights-files-'))
-  const deps = { db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored }
+  const deps = { db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes }
   const cafName = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: date })
   await writeCnafFile(path.join(dir, cafName), { flow: 'caf', seed: SEED, typeflux: 'M', foyers, dtcreaflux: date })
   const caf = await ingestFile(deps, declarations.flows.get('caf-beneficiaires')!, { path: path.join(dir, cafName), name: cafName, source: 'local', modifiedAt: new Date(`${date}T03:00:00Z`) })
@@ -100,7 +100,7 @@ export async function loadDaily(db: Db, keys: Keys, declarations: Declarations, 
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-rights-daily-'))
   const name = cnafFileName({ flow: 'caf', typeflux: 'I', dtcreaflux: date })
   await writeCnafFile(path.join(dir, name), { flow: 'caf', seed: SEED, typeflux: 'I', indices, dtcreaflux: date })
-  return ingestFile({ db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored }, declarations.flows.get('caf-beneficiaires')!, {
+  return ingestFile({ db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes }, declarations.flows.get('caf-beneficiaires')!, {
     path: path.join(dir, name),
     name,
     source: 'local',

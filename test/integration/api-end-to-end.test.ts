@@ -31,7 +31,7 @@ describe.skipIf(postgresUnavailable())('CAF stock → orientations → partner A
   const keys = testKeys()
   const flows = loadFlows(path.join(ROOT, 'flows'))
   const purposes = loadPurposes(path.join(ROOT, 'mappings'))
-  const deps = (): IngestDeps => ({ db: t.db, keys, log: createLogger({ level: 'silent' }), stored: storedFieldIds(purposes) })
+  const deps = (): IngestDeps => ({ db: t.db, keys, log: createLogger({ level: 'silent' }), stored: storedFieldIds(purposes), purposes })
   const cafStock = async (foyers: number, date: string) => {
     const name = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: date })
     await writeCnafFile(path.join(dir, name), { flow: 'caf', seed: 'api-e2e', typeflux: 'M', foyers, dtcreaflux: date })

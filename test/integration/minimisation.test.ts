@@ -35,7 +35,7 @@ describe.skipIf(postgresUnavailable())('minimisation at ingestion', () => {
   const flows = loadFlows(path.join(ROOT, 'flows'))
   const purposes = loadPurposes(path.join(ROOT, 'mappings'))
   const unstored = unstoredFields(purposes)
-  const deps = (stored: ReadonlySet<string>): IngestDeps => ({ db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), stored })
+  const deps = (stored: ReadonlySet<string>): IngestDeps => ({ db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), stored, purposes })
   const fileIds: Record<string, number> = {}
   let forbidden: string[] = []
 

@@ -35,7 +35,7 @@ const keys = testKeys()
 /** Loads another CAF or France Travail stock of the same foyers (the source keeps sending the person). */
 async function reload(t: TestDatabase, world: LoadedWorld, flow: 'caf' | 'ft', date: string): Promise<FileOutcome> {
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-rights-reload-'))
-  const deps = { db: t.db, keys, log: createLogger({ level: 'silent' }), stored: world.declarations.stored }
+  const deps = { db: t.db, keys, log: createLogger({ level: 'silent' }), stored: world.declarations.stored, purposes: world.declarations.purposes }
   if (flow === 'caf') {
     const name = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: date })
     await writeCnafFile(path.join(dir, name), { flow: 'caf', seed: SEED, typeflux: 'M', foyers: FOYERS, dtcreaflux: date })

@@ -22,7 +22,7 @@ export function register(program: Command): void {
       const outcomes: FileOutcome[] = []
       try {
         const declarations = loadDeclarations(ctx.config)
-        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored }
+        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)
           const filePath = path.resolve(options.file)
