@@ -46,31 +46,56 @@ export async function writeCsvFile(
   rows: Iterable<readonly CsvValue[]>,
   delimiter = ',',
 ): Promise<WrittenFile> {
+  function* lines() {
+    for (const row of rows) yield csvLine(row, delimiter)
+  }
+  return writeCsvLines(file, csvLine(header, delimiter), lines())
+}
+
+/** Same, from lines already encoded (each ending with `\n`). */
+export async function writeCsvLines(file: string, header: string, lines: Iterable<string>): Promise<WrittenFile> {
+  let rows = 0
+  function* chunks() {
+    let chunk = header
+    for (const line of lines) {
+      chunk += line
+      rows++
+      if (chunk.length >= 1 << 16) {
+        yield chunk
+        chunk = ''
+      }
+    }
+    if (chunk) yield chunk
+  }
+  const written = await writeChunks(file, chunks())
+  return { ...written, rows }
+}
+
+/** Same, from encoded bytes: the header line, then `rows` lines in chunks. */
+export async function writeCsvBytes(file: string, header: string, chunks: Iterable<Buffer>, rows: number): Promise<WrittenFile> {
+  function* all() {
+    yield header
+    yield* chunks
+  }
+  return { ...(await writeChunks(file, all())), rows }
+}
+
+/** Writes the chunks under a temporary name, renames the file when complete; SHA-256 of the bytes written. */
+async function writeChunks(file: string, chunks: Iterable<string | Buffer>): Promise<Omit<WrittenFile, 'rows'>> {
   const temporary = `${file}.partial`
   const stream = createWriteStream(temporary, { mode: 0o640 })
   const hash = createHash('sha256')
   let bytes = 0
-  let count = 0
   let failed: Error | undefined
   stream.on('error', (error) => (failed = error))
-  const write = async (chunk: string) => {
-    if (failed) throw failed
-    const buffer = Buffer.from(chunk, 'utf8')
-    hash.update(buffer)
-    bytes += buffer.length
-    if (!stream.write(buffer)) await once(stream, 'drain')
-  }
   try {
-    let chunk = csvLine(header, delimiter)
-    for (const row of rows) {
-      chunk += csvLine(row, delimiter)
-      count++
-      if (chunk.length >= 1 << 16) {
-        await write(chunk)
-        chunk = ''
-      }
+    for (const chunk of chunks) {
+      if (failed) throw failed
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+      hash.update(buffer)
+      bytes += buffer.length
+      if (!stream.write(buffer)) await once(stream, 'drain')
     }
-    if (chunk) await write(chunk)
     stream.end()
     await finished(stream)
     await rename(temporary, file)
@@ -79,5 +104,5 @@ export async function writeCsvFile(
     await rm(temporary, { force: true })
     throw error
   }
-  return { path: file, sha256: hash.digest('hex'), bytes, rows: count }
+  return { path: file, sha256: hash.digest('hex'), bytes }
 }

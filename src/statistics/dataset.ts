@@ -4,7 +4,8 @@ import { Dictionary, FixedWidthColumn, Float64Column, Int32Column } from './colu
 import type { Statistics, QuasiIdentifier } from './declaration.ts'
 import { generalise, levelName } from './hierarchies.ts'
 import type { QuasiIdentifierCodes } from './k-anonymity.ts'
-import { PSEUDONYM_LENGTH, writePseudonym } from './pseudonym.ts'
+import type { ColumnProjection } from './fieldwise-projection.ts'
+import { encodePseudonym, PSEUDONYM_DIGEST_BYTES, PSEUDONYM_LENGTH, writePseudonym } from './pseudonym.ts'
 
 /**
  * The persons of one extract as columns (pure): every projected record is folded into dictionary-encoded
@@ -31,6 +32,15 @@ function text(value: unknown): string | null {
   return String(value)
 }
 
+function measure(value: unknown): number {
+  return value === null || value === undefined || value === '' ? NaN : Number(value)
+}
+
+/**
+ * `pseudonymKey`: a derived key, to compute each pseudonym as the person is added; `'deferred'`: slots are
+ * reserved and filled later from digests (`setPseudonymDigests`, e.g. computed by a worker thread); undefined: no
+ * pseudonym column (aggregate tables).
+ */
 export class ExtractDatasetBuilder {
   private readonly qiDictionaries: Dictionary[]
   private readonly qiCodes: Int32Column[]
@@ -38,33 +48,79 @@ export class ExtractDatasetBuilder {
   private readonly sensitiveCodes: Int32Column[]
   private readonly measureValues: Float64Column[]
   private readonly pseudonyms: FixedWidthColumn | undefined
+  /** Per column: stored value → code (or number, for measures), for `addStored`. */
+  private readonly storedMemo: Map<unknown, number>[]
+  /** The columns in the order `addValues` takes them: quasi-identifiers, sensitive attributes, measures. */
+  readonly columns: readonly string[]
   rows = 0
 
-  constructor(private readonly stats: Statistics, private readonly pseudonymKey?: Buffer) {
+  constructor(private readonly stats: Statistics, private readonly pseudonymKey?: Buffer | 'deferred') {
     this.qiDictionaries = stats.quasi_identifiers.map(() => new Dictionary())
     this.qiCodes = stats.quasi_identifiers.map(() => new Int32Column(1 << 16))
     this.sensitiveDictionaries = stats.sensitive.map(() => new Dictionary())
     this.sensitiveCodes = stats.sensitive.map(() => new Int32Column(1 << 16))
     this.measureValues = stats.measures.map(() => new Float64Column(1 << 16))
     this.pseudonyms = pseudonymKey ? new FixedWidthColumn(PSEUDONYM_LENGTH, 1 << 16) : undefined
+    this.columns = [...stats.quasi_identifiers.map((q) => q.column), ...stats.sensitive, ...stats.measures]
+    this.storedMemo = this.columns.map(() => new Map())
   }
 
   /** Adds one person: their projected record and their stable internal key (persons.match_key). */
   add(record: Projected, personKey: string): void {
-    const { stats } = this
-    for (let i = 0; i < stats.quasi_identifiers.length; i++) {
-      this.qiCodes[i]!.push(this.qiDictionaries[i]!.code(text(record[stats.quasi_identifiers[i]!.column])))
+    this.addValues(
+      this.columns.map((c) => record[c]),
+      personKey,
+    )
+  }
+
+  /** Adds one person from their projected values, in the order of `columns`. */
+  addValues(values: readonly unknown[], personKey?: string): void {
+    const qis = this.qiCodes.length
+    const sensitive = this.sensitiveCodes.length
+    for (let i = 0; i < qis; i++) this.qiCodes[i]!.push(this.qiDictionaries[i]!.code(text(values[i])))
+    for (let i = 0; i < sensitive; i++) this.sensitiveCodes[i]!.push(this.sensitiveDictionaries[i]!.code(text(values[qis + i])))
+    for (let i = 0; i < this.measureValues.length; i++) this.measureValues[i]!.push(measure(values[qis + sensitive + i]))
+    this.addPseudonym(personKey)
+  }
+
+  /**
+   * Adds one person from a stored row (canonical field ids → stored values), each column through its projection
+   * (`projections`, in the order of `columns`). Each distinct stored value of a column is projected and encoded
+   * once.
+   */
+  addStored(row: Readonly<Record<string, unknown>>, projections: readonly ColumnProjection[], personKey?: string): void {
+    const qis = this.qiCodes.length
+    const sensitive = this.sensitiveCodes.length
+    for (let c = 0; c < projections.length; c++) {
+      const projection = projections[c]!
+      const raw = row[projection.fieldId]
+      const memo = this.storedMemo[c]!
+      let code = raw !== null && typeof raw === 'object' ? undefined : memo.get(raw)
+      if (code === undefined) {
+        const value = projection.value(raw)
+        code =
+          c < qis ? this.qiDictionaries[c]!.code(text(value)) : c < qis + sensitive ? this.sensitiveDictionaries[c - qis]!.code(text(value)) : measure(value)
+        if ((raw === null || typeof raw !== 'object') && memo.size < 100_000) memo.set(raw, code)
+      }
+      if (c < qis) this.qiCodes[c]!.push(code)
+      else if (c < qis + sensitive) this.sensitiveCodes[c - qis]!.push(code)
+      else this.measureValues[c - qis - sensitive]!.push(code)
     }
-    for (let i = 0; i < stats.sensitive.length; i++) {
-      this.sensitiveCodes[i]!.push(this.sensitiveDictionaries[i]!.code(text(record[stats.sensitive[i]!])))
+    this.addPseudonym(personKey)
+  }
+
+  private addPseudonym(personKey: string | undefined): void {
+    if (this.pseudonyms) {
+      const offset = this.pseudonyms.reserve()
+      if (this.pseudonymKey !== 'deferred') writePseudonym(this.pseudonymKey!, personKey!, this.pseudonyms.buffer, offset)
     }
-    for (let i = 0; i < stats.measures.length; i++) {
-      const value = record[stats.measures[i]!]
-      const n = value === null || value === undefined || value === '' ? NaN : Number(value)
-      this.measureValues[i]!.push(n)
-    }
-    if (this.pseudonyms) writePseudonym(this.pseudonymKey!, personKey, this.pseudonyms.buffer, this.pseudonyms.reserve())
     this.rows++
+  }
+
+  /** Fills deferred pseudonyms of rows `from`, `from + 1`... from their digests (PSEUDONYM_DIGEST_BYTES each). */
+  setPseudonymDigests(from: number, digests: Uint8Array): void {
+    const count = digests.length / PSEUDONYM_DIGEST_BYTES
+    for (let i = 0; i < count; i++) encodePseudonym(digests, i * PSEUDONYM_DIGEST_BYTES, this.pseudonyms!.buffer, (from + i) * PSEUDONYM_LENGTH)
   }
 
   build(): ExtractDataset {

@@ -1,4 +1,4 @@
-import type { CsvValue } from './csv-file.ts'
+import { csvField, type CsvValue } from './csv-file.ts'
 import type { ExtractDataset } from './dataset.ts'
 import type { Statistics } from './declaration.ts'
 import { PSEUDONYM_LENGTH } from './pseudonym.ts'
@@ -66,4 +66,53 @@ export function* microdataRows(dataset: ExtractDataset, levels: readonly number[
     }
     yield row
   }
+}
+
+/**
+ * The same rows as CSV bytes, in chunks of about `chunkBytes`: each dictionary label is encoded once, pseudonyms
+ * are copied byte for byte (a million lines without a million strings).
+ */
+export function* microdataChunks(
+  dataset: ExtractDataset,
+  levels: readonly number[],
+  order: Uint32Array,
+  delimiter: string,
+  chunkBytes = 1 << 20,
+): Generator<Buffer> {
+  const encode = (labels: readonly (string | null)[]) => labels.map((l) => Buffer.from(csvField(l, delimiter), 'utf8'))
+  const qis = dataset.quasiIdentifiers.map((q, i) => ({ codes: q.codes, map: q.levelMaps[levels[i]!]!, bytes: encode(q.levelLabels[levels[i]!]!) }))
+  const sensitive = dataset.sensitive.map((s) => ({ codes: s.codes, bytes: encode(s.labels) }))
+  const widest = (list: Buffer[]) => list.reduce((w, b) => Math.max(w, b.length), 0)
+  const maxLine =
+    PSEUDONYM_LENGTH + 1 + qis.reduce((w, q) => w + 1 + widest(q.bytes), 0) + sensitive.reduce((w, s) => w + 1 + widest(s.bytes), 0) + dataset.measures.length * 32
+  const separator = delimiter.charCodeAt(0)
+  const pseudonyms = dataset.pseudonyms?.buffer
+  let chunk = Buffer.allocUnsafe(Math.max(chunkBytes, maxLine))
+  let at = 0
+  for (let i = 0; i < order.length; i++) {
+    if (at + maxLine > chunk.length) {
+      yield chunk.subarray(0, at)
+      chunk = Buffer.allocUnsafe(Math.max(chunkBytes, maxLine))
+      at = 0
+    }
+    const r = order[i]!
+    // Byte loops: the values are a few bytes long, shorter than a Buffer.copy call costs.
+    if (pseudonyms) for (let b = r * PSEUDONYM_LENGTH, end = b + PSEUDONYM_LENGTH; b < end; b++) chunk[at++] = pseudonyms[b]!
+    for (const q of qis) {
+      chunk[at++] = separator
+      const label = q.bytes[q.map[q.codes[r]!]!]!
+      for (let b = 0; b < label.length; b++) chunk[at++] = label[b]!
+    }
+    for (const s of sensitive) {
+      chunk[at++] = separator
+      const label = s.bytes[s.codes[r]!]!
+      for (let b = 0; b < label.length; b++) chunk[at++] = label[b]!
+    }
+    for (const m of dataset.measures) {
+      chunk[at++] = separator
+      at += chunk.write(csvField(m.values[r]!, delimiter), at, 'utf8')
+    }
+    chunk[at++] = 0x0a
+  }
+  if (at > 0) yield chunk.subarray(0, at)
 }

@@ -24,16 +24,28 @@ export function extractPseudonym(derivedKey: Buffer, personKey: string): string 
   return base32(createHmac('sha256', derivedKey).update(personKey, 'utf8').digest(), PSEUDONYM_LENGTH)
 }
 
+/** Bytes of the digest a pseudonym encodes (16 base32 characters = 80 bits). */
+export const PSEUDONYM_DIGEST_BYTES = 10
+
+/** The HMAC-SHA256 of a person's key, whose first PSEUDONYM_DIGEST_BYTES bytes make the pseudonym. */
+export function pseudonymDigest(derivedKey: Buffer, personKey: string): Buffer {
+  return createHmac('sha256', derivedKey).update(personKey, 'utf8').digest()
+}
+
 /** Writes the pseudonym's ASCII bytes into `target` at `offset` (columnar storage, no string per row). */
 export function writePseudonym(derivedKey: Buffer, personKey: string, target: Buffer, offset: number): void {
-  const digest = createHmac('sha256', derivedKey).update(personKey, 'utf8').digest()
+  encodePseudonym(pseudonymDigest(derivedKey, personKey), 0, target, offset)
+}
+
+/** Encodes the digest bytes at `from` as the 16 base32 characters of a pseudonym, into `target` at `offset`. */
+export function encodePseudonym(digest: Uint8Array, from: number, target: Buffer, offset: number): void {
   let bits = 0
   let value = 0
   let i = 0
   let out = 0
   while (out < PSEUDONYM_LENGTH) {
     if (bits < 5) {
-      value = ((value << 8) | digest[i++]!) & 0xffff
+      value = ((value << 8) | digest[from + i++]!) & 0xffff
       bits += 8
     }
     target[offset + out++] = ALPHABET.charCodeAt((value >>> (bits - 5)) & 31)

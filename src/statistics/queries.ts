@@ -7,9 +7,8 @@ import type { CanonicalField } from '../model/fields.ts'
  * SQL of the statistics feature: the population of an extract (one statement through a cursor), and the extracts table.
  */
 
-/** One person of the population: the internal ids, and each declared field under its canonical id. */
+/** One person of the population: the internal person key, and each declared field under its canonical id. */
 export interface PopulationRow {
-  id: number
   match_key: string
   [fieldId: string]: unknown
 }
@@ -78,7 +77,7 @@ export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (r
           and (l.lifted_at is null or l.lifted_at > $2)
       )`
     : 'where $2::timestamptz is not null'
-  const sql = `select p.id, p.match_key${outer.map((c) => `, ${c}`).join('')}
+  const sql = `select p.match_key${outer.map((c) => `, ${c}`).join('')}
     from persons p
     join (
       select distinct on (dm.person_id) dm.person_id${inner.map((c) => `, ${c}`).join('')}
@@ -95,10 +94,19 @@ export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (r
     // The one-dossier-per-person sort fits in memory for a département's population.
     await tx.query(`set local work_mem = '128MB'`)
     await tx.query(`declare ${cursor} no scroll cursor for ${sql}`, [query.roles ?? null, query.now.toISOString()])
+    const fetch = () => {
+      const pending = tx.query<PopulationRow>(`fetch forward ${Math.max(1, Math.floor(query.batchSize))} from ${cursor}`)
+      // Awaited below; if handling a batch throws first, the transaction rolls back and this one fails unheard.
+      pending.catch(() => {})
+      return pending
+    }
     let total = 0
+    let next = fetch()
     for (;;) {
-      const { rows } = await tx.query<PopulationRow>(`fetch forward ${Math.max(1, Math.floor(query.batchSize))} from ${cursor}`)
+      const { rows } = await next
       if (rows.length === 0) break
+      // Ask for the next batch before handling this one: the server prepares it meanwhile.
+      next = fetch()
       total += rows.length
       await onBatch(rows)
     }

@@ -5,18 +5,19 @@ import { appendAuditEvents } from '../audit/audit-log.ts'
 import type { AuditEventInput } from '../audit/chain.ts'
 import type { Db } from '../db/db.ts'
 import type { Logger } from '../log/logger.ts'
-import { canonicalRecordFromRow, purposeFields } from '../model/canonical-records.ts'
+import { purposeFields } from '../model/canonical-records.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
-import { project } from '../purposes/project.ts'
 import { exposedName, type Purpose } from '../purposes/purpose.ts'
 import { countTable, protectLinkedTables, tableRows } from './aggregate-table.ts'
-import { writeCsvFile, type WrittenFile } from './csv-file.ts'
+import { csvLine, writeCsvBytes, writeCsvFile, type WrittenFile } from './csv-file.ts'
 import { dimensionCodes, ExtractDatasetBuilder, type ExtractDataset } from './dataset.ts'
+import { columnProjection } from './fieldwise-projection.ts'
+import { startDigestWorker } from './pseudonym-worker.ts'
 import { readStatistics, statisticsOf, type Recipient, type Statistics } from './declaration.ts'
 import { assertKeysApart, loadExtractKey, looselyProtectedKeyFiles, type ExtractKey } from './extract-keys.ts'
 import { levelName } from './hierarchies.ts'
 import { anonymise } from './k-anonymity.ts'
-import { microdataHeader, microdataRows, orderByPseudonym } from './microdata.ts'
+import { microdataChunks, microdataHeader, orderByPseudonym } from './microdata.ts'
 import { derivePseudonymKey } from './pseudonym.ts'
 import { sftpPusher, type ExtractPusher } from './push-extract.ts'
 import { insertExtract, latestMicrodataExtract, markExtractDelivered, readPopulation, refreshPlannerStatistics, type ExtractRecord } from './queries.ts'
@@ -51,7 +52,7 @@ export interface ExtractOptions {
   push?: boolean
   /** Who asked, for the audit log (default `passerelle`). */
   actor?: string
-  /** Persons read per query (default 20,000). */
+  /** Persons read per fetch (default 20,000). */
   batchSize?: number
 }
 
@@ -134,13 +135,6 @@ function checkAsOf(asOf: string): void {
   }
 }
 
-/** A statistical purpose never declares the NIR (checkStatistics refuses it): reading one is a bug. */
-const NO_NIR_KEY = {
-  get nir(): Buffer {
-    throw new Error('a statistical extract never reads a NIR')
-  },
-}
-
 async function readDataset(
   deps: ExtractDeps,
   purpose: Purpose,
@@ -150,13 +144,31 @@ async function readDataset(
   const fields = purposeFields(purpose)
   const analyzed = await refreshPlannerStatistics(deps.db)
   if (analyzed.length > 0) deps.log.info({ tables: analyzed }, 'planner statistics refreshed before reading the population')
-  const builder = new ExtractDatasetBuilder(stats, options.pseudonymKey)
+  const builder = new ExtractDatasetBuilder(stats, options.pseudonymKey ? 'deferred' : undefined)
   const projectOptions = { asOf: new Date(`${options.asOf}T00:00:00Z`) }
-  await readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize }, (batch) => {
-    for (const row of batch) {
-      builder.add(project(canonicalRecordFromRow(row, fields, NO_NIR_KEY), purpose, projectOptions), row.match_key)
-    }
-  })
+  const projections = builder.columns.map((c) => columnProjection(purpose, c, projectOptions))
+  // Pseudonyms are computed by a worker thread while the next rows are read.
+  const worker = options.pseudonymKey ? startDigestWorker(options.pseudonymKey) : undefined
+  const pending: Promise<void>[] = []
+  try {
+    await readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize }, (batch) => {
+      const from = builder.rows
+      const keys: string[] = new Array(batch.length)
+      for (let i = 0; i < batch.length; i++) {
+        const row = batch[i]!
+        builder.addStored(row, projections)
+        keys[i] = row.match_key
+      }
+      if (worker) {
+        const done = worker.digests(keys).then((digests) => builder.setPseudonymDigests(from, digests))
+        done.catch(() => {})
+        pending.push(done)
+      }
+    })
+    await Promise.all(pending)
+  } finally {
+    await worker?.close()
+  }
   return builder.build()
 }
 
@@ -257,7 +269,13 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
       throw new ExtractRefusedError(message, { levels, suppressed: result.best.suppressed, population: dataset.rows })
     }
     generalisation = namesOf(result.levels)
-    written = await writeCsvFile(dataPath, microdataHeader(stats), microdataRows(dataset, result.levels, orderByPseudonym(dataset, result.keep)), stats.csv_delimiter)
+    const order = orderByPseudonym(dataset, result.keep)
+    written = await writeCsvBytes(
+      dataPath,
+      csvLine(microdataHeader(stats), stats.csv_delimiter),
+      microdataChunks(dataset, result.levels, order, stats.csv_delimiter),
+      order.length,
+    )
     const fieldOf = new Map(purpose.fields.map((f) => [exposedName(f), f.field]))
     const described = (name: string) => {
       const field = fieldOf.get(name)

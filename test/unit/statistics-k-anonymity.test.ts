@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { ExtractDatasetBuilder } from '../../src/statistics/dataset.ts'
 import { StatisticsSchema } from '../../src/statistics/declaration.ts'
 import { anonymise, latticeNodes, precisionLoss } from '../../src/statistics/k-anonymity.ts'
-import { microdataRows, orderByPseudonym } from '../../src/statistics/microdata.ts'
+import { csvLine } from '../../src/statistics/csv-file.ts'
+import { microdataChunks, microdataRows, orderByPseudonym } from '../../src/statistics/microdata.ts'
 
 const stats = StatisticsSchema.parse({
   k: 5,
@@ -129,6 +130,16 @@ describe('k-anonymity search', () => {
     }
     expect(Math.min(...[...distinct.values()].map((s) => s.size))).toBeGreaterThanOrEqual(l)
     expect(result.lReached).toBeGreaterThanOrEqual(l)
+  })
+
+  it('writes the same CSV bytes from pre-encoded labels as from rows', () => {
+    const data = population(2_000, 7)
+    const keep = new Uint8Array(data.rows).fill(1)
+    keep[3] = 0
+    const order = orderByPseudonym(data, keep)
+    const fromRows = [...microdataRows(data, [1, 1, 1, 0], order)].map((r) => csvLine(r, ',')).join('')
+    // Small chunks, to cross chunk boundaries.
+    expect(Buffer.concat([...microdataChunks(data, [1, 1, 1, 0], order, ',', 4096)]).toString('utf8')).toBe(fromRows)
   })
 
   it('orders rows by pseudonym', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { assertKeysApart, loadExtractKey } from '../../src/statistics/extract-keys.ts'
-import { base32, derivePseudonymKey, extractPseudonym, writePseudonym } from '../../src/statistics/pseudonym.ts'
+import { base32, derivePseudonymKey, encodePseudonym, extractPseudonym, PSEUDONYM_DIGEST_BYTES, writePseudonym } from '../../src/statistics/pseudonym.ts'
+import { startDigestWorker } from '../../src/statistics/pseudonym-worker.ts'
 
 const keyA = Buffer.alloc(32, 7)
 const keyB = Buffer.alloc(32, 8)
@@ -29,6 +30,22 @@ describe('extract pseudonyms', () => {
     const target = Buffer.alloc(40)
     writePseudonym(k, 'match-key-2', target, 8)
     expect(target.toString('latin1', 8, 24)).toBe(extractPseudonym(k, 'match-key-2'))
+  })
+
+  it('come out the same from the worker thread as inline', async () => {
+    const k = derivePseudonymKey(keyA, 'statistiques', 'drees')
+    const keys = Array.from({ length: 1000 }, (_, i) => `match-key-${i}-é`)
+    const worker = startDigestWorker(k)
+    try {
+      const digests = await worker.digests(keys)
+      const target = Buffer.alloc(16)
+      keys.forEach((key, i) => {
+        encodePseudonym(digests, i * PSEUDONYM_DIGEST_BYTES, target, 0)
+        expect(target.toString('latin1')).toBe(extractPseudonym(k, key))
+      })
+    } finally {
+      await worker.close()
+    }
   })
 
   it('encodes base32 as RFC 4648', () => {
