@@ -2,6 +2,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { checkStatistics, readStatistics, statisticsOf } from '../../src/statistics/declaration.ts'
+import { extractJobs } from '../../src/statistics/extract-jobs.ts'
 import { extractTargets } from '../../src/statistics/run-extract.ts'
 
 const shipped = loadPurposes(path.resolve(import.meta.dirname, '../../mappings')).get('statistiques')!
@@ -98,5 +99,10 @@ describe('statistics declaration', () => {
   it('lists one monthly job per statistical purpose and recipient', () => {
     const purposes = loadPurposes(path.resolve(import.meta.dirname, '../../mappings'))
     expect(extractTargets(purposes).map((t) => t.job)).toEqual(['extract:statistiques:observatoire', 'extract:statistiques:drees'])
+    const jobs = extractJobs({ db: undefined as never, log: undefined as never }, purposes, { outDir: '/tmp/extracts' })
+    expect(jobs.map((j) => [j.name, j.schedule])).toEqual([
+      ['extract:statistiques:observatoire', '0 5 1 * *'],
+      ['extract:statistiques:drees', '0 5 1 * *'],
+    ])
   })
 })
