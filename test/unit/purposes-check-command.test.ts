@@ -25,7 +25,7 @@ describe('passerelle check', () => {
   it('says OK with counts on the shipped declarations', async () => {
     const { code, stdout } = await passerelle('check')
     expect(code).toBe(0)
-    expect(stdout).toMatch(/^OK: 4 purposes, \d+ flows, \d+ retention policies\n/)
+    expect(stdout).toMatch(/^OK: 5 purposes, \d+ flows, \d+ retention policies\n/)
     expect(stdout).toContain('never stored (no purpose declares them): adresse.horsFrance, personne.prenom3, franceTravail.codeInsee')
   })
 
@@ -68,7 +68,7 @@ describe('passerelle register', () => {
     expect(html).toContain('<html lang="fr">')
     expect(html).toContain('Généré le 2026-01-31')
     const json = await passerelle('register', '--format', 'json')
-    expect(JSON.parse(json.stdout).purposes).toHaveLength(4)
+    expect(JSON.parse(json.stdout).purposes).toHaveLength(5)
   })
 
   it('refuses an unknown format', async () => {

@@ -38,7 +38,7 @@ function problemsOf(files: Record<string, string>): string[] {
 describe('loadPurposes', () => {
   it('loads the shipped purposes, the file name being the id', () => {
     const purposes = loadPurposes(SHIPPED)
-    expect([...purposes.keys()].sort()).toEqual(['accompagnement-rsa', 'instruction', 'orientation', 'statistiques'])
+    expect([...purposes.keys()].sort()).toEqual(['accompagnement-rsa', 'instruction', 'orientation', 'pilotage-et-controle', 'statistiques'])
     const orientation = purposes.get('orientation')!
     expect(orientation.id).toBe('orientation')
     expect(orientation.legal_basis.gdpr).toBe('6(1)(e)')
