@@ -103,22 +103,34 @@ function selectList(columns: string[], kept: Set<string>, src: string): string {
 const standingHoldOn = (alias: string) =>
   `exists (select 1 from legal_holds h where h.released_at is null and h.organisme = ${alias}.organisme and h.numdemrsa = ${alias}.numdemrsa)`
 
-/** Match keys of every person member of a held dossier, in the active base or the archive. */
-const HELD_MATCH_KEYS = `(
-  select hp.match_key
-  from legal_holds h
-  join dossiers hd on hd.organisme = h.organisme and hd.numdemrsa = h.numdemrsa
-  join dossier_members hm on hm.dossier_id = hd.id
-  join persons hp on hp.id = hm.person_id
-  where h.released_at is null
-  union
-  select ap.match_key
-  from legal_holds h
-  join archive.dossiers ad on ad.organisme = h.organisme and ad.numdemrsa = h.numdemrsa
-  join archive.dossier_members am on am.dossier_id = ad.id
-  join archive.persons ap on ap.id = am.person_id
-  where h.released_at is null
-)`
+/**
+ * Match keys of every person member of a dossier under a standing hold, in the active base or the archive. Read
+ * from the holds outwards (a few rows, index lookups) and handed to the next statement as a parameter: as a
+ * `not in (subquery)`, the planner may hash whole archive tables for each chunk.
+ */
+export async function heldMatchKeys(tx: Queryable): Promise<string[]> {
+  const { rows } = await tx.query<{ match_key: string }>(
+    `select distinct k.match_key
+     from legal_holds h
+     cross join lateral (
+       select p.match_key
+       from dossiers d
+       join dossier_members m on m.dossier_id = d.id
+       join persons p on p.id = m.person_id
+       where d.organisme = h.organisme
+         and d.numdemrsa = h.numdemrsa
+       union
+       select ap.match_key
+       from archive.dossiers ad
+       join archive.dossier_members am on am.dossier_id = ad.id
+       join archive.persons ap on ap.id = am.person_id
+       where ad.organisme = h.organisme
+         and ad.numdemrsa = h.numdemrsa
+     ) k
+     where h.released_at is null`,
+  )
+  return rows.map((r) => r.match_key)
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Active base → archive
@@ -309,11 +321,11 @@ export async function selectDueRegistrations(tx: Queryable, q: RegistrationDueQu
      where f.flow_id = any($1::text[])
        and r.id > $2
        and ${registrationAnchorSql(q.activeAnchor)} <= $3::date
-       ${q.excludeHeld ? `and r.person_key not in ${HELD_MATCH_KEYS}` : ''}
+       ${q.excludeHeld ? 'and r.person_key <> all($6::text[])' : ''}
      order by r.id
      limit $4
      for update of r skip locked`,
-    [q.flowIds, q.afterId, q.cutoff, q.limit, q.today],
+    [q.flowIds, q.afterId, q.cutoff, q.limit, q.today, ...(q.excludeHeld ? [await heldMatchKeys(tx)] : [])],
   )
   return rows.map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
 }
@@ -321,13 +333,13 @@ export async function selectDueRegistrations(tx: Queryable, q: RegistrationDueQu
 export async function countDueRegistrations(db: Queryable, q: Omit<RegistrationDueQuery, 'afterId' | 'limit'>, destroyCutoff: string): Promise<{ due: number; alsoDestroyed: number }> {
   const { rows } = await db.query<{ due: number; also: number }>(
     `select count(*)::int as due,
-            count(*) filter (where coalesce(${registrationAnchorSql(q.archiveAnchor)}, $4::date) <= $3::date and r.person_key not in ${HELD_MATCH_KEYS})::int as also
+            count(*) filter (where coalesce(${registrationAnchorSql(q.archiveAnchor)}, $4::date) <= $3::date and r.person_key <> all($5::text[]))::int as also
      from france_travail_registrations r
      join files f on f.id = r.file_id
      where f.flow_id = any($1::text[])
        and ${registrationAnchorSql(q.activeAnchor)} <= $2::date
-       ${q.excludeHeld ? `and r.person_key not in ${HELD_MATCH_KEYS}` : ''}`,
-    [q.flowIds, q.cutoff, destroyCutoff, q.today],
+       ${q.excludeHeld ? 'and r.person_key <> all($5::text[])' : ''}`,
+    [q.flowIds, q.cutoff, destroyCutoff, q.today, await heldMatchKeys(db)],
   )
   return { due: rows[0]!.due, alsoDestroyed: rows[0]!.also }
 }
@@ -483,8 +495,7 @@ export async function selectDestroyableDossiers(tx: Queryable, q: DestroyQuery):
        and (ad.anchor_day, ad.id) > ($3::date, $4::bigint)
        and not ${standingHoldOn('ad')}
      order by ad.anchor_day, ad.id
-     limit $5
-`,
+     limit $5`,
     [q.policyId, q.cutoff, q.after.day, q.after.id, q.limit],
   )
   const last = rows.at(-1)
@@ -557,12 +568,14 @@ export async function destroyArchivedPersons(
        from (${candidates}) x
        join archive.persons ap on ap.id = x.id
        where not exists (select 1 from archive.dossier_members am where am.person_id = ap.id)
-         and ap.match_key not in ${HELD_MATCH_KEYS}
+         and ap.match_key <> all($${q.ids ? 4 : 6}::text[])
        order by ap.anchor_day, ap.id
        ${q.ids ? '' : 'limit $5'}
      )
      returning p.id, p.anchor_day::text as anchor_day`,
-    q.ids ? [q.policyId, q.cutoff, q.ids] : [q.policyId, q.cutoff, q.after?.day ?? ARCHIVE_CURSOR_START.day, q.after?.id ?? 0, q.limit ?? 5000],
+    q.ids
+      ? [q.policyId, q.cutoff, q.ids, await heldMatchKeys(tx)]
+      : [q.policyId, q.cutoff, q.after?.day ?? ARCHIVE_CURSOR_START.day, q.after?.id ?? 0, q.limit ?? 5000, await heldMatchKeys(tx)],
   )
   return rows
     .map((r) => ({ id: r.id, anchorDay: r.anchor_day }))
@@ -576,11 +589,10 @@ export async function selectDestroyableRegistrations(tx: Queryable, q: DestroyQu
      where ar.policy_id = $1
        and ar.anchor_day <= $2::date
        and (ar.anchor_day, ar.id) > ($3::date, $4::bigint)
-       and ar.person_key not in ${HELD_MATCH_KEYS}
+       and ar.person_key <> all($6::text[])
      order by ar.anchor_day, ar.id
-     limit $5
-`,
-    [q.policyId, q.cutoff, q.after.day, q.after.id, q.limit],
+     limit $5`,
+    [q.policyId, q.cutoff, q.after.day, q.after.id, q.limit, await heldMatchKeys(tx)],
   )
   const last = rows.at(-1)
   return { rows: rows.map((r) => ({ id: r.id, personKey: r.person_key })), last: last && { day: last.anchor_day, id: last.id } }
@@ -615,12 +627,12 @@ export async function countDestroyable(db: Queryable, policyId: string, cutoff: 
     `select
        (select count(*)::int from archive.dossiers ad where ad.policy_id = $1 and ad.anchor_day <= $2::date and not ${standingHoldOn('ad')}) as dossiers,
        (select count(*)::int from archive.dossiers ad where ad.policy_id = $1 and ad.anchor_day <= $2::date and ${standingHoldOn('ad')}) as held,
-       (select count(*)::int from archive.persons ap where ap.policy_id = $1 and ap.anchor_day <= $2::date and ap.match_key not in ${HELD_MATCH_KEYS}
+       (select count(*)::int from archive.persons ap where ap.policy_id = $1 and ap.anchor_day <= $2::date and ap.match_key <> all($3::text[])
           and not exists (select 1 from archive.dossier_members am join archive.dossiers ad on ad.id = am.dossier_id
                           where am.person_id = ap.id and (ad.anchor_day > $2::date or ad.policy_id <> $1 or ${standingHoldOn('ad')}))) as persons,
-       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key not in ${HELD_MATCH_KEYS}) as registrations,
-       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key in ${HELD_MATCH_KEYS}) as held_r`,
-    [policyId, cutoff],
+       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key <> all($3::text[])) as registrations,
+       (select count(*)::int from archive.france_travail_registrations ar where ar.policy_id = $1 and ar.anchor_day <= $2::date and ar.person_key = any($3::text[])) as held_r`,
+    [policyId, cutoff, await heldMatchKeys(db)],
   )
   const r = rows[0]!
   return { dossiers: r.dossiers, persons: r.persons, registrations: r.registrations, heldBack: r.held + r.held_r }

@@ -89,9 +89,9 @@ export interface PolicyReport {
   destroyAfter: string
   /** Rows whose (archive, or only) clock started on or before this day are destroyed. */
   destroyAnchorCutoff: string
-  /** Rows moved from the active base to the archive (dry run: that would be). */
+  /** Rows copied from the active base into the archive, per table, then deleted from it (dry run: that would be). */
   archived: Record<string, number>
-  /** Rows destroyed (dry run: already in the archive and due; `alsoDestroyedOnArchiving` adds those archived today and due). */
+  /** Rows destroyed, per table (dry run: already in the archive and due; `alsoDestroyedOnArchiving` adds those archived today and due). */
   destroyed: Record<string, number>
   alsoDestroyedOnArchiving?: number
   /** Rows due for destruction that a legal hold keeps. */
@@ -274,14 +274,18 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     }
     await step(`archive:${policy.id}`, async () => {
       const locked = await withIngestionLocks(db, flowIds, () => archiveExpired(ctx, policy, flowIds, cutoffs, kept.get(policy.id)!))
-      if (locked.acquired) r.archived = { ...locked.value }
+      if (locked.acquired) {
+        const { persons_removed: _removed, ...moved } = locked.value
+        r.archived = moved
+      }
       else {
         r.note = `flow ${locked.busy} is being loaded: archiving postponed to the next run`
         log.warn({ runId, policyId: policy.id, flowId: locked.busy }, 'retention: import under way, archiving postponed')
       }
     })
     await step(`destroy:${policy.id}`, async () => {
-      r.destroyed = await destroyExpired(ctx, policy, cutoffs)
+      const { legal_holds_redacted: _redacted, ...destroyed } = await destroyExpired(ctx, policy, cutoffs)
+      r.destroyed = destroyed
       r.heldBack = (await countDestroyable(db, policy.id, cutoffs.destroyAnchorCutoff)).heldBack
     })
   }
