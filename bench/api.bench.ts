@@ -279,13 +279,13 @@ const now = new Date()
 results.push(
   await baseline('pg baseline: person lookup query', (i) => {
     const r = sample[(i * 7919) % sample.length]!
-    return findPersonForCaller(baselineDb, { publicId: r.public_id, caller: { relation: portfolioRelation('referent'), userId: r.referent_user_id, organisationId: 0 }, fields, now })
+    return findPersonForCaller(baselineDb, { publicId: r.public_id, caller: { relation: portfolioRelation('referent'), userId: r.referent_user_id, organisationId: 0, purposeId: 'accompagnement-rsa' }, fields, now })
   }),
 )
 results.push(
   await baseline('pg baseline: portfolio page query (50)', (i) =>
     listPortfolio(baselineDb, {
-      caller: { relation: 'referent', userId: 1 + (i % REFERENTS), organisationId: 0 },
+      caller: { relation: 'referent', userId: 1 + (i % REFERENTS), organisationId: 0, purposeId: 'accompagnement-rsa' },
       fields,
       window: portfolioWindow(now, 30),
       afterPersonId: 0,

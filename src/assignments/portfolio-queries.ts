@@ -1,3 +1,4 @@
+import { notOpposedSql } from '../rights/erasure.ts'
 import type { Queryable } from '../db/db.ts'
 import { fieldRef, selectFields } from '../model/canonical-records.ts'
 import type { CanonicalField } from '../model/fields.ts'
@@ -13,6 +14,8 @@ export interface PortfolioCaller {
   relation: PortfolioRelation | undefined
   userId: number
   organisationId: number
+  /** The token's purpose: a person who objected to it (art. 21, src/rights/) is not served under it. */
+  purposeId: string
 }
 
 export interface PersonRow {
@@ -100,7 +103,7 @@ export async function findPersonForCaller(
   const sql = cachedSql(input.fields, `person|${input.caller.relation}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
-           ${LIMITED.replaceAll('$NOW', '$3')} as limited,
+           (${LIMITED.replaceAll('$NOW', '$3')} or not ${notOpposedSql('p', '$4')}) as limited,
            (
              select json_agg(json_build_object('startsOn', a.starts_on, 'endsOn', a.ends_on))
              from assignments a
@@ -112,7 +115,7 @@ export async function findPersonForCaller(
     ${dossierLateral(input.fields)}
     where p.public_id = $1`)
   const owner = input.caller.relation === 'structure' ? input.caller.organisationId : input.caller.userId
-  const { rows } = await db.query<RawPersonRow>(sql, [input.publicId, owner, input.now], { prepare: true })
+  const { rows } = await db.query<RawPersonRow>(sql, [input.publicId, owner, input.now, input.caller.purposeId], { prepare: true })
   return rows[0] && toPersonRow(rows[0], input.fields)
 }
 
@@ -180,6 +183,7 @@ export async function listPortfolio(
     params.push(value)
     return `$${params.length}`
   }
+  conditions.push(notOpposedSql('p', param(caller.purposeId)))
   if (f.etatDroit !== undefined) conditions.push(`${fieldRef(FIELDS_BY_ID.get(FILTER_FIELDS.etatDroit)!, 'dd')} = ${param(f.etatDroit)}`)
   if (f.soumisDroitsDevoirs !== undefined) {
     conditions.push(`coalesce(${fieldRef(FIELDS_BY_ID.get(FILTER_FIELDS.soumisDroitsDevoirs)!, 'dd')}, false) = ${param(f.soumisDroitsDevoirs)}`)

@@ -60,7 +60,7 @@ const historyRoute = createRoute({
 })
 
 export function callerOf(principal: Principal): PortfolioCaller {
-  return { relation: portfolioRelation(principal.user.role), userId: principal.user.id, organisationId: principal.organisation.id }
+  return { relation: portfolioRelation(principal.user.role), userId: principal.user.id, organisationId: principal.organisation.id, purposeId: principal.purpose.id }
 }
 
 export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
