@@ -55,7 +55,7 @@ async function childMain(mode: string, url: string): Promise<void> {
   try {
     if (mode === 'baseline') {
       await refreshPlannerStatistics(db)
-      const rows = await readPopulation(db, { fields: purposeFields(purpose), roles: stats.population.roles, now: new Date(), batchSize: 20_000 }, () => {})
+      const rows = await readPopulation(db, { fields: purposeFields(purpose), roles: stats.population.roles, now: new Date(), purpose: purpose.id, batchSize: 20_000 }, () => {})
       console.log(JSON.stringify({ mode, rows, seconds: (performance.now() - started) / 1000, cpu: cpuSeconds() - cpu0, load: os.loadavg()[0], peakMb: peakMb() }))
       return
     }

@@ -151,7 +151,7 @@ async function readDataset(
   const worker = options.pseudonymKey ? startDigestWorker(options.pseudonymKey) : undefined
   const pending: Promise<void>[] = []
   try {
-    await readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, batchSize: options.batchSize }, async (batch) => {
+    await readPopulation(deps.db, { fields, roles: stats.population.roles, now: options.now, purpose: purpose.id, batchSize: options.batchSize }, async (batch) => {
       // At most a few batches wait for their pseudonyms: the worker's queue (and memory) stays bounded.
       while (pending.length >= 3) await pending.shift()
       const from = builder.rows

@@ -170,15 +170,30 @@ describe.skipIf(postgresUnavailable())('statistical extracts', () => {
     expect(rows[0]!.n).toBe(1)
   })
 
-  it('leaves out a person under a limitation of processing', async () => {
+  it('leaves out a person under a limitation of processing, or opposed to the purpose', async () => {
     const before = (first.manifest as MicrodataManifest).disclosure.population
-    const limited = seeded.persons.filter((p) => p.role === 'DEM').slice(0, 7)
+    const demandeurs = seeded.persons.filter((p) => p.role === 'DEM')
+    const limited = demandeurs.slice(0, 7)
+    const opposed = demandeurs.slice(7, 10)
     await t.db.query(`insert into limitations (person_id, since, reason) select unnest($1::bigint[]), '2026-01-01', 'test'`, [limited.map((p) => p.id)])
+    const { rows } = await t.db.query<{ id: number }>(
+      `insert into rights_requests (type, purpose, subject, matched_by, received_on, due_on, opened_by, opened_at)
+       values ('opposition', 'statistiques', 'p_test', 'nir_and_birth_date', '2026-01-01', '2026-02-01', 'dpo', '2026-01-01')
+       returning id`,
+    )
+    await t.db.query(
+      `insert into rights_oppositions (request_id, purpose, subject, person_id, since)
+       select $1, purpose, 'p_' || person_id, person_id, '2026-01-02'
+       from unnest($2::bigint[], $3::text[]) as o (person_id, purpose)`,
+      [rows[0]!.id, [...opposed.map((p) => p.id), demandeurs[10]!.id], ['statistiques', 'statistiques', 'statistiques', 'accompagnement-rsa']],
+    )
     try {
       const result = await runExtract(deps, { purpose: statistiques(), recipientId: 'observatoire', asOf: '2026-05-02', outDir, push: false })
-      expect((result.manifest as MicrodataManifest).disclosure.population).toBe(before - 7)
+      // The opposition to another purpose does not count.
+      expect((result.manifest as MicrodataManifest).disclosure.population).toBe(before - 7 - 3)
     } finally {
       await t.db.query('delete from limitations')
+      await t.db.query('delete from rights_oppositions')
     }
   })
 
