@@ -6,7 +6,7 @@ import type { JobCounts } from '../jobs/run-job.ts'
 import { metrics } from '../metrics/metrics.ts'
 import { runRetention } from '../retention/run-retention.ts'
 import type { ScheduledJob } from '../scheduler/start-scheduler.ts'
-import { runExtract } from '../statistics/run-extract.ts'
+import { extractJobs } from '../statistics/extract-jobs.ts'
 
 /** When the nightly retention run and the monthly extracts run (Europe/Paris); flows carry their own schedule. */
 export interface JobSchedules {
@@ -14,7 +14,6 @@ export interface JobSchedules {
   extracts: string
 }
 
-export const DEFAULT_SCHEDULES: JobSchedules = { retention: '30 4 * * *', extracts: '0 6 1 * *' }
 
 /**
  * The scheduled work of the gateway, from the declarations: one pull per flow with an SFTP source, the nightly
@@ -58,22 +57,13 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
       return counts
     },
   })
-  for (const purpose of declarations.purposes.values()) {
-    const statistics = (purpose as { statistics?: { recipients?: { id: string }[] } }).statistics
-    for (const recipient of statistics?.recipients ?? []) {
-      jobs.push({
-        name: `extract:${purpose.id}:${recipient.id}`,
-        schedule: schedules.extracts,
-        run: async () => {
-          const result = await runExtract(
-            { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
-            { purpose, recipientId: recipient.id, outDir: path.join(ctx.config.dataDir, 'extracts', purpose.id, recipient.id) },
-          )
-          return { rows: result.manifest.file.rows, pushed: result.pushedTo?.length ?? 0 }
-        },
-      })
-    }
-  }
+  jobs.push(
+    ...extractJobs(
+      { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
+      declarations.purposes,
+      { outDir: path.join(ctx.config.dataDir, 'extracts'), schedule: schedules.extracts },
+    ),
+  )
   return jobs
 }
 

@@ -54,12 +54,31 @@ export function register(program: Command): void {
           const { ensureDemoAccounts } = await import('../../demo/demo-accounts.ts')
           await ensureDemoAccounts(ctx.db)
           const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
-          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:orientations', 'retention', 'extract:statistiques:observatoire']
+          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:orientations', 'retention']
+          const report = (name: string, result: { outcome: string; counts: object; error?: string | undefined }) =>
+            process.stdout.write(`  ${result.outcome.padEnd(9)} ${name}  ${JSON.stringify(result.counts)}${result.error ? `  ${result.error}` : ''}\n`)
           for (const name of order) {
             const job = jobs.find((j) => j.name === name)
             if (!job) continue
-            const result = await runJob({ db: ctx.db, log: ctx.log }, job.name, () => job.run(new AbortController().signal))
-            process.stdout.write(`  ${result.outcome.padEnd(9)} ${job.name}  ${JSON.stringify(result.counts)}${result.error ? `  ${result.error}` : ''}\n`)
+            report(name, await runJob({ db: ctx.db, log: ctx.log }, job.name, () => job.run(new AbortController().signal)))
+          }
+          // The demo population is far too small for k-anonymous microdata (k = 11 over nine quasi-identifiers): the
+          // monthly microdata job would rightly refuse it. The protected aggregate tables work at any size.
+          const { runExtract } = await import('../../statistics/run-extract.ts')
+          const { statisticsOf } = await import('../../statistics/declaration.ts')
+          const statistiques = declarations.purposes.get('statistiques')
+          for (const table of statistiques ? statisticsOf(statistiques).aggregates : []) {
+            const name = `extract:statistiques:observatoire:${table.name}`
+            report(
+              name,
+              await runJob({ db: ctx.db, log: ctx.log }, name, async () => {
+                const result = await runExtract(
+                  { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
+                  { purpose: statistiques!, recipientId: 'observatoire', aggregate: table.name, outDir: path.join(ctx.config.dataDir, 'extracts'), actor: 'demo' },
+                )
+                return { rows: result.manifest.file.rows }
+              }),
+            )
           }
         }
       }
