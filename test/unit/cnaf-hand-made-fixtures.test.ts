@@ -1,9 +1,10 @@
+import { VRSB0801_XSD } from '../helpers/xsd.ts'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
-const XSD = '/work/shared/reference/vrsb0801.xsd'
+const XSD = VRSB0801_XSD
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0 && existsSync(XSD)
 if (!hasXmllint) console.log('[passerelle tests] xmllint or vrsb0801.xsd not found: the hand-made CNAF fixtures are not checked against the XSD')
 

@@ -1,3 +1,4 @@
+import { VRSB0801_XSD } from '../helpers/xsd.ts'
 import { execFile, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -13,7 +14,7 @@ import { readCnafFile } from '../../src/ingestion/cnaf/read-cnaf-file.ts'
 import type { CnafFoyer, ParsedRecord } from '../../src/ingestion/cnaf/foyer.ts'
 import { checkNir, isNir13 } from '../../src/ingestion/validation/nir.ts'
 
-const XSD = '/work/shared/reference/vrsb0801.xsd'
+const XSD = VRSB0801_XSD
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const hasXmllint = spawnSync('xmllint', ['--version']).status === 0 && existsSync(XSD)
 if (!hasXmllint) console.log('[passerelle tests] xmllint or vrsb0801.xsd not found: the XSD validation tests are skipped')
