@@ -11,7 +11,7 @@
  * Each measured run is a child process, so its peak RSS is its own. Prints a Markdown table.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -61,27 +61,31 @@ async function childMain(mode: string, url: string): Promise<void> {
     }
     const keys = mkdtempSync(path.join(tmpdir(), 'passerelle-bench-keys-'))
     writeFileSync(path.join(keys, 'drees.v1.key'), Buffer.alloc(32, 7).toString('base64'), { mode: 0o600 })
-    const outDir = path.resolve('bench/out/extracts')
-    const result = await runExtract(
-      { db, log, env: { PASSERELLE_EXTRACT_KEYS_DIR: keys } },
-      { purpose, recipientId: 'drees', asOf: '2026-05-01', outDir, push: false, aggregate: mode === 'aggregate' ? stats.aggregates[0]!.name : undefined },
-    )
-    const m = result.manifest
-    console.log(
-      JSON.stringify({
-        mode,
-        rows: m.file.rows,
-        bytes: m.file.bytes,
-        seconds: (performance.now() - started) / 1000,
-        cpu: cpuSeconds() - cpu0,
-        load: os.loadavg()[0],
-        peakMb: peakMb(),
-        ...(m.kind === 'microdata'
-          ? { population: m.disclosure.population, suppressed: m.disclosure.suppressed, kReached: m.disclosure.kReached, levels: m.disclosure.generalisation }
-          : { cells: m.table.cells, suppressedCells: m.table.suppressedCells }),
-        file: result.dataPath,
-      }),
-    )
+    const outDir = mkdtempSync(path.join(tmpdir(), 'passerelle-bench-extracts-'))
+    try {
+      const result = await runExtract(
+        { db, log, env: { PASSERELLE_EXTRACT_KEYS_DIR: keys } },
+        { purpose, recipientId: 'drees', asOf: '2026-05-01', outDir, push: false, aggregate: mode === 'aggregate' ? stats.aggregates[0]!.name : undefined },
+      )
+      const m = result.manifest
+      console.log(
+        JSON.stringify({
+          mode,
+          rows: m.file.rows,
+          bytes: m.file.bytes,
+          seconds: (performance.now() - started) / 1000,
+          cpu: cpuSeconds() - cpu0,
+          load: os.loadavg()[0],
+          peakMb: peakMb(),
+          ...(m.kind === 'microdata'
+            ? { population: m.disclosure.population, suppressed: m.disclosure.suppressed, kReached: m.disclosure.kReached, levels: m.disclosure.generalisation }
+            : { cells: m.table.cells, suppressedCells: m.table.suppressedCells }),
+        }),
+      )
+    } finally {
+      rmSync(outDir, { recursive: true, force: true })
+      rmSync(keys, { recursive: true, force: true })
+    }
   } finally {
     await db.close()
   }
@@ -189,7 +193,6 @@ async function main(): Promise<void> {
   await migrate(db)
   await db.query('delete from extracts')
   await db.close()
-  mkdirSync('bench/out', { recursive: true })
 
   const baseline = child('baseline', url)
   const extract = child('extract', url)
