@@ -33,7 +33,7 @@ describe.skipIf(postgresUnavailable())('rights: limitation', () => {
   const inExtract = async () => {
     const stats = world.declarations.purposes.get('statistiques')!
     const ids: string[] = []
-    await readPopulation(t.db, { fields: purposeFields(stats), roles: undefined, now: clock, batchSize: 100 }, (batch) => {
+    await readPopulation(t.db, { fields: purposeFields(stats), roles: undefined, now: clock, purpose: stats.id, batchSize: 100 }, (batch) => {
       ids.push(...batch.map((r) => r.match_key))
     })
     return ids.includes(x.matchKey)
