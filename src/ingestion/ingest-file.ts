@@ -202,6 +202,23 @@ async function writeRejections(
   await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], rows)
 }
 
+/**
+ * Staging writes overlap parsing: the COPY of one batch runs (in the database process) while the next batch is
+ * read and validated. At most one write is in flight; its failure surfaces at the next call or at `drain`.
+ */
+function oneInFlight(): { next(write: () => Promise<void>): Promise<void>; drain(): Promise<void> } {
+  let pending: Promise<void> = Promise.resolve()
+  return {
+    async next(write) {
+      await pending
+      pending = write()
+      // Awaited at the next call or at drain; a rollback after a parse error must not report it as unhandled.
+      pending.catch(() => {})
+    },
+    drain: () => pending,
+  }
+}
+
 /** `Personne.Identification.NIR nir_key ×12, ...`: where and which rule, never a value. */
 function mostFrequentRules(issues: Issues, top = 3): string {
   const counts = new Map<string, number>()
@@ -247,6 +264,7 @@ async function loadCnaf(
   let typeflux: string | undefined
   let referenceDate: string | null = null
   const rejectedKeys: string[] = []
+  const staging = oneInFlight()
   for await (const event of readCnafFile(file.path, {
     fallbackEncoding: flow.format.encoding,
     organismes: flow.format.organismes,
@@ -272,14 +290,19 @@ async function loadCnaf(
       }
       state.total += event.records.length
       state.rejected += failed.length
-      await stageFoyers(tx, ok, deps.stored, deps.keys)
-      await writeRejections(tx, fileId, failed, issues)
+      const merge = ctx
+      if (!merge) throw new FileRejection('bad_header', `${file.name}: records before the IdentificationFlux header`)
+      await staging.next(async () => {
+        await stageFoyers(tx, ok, deps.stored, deps.keys)
+        await mergeFoyers(tx, merge)
+        await writeRejections(tx, fileId, failed, issues)
+      })
       options.onProgress?.({ records: state.total })
       deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
     }
   }
+  await staging.drain()
   if (!ctx) throw new FileRejection('bad_header', `${file.name}: no IdentificationFlux header`)
-  await mergeFoyers(tx, ctx)
   // A stock replaces the set of dossiers this flow transmits; a reprise or daily file only adds to it.
   if (typeflux === 'M') await markAbsentFromStock(tx, ctx, rejectedKeys)
   return { transmittedAt: ctx.transmittedAt, referenceDate }
@@ -307,6 +330,7 @@ async function loadFranceTravail(
   const transmittedAt = file.modifiedAt
   await checkOrder(tx, flow, file, transmittedAt)
   const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
+  const staging = oneInFlight()
   for await (const batch of readFranceTravailFile(file.path, {
     kind,
     encoding: flow.format.encoding,
@@ -323,11 +347,14 @@ async function loadFranceTravail(
     }
     state.total += batch.length
     state.rejected += failed.length
-    await stageRegistrations(tx, ok, deps.stored, deps.keys)
-    await writeRejections(tx, fileId, failed, issues)
+    await staging.next(async () => {
+      await stageRegistrations(tx, ok, deps.stored, deps.keys)
+      await writeRejections(tx, fileId, failed, issues)
+    })
     options.onProgress?.({ records: state.total })
     deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
   }
+  await staging.drain()
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   await mergeRegistrations(tx, ctx)
   return { transmittedAt, referenceDate: null }

@@ -65,26 +65,35 @@ function masked(fields: CanonicalField[], stored: StoredFields, values: Record<s
   })
 }
 
+/**
+ * Stages one batch of foyers. Within the batch the last occurrence of a dossier, and of a person, wins (WebRSA does
+ * the same); across batches the later merge wins, so the file's last occurrence wins overall.
+ */
 export async function stageFoyers(
   tx: Queryable,
   foyers: readonly { recordIndex: number; mapped: MappedFoyer }[],
   stored: StoredFields,
   keys: Keys,
 ): Promise<void> {
+  const lastFoyer = new Map<string, { recordIndex: number; mapped: MappedFoyer }>()
+  for (const f of foyers) lastFoyer.set(`${f.mapped.dossier['dossier.organisme']}|${f.mapped.dossier['dossier.numdemrsa']}`, f)
   const dossiers: unknown[][] = []
-  const persons: unknown[][] = []
+  const persons = new Map<string, unknown[]>()
   const members: unknown[][] = []
-  for (const { recordIndex, mapped } of foyers) {
+  for (const { recordIndex, mapped } of lastFoyer.values()) {
     const organisme = mapped.dossier['dossier.organisme']
     const numdemrsa = mapped.dossier['dossier.numdemrsa']
     dossiers.push([recordIndex, organisme, numdemrsa, ...masked(DOSSIER_FIELDS, stored, mapped.dossier, keys)])
+    const inFoyer = new Set<string>()
     for (const p of mapped.persons) {
-      persons.push([recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
+      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
+      if (inFoyer.has(p.matchKey)) continue
+      inFoyer.add(p.matchKey)
       members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
     }
   }
   await tx.copyRows('stage_dossiers', ['record_index', 'organisme', 'numdemrsa', ...cols(DOSSIER_FIELDS)], dossiers)
-  await tx.copyRows('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], persons)
+  await tx.copyRows('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], [...persons.values()])
   await tx.copyRows('stage_members', ['record_index', 'organisme', 'numdemrsa', 'match_key', ...cols(MEMBER_FIELDS)], members)
 }
 
@@ -111,23 +120,19 @@ export interface MergeContext {
 
 const set = (columns: string[]) => columns.map((c) => `${c} = excluded.${c}`).join(',\n  ')
 
-/** Merges the staged foyers: dossiers, persons, then each dossier's members (a foyer is a whole snapshot). */
+/**
+ * Merges the staged batch (deduplicated by stageFoyers) into the canonical tables: dossiers with their state
+ * history, persons, then each dossier's members (a foyer is a whole snapshot), and empties the staging tables for
+ * the next batch. Batches are merged while the next one is parsed, so the database works alongside the parser.
+ */
 export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ dossiers: number; persons: number; members: number }> {
   const d = cols(DOSSIER_FIELDS)
   const p = cols(PERSON_FIELDS)
   const m = cols(MEMBER_FIELDS)
-  // The last occurrence of a dossier in the file wins (WebRSA does the same).
-  await tx.exec(`
-    create temp table last_dossiers on commit drop as
-    select distinct on (organisme, numdemrsa) *
-    from stage_dossiers
-    order by organisme, numdemrsa, record_index desc;
-    create index on last_dossiers (organisme, numdemrsa);
-  `)
   await tx.query(
     `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select d.id, 'etat_droit', d.etat_droit, s.etat_droit, $1, $2, $3
-     from last_dossiers s
+     from stage_dossiers s
      join dossiers d on d.organisme = s.organisme and d.numdemrsa = s.numdemrsa
      where d.etat_droit is distinct from s.etat_droit`,
     [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
@@ -135,41 +140,41 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
   await tx.query(
     `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select d.id, 'transmission_state', d.transmission_state, 'transmitted', $1, $2, $3
-     from last_dossiers s
+     from stage_dossiers s
      join dossiers d on d.organisme = s.organisme and d.numdemrsa = s.numdemrsa
      where d.transmission_state <> 'transmitted'`,
     [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
   )
-  const newIds = await tx.query<{ id: number; inserted: boolean }>(
-    `insert into dossiers (flow_id, organisme, numdemrsa, ${d.join(', ')}, transmission_state, not_transmitted_since, file_id, transmitted_at)
-     select $1, organisme, numdemrsa, ${d.join(', ')}, 'transmitted', null, $2, $3
-     from last_dossiers
-     on conflict (organisme, numdemrsa) do update set
-       flow_id = excluded.flow_id,
-       ${set(d)},
-       transmission_state = 'transmitted',
-       not_transmitted_since = null,
-       file_id = excluded.file_id,
-       transmitted_at = excluded.transmitted_at,
-       updated_at = now()
-     returning id, (xmax = 0) as inserted`,
-    [ctx.flowId, ctx.fileId, ctx.transmittedAt],
-  )
-  await tx.query(
-    `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
-     select d.id, 'etat_droit', null, d.etat_droit, $1, $2, $3
-     from dossiers d
-     where d.id = any($4::bigint[])`,
-    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt, newIds.rows.filter((r) => r.inserted).map((r) => r.id)],
+  // Upsert, and open the history of the dossiers seen for the first time, in one statement.
+  const upsert = await tx.query<{ dossiers: number }>(
+    `with upserted as (
+       insert into dossiers (flow_id, organisme, numdemrsa, ${d.join(', ')}, transmission_state, not_transmitted_since, file_id, transmitted_at)
+       select $1, organisme, numdemrsa, ${d.join(', ')}, 'transmitted', null, $2, $3
+       from stage_dossiers
+       on conflict (organisme, numdemrsa) do update set
+         flow_id = excluded.flow_id,
+         ${set(d)},
+         transmission_state = 'transmitted',
+         not_transmitted_since = null,
+         file_id = excluded.file_id,
+         transmitted_at = excluded.transmitted_at,
+         updated_at = now()
+       returning id, (xmax = 0) as inserted, etat_droit
+     ),
+     opened as (
+       insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
+       select id, 'etat_droit', null, etat_droit, $4, $2, $3
+       from upserted
+       where inserted
+     )
+     select count(*)::int as dossiers
+     from upserted`,
+    [ctx.flowId, ctx.fileId, ctx.transmittedAt, ctx.effectiveDate],
   )
   const persons = await tx.query(
     `insert into persons (match_key, nir_index, ${p.join(', ')}, file_id, transmitted_at)
      select match_key, nir_index, ${p.join(', ')}, $1, $2
-     from (
-       select distinct on (match_key) *
-       from stage_persons
-       order by match_key, record_index desc
-     ) s
+     from stage_persons
      on conflict (match_key) do update set
        nir_index = excluded.nir_index,
        ${set(p)},
@@ -180,22 +185,21 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
   )
   await tx.query(
     `delete from dossier_members dm
-     using dossiers d, last_dossiers s
+     using dossiers d, stage_dossiers s
      where dm.dossier_id = d.id
        and d.organisme = s.organisme
        and d.numdemrsa = s.numdemrsa`,
   )
   const members = await tx.query(
     `insert into dossier_members (dossier_id, person_id, ${m.join(', ')}, file_id, transmitted_at)
-     select distinct on (d.id, p.id) d.id, p.id, ${m.map((c) => `sm.${c}`).join(', ')}, $1, $2
+     select d.id, p.id, ${m.map((c) => `sm.${c}`).join(', ')}, $1, $2
      from stage_members sm
-     join last_dossiers s on s.organisme = sm.organisme and s.numdemrsa = sm.numdemrsa and s.record_index = sm.record_index
      join dossiers d on d.organisme = sm.organisme and d.numdemrsa = sm.numdemrsa
-     join persons p on p.match_key = sm.match_key
-     order by d.id, p.id`,
+     join persons p on p.match_key = sm.match_key`,
     [ctx.fileId, ctx.transmittedAt],
   )
-  return { dossiers: newIds.rowCount, persons: persons.rowCount, members: members.rowCount }
+  await tx.exec('truncate stage_dossiers, stage_persons, stage_members')
+  return { dossiers: upsert.rows[0]?.dossiers ?? 0, persons: persons.rowCount, members: members.rowCount }
 }
 
 /**
@@ -204,25 +208,26 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
  * not treated as absent.
  */
 export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, rejectedKeys: readonly string[]): Promise<number> {
+  // Every dossier of the file was merged with this file's id: the flow's other transmitted dossiers are absent.
   const absent = `
     from dossiers d
     where d.flow_id = $1
       and d.transmission_state = 'transmitted'
-      and not exists (select 1 from last_dossiers s where s.organisme = d.organisme and s.numdemrsa = d.numdemrsa)
-      and not (d.numdemrsa = any($2::text[]))`
+      and d.file_id <> $2
+      and not (d.numdemrsa = any($3::text[]))`
   await tx.query(
     `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
-     select d.id, 'transmission_state', 'transmitted', 'not_transmitted', $3, $4, $5
+     select d.id, 'transmission_state', 'transmitted', 'not_transmitted', $4, $2, $5
      ${absent}`,
-    [ctx.flowId, rejectedKeys, ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.effectiveDate, ctx.transmittedAt],
   )
   const result = await tx.query(
     `update dossiers
      set transmission_state = 'not_transmitted',
-         not_transmitted_since = $3,
+         not_transmitted_since = $4,
          updated_at = now()
      where id in (select d.id ${absent})`,
-    [ctx.flowId, rejectedKeys, ctx.effectiveDate],
+    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.effectiveDate],
   )
   return result.rowCount
 }
@@ -233,6 +238,7 @@ export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, reje
  */
 export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<number> {
   const f = cols(FT_FIELDS)
+  await tx.exec('analyze stage_registrations')
   await tx.exec(`
     create temp table last_registrations on commit drop as
     select distinct on (person_key) *
