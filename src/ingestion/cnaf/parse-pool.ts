@@ -58,7 +58,8 @@ export class RecordParsePool {
     const tsxApi = tsxEsmApiUrl()
     const entry = new URL('./parse-record-worker.ts', import.meta.url).href
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { tsxApi, entry, settings } })
+      // A parse worker holds a few batches at a time: a small young generation keeps its heap, and the peak RSS, low.
+      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { tsxApi, entry, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } })
       const slot: Slot = { worker, pending: 0 }
       worker.on('message', (message: { id: number; result: BatchResult }) => {
         const waiter = this.waiters.get(message.id)
