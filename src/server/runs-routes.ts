@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { allowRoles, auditAs } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
+import { listJobRuns, listRecentFiles } from '../jobs/queries.ts'
 
 /**
  * GET /v1/admin/runs (role admin): recent job runs and file imports, as `passerelle runs` shows them. Technical
@@ -52,23 +53,8 @@ const iso = (value: unknown) => (value === null || value === undefined ? null : 
 export function registerRunsRoutes(v1: ApiRouter, kit: RouteKit): void {
   v1.openapi(route, async (c) => {
     const { limit } = c.req.valid('query')
-    const jobs = await kit.db.query<{ id: number; job: string; started_at: Date; finished_at: Date | null; outcome: string | null; counts: unknown; error: string | null }>(
-      `select id, job, started_at, finished_at, outcome, counts, error
-       from job_runs
-       order by id desc
-       limit $1`,
-      [limit],
-    )
-    const files = await kit.db.query<{
-      id: number; flow_id: string; name: string; status: string; kind: string | null
-      records_accepted: number; records_rejected: number; reason: string | null; finished_at: Date
-    }>(
-      `select id, flow_id, name, status, kind, records_accepted, records_rejected, reason, finished_at
-       from files
-       order by id desc
-       limit $1`,
-      [limit],
-    )
+    const jobs = { rows: await listJobRuns(kit.db, limit) }
+    const files = { rows: await listRecentFiles(kit.db, limit) }
     return c.json(
       {
         jobs: jobs.rows.map((j) => ({

@@ -199,6 +199,10 @@ describe.skipIf(testBackend() !== 'pglite')('serve --demo: the first run with no
     const body = (await page.json()) as { items: Record<string, unknown>[] }
     expect(body.items.length).toBeGreaterThan(0)
     expect(Object.keys(body.items[0]!)).not.toContain('nir')
+    const admin = out.match(/^\s+admin\s+pilotage-et-controle\s+(psl_\S+)/m)![1]!
+    const runs = (await (await fetch(`${base}/v1/admin/runs?limit=50`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { jobs: { job: string; outcome: string }[] }
+    expect(runs.jobs).toContainEqual(expect.objectContaining({ job: 'ingest:caf-beneficiaires', outcome: 'succeeded' }))
+    expect((await fetch(`${base}/v1/admin/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
     expect(out).toMatch(/succeeded\s+ingest:caf-beneficiaires/)
     expect(out).toMatch(/succeeded\s+ingest:orientations/)
     const exit = await stopAll([demo])

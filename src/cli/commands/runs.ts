@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { listJobRuns, listRecentFiles } from '../../jobs/queries.ts'
 import { openContext } from '../context.ts'
 
 export function register(program: Command): void {
@@ -11,23 +12,8 @@ export function register(program: Command): void {
       const limit = Math.min(Math.max(Number(options.limit) || 20, 1), 1000)
       const ctx = await openContext()
       try {
-        const files = await ctx.db.query<{
-          id: number; flow_id: string; name: string; status: string; kind: string | null
-          records_accepted: number; records_rejected: number; reason: string | null; finished_at: Date
-        }>(
-          `select id, flow_id, name, status, kind, records_accepted, records_rejected, reason, finished_at
-           from files
-           order by id desc
-           limit $1`,
-          [limit],
-        )
-        const jobs = await ctx.db.query<{ id: number; job: string; started_at: Date; finished_at: Date | null; outcome: string | null; counts: unknown; error: string | null }>(
-          `select id, job, started_at, finished_at, outcome, counts, error
-           from job_runs
-           order by id desc
-           limit $1`,
-          [limit],
-        )
+        const files = { rows: await listRecentFiles(ctx.db, limit) }
+        const jobs = { rows: await listJobRuns(ctx.db, limit) }
         if (options.json) {
           process.stdout.write(JSON.stringify({ files: files.rows, jobs: jobs.rows }, null, 2) + '\n')
           return
