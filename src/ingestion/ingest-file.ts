@@ -149,7 +149,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       const fileId = rows[0]!.id
       await createStagingTables(tx)
       const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : flow.format.type === 'france-travail-csv' ? loadFranceTravail : loadOrientations
-      const loaded = await load(tx, deps, flow, file, fileId, state, issues, options)
+      const loaded = await load({ tx, deps, flow, file, fileId, state, issues, options })
       const accepted = state.total - state.rejected
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
@@ -191,6 +191,24 @@ interface LoadState {
 }
 
 type Issues = { recordIndex: number; line: number; issue: RecordIssue }[]
+
+/** What a format's loader works with, inside the file's transaction. */
+interface FileLoad {
+  tx: Queryable
+  deps: IngestDeps
+  flow: Flow
+  file: LocalFile
+  fileId: number
+  state: LoadState
+  issues: Issues
+  options: IngestOptions
+}
+
+/** What a loader tells about the file once its records are merged. */
+interface Loaded {
+  transmittedAt: Date
+  referenceDate: string | null
+}
 
 async function writeRejections(
   tx: Queryable,
@@ -255,16 +273,7 @@ async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmitte
   }
 }
 
-async function loadCnaf(
-  tx: Queryable,
-  deps: IngestDeps,
-  flow: Flow,
-  file: LocalFile,
-  fileId: number,
-  state: LoadState,
-  issues: Issues,
-  options: IngestOptions,
-): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'cnaf-vrsb0801') throw new Error(`flow ${flow.id} is not a CNAF flow`)
   let ctx: MergeContext | undefined
   let typeflux: string | undefined
@@ -317,16 +326,7 @@ async function loadCnaf(
   return { transmittedAt: ctx.transmittedAt, referenceDate }
 }
 
-async function loadFranceTravail(
-  tx: Queryable,
-  deps: IngestDeps,
-  flow: Flow,
-  file: LocalFile,
-  fileId: number,
-  state: LoadState,
-  issues: Issues,
-  options: IngestOptions,
-): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'france-travail-csv') throw new Error(`flow ${flow.id} is not a France Travail flow`)
   const kind = detectFranceTravailKind(path.basename(file.name), flow.format.kinds)
   if (!kind) {
@@ -369,16 +369,7 @@ async function loadFranceTravail(
   return { transmittedAt, referenceDate: null }
 }
 
-async function loadOrientations(
-  tx: Queryable,
-  deps: IngestDeps,
-  flow: Flow,
-  file: LocalFile,
-  fileId: number,
-  state: LoadState,
-  issues: Issues,
-  options: IngestOptions,
-): Promise<{ transmittedAt: Date; referenceDate: string | null }> {
+async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'orientations-csv') throw new Error(`flow ${flow.id} is not an orientations flow`)
   state.kind = 'orientations'
   const transmittedAt = file.modifiedAt

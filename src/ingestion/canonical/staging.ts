@@ -5,9 +5,10 @@ import { CANONICAL_FIELDS, type CanonicalField, type FieldType } from '../../mod
 import type { MappedFoyer, MappedRegistration } from './map-records.ts'
 
 /**
- * Per-file staging: parsed records are COPYed into temporary tables (dropped at commit) as they stream, then
- * merged into the canonical tables with a few set-based statements at the end of the file. Everything happens in
- * the file's transaction, so a file is loaded whole or not at all.
+ * Per-file staging: parsed records are COPYed into temporary tables (dropped at commit) and merged into the
+ * canonical tables with a few set-based statements: CNAF foyers batch by batch (while the next batch is parsed),
+ * France Travail rows once at the end of the file. Everything happens in the file's transaction, so a file is
+ * loaded whole or not at all.
  *
  * Minimisation is applied here, before anything reaches the database: a catalogue field that no purpose stores
  * is written as NULL (and a merge overwrites what an earlier configuration stored).
