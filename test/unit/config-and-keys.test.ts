@@ -82,4 +82,15 @@ describe('NIR', () => {
     a[a.length - 1]! ^= 1
     expect(() => decryptNir(key, a)).toThrow()
   })
+
+  it('never reuses an IV, across refills of the buffered IV pool', () => {
+    const key = Buffer.alloc(32, 7)
+    const ivs = new Set<string>()
+    for (let i = 0; i < 10_000; i++) {
+      const sealed = encryptNir(key, '185027512345678')
+      ivs.add(sealed.subarray(1, 13).toString('hex'))
+      if (i % 997 === 0) expect(decryptNir(key, sealed)).toBe('185027512345678')
+    }
+    expect(ivs.size).toBe(10_000)
+  })
 })
