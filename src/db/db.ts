@@ -26,6 +26,8 @@ export interface Queryable {
    * Date (ISO), Buffer (bytea). Returns the number of rows copied.
    */
   copyRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<number>
+  /** Sends rows encoded beforehand by `encodeCopy` (so the encoding can overlap other work). Returns the row count. */
+  copyEncoded(copy: EncodedCopy): Promise<number>
   /** Runs a script of several statements with no parameters (migrations only). */
   exec(script: string): Promise<void>
 }
@@ -39,6 +41,35 @@ export interface Db extends Queryable {
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */
   session<T>(fn: (connection: Queryable) => Promise<T>): Promise<T>
   close(): Promise<void>
+}
+
+/** Rows already encoded in COPY text format, in chunks of about 1 MiB, ready to send (`Queryable.copyEncoded`). */
+export interface EncodedCopy {
+  /** `copy table (columns) from stdin` (identifiers checked). */
+  readonly statement: string
+  readonly chunks: readonly Buffer[]
+  readonly rows: number
+}
+
+const COPY_CHUNK_CHARS = 1 << 20
+
+/**
+ * Encodes rows for COPY now, to send them later: one write per row costs more than encoding the row, so rows go
+ * in chunks of about 1 MiB.
+ */
+export function encodeCopy(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): EncodedCopy {
+  const statement = copyStatement(table, columns)
+  const chunks: Buffer[] = []
+  let chunk = ''
+  for (const row of rows) {
+    chunk += encodeCopyRow(row)
+    if (chunk.length >= COPY_CHUNK_CHARS) {
+      chunks.push(Buffer.from(chunk, 'utf8'))
+      chunk = ''
+    }
+  }
+  if (chunk.length > 0) chunks.push(Buffer.from(chunk, 'utf8'))
+  return { statement, chunks, rows: rows.length }
 }
 
 /** Encodes one row in COPY text format (tab-separated, `\N` for null, backslash escapes). */

@@ -1,6 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 import { mkdirSync } from 'node:fs'
-import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryResult } from './db.ts'
+import { encodeCopy, type Db, type Queryable, type QueryResult } from './db.ts'
 
 /** Same type parsing as the pg backend: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
 const parsers = {
@@ -9,6 +9,11 @@ const parsers = {
 }
 
 function wrap(target: PGlite | Transaction): Queryable {
+  const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
+    if (copy.rows === 0) return 0
+    await target.query(`${copy.statement.replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob: new Blob([...copy.chunks]) })
+    return copy.rows
+  }
   return {
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const result = await target.query<R>(text, params as unknown[] | undefined)
@@ -17,12 +22,8 @@ function wrap(target: PGlite | Transaction): Queryable {
     async exec(script) {
       await target.exec(script)
     },
-    async copyRows(table, columns, rows) {
-      if (rows.length === 0) return 0
-      const blob = new Blob(rows.map(encodeCopyRow))
-      await target.query(`${copyStatement(table, columns).replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob })
-      return rows.length
-    },
+    copyRows: (table, columns, rows) => copyEncoded(encodeCopy(table, columns, rows)),
+    copyEncoded,
   }
 }
 

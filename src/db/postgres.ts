@@ -3,7 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
-import { copyStatement, encodeCopyRow, type Db, type Queryable, type QueryOptions, type QueryResult } from './db.ts'
+import { encodeCopy, type Db, type Queryable, type QueryOptions, type QueryResult } from './db.ts'
 
 /** Type parsers shared by both backends: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
 const types = {
@@ -26,20 +26,22 @@ function statementName(text: string): string {
   return name
 }
 
-/** COPY text in chunks of about 1 MiB: one write per row costs more than encoding the row. */
-function* copyChunks(rows: readonly (readonly unknown[])[]): Generator<Buffer> {
-  let chunk = ''
-  for (const row of rows) {
-    chunk += encodeCopyRow(row)
-    if (chunk.length >= 1 << 20) {
-      yield Buffer.from(chunk, 'utf8')
-      chunk = ''
+function wrap(client: pg.PoolClient | pg.Pool): Queryable {
+  const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
+    if (copy.rows === 0) return 0
+    const run = async (c: pg.PoolClient) => {
+      const stream = c.query(copyFrom(copy.statement))
+      await pipeline(Readable.from(copy.chunks), stream)
+      return copy.rows
+    }
+    if (!(client instanceof pg.Pool)) return run(client)
+    const c = await client.connect()
+    try {
+      return await run(c)
+    } finally {
+      c.release()
     }
   }
-  if (chunk.length > 0) yield Buffer.from(chunk, 'utf8')
-}
-
-function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       const result = options?.prepare
@@ -50,23 +52,8 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
     async exec(script) {
       await client.query(script)
     },
-    async copyRows(table, columns, rows) {
-      if (rows.length === 0) return 0
-      const run = async (c: pg.PoolClient) => {
-        const stream = c.query(copyFrom(copyStatement(table, columns)))
-        await pipeline(Readable.from(copyChunks(rows)), stream)
-        return rows.length
-      }
-      if (client instanceof pg.Pool) {
-        const c = await client.connect()
-        try {
-          return await run(c)
-        } finally {
-          c.release()
-        }
-      }
-      return run(client as pg.PoolClient)
-    },
+    copyRows: (table, columns, rows) => copyEncoded(encodeCopy(table, columns, rows)),
+    copyEncoded,
   }
 }
 

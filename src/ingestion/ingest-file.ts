@@ -13,7 +13,8 @@ import {
   markAbsentFromStock,
   mergeFoyers,
   mergeRegistrations,
-  stageFoyers,
+  encodeFoyerStage,
+  stageEncoded,
   stageRegistrations,
   type MergeContext,
   type StoredFields,
@@ -27,6 +28,7 @@ import { cnafTransmissionTime } from './transmission-time.ts'
 import { loadOrientationsFile } from '../assignments/load-orientations.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
+import { breather } from './breather.ts'
 
 export interface IngestDeps {
   db: Db
@@ -280,6 +282,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   let referenceDate: string | null = null
   const rejectedKeys: string[] = []
   const staging = oneInFlight()
+  const breathe = breather()
   for await (const event of readCnafFile(file.path, {
     fallbackEncoding: flow.format.encoding,
     organismes: flow.format.organismes,
@@ -300,6 +303,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
       const ok: { recordIndex: number; mapped: ReturnType<typeof mapCnafFoyer> }[] = []
       const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
       for (const r of event.records) {
+        await breathe()
         if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapCnafFoyer(r.value, deps.keys.index) })
         else {
           failed.push(r)
@@ -310,8 +314,10 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
       state.rejected += failed.length
       const merge = ctx
       if (!merge) throw new FileRejection('bad_header', `${file.name}: records before the IdentificationFlux header`)
+      // Encoded here, while the database merges the previous batch; only sending and merging wait for it.
+      const encoded = await encodeFoyerStage(ok, deps.stored, deps.keys, breathe)
       await staging.next(async () => {
-        await stageFoyers(tx, ok, deps.stored, deps.keys)
+        await stageEncoded(tx, encoded)
         await mergeFoyers(tx, merge)
         await writeRejections(tx, fileId, failed, issues)
       })

@@ -1,7 +1,8 @@
 import type { Keys } from '../../crypto/keys.ts'
 import { encryptNir } from '../../crypto/nir-cipher.ts'
-import type { Queryable } from '../../db/db.ts'
+import { encodeCopy, type EncodedCopy, type Queryable } from '../../db/db.ts'
 import { CANONICAL_FIELDS, type CanonicalField, type FieldType } from '../../model/fields.ts'
+import type { Breathe } from '../breather.ts'
 import type { MappedFoyer, MappedRegistration } from './map-records.ts'
 
 /**
@@ -67,21 +68,24 @@ function masked(fields: CanonicalField[], stored: StoredFields, values: Record<s
 }
 
 /**
- * Stages one batch of foyers. Within the batch the last occurrence of a dossier, and of a person, wins (WebRSA does
- * the same); across batches the later merge wins, so the file's last occurrence wins overall.
+ * One batch of foyers, minimised, NIRs encrypted and encoded for COPY into the staging tables: pure CPU work, done
+ * while the database merges the previous batch; `stageEncoded` sends it. Within the batch the last occurrence of a
+ * dossier, and of a person, wins (WebRSA does the same); across batches the later merge wins, so the file's last
+ * occurrence wins overall.
  */
-export async function stageFoyers(
-  tx: Queryable,
+export async function encodeFoyerStage(
   foyers: readonly { recordIndex: number; mapped: MappedFoyer }[],
   stored: StoredFields,
   keys: Keys,
-): Promise<void> {
+  breathe: Breathe = () => undefined,
+): Promise<EncodedCopy[]> {
   const lastFoyer = new Map<string, { recordIndex: number; mapped: MappedFoyer }>()
   for (const f of foyers) lastFoyer.set(`${f.mapped.dossier['dossier.organisme']}|${f.mapped.dossier['dossier.numdemrsa']}`, f)
   const dossiers: unknown[][] = []
   const persons = new Map<string, unknown[]>()
   const members: unknown[][] = []
   for (const { recordIndex, mapped } of lastFoyer.values()) {
+    await breathe()
     const organisme = mapped.dossier['dossier.organisme']
     const numdemrsa = mapped.dossier['dossier.numdemrsa']
     dossiers.push([recordIndex, organisme, numdemrsa, ...masked(DOSSIER_FIELDS, stored, mapped.dossier, keys)])
@@ -93,9 +97,16 @@ export async function stageFoyers(
       members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
     }
   }
-  await tx.copyRows('stage_dossiers', ['record_index', 'organisme', 'numdemrsa', ...cols(DOSSIER_FIELDS)], dossiers)
-  await tx.copyRows('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], [...persons.values()])
-  await tx.copyRows('stage_members', ['record_index', 'organisme', 'numdemrsa', 'match_key', ...cols(MEMBER_FIELDS)], members)
+  return [
+    encodeCopy('stage_dossiers', ['record_index', 'organisme', 'numdemrsa', ...cols(DOSSIER_FIELDS)], dossiers),
+    encodeCopy('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], [...persons.values()]),
+    encodeCopy('stage_members', ['record_index', 'organisme', 'numdemrsa', 'match_key', ...cols(MEMBER_FIELDS)], members),
+  ]
+}
+
+/** Sends staging rows encoded by `encodeFoyerStage`. */
+export async function stageEncoded(tx: Queryable, copies: readonly EncodedCopy[]): Promise<void> {
+  for (const copy of copies) await tx.copyEncoded(copy)
 }
 
 export async function stageRegistrations(
