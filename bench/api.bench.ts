@@ -1,5 +1,5 @@
 /**
- * npm run bench:api [-- --duration 20] [-- --reuse]
+ * npm run bench:api [-- --duration 20] [-- --reuse] [-- --scenarios by-id,list,baseline]
  *
  * Loads 1,000,000 generated persons (one dossier each, France Travail registrations for a third) and 1,000
  * referents of 250 beneficiaries each into a fresh PostgreSQL database (set-based SQL, server-side), then:
@@ -38,6 +38,8 @@ const DURATION = Number(arg('duration') ?? 20)
 const BASELINE_DURATION = Number(arg('baseline-duration') ?? Math.min(DURATION, 10))
 const REUSE = args.includes('--reuse')
 const WARMUP = Number(arg('warmup') ?? 3)
+/** Which scenarios to run: `by-id`, `list`, `baseline` (comma-separated; default all). */
+const SCENARIOS = new Set((arg('scenarios') ?? 'by-id,list,baseline').split(','))
 const PERSONS = 1_000_000
 const REFERENTS = 1_000
 const PER_REFERENT = 250
@@ -242,8 +244,8 @@ async function driveAsync(name: string, file: string): Promise<Record<string, st
 }
 const loadBefore = loadavg()[0]!.toFixed(1)
 const results: Record<string, string | number>[] = []
-results.push(await driveAsync('API GET /v1/beneficiaires/{id}', byIdFile))
-results.push(await driveAsync('API GET /v1/beneficiaires?limit=50', listFile))
+if (SCENARIOS.has('by-id')) results.push(await driveAsync('API GET /v1/beneficiaires/{id}', byIdFile))
+if (SCENARIOS.has('list')) results.push(await driveAsync('API GET /v1/beneficiaires?limit=50', listFile))
 await new Promise<void>((resolve) => server.close(() => resolve()))
 
 // Baseline: the same queries through pg, 50 concurrent clients, no HTTP, no token check, no audit.
@@ -276,13 +278,13 @@ async function baseline(name: string, one: (i: number) => Promise<unknown>): Pro
 const baselineDb = await openPostgres(url.toString(), { max: CONNECTIONS })
 const sample = pairs.rows
 const now = new Date()
-results.push(
+if (SCENARIOS.has('baseline')) results.push(
   await baseline('pg baseline: person lookup query', (i) => {
     const r = sample[(i * 7919) % sample.length]!
     return findPersonForCaller(baselineDb, { publicId: r.public_id, caller: { relation: portfolioRelation('referent'), userId: r.referent_user_id, organisationId: 0, purposeId: 'accompagnement-rsa' }, fields, now })
   }),
 )
-results.push(
+if (SCENARIOS.has('baseline')) results.push(
   await baseline('pg baseline: portfolio page query (50)', (i) =>
     listPortfolio(baselineDb, {
       caller: { relation: 'referent', userId: 1 + (i % REFERENTS), organisationId: 0, purposeId: 'accompagnement-rsa' },
