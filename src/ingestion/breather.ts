@@ -6,7 +6,7 @@
  */
 export type Breathe = () => Promise<void> | undefined
 
-export function breather(everyMs = 4): Breathe {
+export function breather(everyMs = 2): Breathe {
   let last = performance.now()
   return () => {
     const now = performance.now()
