@@ -65,6 +65,20 @@ export type ApiApp = OpenAPIHono<ApiEnv>
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 
+/**
+ * A request header. Under @hono/node-server it is read from Node's parsed headers (names lower-case; a repeated
+ * Authorization keeps the first, as Node does): going through the Fetch Request would build a Headers object for
+ * every request. Elsewhere (tests through `app.request`), from the Request.
+ */
+function requestHeader(c: { env?: unknown; req: { header(name: string): string | undefined } }, name: string): string | undefined {
+  const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming
+  if (incoming?.headers) {
+    const value = incoming.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  }
+  return c.req.header(name)
+}
+
 function validationMessage(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, target: string): string {
   const text = error.issues
     .slice(0, 5)
@@ -104,7 +118,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   const clientAddress = (c: any): string | null => {
     if (options.trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim()
+      const forwarded = requestHeader(c, 'x-forwarded-for')?.split(',')[0]?.trim()
       if (forwarded && isIP(forwarded)) return forwarded
     }
     const address = c.env?.incoming?.socket?.remoteAddress
@@ -112,12 +126,14 @@ export function createApp(deps: ApiDeps): ApiApp {
   }
 
   const requestId: MiddlewareHandler<ApiEnv> = async (c, next) => {
-    const given = c.req.header('x-request-id')
+    const given = requestHeader(c, 'x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', id)
     c.set('clientAddress', clientAddress(c))
-    await next()
+    // Set before the handler runs: every response built from this context carries it (a header added to a
+    // finished response makes Hono copy the whole response).
     c.header('X-Request-Id', id)
+    await next()
   }
 
   const auditTrail: MiddlewareHandler<ApiEnv> = async (c, next) => {
@@ -157,7 +173,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const t = now()
-    const outcome = await authenticator.authenticate({ authorization: c.req.header('authorization') }, t)
+    const outcome = await authenticator.authenticate({ authorization: requestHeader(c, 'authorization') }, t)
     if (!outcome.ok) {
       audit(c, { action: 'api.authenticate', actor: outcome.actor, details: { reason: outcome.reason, ...(outcome.credentialId ? { tokenId: outcome.credentialId } : {}) } })
       // Failed attempts are limited per client address (valid tokens are never held back by others' failures).
@@ -199,18 +215,17 @@ export function createApp(deps: ApiDeps): ApiApp {
   )
   app.use('/v1/*', auditTrail)
   app.use('/v1/*', async (c, next) => {
-    await next()
     c.header('Cache-Control', 'no-store')
+    await next()
   })
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: options.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `the request body exceeds ${options.bodyLimitBytes} bytes`, 'payload_too_large')
-      },
-    }),
-  )
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `the request body exceeds ${options.bodyLimitBytes} bytes`, 'payload_too_large')
+    },
+  })
+  // GET and HEAD carry no body that any route reads; asking for one would build a full Fetch Request per call.
+  app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
   app.use('/v1/*', authenticate)
   app.use('/v1/*', rateLimit)
 

@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
@@ -149,6 +151,36 @@ describe.skipIf(postgresUnavailable())('partner API hardening', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer')
     expect(res.headers.get('cache-control')).toBe('no-store')
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('behaves the same through a real Node HTTP server: headers read from Node, request id, no-store, body limit', async () => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const ok = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${world.tokens.refA1}`, 'X-Request-Id': 'node-path-1' } })
+      expect(ok.status).toBe(200)
+      expect(ok.headers.get('x-request-id')).toBe('node-path-1')
+      expect(ok.headers.get('cache-control')).toBe('no-store')
+      expect(ok.headers.get('content-security-policy')).toContain("default-src 'none'")
+      const anonymous = await fetch(`${base}/v1/me`)
+      expect(anonymous.status).toBe(401)
+      expect(anonymous.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+      expect(anonymous.headers.get('cache-control')).toBe('no-store')
+      const unknown = await fetch(`${base}/v1/beneficiaires/00000000-0000-4000-8000-000000000000`, { headers: { Authorization: `Bearer ${world.tokens.refA1}` } })
+      expect(unknown.status).toBe(404)
+      expect(unknown.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+      const large = await fetch(`${base}/v1/admin/organisations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${world.tokens.admin}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'x'.repeat(10_000) }),
+      })
+      expect(large.status).toBe(413)
+      const { rows } = await t.db.query<{ n: number }>(`select count(*)::int as n from audit_events where request_id = 'node-path-1'`)
+      expect(rows[0]!.n).toBe(1)
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 
   it('limits requests per token with 429 and Retry-After, and failed authentications per address', async () => {
