@@ -28,14 +28,28 @@ export interface ChainedEvent extends AuditEventInput {
   hash: string
 }
 
-/** Deterministic JSON: object keys sorted at every level. */
+/**
+ * Deterministic JSON: object keys sorted (by UTF-16 code units) at every level, undefined members left out,
+ * undefined array items as null. Written as plain loops: it runs for every audited request.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null)
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i])
+    return out + ']'
+  }
+  const object = value as Record<string, unknown>
+  const keys = Object.keys(object).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    const member = object[key]
+    if (member === undefined) continue
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member)
+    first = false
+  }
+  return out + '}'
 }
 
 export function eventHash(seq: number, prevHash: string, event: AuditEventInput): string {
