@@ -15,18 +15,38 @@ export interface ProjectOptions {
 
 export function project(record: CanonicalRecord, purpose: Pick<Purpose, 'fields'>, options: ProjectOptions = {}): Projected {
   const out: Projected = {}
-  for (const field of purpose.fields) {
-    if (field.transform === 'omit') continue
+  for (const { name, field, assignable } of outputsOf(purpose.fields)) {
     const value = Object.prototype.hasOwnProperty.call(record, field.field) ? record[field.field] : undefined
+    const projected = transformValue(value, field, options)
+    if (assignable) out[name] = projected
     // An own data property whatever the name (`out[name] = ...` with `__proto__` would set the prototype instead).
-    Object.defineProperty(out, exposedName(field), {
-      value: transformValue(value, field, options),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
+    else Object.defineProperty(out, name, { value: projected, enumerable: true, writable: true, configurable: true })
   }
   return out
+}
+
+interface Output {
+  name: string
+  field: PurposeField
+  /** Plain assignment creates an own data property for every name but `__proto__` (Object.prototype's setter). */
+  assignable: boolean
+}
+
+const outputs = new WeakMap<readonly PurposeField[], Output[]>()
+
+/** A purpose's output fields, worked out once per declaration (project runs for every record served). */
+function outputsOf(fields: readonly PurposeField[]): Output[] {
+  let list = outputs.get(fields)
+  if (!list) {
+    list = fields
+      .filter((field) => field.transform !== 'omit')
+      .map((field) => {
+        const name = exposedName(field)
+        return { name, field, assignable: name !== '__proto__' }
+      })
+    outputs.set(fields, list)
+  }
+  return list
 }
 
 /**
