@@ -6,7 +6,8 @@
  * postgres://postgres@127.0.0.1:5432/test; a fresh database is created and dropped.
  *
  * Knobs: BENCH_PERSONS (default 1000000), BENCH_CHUNK (rows per transaction, default 5000), BENCH_API_CLIENTS
- * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10), BENCH_PAUSE_MS (pause between chunks, default 0).
+ * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10), BENCH_PAUSE_MS (smallest pause between
+ * chunks, default 0), BENCH_PAUSE_RATIO (pause after a chunk as a share of its duration, default the product's 0.25).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -20,6 +21,7 @@ import { migrate } from '../src/db/migrate.ts'
 import { openPostgres } from '../src/db/postgres.ts'
 import { createApp } from '../src/http/app.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { DEFAULT_PAUSE_RATIO } from '../src/retention/run-context.ts'
 import { runRetention, type RetentionReport } from '../src/retention/run-retention.ts'
 import { buildWorld, testPurposes, WORLD_NOW } from '../test/helpers/api-seed.ts'
 
@@ -28,6 +30,7 @@ const CHUNK = Number(process.env.BENCH_CHUNK ?? 5000)
 const CLIENTS = Number(process.env.BENCH_API_CLIENTS ?? 4)
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10)
 const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 0)
+const PAUSE_RATIO = Number(process.env.BENCH_PAUSE_RATIO ?? DEFAULT_PAUSE_RATIO)
 const ADMIN_URL = process.env.PASSERELLE_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 const keys = testKeys()
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
   const apiDb = await openPostgres(database.url, { max: 8 })
   try {
     await migrate(db)
-    say(`retention benchmark: ${PERSONS.toLocaleString('en')} persons, chunks of ${CHUNK} rows, ${PAUSE_MS} ms pause between chunks, ${CLIENTS} API clients`)
+    say(`retention benchmark: ${PERSONS.toLocaleString('en')} persons, chunks of ${CHUNK} rows, pause after each chunk ${PAUSE_RATIO} × its duration (at least ${PAUSE_MS} ms), ${CLIENTS} API clients`)
     let t0 = performance.now()
     const seeded = await seed(db)
     say(`seeded ${seeded.dossiers.toLocaleString('en')} dossiers and ${seeded.persons.toLocaleString('en')} persons in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
@@ -223,7 +226,7 @@ async function main(): Promise<void> {
     // Closed 2021-01-31: active until 2024-01-31, archived until 2027-01-31.
     const cpuArchive = await backendCpu(ADMIN_URL, 'retention-bench')
     t0 = performance.now()
-    const archiving = runRetention(deps, { now: new Date('2026-06-15T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
+    const archiving = runRetention(deps, { now: new Date('2026-06-15T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS, pauseRatio: PAUSE_RATIO })
     const duringArchive = await measureApi(request, archiving)
     const archiveReport = await archiving
     const archiveSeconds = (performance.now() - t0) / 1000
@@ -233,7 +236,7 @@ async function main(): Promise<void> {
 
     const cpuDestroy = await backendCpu(ADMIN_URL, 'retention-bench')
     t0 = performance.now()
-    const destroying = runRetention(deps, { now: new Date('2027-06-01T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS })
+    const destroying = runRetention(deps, { now: new Date('2027-06-01T10:00:00Z'), dryRun: false, chunkSize: CHUNK, pauseMs: PAUSE_MS, pauseRatio: PAUSE_RATIO })
     const duringDestroy = await measureApi(request, destroying)
     const destroyReport = await destroying
     const destroySeconds = (performance.now() - t0) / 1000

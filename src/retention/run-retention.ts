@@ -30,7 +30,7 @@ import {
   keptColumns,
   type CanonicalTable,
 } from './queries.ts'
-import type { ChunkHook, RunContext } from './run-context.ts'
+import { createPacer, DEFAULT_PAUSE_RATIO, type ChunkHook, type RunContext } from './run-context.ts'
 
 /**
  * The advisory lock a retention run holds: the scheduler's job lock (`runJob` names it `job:<job>`), so a manual
@@ -72,8 +72,10 @@ export interface RetentionOptions {
   dryRun: boolean
   /** Rows per transaction (default 5,000). */
   chunkSize?: number
-  /** Pause between chunks (ms, default 0): slows a large run down to leave more room to the API. */
+  /** Smallest pause between chunks (ms, default 0). */
   pauseMs?: number
+  /** Pause after each chunk as a share of the time it took (default 0.25; 0: none): leaves room to the API. */
+  pauseRatio?: number
   /** Test hook, called inside each chunk's transaction (throw to simulate a crash mid-run). */
   onChunk?: ChunkHook
 }
@@ -188,7 +190,7 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     today: plan.today,
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     onChunk: options.onChunk,
-    pauseMs: options.pauseMs ?? 0,
+    pacer: createPacer({ ratio: options.pauseRatio ?? DEFAULT_PAUSE_RATIO, minMs: options.pauseMs ?? 0 }),
   }
   const flowsOf = (policyId: string) => [...flows.values()].filter((f) => f.retention === policyId).map((f) => f.id).sort()
   const all = [...policies.values()]

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { openContext } from '../context.ts'
 import { withAdvisoryLock } from '../../db/advisory-lock.ts'
 import { isCalendarDate } from '../../retention/duration.ts'
+import { DEFAULT_PAUSE_RATIO } from '../../retention/run-context.ts'
 import { RETENTION_LOCK, runRetention, type RetentionReport } from '../../retention/run-retention.ts'
 
 /** `passerelle retention [--dry-run] [--as-of YYYY-MM-DD] [--json]`: plans, then applies, the retention policies. */
@@ -13,20 +14,22 @@ export function register(program: Command): void {
     .option('--as-of <day>', 'plan as of this civil day (YYYY-MM-DD), to forecast; only with --dry-run')
     .option('--json', 'print the report as JSON')
     .option('--chunk-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10), 5000)
-    .option('--pause-ms <ms>', 'pause between chunks, to leave room to the API during a large run', (v) => Number.parseInt(v, 10), 0)
-    .action(async (opts: { dryRun?: boolean; asOf?: string; json?: boolean; chunkSize: number; pauseMs: number }) => {
+    .option('--pause-ms <ms>', 'smallest pause between chunks', (v) => Number.parseInt(v, 10), 0)
+    .option('--pause-ratio <r>', 'pause after each chunk, as a share of the time it took (leaves room to the API; 0: none)', Number, DEFAULT_PAUSE_RATIO)
+    .action(async (opts: { dryRun?: boolean; asOf?: string; json?: boolean; chunkSize: number; pauseMs: number; pauseRatio: number }) => {
       if (opts.asOf !== undefined && !isCalendarDate(opts.asOf)) throw new Error(`--as-of: "${opts.asOf}" is not a date (YYYY-MM-DD)`)
       if (opts.asOf !== undefined && !opts.dryRun) {
         throw new Error('--as-of forecasts only: add --dry-run (applying retention as of another day would destroy too early or too late)')
       }
       if (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1) throw new Error('--chunk-size must be a positive integer')
       if (!Number.isInteger(opts.pauseMs) || opts.pauseMs < 0) throw new Error('--pause-ms must be a whole number of milliseconds')
+      if (!Number.isFinite(opts.pauseRatio) || opts.pauseRatio < 0 || opts.pauseRatio > 10) throw new Error('--pause-ratio must be a number from 0 to 10')
       // Noon UTC is the same civil day in Europe/Paris, whatever the season.
       const now = opts.asOf ? new Date(`${opts.asOf}T12:00:00Z`) : new Date()
       const ctx = await openContext()
       try {
         const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir }
-        const run = () => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs })
+        const run = () => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, pauseRatio: opts.pauseRatio })
         let report: RetentionReport
         if (opts.dryRun) report = await run()
         else {
