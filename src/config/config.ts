@@ -13,6 +13,7 @@ const ConfigSchema = z.object({
   DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
   PASSERELLE_DATA_DIR: z.string().min(1).default('./var'),
   PASSERELLE_STAGING_DIR: z.string().min(1).optional(),
+  PASSERELLE_EXTRACTS_DIR: z.string().min(1).optional(),
   PASSERELLE_FLOWS_DIR: z.string().min(1).default('./flows'),
   PASSERELLE_MAPPINGS_DIR: z.string().min(1).default('./mappings'),
   PASSERELLE_NIR_KEY: base64Key.optional(),
@@ -31,6 +32,8 @@ export type Config = {
   databaseUrl: string | undefined
   dataDir: string
   stagingDir: string
+  /** Where scheduled statistical extracts are written (their files are swept by the extract-files policy). */
+  extractsDir: string
   flowsDir: string
   mappingsDir: string
   keys: { nir?: string; index?: string; pseudonym?: string }
@@ -60,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir,
     stagingDir: path.resolve(e.PASSERELLE_STAGING_DIR ?? path.join(dataDir, 'staging')),
+    extractsDir: path.resolve(e.PASSERELLE_EXTRACTS_DIR ?? path.join(dataDir, 'extracts')),
     flowsDir: path.resolve(e.PASSERELLE_FLOWS_DIR),
     mappingsDir: path.resolve(e.PASSERELLE_MAPPINGS_DIR),
     keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY },

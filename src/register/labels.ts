@@ -114,6 +114,7 @@ export const SCOPE_LABELS: Record<PolicyScope, string> = {
   'audit-log': "Journal d'audit",
   rejections: 'Enregistrements rejetés (sans valeur)',
   'staging-files': 'Fichiers en cours de traitement',
+  'extract-files': 'Fichiers d’extraction statistique',
   'api-tokens': "Jetons d'accès à l'API",
 }
 

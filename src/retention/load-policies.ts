@@ -7,7 +7,7 @@ import { addDuration } from './duration.ts'
 import { ANCHORS_BY_SCOPE, RetentionPolicySchema, toRetentionPolicy, type PolicyScope, type RetentionPolicy } from './policy.ts'
 
 /** The gateway's own data: each of these scopes needs exactly one policy. */
-export const SYSTEM_SCOPES: readonly PolicyScope[] = ['audit-log', 'rejections', 'staging-files', 'api-tokens']
+export const SYSTEM_SCOPES: readonly PolicyScope[] = ['audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens']
 
 /**
  * Loads and validates every `<flowsDir>/retention/<id>.yaml` (the file name is the policy id). Throws a

@@ -38,9 +38,11 @@ export type Anchor = (typeof ANCHORS)[number]
  * - `audit-log`: audit events (the hash chain is kept verifiable through `audit_truncations`).
  * - `rejections`: rejected-record rows (value-free, but linked to a file of personal data).
  * - `staging-files`: files left in the staging directory (normally deleted as soon as a file is loaded or rejected).
+ * - `extract-files`: statistical extract files (CSV, manifest, leftovers of an interrupted write) in the extracts
+ *   directory of scheduled extracts, kept for recipients to download, then deleted.
  * - `api-tokens`: expired or revoked API tokens.
  */
-export const POLICY_SCOPES = ['flow-data', 'purpose', 'audit-log', 'rejections', 'staging-files', 'api-tokens'] as const
+export const POLICY_SCOPES = ['flow-data', 'purpose', 'audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens'] as const
 export type PolicyScope = (typeof POLICY_SCOPES)[number]
 
 const DurationText = z
@@ -115,6 +117,7 @@ export const ANCHORS_BY_SCOPE: Record<PolicyScope, readonly Anchor[]> = {
   'audit-log': ['event'],
   rejections: ['event'],
   'staging-files': ['event'],
+  'extract-files': ['event'],
   'api-tokens': ['event'],
 }
 

@@ -9,8 +9,8 @@ import { betweenChunks, type RunContext } from './run-context.ts'
 
 /**
  * Retention of the gateway's own data: rejected-record rows (dated by their file's processing), expired or
- * revoked API tokens (dated by their expiry or revocation), and files left over in the staging directory (dated by
- * their modification time). Each deletion ends with a `retention.destroy` receipt.
+ * revoked API tokens (dated by their expiry or revocation), files left over in the staging directory and statistical
+ * extract files (dated by their modification time). Each deletion ends with a `retention.destroy` receipt.
  */
 
 const REJECTION_DAY = `(f.finished_at at time zone 'Europe/Paris')::date`
@@ -116,15 +116,15 @@ async function purgeByIds(
   return total
 }
 
-export interface StagedFile {
-  /** Path relative to the staging directory. */
+export interface ExpiredFile {
+  /** Path relative to the swept directory. */
   name: string
   size: number
 }
 
 /** Files (not directories, not symbolic links' targets) under `dir` last modified on or before `cutoff`. */
-export async function listExpiredStagedFiles(dir: string, cutoff: string): Promise<StagedFile[]> {
-  const found: StagedFile[] = []
+export async function listExpiredFiles(dir: string, cutoff: string): Promise<ExpiredFile[]> {
+  const found: ExpiredFile[] = []
   async function walk(sub: string): Promise<void> {
     let entries
     try {
@@ -147,16 +147,23 @@ export async function listExpiredStagedFiles(dir: string, cutoff: string): Promi
 }
 
 /**
- * Deletes staged files past the policy (a crash between download and load leaves them behind), then records
- * one receipt: count, bytes and a hash of the file names.
+ * Deletes the files of a directory past the policy (staging leftovers after a crash, statistical extract files),
+ * then records one receipt: count, bytes and a hash of the file names. `kind` names the counts (`staging_files`,
+ * `staging_bytes`; `extract_files`, `extract_bytes`).
  */
-export async function sweepStagingFiles(ctx: RunContext, policyId: string, cutoffs: PolicyCutoffs, stagingDir: string): Promise<{ files: number; bytes: number }> {
-  const files = await listExpiredStagedFiles(stagingDir, cutoffs.destroyAnchorCutoff)
+export async function sweepExpiredFiles(
+  ctx: RunContext,
+  policyId: string,
+  cutoffs: PolicyCutoffs,
+  dir: string,
+  kind: 'staging' | 'extract',
+): Promise<{ files: number; bytes: number }> {
+  const files = await listExpiredFiles(dir, cutoffs.destroyAnchorCutoff)
   if (files.length === 0) return { files: 0, bytes: 0 }
-  const removed: StagedFile[] = []
+  const removed: ExpiredFile[] = []
   for (const file of files) {
     try {
-      await unlink(path.join(stagingDir, file.name))
+      await unlink(path.join(dir, file.name))
       removed.push(file)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
@@ -172,8 +179,8 @@ export async function sweepStagingFiles(ctx: RunContext, policyId: string, cutof
         phase: 'active',
         anchorCutoff: cutoffs.destroyAnchorCutoff,
         today: ctx.today,
-        counts: { staging_files: removed.length, staging_bytes: bytes },
-        keys: removed.map((f) => `staging:${f.name}`),
+        counts: { [`${kind}_files`]: removed.length, [`${kind}_bytes`]: bytes },
+        keys: removed.map((f) => `${kind}:${f.name}`),
         occurredAt: ctx.now,
         chunk: 0,
       }),

@@ -16,10 +16,10 @@ import { purgeAuditLog } from './purge-audit-log.ts'
 import {
   countDueRejections,
   countDueTokens,
-  listExpiredStagedFiles,
+  listExpiredFiles,
   purgeExpiredTokens,
   purgeRejections,
-  sweepStagingFiles,
+  sweepExpiredFiles,
 } from './purge-gateway-data.ts'
 import {
   archiveTableColumns,
@@ -65,6 +65,8 @@ export interface RetentionDeps {
   mappingsDir?: string
   /** When given, leftover staged files past the staging policy are deleted. */
   stagingDir?: string
+  /** When given, statistical extract files past the extract-files policy are deleted. */
+  extractsDir?: string
 }
 
 export interface RetentionOptions {
@@ -312,22 +314,29 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
         r.destroyed = { api_tokens: options.dryRun ? await countDueTokens(db, cutoffs.destroyAnchorCutoff) : await purgeExpiredTokens(ctx, policy.id, cutoffs) }
       },
     ],
-    [
-      'staging-files',
-      async (policy, cutoffs, r) => {
-        if (!deps.stagingDir) {
-          r.note = 'no staging directory given'
-          return
-        }
-        if (options.dryRun) {
-          const files = await listExpiredStagedFiles(deps.stagingDir, cutoffs.destroyAnchorCutoff)
-          r.destroyed = { staging_files: files.length, staging_bytes: files.reduce((n, f) => n + f.size, 0) }
-        } else {
-          const swept = await sweepStagingFiles(ctx, policy.id, cutoffs, deps.stagingDir)
-          r.destroyed = { staging_files: swept.files, staging_bytes: swept.bytes }
-        }
-      },
-    ],
+    ...(
+      [
+        ['staging-files', 'staging', deps.stagingDir, 'no staging directory given'],
+        ['extract-files', 'extract', deps.extractsDir, 'no extracts directory given'],
+      ] as const
+    ).map(
+      ([scope, kind, dir, missing]): [RetentionPolicy['appliesTo'], (policy: RetentionPolicy, cutoffs: PolicyCutoffs, r: PolicyReport) => Promise<void>] => [
+        scope,
+        async (policy, cutoffs, r) => {
+          if (!dir) {
+            r.note = missing
+            return
+          }
+          if (options.dryRun) {
+            const files = await listExpiredFiles(dir, cutoffs.destroyAnchorCutoff)
+            r.destroyed = { [`${kind}_files`]: files.length, [`${kind}_bytes`]: files.reduce((n, f) => n + f.size, 0) }
+          } else {
+            const swept = await sweepExpiredFiles(ctx, policy.id, cutoffs, dir, kind)
+            r.destroyed = { [`${kind}_files`]: swept.files, [`${kind}_bytes`]: swept.bytes }
+          }
+        },
+      ],
+    ),
     [
       'audit-log',
       async (policy, cutoffs, r) => {

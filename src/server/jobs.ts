@@ -40,7 +40,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     schedule: schedules.retention,
     run: async () => {
       const report = await runRetention(
-        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir },
+        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
         { now: new Date(), dryRun: false },
       )
       const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }
@@ -61,7 +61,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     ...extractJobs(
       { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
       declarations.purposes,
-      { outDir: path.join(ctx.config.dataDir, 'extracts'), schedule: schedules.extracts },
+      { outDir: ctx.config.extractsDir, schedule: schedules.extracts },
     ),
   )
   return jobs

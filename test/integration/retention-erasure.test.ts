@@ -122,6 +122,40 @@ describe.skipIf(postgresUnavailable())('retention: erasure, crash and rerun, min
     }
   })
 
+  it('deletes statistical extract files three months after they were written, with a receipt; a dry run only counts them', async () => {
+    const extracts = mkdtempSync(path.join(tmpdir(), 'passerelle-extracts-'))
+    try {
+      const write = (name: string, when: string) => {
+        writeFileSync(path.join(extracts, name), 'pseudonyme;tranche_age\nA1;30-39\n')
+        utimesSync(path.join(extracts, name), day(when), day(when))
+      }
+      write('statistiques.observatoire.2026-02-01.csv', '2026-02-01')
+      write('statistiques.observatoire.2026-02-01.manifest.json', '2026-02-01')
+      write('statistiques.observatoire.2026-02-20.csv.partial', '2026-02-20')
+      write('statistiques.observatoire.2026-03-01.csv', '2026-03-03')
+      write('statistiques.observatoire.2026-05-01.csv', '2026-05-01')
+
+      const dry = await runRetention(deps({ extractsDir: extracts }), { now: day('2026-06-02'), dryRun: true })
+      expect(dry.policies.find((p) => p.id === 'extract-files')!.destroyed).toMatchObject({ extract_files: 3 })
+      expect(readdirSync(extracts)).toHaveLength(5)
+
+      const report = await runRetention(deps({ extractsDir: extracts }), { now: day('2026-06-02'), dryRun: false })
+      expect(report.errors).toEqual([])
+      expect(report.policies.find((p) => p.id === 'extract-files')!.destroyed).toMatchObject({ extract_files: 3 })
+      // Written on or before 2026-03-02 (three months before the run's day): gone; later ones stay.
+      expect(readdirSync(extracts).sort()).toEqual(['statistiques.observatoire.2026-03-01.csv', 'statistiques.observatoire.2026-05-01.csv'])
+      const { rows } = await t.db.query<{ details: { policy: string; counts: Record<string, number> } }>(
+        `select details from audit_events where action = 'retention.destroy' and details->>'policy' = 'extract-files'`,
+      )
+      expect(rows).toHaveLength(1)
+      expect(rows[0]!.details.counts).toMatchObject({ extract_files: 3 })
+      expect(JSON.stringify(rows[0])).not.toContain('observatoire')
+      expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+    } finally {
+      rmSync(extracts, { recursive: true, force: true })
+    }
+  })
+
   it('a crash in the middle of a run leaves whole chunks done; a rerun finishes, with nothing done twice', async () => {
     for (let i = 0; i < 11; i++) {
       const d = await seedDossier(t.db, keys, {

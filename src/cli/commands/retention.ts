@@ -28,7 +28,7 @@ export function register(program: Command): void {
       const now = opts.asOf ? new Date(`${opts.asOf}T12:00:00Z`) : new Date()
       const ctx = await openContext()
       try {
-        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir }
+        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir }
         const run = () => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, pauseRatio: opts.pauseRatio })
         let report: RetentionReport
         if (opts.dryRun) report = await run()

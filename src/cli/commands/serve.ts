@@ -74,7 +74,7 @@ export function register(program: Command): void {
               await runJob({ db: ctx.db, log: ctx.log }, name, async () => {
                 const result = await runExtract(
                   { db: ctx.db, log: ctx.log, env, sftp: ctx.config.sftp },
-                  { purpose: statistiques!, recipientId: 'observatoire', aggregate: table.name, outDir: path.join(ctx.config.dataDir, 'extracts'), actor: 'demo' },
+                  { purpose: statistiques!, recipientId: 'observatoire', aggregate: table.name, outDir: ctx.config.extractsDir, actor: 'demo' },
                 )
                 return { rows: result.manifest.file.rows }
               }),
