@@ -1,9 +1,6 @@
-import { createReadStream } from 'node:fs'
-import { addAbortSignal, pipeline } from 'node:stream'
-import { CsvError, parse } from 'csv-parse'
 import type { ParsedRecord } from '../ingestion/cnaf/foyer.ts'
+import { readCsvRecords } from '../ingestion/csv/read-csv-records.ts'
 import { FileRejection } from '../ingestion/file-rejection.ts'
-import { createTextDecoderStream } from '../ingestion/france-travail/decode-text-stream.ts'
 import type { OrientationRow } from './orientation-row.ts'
 import { validateOrientationRecord, type OrientationColumn } from './validate-orientation-record.ts'
 
@@ -73,68 +70,18 @@ export function orientationColumnsFromHeader(cells: readonly string[]): { ok: tr
 }
 
 export async function* readOrientationsFile(path: string, options: ReadOrientationsOptions): AsyncGenerator<ParsedRecord<OrientationRow>[]> {
-  const { fileLabel, signal } = options
-  const batchSize = Math.max(1, options.batchSize ?? 1000)
-  const where = `file "${fileLabel}"`
-  const source = createReadStream(path, { highWaterMark: 256 * 1024 })
-  if (signal) addAbortSignal(signal, source)
-  const decoder = createTextDecoderStream({ encoding: options.encoding, fileLabel })
-  const parser = parse({ delimiter: options.delimiter, quote: '"', relax_column_count: true, relax_quotes: true })
-  pipeline(source, decoder, parser, () => {})
-
-  let columns: OrientationColumn[] | undefined
-  let recordIndex = 0
-  let nextLine = 1
-  let batch: ParsedRecord<OrientationRow>[] = []
-  let last: { record: ParsedRecord<OrientationRow>; line: number } | undefined
-  try {
-    for await (const cells of parser as AsyncIterable<string[]>) {
-      const line = nextLine
-      nextLine += 1
-      for (const cell of cells) if (cell.includes('\n')) nextLine += cell.split('\n').length - 1
-      if (cells.every((c) => c.trim() === '')) continue
-      if (!columns) {
-        const header = orientationColumnsFromHeader(cells)
-        if (!header.ok) throw new FileRejection('bad_header', `${where}: line ${line}: ${header.problem} (rule bad_header)`, { line })
-        columns = header.columns
-        continue
-      }
-      const parsed = validateOrientationRecord(cells, { columns, dateFormat: options.dateFormat, recordIndex, line })
-      if (batch.length >= batchSize) {
-        yield batch
-        batch = []
-        signal?.throwIfAborted()
-      }
-      batch.push(parsed)
-      last = { record: parsed, line }
-      recordIndex++
-    }
-  } catch (error) {
-    throw asRejection(error, where)
-  } finally {
-    if (!source.destroyed) source.destroy()
-    if (!parser.destroyed) parser.destroy()
-  }
-  signal?.throwIfAborted()
-  if (!columns) throw new FileRejection('empty_file', `${where}: no header and no record (rule empty_file)`, { line: 1 })
-  if (last && !last.record.ok && !decoder.endsWithNewline) {
-    throw new FileRejection('truncated', `${where}: line ${last.line}: the last line is cut short (rule truncated)`, {
-      recordIndex: recordIndex - 1,
-      line: last.line,
-    })
-  }
-  if (batch.length > 0) yield batch
-}
-
-function asRejection(error: unknown, where: string): unknown {
-  if (error instanceof FileRejection) return error
-  if (error instanceof CsvError) {
-    const line = typeof error.lines === 'number' ? error.lines : undefined
-    const at = line === undefined ? '' : `line ${line}: `
-    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
-      return new FileRejection('truncated', `${where}: ${at}a quoted field is still open at the end of the file (rule truncated)`, { line })
-    }
-    return new FileRejection('not_well_formed', `${where}: ${at}not a well-formed CSV file (${error.code}) (rule not_well_formed)`, { line })
-  }
-  return error
+  let columns: OrientationColumn[] = []
+  yield* readCsvRecords<OrientationRow>(path, {
+    ...options,
+    hasHeader: true,
+    header(cells, { line, where }) {
+      const header = orientationColumnsFromHeader(cells)
+      if (!header.ok) throw new FileRejection('bad_header', `${where}: line ${line}: ${header.problem} (rule bad_header)`, { line })
+      columns = header.columns
+    },
+    record: (cells, { recordIndex, line }) => validateOrientationRecord(cells, { columns, dateFormat: options.dateFormat, recordIndex, line }),
+    end({ headerSeen, where }) {
+      if (!headerSeen) throw new FileRejection('empty_file', `${where}: no header and no record (rule empty_file)`, { line: 1 })
+    },
+  })
 }
