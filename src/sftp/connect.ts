@@ -43,6 +43,8 @@ export interface SftpSession {
   mkdirp(remoteDir: string): Promise<void>
   /** Writes UTF-8 text under a temporary hidden name in the same directory, then renames it over `remotePath`. */
   writeText(remotePath: string, text: string): Promise<void>
+  /** Streams a local file the same way (temporary name, then rename): memory stays flat whatever its size. */
+  upload(localPath: string, remotePath: string): Promise<void>
   /** Removes a file; a missing file is not an error. */
   remove(remotePath: string): Promise<void>
   /** Ends the connection; an operation in flight (a download on shutdown) fails and is not retried. */
@@ -316,10 +318,19 @@ class ClientSession implements SftpSession {
   }
 
   async writeText(remotePath: string, text: string): Promise<void> {
+    await this.putAtomically('write', remotePath, (client, temp) => client.put(Buffer.from(text, 'utf8'), temp))
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    await this.putAtomically('upload', remotePath, (client, temp) => client.fastPut(localPath, temp))
+  }
+
+  /** Writes under a temporary hidden name in the same directory, then renames it over `remotePath`. */
+  private async putAtomically(what: string, remotePath: string, put: (client: SftpClient, temp: string) => Promise<unknown>): Promise<void> {
     const dir = path.posix.dirname(remotePath)
     const temp = path.posix.join(dir, `.${path.posix.basename(remotePath)}.${randomBytes(4).toString('hex')}.tmp`)
-    await this.withRetries('write', remotePath, async (client) => {
-      await client.put(Buffer.from(text, 'utf8'), temp)
+    await this.withRetries(what, remotePath, async (client) => {
+      await put(client, temp)
       try {
         // Atomic replace where the server offers it (OpenSSH's posix-rename extension).
         await client.posixRename(temp, remotePath)

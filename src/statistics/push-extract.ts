@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { SftpSource } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
@@ -33,12 +32,8 @@ function asSource(destination: SftpDestination): SftpSource {
 }
 
 /**
- * Writes each file under a temporary name then renames it (SftpSession.writeText): the recipient never sees half
- * a file, and the manifest, written last, tells them the data file is complete.
- *
- * The session API offers `writeText` only, which holds the file in memory while it is sent: fine for extracts of
- * a département (tens of megabytes); a streaming `upload(localPath, remotePath)` in src/sftp/connect.ts would
- * remove that cost.
+ * Streams each file under a temporary name then renames it (SftpSession.upload): the recipient never sees half a
+ * file, the manifest, written last, tells them the data file is complete, and memory stays flat whatever the size.
  */
 export function sftpPusher(ctx: SftpPusherContext): ExtractPusher {
   return {
@@ -55,7 +50,7 @@ export function sftpPusher(ctx: SftpPusherContext): ExtractPusher {
         const remotePaths: string[] = []
         for (const file of files) {
           const remotePath = path.posix.join(recipient.sftp.remote_dir, file.name)
-          await session.writeText(remotePath, await readFile(file.localPath, 'utf8'))
+          await session.upload(file.localPath, remotePath)
           remotePaths.push(remotePath)
         }
         return remotePaths

@@ -149,6 +149,21 @@ describe('SFTP against OpenSSH', () => {
   })
   const sha = 'ab'.repeat(32)
 
+  it('uploads a local file by stream under a temporary name, then renames it over the target', async () => {
+    const local = path.join(staging, 'extract-upload.csv')
+    const content = Buffer.from(Array.from({ length: 120_000 }, (_, i) => `${i};ligne ${i % 97}\n`).join(''), 'utf8')
+    fs.writeFileSync(local, content)
+    const remote = sftp.remoteDir('depot/extracts')
+    fs.mkdirSync(path.join(sftp.root, 'depot/extracts'), { recursive: true })
+    put('depot/extracts', 'extract.csv', 'an older version')
+    await session.upload(local, path.posix.join(remote, 'extract.csv'))
+    const landed = fs.readFileSync(path.join(sftp.root, 'depot/extracts', 'extract.csv'))
+    expect(landed.length).toBe(content.length)
+    expect(createHash('sha256').update(landed).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'))
+    // Nothing left under a temporary name.
+    expect(fs.readdirSync(path.join(sftp.root, 'depot/extracts'))).toEqual(['extract.csv'])
+  })
+
   it('writes an .ack and moves a loaded file (and its marker) to done/', async () => {
     put('ack', 'RSABEM_1.xml', '<a/>')
     put('ack', 'RSABEM_1.xml.ok', '')
