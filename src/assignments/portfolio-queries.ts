@@ -86,6 +86,7 @@ function toPersonRow(r: RawPersonRow, fields: readonly CanonicalField[]): Person
   }
 }
 
+/** Which assignments name the caller (an instructor's access goes through none: see portfolio.ts). */
 function relationCondition(relation: PortfolioRelation | undefined, ownerParam: string): string {
   if (relation === 'referent') return `a.referent_user_id = ${ownerParam}::bigint`
   if (relation === 'structure') return `a.organisation_id = ${ownerParam}::bigint`
@@ -152,7 +153,9 @@ export const FILTER_FIELDS = {
 
 /**
  * A page of the caller's portfolio in persons.id order (keyset: stable while imports add persons), persons under a
- * limitation excluded. Returns up to `limit + 1` rows so the caller knows whether a next page exists.
+ * limitation or who objected to the purpose excluded. Returns up to `limit + 1` rows so the caller knows whether a
+ * next page exists. A referent's or structure's portfolio comes from the assignments open in the window; an
+ * instructor's is the whole active base.
  */
 export async function listPortfolio(
   db: Queryable,
@@ -168,48 +171,55 @@ export async function listPortfolio(
 ): Promise<PersonRow[]> {
   const { caller } = input
   if (!caller.relation) return []
-  const params: unknown[] = [
-    caller.relation === 'referent' ? caller.userId : caller.organisationId,
-    input.afterPersonId,
-    input.window.today,
-    input.window.endedNoEarlierThan,
-    input.now,
-    input.limit + 1,
-  ]
-  const owner = caller.relation === 'referent' ? 'a.referent_user_id = $1' : 'a.organisation_id = $1'
-  const conditions: string[] = [`not ${LIMITED.replaceAll('$NOW', '$5')}`]
-  const f = input.filters
+  const params: unknown[] = []
   const param = (value: unknown) => {
     params.push(value)
     return `$${params.length}`
   }
-  conditions.push(notOpposedSql('p', param(caller.purposeId)))
+  const after = param(input.afterPersonId)
+  const limit = param(input.limit + 1)
+  const conditions: string[] = [`not ${LIMITED.replaceAll('$NOW', param(input.now))}`, notOpposedSql('p', param(caller.purposeId))]
+  const f = input.filters
   if (f.etatDroit !== undefined) conditions.push(`${fieldRef(FIELDS_BY_ID.get(FILTER_FIELDS.etatDroit)!, 'dd')} = ${param(f.etatDroit)}`)
   if (f.soumisDroitsDevoirs !== undefined) {
     conditions.push(`coalesce(${fieldRef(FIELDS_BY_ID.get(FILTER_FIELDS.soumisDroitsDevoirs)!, 'dd')}, false) = ${param(f.soumisDroitsDevoirs)}`)
   }
   if (f.inscritFranceTravail !== undefined) conditions.push(`coalesce(ft.etat = 'inscription', false) = ${param(f.inscritFranceTravail)}`)
   if (f.modifieDepuis !== undefined) conditions.push(`greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) >= ${param(f.modifieDepuis)}`)
+
+  let from: string
+  let spans: string
+  if (caller.relation === 'departement') {
+    from = 'persons p'
+    spans = 'null::json'
+    conditions.unshift(`p.id > ${after}`)
+  } else {
+    const owner = caller.relation === 'referent' ? `a.referent_user_id = ${param(caller.userId)}` : `a.organisation_id = ${param(caller.organisationId)}`
+    const today = param(input.window.today)
+    const endedNoEarlierThan = param(input.window.endedNoEarlierThan)
+    from = `(
+      select a.person_id, json_agg(json_build_object('startsOn', a.starts_on, 'endsOn', a.ends_on)) as spans
+      from assignments a
+      where ${owner}
+        and a.person_id > ${after}
+        and a.starts_on <= ${today}
+        and (a.ends_on is null or (a.ends_on >= a.starts_on and a.ends_on >= ${endedNoEarlierThan}))
+      group by a.person_id
+    ) a
+    join persons p on p.id = a.person_id`
+    spans = 'a.spans'
+  }
   const sql = cachedSql(input.fields, `list|${caller.relation}|${conditions.join('|')}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
            false as limited,
-           a.spans
+           ${spans} as spans
            ${outerColumns(input.fields).map((c) => `, ${c}`).join('')}
-    from (
-      select a.person_id, json_agg(json_build_object('startsOn', a.starts_on, 'endsOn', a.ends_on)) as spans
-      from assignments a
-      where ${owner}
-        and a.person_id > $2
-        and a.starts_on <= $3
-        and (a.ends_on is null or (a.ends_on >= a.starts_on and a.ends_on >= $4))
-      group by a.person_id
-    ) a
-    join persons p on p.id = a.person_id
+    from ${from}
     ${dossierLateral(input.fields)}
     where ${conditions.join('\n      and ')}
-    order by a.person_id
-    limit $6`)
+    order by p.id
+    limit ${limit}`)
   const { rows } = await db.query<RawPersonRow>(sql, params, { prepare: true })
   return rows.map((r) => toPersonRow(r, input.fields))
 }

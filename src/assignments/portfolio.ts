@@ -3,8 +3,10 @@ import type { Role } from '../purposes/purpose.ts'
 /**
  * Who may see whom: the pure rules of the partner API's row filter. A referent sees the persons assigned to them
  * now; a structure manager those assigned to their structure; after an assignment ends, its referent (or
- * structure) keeps read-only access for a grace period, then loses it. Every other case, including a person under
- * a limitation of processing, is "not found" for the caller.
+ * structure) keeps read-only access for a grace period, then loses it. An instructor — an agent of the département,
+ * the RSA authority, whose data this is — sees every person of the active base (never the archive). Every other
+ * case, including a person under a limitation of processing or who objected to the purpose, is "not found" for the
+ * caller.
  *
  * Days are civil days in Europe/Paris; assignment dates are inclusive.
  */
@@ -17,11 +19,14 @@ export interface AssignmentSpan {
   endsOn: string | null
 }
 
-export type PortfolioRelation = 'referent' | 'structure'
+export type PortfolioRelation = 'referent' | 'structure' | 'departement'
 
 export interface PortfolioAccess {
   via: PortfolioRelation
-  /** `current`: assigned today; `grace`: the assignment ended, access is read-only until `until`. */
+  /**
+   * `current`: assigned today (or, through `departement`, in the active base); `grace`: the assignment ended,
+   * access is read-only until `until`.
+   */
   mode: 'current' | 'grace'
   readOnly: boolean
   /** Last day of access (`YYYY-MM-DD`): the assignment's end, or the end of the grace period; null when open. */
@@ -32,12 +37,19 @@ export type AccessDecision =
   | { granted: true; access: PortfolioAccess }
   | { granted: false; reason: 'role_without_portfolio' | 'not_in_portfolio' | 'limited' }
 
-/** Which assignments give a role access: those naming the user as referent, or naming the user's structure. */
+/**
+ * What gives a role access: assignments naming the user as referent, or naming the user's structure; for the
+ * département's instructors, being in the active base.
+ */
 export function portfolioRelation(role: Role): PortfolioRelation | undefined {
   if (role === 'referent') return 'referent'
   if (role === 'structure-manager') return 'structure'
+  if (role === 'instructor') return 'departement'
   return undefined
 }
+
+/** An instructor's access: not through an assignment, so no end and no grace period. */
+const DEPARTEMENT_ACCESS: PortfolioAccess = { via: 'departement', mode: 'current', readOnly: false, until: null }
 
 const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' })
 
@@ -78,6 +90,7 @@ export function accessThrough(span: AssignmentSpan, via: PortfolioRelation, toda
 
 /** The best access among a person's assignments to this caller: current beats grace; the later end wins. */
 export function bestAccess(spans: readonly AssignmentSpan[], via: PortfolioRelation, now: Date, graceDays: number): PortfolioAccess | undefined {
+  if (via === 'departement') return DEPARTEMENT_ACCESS
   const today = parisDay(now)
   let best: PortfolioAccess | undefined
   for (const span of spans) {
@@ -95,7 +108,8 @@ function rank(a: PortfolioAccess): number {
 
 /**
  * The decision for one person: `assignments` are the person's assignments that name this caller (as referent, or
- * their structure for a structure manager); `limited` whether a limitation of processing holds now.
+ * their structure for a structure manager; none for an instructor); `limited` whether a limitation of processing
+ * holds now, or the person objected to the caller's purpose.
  */
 export function decideAccess(input: {
   role: Role

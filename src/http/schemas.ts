@@ -77,7 +77,9 @@ export const PageQuery = z.object({ limit: limit(500, 100), cursor: Cursor.optio
 
 export const AccessSchema = z
   .object({
-    via: z.enum(['referent', 'structure']).openapi({ description: 'Assigned to the caller, or to the caller’s structure.' }),
+    via: z
+      .enum(['referent', 'structure', 'departement'])
+      .openapi({ description: 'Assigned to the caller, or to the caller’s structure; `departement`: the caller is an instructor of the département (the RSA authority), who sees the whole active base.' }),
     mode: z.enum(['current', 'grace']).openapi({ description: '`grace`: the assignment ended; read-only access until `until`.' }),
     readOnly: z.boolean(),
     until: z.string().nullable().openapi({ description: 'Last day of access (YYYY-MM-DD); null while the assignment is open.' }),
@@ -121,7 +123,10 @@ export const MeSchema = z
     fields: z.array(z.object({ name: z.string(), field: z.string(), label: z.string(), transform: z.string() })),
     token: z.object({ id: z.number().int(), expiresAt: z.string() }),
     portfolio: z.object({
-      relation: z.enum(['referent', 'structure']).nullable().openapi({ description: 'Whose assignments the caller sees; null: no portfolio.' }),
+      relation: z
+        .enum(['referent', 'structure', 'departement'])
+        .nullable()
+        .openapi({ description: 'Whose assignments the caller sees (`departement`: every person of the active base, for the département’s instructors); null: no portfolio.' }),
       graceDays: z.number().int(),
     }),
   })

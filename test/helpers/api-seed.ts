@@ -166,6 +166,15 @@ export function testPurposes(): Map<string, Purpose> {
         { field: 'personne.ressourcesMensuelles', as: 'ressources' },
       ],
     },
+    'test-instruction': {
+      ...base,
+      recipients: [{ role: 'instructor', organisation_types: ['departement'] }],
+      fields: [
+        { field: 'dossier.numdemrsa', as: 'numeroDemandeRsa' },
+        { field: 'personne.nir', as: 'nir' },
+        { field: 'dossier.etatDroit', as: 'etatDroit' },
+      ],
+    },
     'test-administration': {
       ...base,
       recipients: [{ role: 'admin', organisation_types: ['departement'] }],
@@ -218,6 +227,7 @@ export async function buildWorld(db: Queryable, keys: Keys, purposes: ReadonlyMa
     ['admin', 'admin', 'D'],
     ['dpo', 'dpo', 'D'],
     ['stat', 'statistician', 'D'],
+    ['instr', 'instructor', 'D'],
     ['inactive', 'referent', 'A'],
   ]
   for (const [name, role, org] of spec) users[name] = await seedUser(db, `${name.toLowerCase()}@test.example`, role, orgs[org].id)
@@ -259,6 +269,7 @@ export async function buildWorld(db: Queryable, keys: Keys, purposes: ReadonlyMa
   await token('admin', 'admin', 'test-administration')
   await token('dpo', 'dpo', 'test-controle')
   await token('stat', 'stat', 'test-statistiques')
+  await token('instr', 'instr', 'test-instruction')
   await token('expired', 'refA1', 'test-accompagnement', new Date(now.getTime() - 100 * 86_400_000), '90d')
   const revoked = await seedToken(db, purposes, users.refA1!.email, 'test-accompagnement', now, '1y')
   await db.query('update api_tokens set revoked_at = $2 where id = $1', [revoked.id, new Date(now.getTime() - 1000)])

@@ -84,6 +84,6 @@ describe.skipIf(postgresUnavailable())('administration endpoints', () => {
     const second = await call('GET', `/v1/admin/users?limit=4&cursor=${first.body.nextCursor}`)
     const ids = [...first.body.items, ...second.body.items].map((u: any) => u.id)
     expect(new Set(ids).size).toBe(8)
-    expect((await call('GET', `/v1/admin/users?organisationSiret=${world.orgs.D.siret}`)).body.items.map((u: any) => u.role).sort()).toEqual(['admin', 'dpo', 'statistician'])
+    expect((await call('GET', `/v1/admin/users?organisationSiret=${world.orgs.D.siret}`)).body.items.map((u: any) => u.role).sort()).toEqual(['admin', 'dpo', 'instructor', 'statistician'])
   })
 })

@@ -23,7 +23,10 @@ const VISIBLE: Record<string, string[]> = {
   admin: [],
   dpo: [],
   stat: [],
+  // The département's instructor: the whole active base, but for p6 (limited).
+  instr: ['p1', 'p2', 'p3', 'p4', 'p5', 'p7', 'p8', 'p9', 'p10'],
 }
+const INSTRUCTION_FIELDS = ['etatDroit', 'nir', 'numeroDemandeRsa']
 
 describe.skipIf(postgresUnavailable())('partner API authorisation', () => {
   let t: TestDatabase
@@ -92,6 +95,17 @@ describe.skipIf(postgresUnavailable())('partner API authorisation', () => {
       expect(JSON.stringify(other)).not.toContain(world.persons.p1!.nir13)
     })
 
+    it('gives the département’s instructor every person of the active base through the instruction purpose', async () => {
+      const p9 = world.persons.p9!
+      const body = (await (await get(world.tokens.instr, `/v1/beneficiaires/${p9.publicId}`)).json()) as any
+      expect(body.access).toEqual({ via: 'departement', mode: 'current', readOnly: false, until: null })
+      expect(Object.keys(body.data).sort()).toEqual(INSTRUCTION_FIELDS)
+      expect(body.data.nir).toBe(p9.nir13)
+      expect(body.data.numeroDemandeRsa).toBe(p9.numdemrsa)
+      const me = (await (await get(world.tokens.instr, '/v1/me')).json()) as any
+      expect(me.portfolio).toEqual({ relation: 'departement', graceDays: 30 })
+    })
+
     it('marks a former referent’s access read-only until the end of the grace period', async () => {
       const body = (await (await get(world.tokens.refA1, `/v1/beneficiaires/${world.persons.p4!.publicId}`)).json()) as any
       expect(body.access).toEqual({ via: 'referent', mode: 'grace', readOnly: true, until: '2026-07-05' })
@@ -111,7 +125,8 @@ describe.skipIf(postgresUnavailable())('partner API authorisation', () => {
         const ids = body.items.map((i: any) => i.id).sort()
         expect(ids).toEqual(visible.map((p) => world.persons[p]!.publicId).sort())
         expect(body.nextCursor).toBeNull()
-        const purposeFields = caller === 'refA1-etat' ? ['etatDroit'] : caller === 'refFT' ? ['montant', 'nir', 'ressources'] : ACCOMPAGNEMENT_FIELDS
+        const purposeFields =
+          caller === 'refA1-etat' ? ['etatDroit'] : caller === 'refFT' ? ['montant', 'nir', 'ressources'] : caller === 'instr' ? INSTRUCTION_FIELDS : ACCOMPAGNEMENT_FIELDS
         for (const item of body.items) expect(Object.keys(item.data).sort()).toEqual(purposeFields)
       })
     }

@@ -29,7 +29,7 @@ const listRoute = createRoute({
   security,
   summary: 'The caller’s portfolio',
   description:
-    'Persons assigned to the caller now (referent), or to the caller’s structure (structure manager), plus those whose assignment ended less than the grace period ago (read-only). Keyset pagination in a stable order: persons added by an import while paging appear on later pages, never twice. Persons under a limitation of processing are left out.',
+    'Persons assigned to the caller now (referent), or to the caller’s structure (structure manager), plus those whose assignment ended less than the grace period ago (read-only); for an instructor of the département, every person of the active base. Keyset pagination in a stable order: persons added by an import while paging appear on later pages, never twice. Persons under a limitation of processing are left out.',
   request: { query: PortfolioQuery },
   responses: { 200: json(BeneficiairePageSchema, 'A page of the portfolio'), ...errorResponses(400) },
 })
