@@ -49,7 +49,13 @@ describe('portfolio rules', () => {
     const now = at('2026-03-10T10:00:00Z')
     const open = [{ startsOn: '2026-01-01', endsOn: null }]
     expect(decideAccess({ role: 'admin', assignments: open, limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
-    expect(decideAccess({ role: 'instructor', assignments: open, limited: false, now, graceDays: 30 }).granted).toBe(false)
+    expect(decideAccess({ role: 'statistician', assignments: open, limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
+    // The département's instructor: the active base, no assignment needed; a limitation still holds.
+    expect(decideAccess({ role: 'instructor', assignments: [], limited: false, now, graceDays: 30 })).toEqual({
+      granted: true,
+      access: { via: 'departement', mode: 'current', readOnly: false, until: null },
+    })
+    expect(decideAccess({ role: 'instructor', assignments: [], limited: true, now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
     expect(decideAccess({ role: 'referent', assignments: [], limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'not_in_portfolio' })
     expect(decideAccess({ role: 'referent', assignments: open, limited: true, now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
     expect(decideAccess({ role: 'structure-manager', assignments: open, limited: false, now, graceDays: 30 })).toMatchObject({ granted: true, access: { via: 'structure' } })
