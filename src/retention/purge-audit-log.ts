@@ -11,6 +11,10 @@ const AUDIT_LOCK = 'passerelle:audit'
  * of the chain (an event is deleted only when every earlier one is too), and records in `audit_truncations` the
  * last deleted event's sequence number and hash, where `verifyAuditChain` restarts. Each chunk holds the audit
  * lock, so appends wait for it, and ends with its own receipt.
+ *
+ * Retention receipts are copied to `retention_receipts` before their events go (they carry no personal value and
+ * prove a destruction for as long as anyone may ask): `verifyRetentionReceipts` checks each one still matches its
+ * hash.
  */
 export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: PolicyCutoffs): Promise<number> {
   const boundary = parisMidnight(addDuration(cutoffs.destroyAnchorCutoff, { years: 0, months: 0, days: 1 }))
@@ -29,6 +33,15 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
       if (first === null || upto === null || upto < first) return 0
       const end = Math.min(upto, first + ctx.chunkSize - 1)
       const last = await tx.query<{ hash: string }>('select hash from audit_events where seq = $1', [end])
+      await tx.query(
+        `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash)
+         select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
+         from audit_events
+         where seq <= $1
+           and action like 'retention.%'
+         on conflict (seq) do nothing`,
+        [end],
+      )
       const result = await tx.query('delete from audit_events where seq <= $1', [end])
       await tx.query('insert into audit_truncations (upto_seq, last_hash, truncated_at) values ($1, $2, $3)', [end, last.rows[0]!.hash, ctx.now])
       const keys: string[] = []

@@ -259,6 +259,38 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 
+  it('keeps the retention receipts of a purged audit log, each still matching its hash', async () => {
+    const { appendAuditEvents } = await import('../../src/audit/audit-log.ts')
+    const { retentionReceipt } = await import('../../src/retention/receipt.ts')
+    const { verifyRetentionReceipts } = await import('../../src/audit/verify-chain.ts')
+    const access = { occurredAt: day('2025-01-01'), actor: 'u', organisation: null, purpose: 'p', action: 'api.read', subject: 'p_1', outcome: 'granted' as const, requestId: null, clientAddress: null, details: {} }
+    const receipt = retentionReceipt({
+      action: 'retention.destroy',
+      runId: 'run-2025',
+      policyId: 'rsa-beneficiaires',
+      phase: 'archive',
+      anchorCutoff: '2018-01-31',
+      today: '2025-01-02',
+      counts: { 'archive.dossiers': 3 },
+      keys: ['dossiers:1', 'dossiers:2', 'dossiers:3'],
+      occurredAt: day('2025-01-02'),
+      chunk: 0,
+    })
+    const [, written] = await t.db.transaction((tx) => appendAuditEvents(tx, [access, receipt]))
+    await run(day('2026-03-09'))
+    // Both events left the log; the receipt alone was kept, as it was in the chain.
+    expect(await count('audit_events', `action = 'api.read'`)).toBe(0)
+    expect(await count('audit_events', `seq = $1`, [written!.seq])).toBe(0)
+    const kept = (await t.db.query<{ seq: number; hash: string; subject: string | null }>(`select seq, hash, subject from retention_receipts where seq = $1`, [written!.seq])).rows
+    expect(kept).toEqual([{ seq: written!.seq, hash: written!.hash, subject: null }])
+    // Receipts of this run's own purge stay in the log for the next one.
+    expect(await verifyRetentionReceipts(t.db)).toEqual({ ok: true, receipts: 1 })
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+    // A receipt changed afterwards is caught.
+    await t.db.query(`update retention_receipts set details = jsonb_set(details, '{counts,archive.dossiers}', '2') where seq = $1`, [written!.seq])
+    expect(await verifyRetentionReceipts(t.db)).toEqual({ ok: false, receipts: 0, brokenAt: written!.seq })
+  })
+
   it('purges rejections past their policy, and says so in a receipt', async () => {
     const { seedFile } = await import('../helpers/retention-seed.ts')
     const oldFile = await seedFile(t.db, 'caf-beneficiaires', day('2025-10-01'))

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
-import { verifyAuditChain } from '../../audit/verify-chain.ts'
+import { verifyAuditChain, verifyRetentionReceipts } from '../../audit/verify-chain.ts'
 import { searchAuditEvents } from '../../http/audit-search.ts'
 import { openContext } from '../context.ts'
 
@@ -18,6 +18,15 @@ export function register(program: Command): void {
       const ctx = await openContext()
       try {
         const verdict = await verifyAuditChain(ctx.db)
+        const receipts = await verifyRetentionReceipts(ctx.db)
+        if (receipts.receipts > 0 || !receipts.ok) {
+          process.stdout.write(
+            receipts.ok
+              ? `retention receipts kept after purges of the log: ${receipts.receipts} verified\n`
+              : `retention receipts: BROKEN at seq ${receipts.brokenAt}: its content no longer matches its hash; ${receipts.receipts} before it verified\n`,
+          )
+          if (!receipts.ok) process.exitCode = 1
+        }
         if (verdict.ok) {
           process.stdout.write(
             verdict.events === 0 ? 'audit log: empty, nothing to verify\n' : `audit log: ${verdict.events} events verified (seq ${verdict.firstSeq} to ${verdict.lastSeq}), chain intact\n`,
