@@ -36,6 +36,24 @@ function eventOf(row: Row): AuditEventInput {
   }
 }
 
+/** The rows of an event table (audit_events or retention_receipts) in seq order, a page at a time. */
+async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<Row> {
+  let after = 0
+  for (;;) {
+    const { rows } = await db.query<Row>(
+      `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
+       from ${table}
+       where seq > $1
+       order by seq
+       limit $2`,
+      [after, pageSize],
+    )
+    if (rows.length === 0) return
+    yield* rows
+    after = rows.at(-1)!.seq
+  }
+}
+
 export type ReceiptsVerdict = { ok: true; receipts: number } | { ok: false; receipts: number; brokenAt: number }
 
 /**
@@ -45,23 +63,11 @@ export type ReceiptsVerdict = { ok: true; receipts: number } | { ok: false; rece
  */
 export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): Promise<ReceiptsVerdict> {
   let count = 0
-  let after = 0
-  for (;;) {
-    const { rows } = await db.query<Row>(
-      `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
-       from retention_receipts
-       where seq > $1
-       order by seq
-       limit $2`,
-      [after, pageSize],
-    )
-    if (rows.length === 0) return { ok: true, receipts: count }
-    for (const row of rows) {
-      if (eventHash(row.seq, row.prev_hash, eventOf(row)) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
-      count += 1
-      after = row.seq
-    }
+  for await (const row of eventRows(db, 'retention_receipts', pageSize)) {
+    if (eventHash(row.seq, row.prev_hash, eventOf(row)) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
+    count += 1
   }
+  return { ok: true, receipts: count }
 }
 
 /** Recomputes the whole chain in pages and names the first broken link. */
@@ -73,28 +79,16 @@ export async function verifyAuditChain(db: Queryable, pageSize = 5000): Promise<
   let expectedPrev = t.rows[0]?.last_hash ?? GENESIS_HASH
   let count = 0
   let firstSeq: number | null = null
-  let after = 0
-  for (;;) {
-    const { rows } = await db.query<Row>(
-      `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
-       from audit_events
-       where seq > $1
-       order by seq
-       limit $2`,
-      [after, pageSize],
-    )
-    if (rows.length === 0) break
-    for (const row of rows) {
-      firstSeq ??= row.seq
-      if (row.seq !== expectedSeq) return { ok: false, events: count, brokenAt: expectedSeq, reason: count === 0 ? 'bad_start' : 'gap' }
-      if (row.prev_hash !== expectedPrev) return { ok: false, events: count, brokenAt: row.seq, reason: 'link_mismatch' }
-      const event = eventOf(row)
-      if (eventHash(row.seq, row.prev_hash, event) !== row.hash) return { ok: false, events: count, brokenAt: row.seq, reason: 'hash_mismatch' }
-      expectedPrev = row.hash
-      expectedSeq = row.seq + 1
-      count += 1
-      after = row.seq
-    }
+  let lastSeq: number | null = null
+  for await (const row of eventRows(db, 'audit_events', pageSize)) {
+    firstSeq ??= row.seq
+    if (row.seq !== expectedSeq) return { ok: false, events: count, brokenAt: expectedSeq, reason: count === 0 ? 'bad_start' : 'gap' }
+    if (row.prev_hash !== expectedPrev) return { ok: false, events: count, brokenAt: row.seq, reason: 'link_mismatch' }
+    if (eventHash(row.seq, row.prev_hash, eventOf(row)) !== row.hash) return { ok: false, events: count, brokenAt: row.seq, reason: 'hash_mismatch' }
+    expectedPrev = row.hash
+    expectedSeq = row.seq + 1
+    count += 1
+    lastSeq = row.seq
   }
-  return { ok: true, events: count, firstSeq, lastSeq: count > 0 ? after : null }
+  return { ok: true, events: count, firstSeq, lastSeq }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import pg from 'pg'
 import { inject } from 'vitest'
 import type { Db } from '../../src/db/db.ts'
@@ -58,4 +59,26 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   }
   if (options.migrate !== false) await migrate(result.db)
   return result
+}
+
+/**
+ * The database that `passerelle` child processes of a CLI test use, seeded by `seed` first: a fresh PostgreSQL
+ * database (its URL put in `env.DATABASE_URL`), or the embedded PGlite under `env.PASSERELLE_DATA_DIR`, closed
+ * after seeding since one process at a time may hold it. Returns the PostgreSQL database to drop, if any.
+ */
+export async function seedCliTestDatabase(env: Record<string, string>, seed: (db: Db) => Promise<unknown>): Promise<TestDatabase | undefined> {
+  if (testBackend() === 'postgres') {
+    const t = await createTestDatabase()
+    env.DATABASE_URL = t.url!
+    await seed(t.db)
+    return t
+  }
+  const db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
+  try {
+    await migrate(db)
+    await seed(db)
+  } finally {
+    await db.close()
+  }
+  return undefined
 }

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditDossierSubject } from '../../src/audit/subject-pseudonym.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
-import { migrate } from '../../src/db/migrate.ts'
 import { openPglite } from '../../src/db/pglite.ts'
 import type { RetentionReport } from '../../src/retention/run-retention.ts'
-import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
+import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { day, seedDossier, type SeedPerson } from '../helpers/retention-seed.ts'
 
@@ -157,27 +156,18 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
   const sortedIds = (...ds: Seeded[]) => ds.flatMap((d) => ids.get(d)!.persons).sort((a, b) => a - b)
 
   beforeAll(async () => {
-    let db: Db
-    if (testBackend() === 'postgres') {
-      t = await createTestDatabase()
-      db = t.db
-      env.DATABASE_URL = t.url!
-    } else {
-      db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
-      await migrate(db)
-    }
-    for (const d of Object.values(WORLD)) {
-      const seeded = await seedDossier(db, keys, {
-        numdemrsa: d.numdemrsa,
-        etatDroit: d.dateCloture ? '5' : '2',
-        dateCloture: d.dateCloture,
-        transmittedAt: day(d.transmittedAt),
-        persons: d.persons,
-      })
-      ids.set(d, { dossier: seeded.id, persons: seeded.persons.map((p) => Number(p.id)) })
-    }
-    if (t) return
-    await db.close()
+    t = await seedCliTestDatabase(env, async (db) => {
+      for (const d of Object.values(WORLD)) {
+        const seeded = await seedDossier(db, keys, {
+          numdemrsa: d.numdemrsa,
+          etatDroit: d.dateCloture ? '5' : '2',
+          dateCloture: d.dateCloture,
+          transmittedAt: day(d.transmittedAt),
+          persons: d.persons,
+        })
+        ids.set(d, { dossier: seeded.id, persons: seeded.persons.map((p) => Number(p.id)) })
+      }
+    })
   })
   afterAll(async () => {
     await t?.drop()

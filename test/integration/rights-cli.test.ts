@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testKeys } from '../../src/crypto/keys.ts'
-import type { Db } from '../../src/db/db.ts'
-import { migrate } from '../../src/db/migrate.ts'
-import { openPglite } from '../../src/db/pglite.ts'
-import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
+import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { adults, loadPopulation, mappingsWith, type Subject } from '../helpers/rights-world.ts'
 
@@ -43,19 +40,8 @@ describe.skipIf(postgresUnavailable())('passerelle rights (CLI)', { timeout: 240
   const personal = () => [x.nir13, x.birthDate, x.person.nom, x.person.prenom]
 
   beforeAll(async () => {
-    let db: Db
-    if (testBackend() === 'postgres') {
-      t = await createTestDatabase()
-      db = t.db
-      env.DATABASE_URL = t.url!
-    } else {
-      db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
-      await migrate(db)
-    }
-    await loadPopulation(db, keys, env.PASSERELLE_MAPPINGS_DIR!, 6)
+    t = await seedCliTestDatabase(env, (db) => loadPopulation(db, keys, env.PASSERELLE_MAPPINGS_DIR!, 6))
     x = adults(6)[0]!
-    if (t) return
-    await db.close()
   })
   afterAll(async () => {
     await t?.drop()
