@@ -109,6 +109,9 @@ const standingHoldOn = (alias: string) =>
  * `not in (subquery)`, the planner may hash whole archive tables for each chunk.
  */
 export async function heldMatchKeys(tx: Queryable): Promise<string[]> {
+  // Asked at every chunk: most runs have no standing hold, and the join below is not free.
+  const standing = await tx.query('select 1 from legal_holds where released_at is null limit 1')
+  if (standing.rows.length === 0) return []
   const { rows } = await tx.query<{ match_key: string }>(
     `select distinct k.match_key
      from legal_holds h
@@ -550,29 +553,29 @@ export async function destroyArchivedPersons(
   q: { policyId: string; cutoff: string; ids?: readonly number[]; after?: ArchiveCursor; limit?: number },
 ): Promise<{ id: number; anchorDay: string }[]> {
   if (q.ids && q.ids.length === 0) return []
-  const candidates = q.ids
-    ? `select ap.id
-       from unnest($3::bigint[]) as c (id)
-       join archive.persons ap on ap.id = c.id
-       where ap.policy_id = $1
-         and ap.anchor_day <= $2::date`
-    : `select ap.id
-       from archive.persons ap
-       where ap.policy_id = $1
-         and ap.anchor_day <= $2::date
-         and (ap.anchor_day, ap.id) > ($3::date, $4::bigint)`
+  const orphan = (alias: string, held: string) => `
+         and not exists (select 1 from archive.dossier_members am where am.person_id = ${alias}.id)
+         and ${alias}.match_key <> all(${held}::text[])`
+  // Persons of the dossiers just destroyed: found by primary key (a range on the due index would read every due
+  // person at each chunk). Otherwise the next due persons in (anchor_day, id) order, a chunk at a time.
   const { rows } = await tx.query<{ id: number; anchor_day: string }>(
-    `delete from archive.persons p
-     where p.id in (
-       select x.id
-       from (${candidates}) x
-       join archive.persons ap on ap.id = x.id
-       where not exists (select 1 from archive.dossier_members am where am.person_id = ap.id)
-         and ap.match_key <> all($${q.ids ? 4 : 6}::text[])
-       order by ap.anchor_day, ap.id
-       ${q.ids ? '' : 'limit $5'}
-     )
-     returning p.id, p.anchor_day::text as anchor_day`,
+    q.ids
+      ? `delete from archive.persons p
+         where p.id = any($3::bigint[])
+           and p.policy_id = $1
+           and p.anchor_day <= $2::date ${orphan('p', '$4')}
+         returning p.id, p.anchor_day::text as anchor_day`
+      : `delete from archive.persons p
+         where p.id in (
+           select ap.id
+           from archive.persons ap
+           where ap.policy_id = $1
+             and ap.anchor_day <= $2::date
+             and (ap.anchor_day, ap.id) > ($3::date, $4::bigint) ${orphan('ap', '$6')}
+           order by ap.anchor_day, ap.id
+           limit $5
+         )
+         returning p.id, p.anchor_day::text as anchor_day`,
     q.ids
       ? [q.policyId, q.cutoff, q.ids, await heldMatchKeys(tx)]
       : [q.policyId, q.cutoff, q.after?.day ?? ARCHIVE_CURSOR_START.day, q.after?.id ?? 0, q.limit ?? 5000, await heldMatchKeys(tx)],
@@ -636,4 +639,14 @@ export async function countDestroyable(db: Queryable, policyId: string, cutoff: 
   )
   const r = rows[0]!
   return { dossiers: r.dossiers, persons: r.persons, registrations: r.registrations, heldBack: r.held + r.held_r }
+}
+
+/**
+ * Refreshes the planner's statistics of the archive tables. A run can move hundreds of thousands of rows into the
+ * archive (a first run on years of backlog): planned on the statistics of a nearly empty archive, each destroy
+ * chunk would read every due row instead of walking the due index to its limit, and the run would slow down
+ * quadratically.
+ */
+export async function refreshArchiveStatistics(db: Queryable): Promise<void> {
+  await db.exec('analyze archive.dossiers, archive.dossier_members, archive.persons, archive.state_changes, archive.france_travail_registrations')
 }

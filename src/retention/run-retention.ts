@@ -28,6 +28,7 @@ import {
   countDueOrphanPersons,
   countDueRegistrations,
   keptColumns,
+  refreshArchiveStatistics,
   type CanonicalTable,
 } from './queries.ts'
 import { createPacer, DEFAULT_PAUSE_RATIO, type ChunkHook, type RunContext } from './run-context.ts'
@@ -288,6 +289,7 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
       }
     })
     await step(`destroy:${policy.id}`, async () => {
+      await refreshArchiveStatistics(db)
       const { legal_holds_redacted: _redacted, ...destroyed } = await destroyExpired(ctx, policy, cutoffs)
       r.destroyed = destroyed
       r.heldBack = (await countDestroyable(db, policy.id, cutoffs.destroyAnchorCutoff)).heldBack
