@@ -7,7 +7,7 @@
  *
  * Knobs: BENCH_PERSONS (default 1000000), BENCH_CHUNK (rows per transaction, default 5000), BENCH_API_CLIENTS
  * (concurrent API clients, default 4), BENCH_IDLE_SECONDS (default 10), BENCH_PAUSE_MS (smallest pause between
- * chunks, default 0), BENCH_PAUSE_RATIO (pause after a chunk as a share of its duration, default the product's 0.25).
+ * chunks, default 0), BENCH_PAUSE_RATIO (pause after a chunk as a share of its duration, default the product's 0.5).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'

@@ -73,11 +73,11 @@ export interface RetentionDeps {
 export interface RetentionOptions {
   now: Date
   dryRun: boolean
-  /** Rows per transaction (default 5,000). */
+  /** Rows per transaction (default 5,000 archived; destroy chunks are a tenth of it). */
   chunkSize?: number
   /** Smallest pause between chunks (ms, default 0). */
   pauseMs?: number
-  /** Pause after each chunk as a share of the time it took (default 0.25; 0: none): leaves room to the API. */
+  /** Pause after each chunk as a share of the time it took (default 0.5; 0: none): leaves room to the API. */
   pauseRatio?: number
   /** Test hook, called inside each chunk's transaction (throw to simulate a crash mid-run). */
   onChunk?: ChunkHook

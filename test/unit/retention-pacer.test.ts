@@ -14,11 +14,11 @@ describe('retention pacer', () => {
     return performance.now() - before
   }
 
-  it('pauses a quarter of the chunk’s duration by default, after each chunk', async () => {
+  it('pauses half the chunk’s duration by default, after each chunk', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] })
     const pacer = createPacer()
-    expect(await pausedFor(pacer, 400)).toBe(100)
-    expect(await pausedFor(pacer, 80)).toBe(20)
+    expect(await pausedFor(pacer, 400)).toBe(200)
+    expect(await pausedFor(pacer, 80)).toBe(40)
   })
 
   it('honours the minimum pause, and a ratio of 0 does not pause at all', async () => {
