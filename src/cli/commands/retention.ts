@@ -3,7 +3,7 @@ import { openContext } from '../context.ts'
 import { withAdvisoryLock } from '../../db/advisory-lock.ts'
 import { isCalendarDate } from '../../retention/duration.ts'
 import { DEFAULT_PAUSE_RATIO } from '../../retention/run-context.ts'
-import { RETENTION_LOCK, runRetention, type RetentionReport } from '../../retention/run-retention.ts'
+import { DEFAULT_CHUNK_SIZE, RETENTION_LOCK, runRetention, type RetentionReport } from '../../retention/run-retention.ts'
 
 /** `passerelle retention [--dry-run] [--as-of YYYY-MM-DD] [--json]`: plans, then applies, the retention policies. */
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'change nothing: print what would be archived and destroyed, per policy')
     .option('--as-of <day>', 'plan as of this civil day (YYYY-MM-DD), to forecast; only with --dry-run')
     .option('--json', 'print the report as JSON')
-    .option('--chunk-size <rows>', 'rows per transaction when archiving (destroying takes a tenth)', (v) => Number.parseInt(v, 10), 5000)
+    .option('--chunk-size <rows>', 'rows per transaction when archiving (destroying takes a tenth)', (v) => Number.parseInt(v, 10), DEFAULT_CHUNK_SIZE)
     .option('--pause-ms <ms>', 'smallest pause between chunks', (v) => Number.parseInt(v, 10), 0)
     .option('--pause-ratio <r>', 'pause after each chunk, as a share of the time it took (leaves room to the API; 0: none)', Number, DEFAULT_PAUSE_RATIO)
     .action(async (opts: { dryRun?: boolean; asOf?: string; json?: boolean; chunkSize: number; pauseMs: number; pauseRatio: number }) => {
