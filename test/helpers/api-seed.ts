@@ -1,3 +1,4 @@
+import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { issueApiToken } from '../../src/auth/issue-api-token.ts'
 import { createOrganisation } from '../../src/auth/organisations.ts'
 import { completeSiret } from '../../src/auth/siret.ts'
@@ -5,7 +6,9 @@ import { createUser } from '../../src/auth/users.ts'
 import { personMatchKey } from '../../src/crypto/blind-index.ts'
 import type { Keys } from '../../src/crypto/keys.ts'
 import { encryptNir } from '../../src/crypto/nir-cipher.ts'
-import type { Queryable } from '../../src/db/db.ts'
+import type { Db, Queryable } from '../../src/db/db.ts'
+import { createApp, type ApiApp } from '../../src/http/app.ts'
+import type { ApiOptions } from '../../src/http/api-options.ts'
 import { PurposeSchema, type Purpose, type Role } from '../../src/purposes/purpose.ts'
 
 /**
@@ -277,4 +280,19 @@ export async function buildWorld(db: Queryable, keys: Keys, purposes: ReadonlyMa
   await token('inactive', 'inactive', 'test-accompagnement')
   await db.query('update users set active = false where id = $1', [users.inactive!.id])
   return { orgs, users, persons, tokens }
+}
+
+/**
+ * The partner API over a test database: audit on, the world's clock, rate limits out of the way and no token cache
+ * (every request sees the test's latest changes), unless `options` says otherwise.
+ */
+export function worldApp(db: Db, keys: Keys, purposes: ReadonlyMap<string, Purpose>, setup: { now?: () => Date; options?: Partial<ApiOptions> } = {}): ApiApp {
+  return createApp({
+    db,
+    keys,
+    purposes,
+    audit: new AuditWriter(db),
+    now: setup.now ?? (() => WORLD_NOW),
+    options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0, ...setup.options },
+  })
 }

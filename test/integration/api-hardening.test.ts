@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { createApp, type ApiApp } from '../../src/http/app.ts'
-import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import { buildWorld, testPurposes, WORLD_NOW, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -48,14 +48,7 @@ describe.skipIf(postgresUnavailable())('partner API hardening', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = createApp({
-      db: t.db,
-      keys,
-      purposes,
-      audit: new AuditWriter(t.db),
-      now: () => WORLD_NOW,
-      options: { rateLimit: { perSecond: 100_000, burst: 100_000 }, authFailuresPerMinute: 100_000, bodyLimitBytes: 4096 },
-    })
+    app = worldApp(t.db, keys, purposes, { options: { rateLimit: { perSecond: 100_000, burst: 100_000 }, tokenCacheMs: 2000, bodyLimitBytes: 4096 } })
   })
   afterAll(() => t?.drop())
 

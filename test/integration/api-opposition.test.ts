@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
-import { createApp, type ApiApp } from '../../src/http/app.ts'
-import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import type { ApiApp } from '../../src/http/app.ts'
+import { buildWorld, testPurposes, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -20,14 +19,7 @@ describe.skipIf(postgresUnavailable())('partner API and oppositions', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = createApp({
-      db: t.db,
-      keys,
-      purposes,
-      audit: new AuditWriter(t.db),
-      now: () => WORLD_NOW,
-      options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0 },
-    })
+    app = worldApp(t.db, keys, purposes)
   })
   afterAll(() => t?.drop())
 
