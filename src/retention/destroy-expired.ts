@@ -20,9 +20,9 @@ export type DestroyedCounts = Record<string, number>
 
 /**
  * Rows per destroy transaction: a tenth of the archive's. Deleting goes about five times faster per row than
- * archiving and writes its WAL in denser bursts; with chunks of the same size, the API's commits (which wait for
- * that WAL to be flushed) saw their p99 triple while destroying (bench/retention.bench.ts), against about 1.2×
- * idle with chunks a tenth the size.
+ * archiving, in denser bursts: with chunks of the same size the API's p99 reached about three times its idle value
+ * while destroying, with chunks a tenth the size about twice (bench/retention.bench.ts), still far above the
+ * required rate.
  */
 export function destroyChunkSize(chunkSize: number): number {
   return Math.max(1, Math.floor(chunkSize / 10))
