@@ -230,17 +230,25 @@ export async function archiveDossiers(
 
   // One statement copies the chunk: the archived dossiers' and persons' ids come back from their inserts and are
   // joined in memory (hash joins) to place members and state changes, instead of probing the archive's indexes.
+  // The chunk's dossiers are read once, one primary-key lookup per id: the `offset 0` keeps the lateral subquery
+  // from being merged into a plain join, for which the planner scanned or hashed the whole dossiers table at each
+  // chunk (a large run slowed down as it went); filtering with `id = any` instead made it expect 7 rows and pick
+  // nested loops that compared every member with every person of the chunk.
   const copied = await tx.query<{ dossiers: number; persons: number; members: number; changes: number }>(
     `with a as (
        select * from unnest($1::bigint[], $2::date[]) as a (id, anchor_day)
+     ),
+     src as materialized (
+       select d.*, a.anchor_day
+       from a
+       cross join lateral (select * from dossiers d where d.id = a.id offset 0) d
      ),
      ad as (
        insert into archive.dossiers (id, public_id, policy_id, flow_id, organisme, numdemrsa, ${dossierCols.join(', ')},
                                      transmission_state, not_transmitted_since, file_id, transmitted_at, anchor_day, archived_at)
        select d.id, d.public_id, $3, d.flow_id, d.organisme, d.numdemrsa, ${selectList(dossierCols, keptD, 'd')},
-              d.transmission_state, d.not_transmitted_since, d.file_id, d.transmitted_at, a.anchor_day, $4
-       from a
-       join dossiers d on d.id = a.id
+              d.transmission_state, d.not_transmitted_since, d.file_id, d.transmitted_at, d.anchor_day, $4
+       from src d
        on conflict (organisme, numdemrsa) do update set
          policy_id = excluded.policy_id, flow_id = excluded.flow_id, ${upd(dossierCols)},
          transmission_state = excluded.transmission_state, not_transmitted_since = excluded.not_transmitted_since,
@@ -249,10 +257,9 @@ export async function archiveDossiers(
        returning id, organisme, numdemrsa
      ),
      m as (
-       select dm.*, d.organisme, d.numdemrsa, a.anchor_day
-       from a
-       join dossiers d on d.id = a.id
-       join dossier_members dm on dm.dossier_id = a.id
+       select dm.*, d.organisme, d.numdemrsa, d.anchor_day
+       from src d
+       join dossier_members dm on dm.dossier_id = d.id
      ),
      -- A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is).
      ap as (
@@ -279,10 +286,9 @@ export async function archiveDossiers(
      asc_ as (
        insert into archive.state_changes (id, dossier_id, person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
        select sc.id, ad.id, sc.person_key, sc.field, sc.old_value, sc.new_value, sc.effective_date, sc.file_id, sc.transmitted_at
-       from a
-       join dossiers d on d.id = a.id
+       from src d
        join ad on ad.organisme = d.organisme and ad.numdemrsa = d.numdemrsa
-       join state_changes sc on sc.dossier_id = a.id
+       join state_changes sc on sc.dossier_id = d.id
        on conflict (id) do nothing
        returning 1
      )
