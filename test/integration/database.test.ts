@@ -50,6 +50,27 @@ describe.skipIf(postgresUnavailable())('database layer', () => {
     expect(rows[1]?.a).toBeNull()
   })
 
+  it('backs every foreign key whose parent rows get deleted with a full index on its columns', async () => {
+    // On delete cascade / set null, PostgreSQL looks the key up once per deleted parent row (a person, a dossier):
+    // without an index, or with only a partial one, each lookup is a sequential scan of the child table.
+    const { rows } = await t.db.query<{ key: string }>(
+      `select c.conrelid::regclass::text || '.' || c.conname as key
+       from pg_constraint c
+       where c.contype = 'f'
+         and c.confdeltype in ('c', 'n', 'd')
+         and not exists (
+           select 1
+           from pg_index i
+           where i.indrelid = c.conrelid
+             and i.indpred is null
+             and (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)] @> c.conkey
+             and (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)] <@ c.conkey
+         )
+       order by 1`,
+    )
+    expect(rows.map((r) => r.key)).toEqual([])
+  })
+
   it('grants an advisory lock to one holder at a time', async () => {
     const outer = await withAdvisoryLock(t.db, 'probe', async () => {
       if (t.db.backend === 'pglite') return 'held' // one embedded connection: locks are re-entrant within it
