@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter, appendAuditEvents } from '../../src/audit/audit-log.ts'
 import type { AuditEventInput } from '../../src/audit/chain.ts'
 import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 const event = (i: number): AuditEventInput => ({
@@ -31,6 +32,47 @@ describe.skipIf(postgresUnavailable())('audit hash chain', () => {
     await t.db.transaction((tx) => appendAuditEvents(tx, [event(200)]))
     const verdict = await verifyAuditChain(t.db, 50)
     expect(verdict).toMatchObject({ ok: true, events: 121, firstSeq: 1, lastSeq: 121 })
+  })
+
+  it('chains the appends of several writers and of transactions that hold the chain lock', async () => {
+    // Two writers, as two instances of the gateway would have (their own pools on PostgreSQL), taking turns, then
+    // both queueing appends behind a transaction that appended under the chain lock and still holds it (a
+    // retention chunk and its receipt): no gap, no fork, every event exactly once.
+    const other = t.url ? await openPostgres(t.url, { max: 3 }) : t.db
+    try {
+      const start = (await verifyAuditChain(t.db)).events
+      const a = new AuditWriter(t.db)
+      const b = new AuditWriter(other)
+      for (let i = 0; i < 6; i++) {
+        await a.append(event(300 + i))
+        await b.append(event(400 + i))
+      }
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      let appended!: () => void
+      const appendedUnderLock = new Promise<void>((resolve) => (appended = resolve))
+      const holder = t.db.transaction(async (tx) => {
+        await appendAuditEvents(tx, [event(500)])
+        appended()
+        await released
+      })
+      await appendedUnderLock
+      const queued = Promise.all([
+        ...Array.from({ length: 15 }, (_, i) => a.append(event(600 + i))),
+        ...Array.from({ length: 15 }, (_, i) => b.append(event(700 + i))),
+      ])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      release()
+      await holder
+      const written = await queued
+      expect(new Set(written.map((e) => e.seq)).size).toBe(30)
+      const verdict = await verifyAuditChain(t.db)
+      expect(verdict).toMatchObject({ ok: true, events: start + 12 + 1 + 30 })
+      const seqs = written.map((e) => e.seq)
+      expect(Math.min(...seqs)).toBeGreaterThan(start + 12 + 1)
+    } finally {
+      if (other !== t.db) await other.close()
+    }
   })
 
   it('names the first tampered event', async () => {
