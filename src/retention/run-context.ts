@@ -23,7 +23,8 @@ export interface RunContext {
  * After each chunk, a pause of `ratio` times the time the chunk took (at least `minMs`): with the default 0.5 a
  * run holds a database backend at most two thirds of the time, whatever the machine, and the WAL writer and the
  * API get the gaps. A large run on a 2-core machine stays above 20,000 rows/s; pacing lowers how often an API
- * request meets a chunk, not how much a chunk slows it (p99 about twice idle there: bench/retention.bench.ts).
+ * request meets a chunk, not how much a chunk slows it (p99 1.6–2.0× idle there, where one backend busy on pure CPU
+ * with the same pacing already costs 1.3–1.8×: bench/retention.bench.ts).
  */
 export interface Pacer {
   pause(): Promise<void>
