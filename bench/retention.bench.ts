@@ -161,7 +161,7 @@ async function backendCpu(adminUrl: string, applicationName: string): Promise<{ 
   }
 }
 
-/** Keeps one backend busy computing (about 100 ms per statement), with the run's pause after each statement. */
+/** Keeps one backend busy computing (a fraction of a second per statement), with the run's pause after each statement. */
 async function busyBackendLoad(db: Db): Promise<{ stop: () => Promise<void> }> {
   let stopped = false
   const loop = (async () => {
@@ -312,7 +312,7 @@ async function main(): Promise<void> {
       cpu === undefined ? 'not measured (PostgreSQL is not local)' : `${Math.round(rows / cpu).toLocaleString('en')} rows per CPU-second of its PostgreSQL backends (${cpu.toFixed(1)} CPU-s over ${wall.toFixed(1)} s of wall clock)`
     say(`archive: ${perCpu(archivedRows, archiveCpu, archiveSeconds)}`)
     say(`destroy: ${perCpu(destroyedRows, destroyCpu, destroySeconds)}`)
-    say(`API errors: ${idle.errors + duringArchive.errors + duringDestroy.errors + idleAfter.errors}; generated persons left anywhere: ${left}`)
+    say(`API errors: ${idle.errors + duringBusy.errors + duringArchive.errors + duringDestroy.errors + idleAfter.errors}; generated persons left anywhere: ${left}`)
   } finally {
     await apiDb.close().catch(() => {})
     await db.close().catch(() => {})
