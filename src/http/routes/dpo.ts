@@ -44,7 +44,15 @@ const eventBody = (e: AuditEventRow) => ({ ...e, occurredAt: e.occurredAt.toISOS
 export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
   const { db, keys } = kit
   const subjectOfPerson = async (publicId: string) => {
-    const { rows } = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [publicId])
+    // A person who left the active base keeps their public id in the archive: who accessed them stays answerable
+    // (events name the keyed pseudonym only, never an identity).
+    const { rows } = await db.query<{ match_key: string }>(
+      `select match_key from persons where public_id = $1
+       union all
+       select match_key from archive.persons where public_id = $1
+       limit 1`,
+      [publicId],
+    )
     if (!rows[0]) throw notFound('unknown_id')
     return auditSubject(keys.pseudonym, rows[0].match_key)
   }
