@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { encryptNir } from '../../src/crypto/nir-cipher.ts'
 import type { ApiApp } from '../../src/http/app.ts'
@@ -11,7 +11,7 @@ import { runRetention } from '../../src/retention/run-retention.ts'
 import { readPopulation } from '../../src/statistics/queries.ts'
 import { buildWorld, seedAssignment, testPurposes, worldApp, WORLD_NOW, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
-import { day, retransmitRegistration, seedFile } from '../helpers/retention-seed.ts'
+import { day, resetRetentionTables, retransmitRegistration, seedDossier, seedFile, seedRegistration } from '../helpers/retention-seed.ts'
 
 /**
  * Issue 13, point 9: once a person leaves the active base, no route, list, history, assignment or extract reaches
@@ -207,5 +207,66 @@ describe.skipIf(postgresUnavailable())('a person whose RSA dossier is archived w
     await run(day('2026-12-03'))
     expect((await get(world.tokens.instr!, `/v1/beneficiaires/${p1.publicId}`)).status).toBe(200)
     expect(await identityPlaces(p1.matchKey)).toEqual(['persons'])
+  })
+})
+
+describe.skipIf(postgresUnavailable())('one identity while a person moves between dossiers and the archive', () => {
+  let t: TestDatabase
+  const keys = testKeys()
+  const log = createLogger({ level: 'silent' })
+  const flowsDir = path.resolve('flows')
+  const run = (now: Date) => runRetention({ db: t.db, keys, log, flowsDir }, { now, dryRun: false })
+  const places = async (matchKey: string) =>
+    (await t.db.query<{ place: string }>(
+      `select 'persons' as place from persons where match_key = $1 and nom is not null
+       union all
+       select 'archive.persons' from archive.persons where match_key = $1 and nom is not null`,
+      [matchKey],
+    )).rows.map((r) => r.place).sort()
+
+  beforeAll(async () => {
+    t = await createTestDatabase()
+  })
+  afterAll(() => t?.drop())
+  beforeEach(() => resetRetentionTables(t.db))
+
+  it('a person still in another active dossier keeps their identity in the active base only; it moves when the last dossier leaves', async () => {
+    const person = { nir13: '2800175000021', birthDate: '1980-02-21', nom: 'SENTINELLE-DEUX-DOSSIERS', prenom: 'PX' }
+    const old = await seedDossier(t.db, keys, { numdemrsa: 'OLD21', etatDroit: '5', dateCloture: '2021-01-31', transmittedAt: day('2021-02-05'), persons: [person] })
+    await seedDossier(t.db, keys, { numdemrsa: 'NEW21', organisme: 'MSA', flowId: 'msa-beneficiaires', etatDroit: '5', dateCloture: '2023-06-30', transmittedAt: day('2023-07-05'), persons: [person] })
+    const matchKey = old.persons[0]!.matchKey
+    await run(day('2024-02-02'))
+    expect((await t.db.query(`select 1 from archive.dossiers where numdemrsa = 'OLD21'`)).rows).toHaveLength(1)
+    expect(await places(matchKey)).toEqual(['persons'])
+    const shown = await showArchivedDossier(t.db, keys, { numdemrsa: 'OLD21', reason: 'recours contentieux n° 2024-01', actor: 'dpo', now: day('2024-02-02') })
+    expect(shown.members[0]!.fields).toMatchObject({ 'personne.nom': person.nom })
+    // The second dossier's 36 months end on 30 June 2026: the person leaves with it, identity and all.
+    await run(day('2026-07-01'))
+    expect(await places(matchKey)).toEqual(['archive.persons'])
+    expect((await t.db.query('select 1 from persons where match_key = $1', [matchKey])).rows).toHaveLength(0)
+    for (const numdemrsa of ['OLD21', 'NEW21']) {
+      const again = await showArchivedDossier(t.db, keys, { numdemrsa, reason: 'recours contentieux n° 2024-01', actor: 'dpo', now: day('2026-07-01') })
+      expect(again.members[0]!.fields).toMatchObject({ 'personne.nom': person.nom })
+    }
+  })
+
+  it('moves out a person an earlier version kept active for a France Travail registration after their dossier left', async () => {
+    const person = { nir13: '2800175000022', birthDate: '1980-02-22', nom: 'SENTINELLE-HERITEE', prenom: 'PY' }
+    const seeded = await seedDossier(t.db, keys, { numdemrsa: 'LEG22', etatDroit: '5', dateCloture: '2020-01-31', transmittedAt: day('2026-01-05'), persons: [person] })
+    const matchKey = seeded.persons[0]!.matchKey
+    await seedRegistration(t.db, { personKey: matchKey, etat: 'inscription', dateEtat: '2026-01-01', transmittedAt: day('2026-01-05') })
+    // The state the earlier archive step left: the dossier archived, the person copied to the archive with their
+    // identity and left in the active base because of the registration.
+    await t.db.query(
+      `insert into archive.persons (id, public_id, policy_id, match_key, nir_index, nir_cipher, nom, prenom, date_naissance, file_id, transmitted_at, anchor_day, archived_at)
+       select id, public_id, 'rsa-beneficiaires', match_key, nir_index, nir_cipher, nom, prenom, date_naissance, file_id, transmitted_at, '2020-01-31', now()
+       from persons where match_key = $1`,
+      [matchKey],
+    )
+    await t.db.query('delete from dossier_members where person_id = $1', [seeded.persons[0]!.id])
+    expect(await places(matchKey)).toEqual(['archive.persons', 'persons'])
+    await run(day('2026-02-01'))
+    expect(await places(matchKey)).toEqual(['archive.persons'])
+    expect((await t.db.query('select 1 from france_travail_registrations where person_key = $1', [matchKey])).rows).toHaveLength(1)
   })
 })
