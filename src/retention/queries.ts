@@ -608,19 +608,25 @@ export async function destroyPersonDependents(tx: Queryable, personIds: readonly
   const keys: string[] = []
   const counts: Record<string, number> = {}
   if (personIds.length === 0) return { keys, counts }
-  const statements: [string, string][] = [
-    ['archive.assignments', 'delete from archive.assignments where person_id = any($1::bigint[]) returning id'],
-    ['limitations', 'delete from limitations l where l.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = l.person_id) returning id'],
-    [
-      'rights_contested_fields',
-      'delete from rights_contested_fields c where c.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = c.person_id) returning id',
-    ],
-  ]
-  for (const [table, sql] of statements) {
-    const { rows } = await tx.query<{ id: number }>(sql, [personIds])
-    if (rows.length === 0) continue
-    counts[table] = rows.length
-    keys.push(...rows.map((r) => `${table}:${r.id}`))
+  // One statement (one round trip per destroy chunk): each delete is an index lookup per person.
+  const { rows } = await tx.query<{ t: string; id: number }>(
+    `with aa as (
+       delete from archive.assignments where person_id = any($1::bigint[]) returning id
+     ),
+     l as (
+       delete from limitations l where l.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = l.person_id) returning id
+     ),
+     c as (
+       delete from rights_contested_fields c where c.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = c.person_id) returning id
+     )
+     select 'archive.assignments' as t, id from aa
+     union all select 'limitations', id from l
+     union all select 'rights_contested_fields', id from c`,
+    [personIds],
+  )
+  for (const r of rows) {
+    counts[r.t] = (counts[r.t] ?? 0) + 1
+    keys.push(`${r.t}:${r.id}`)
   }
   return { keys, counts }
 }

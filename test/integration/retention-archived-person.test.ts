@@ -250,6 +250,22 @@ describe.skipIf(postgresUnavailable())('one identity while a person moves betwee
     }
   })
 
+  it('destroys the archived assignments, limitations and contested flags with the archived person, with a receipt', async () => {
+    const seeded = await seedDossier(t.db, keys, { numdemrsa: 'DES23', etatDroit: '5', dateCloture: '2015-01-31', transmittedAt: day('2015-02-05'), persons: [{ nir13: '2800175000023', birthDate: '1980-02-23', nom: 'SENTINELLE-DETRUITE', prenom: 'PZ' }] })
+    const personId = seeded.persons[0]!.id
+    const org = await t.db.query<{ id: number }>(`insert into organisations (siret, name, type) values ('21930001100029', 'CCAS Z', 'ccas') on conflict (siret) do update set name = excluded.name returning id`)
+    await t.db.query(`insert into assignments (person_id, organisation_id, starts_on, source) values ($1, $2, '2014-01-01', 'admin')`, [personId, org.rows[0]!.id])
+    await t.db.query(`insert into limitations (person_id, since, reason) values ($1, '2014-06-01', 'test')`, [personId])
+    await run(day('2026-01-02'))
+    for (const table of ['persons', 'archive.persons', 'assignments', 'archive.assignments', 'limitations']) {
+      const column = table.endsWith('persons') ? 'id' : 'person_id'
+      expect([table, (await t.db.query(`select 1 from ${table} where ${column} = $1`, [personId])).rows.length]).toEqual([table, 0])
+    }
+    const receipts = (await t.db.query<{ details: { counts: Record<string, number> } }>(`select details from audit_events where action = 'retention.destroy'`)).rows
+    const counted = (table: string) => receipts.reduce((n, r) => n + (r.details.counts[table] ?? 0), 0)
+    expect([counted('archive.persons'), counted('archive.assignments'), counted('limitations')]).toEqual([1, 1, 1])
+  })
+
   it('moves out a person an earlier version kept active for a France Travail registration after their dossier left', async () => {
     const person = { nir13: '2800175000022', birthDate: '1980-02-22', nom: 'SENTINELLE-HERITEE', prenom: 'PY' }
     const seeded = await seedDossier(t.db, keys, { numdemrsa: 'LEG22', etatDroit: '5', dateCloture: '2020-01-31', transmittedAt: day('2026-01-05'), persons: [person] })
