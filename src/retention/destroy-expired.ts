@@ -5,6 +5,7 @@ import type { RetentionPolicy } from './policy.ts'
 import {
   destroyArchivedDossiers,
   destroyArchivedPersons,
+  destroyPersonDependents,
   destroyArchivedRegistrations,
   selectDestroyableDossiers,
   selectDestroyableRegistrations,
@@ -54,9 +55,10 @@ export async function destroyExpired(ctx: RunContext, policy: RetentionPolicy, c
         const persons = await destroyArchivedPersons(tx, { policyId: policy.id, cutoff, after, limit: destroyChunk })
         const last = persons.at(-1)
         if (!last) return undefined
+        const dependents = await destroyPersonDependents(tx, persons.map((p) => p.id))
         return {
           last: { day: last.anchorDay, id: last.id },
-          destroyed: { keys: persons.map((p) => `archive.persons:${p.id}`), counts: { 'archive.persons': persons.length } },
+          destroyed: { keys: [...persons.map((p) => `archive.persons:${p.id}`), ...dependents.keys], counts: { 'archive.persons': persons.length, ...dependents.counts } },
         }
       },
     },

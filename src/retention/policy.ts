@@ -74,10 +74,31 @@ const SourceSchema = z.object({
   justification: z.string().min(1),
 })
 
+/**
+ * What becomes of the rows that depend on the data a policy governs when it leaves the active base (issue 13,
+ * point 9): one sentence per kind of dependent row, read by people (the DPO, the register), applied by the SQL of
+ * queries.ts and migration 0120.
+ */
+export const DEPENDENT_ROWS = [
+  'persons',
+  'france_travail_registrations',
+  'assignments',
+  'limitations',
+  'contested_fields',
+  'oppositions',
+  'rights_requests',
+  'legal_holds',
+  'return',
+] as const
+
+const DependentsSchema = z.object(Object.fromEntries(DEPENDENT_ROWS.map((k) => [k, z.string().min(1).optional()])) as Record<(typeof DEPENDENT_ROWS)[number], z.ZodOptional<z.ZodString>>).strict()
+
 export const RetentionPolicySchema = z
   .object({
     title: z.string().min(1),
     description: z.string().optional(),
+    /** What becomes of dependent rows when the governed data leaves the active base. */
+    dependents: DependentsSchema.optional(),
     applies_to: z.enum(POLICY_SCOPES),
     source: z.union([SourceSchema, z.array(SourceSchema).min(1)]).transform((s) => (Array.isArray(s) ? s : [s])),
     phases: z.object({
@@ -102,6 +123,7 @@ export interface RetentionPolicy {
   id: string
   title: string
   description: string | undefined
+  dependents: Partial<Record<(typeof DEPENDENT_ROWS)[number], string>>
   appliesTo: PolicyScope
   sources: { text: string; url: string | undefined; justification: string }[]
   active: RetentionPhase
@@ -131,6 +153,7 @@ export function toRetentionPolicy(id: string, d: RetentionPolicyDeclaration): Re
     id,
     title: d.title,
     description: d.description,
+    dependents: Object.fromEntries(Object.entries(d.dependents ?? {}).filter(([, v]) => v !== undefined)) as RetentionPolicy['dependents'],
     appliesTo: d.applies_to,
     sources: d.source.map((s) => ({ text: s.text, url: s.url, justification: s.justification })),
     active: phase(d.phases.active),

@@ -192,8 +192,10 @@ export interface ArchivedCounts {
   persons: number
   state_changes: number
   france_travail_registrations: number
-  /** Persons deleted from the active base (no active row refers to them any more). */
+  /** Persons deleted from the active base (no active dossier refers to them any more). */
   persons_removed: number
+  /** Their assignments, moved to archive.assignments. */
+  assignments: number
 }
 
 export const noCounts = (): ArchivedCounts => ({
@@ -203,6 +205,7 @@ export const noCounts = (): ArchivedCounts => ({
   state_changes: 0,
   france_travail_registrations: 0,
   persons_removed: 0,
+  assignments: 0,
 })
 
 /**
@@ -261,16 +264,23 @@ export async function archiveDossiers(
        from src d
        join dossier_members dm on dm.dossier_id = d.id
      ),
-     -- A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is).
+     -- A person's archive clock is the latest of its dossiers' (it is needed as long as any of them is). A person
+     -- still a member of another active dossier stays in the active base: the archive row keeps only its keys
+     -- (identity_active), so that the identity exists in one place.
      ap as (
-       insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at)
-       select p.id, p.public_id, $3, p.match_key, p.nir_index, ${selectList(personCols, keptP, 'p')}, p.file_id, p.transmitted_at, pm.anchor_day, $4
+       insert into archive.persons (id, public_id, policy_id, match_key, nir_index, ${personCols.join(', ')}, file_id, transmitted_at, anchor_day, archived_at, identity_active)
+       select p.id, p.public_id, $3, p.match_key, p.nir_index, ${personCols.map((c) => (keptP.has(c) ? `case when s.stays then null else p.${ident(c)} end` : 'null')).join(', ')},
+              p.file_id, p.transmitted_at, pm.anchor_day, $4, s.stays
        from (select person_id, max(anchor_day) as anchor_day from m group by person_id) pm
        join persons p on p.id = pm.person_id
+       cross join lateral (
+         select exists (select 1 from dossier_members dm where dm.person_id = p.id and dm.dossier_id <> all($1::bigint[])) as stays
+       ) s
        on conflict (match_key) do update set
          policy_id = excluded.policy_id, nir_index = excluded.nir_index, ${upd(personCols)},
          file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
-         anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at
+         anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at,
+         identity_active = excluded.identity_active
        returning id, match_key
      ),
      am as (
@@ -306,15 +316,42 @@ export async function archiveDossiers(
   const persons = await tx.query<{ person_id: number }>('delete from dossier_members where dossier_id = any($1::bigint[]) returning person_id', [ids])
   await tx.query('delete from state_changes where dossier_id = any($1::bigint[])', [ids])
   await tx.query('delete from dossiers where id = any($1::bigint[])', [ids])
-  const removed = await tx.query(
-    `delete from persons p
+  // A person leaves the active base with their last active dossier, whatever France Travail still sends about
+  // them (a registration holds no identity and is never served without an active person).
+  const leaving = await tx.query<{ id: number }>(
+    `select p.id
+     from persons p
      where p.id = any($1::bigint[])
-       and not exists (select 1 from dossier_members dm where dm.person_id = p.id)
-       and not exists (select 1 from france_travail_registrations r where r.person_key = p.match_key)`,
+       and not exists (select 1 from dossier_members dm where dm.person_id = p.id)`,
     [[...new Set(persons.rows.map((r) => r.person_id))]],
   )
-  counts.persons_removed = removed.rowCount
+  const moved = await removeArchivedPersons(tx, leaving.rows.map((r) => r.id), archivedAt)
+  counts.persons_removed = moved.persons
+  counts.assignments = moved.assignments
   return counts
+}
+
+/**
+ * Deletes from the active base persons whose identity the archive now holds, after moving their assignments to
+ * archive.assignments (under the archived person's id). Their limitations and contested-field flags keep the id.
+ */
+export async function removeArchivedPersons(tx: Queryable, ids: readonly number[], archivedAt: Date): Promise<{ persons: number; assignments: number }> {
+  if (ids.length === 0) return { persons: 0, assignments: 0 }
+  const a = await tx.query(
+    `insert into archive.assignments (id, public_id, person_id, organisation_id, referent_user_id, starts_on, ends_on, source, file_id,
+                                      created_by_user_id, created_at, updated_at, archived_at)
+     select a.id, a.public_id, ap.id, a.organisation_id, a.referent_user_id, a.starts_on, a.ends_on, a.source, a.file_id,
+            a.created_by_user_id, a.created_at, a.updated_at, $2
+     from assignments a
+     join persons p on p.id = a.person_id
+     join archive.persons ap on ap.match_key = p.match_key
+     where a.person_id = any($1::bigint[])
+     on conflict (id) do nothing`,
+    [ids, archivedAt],
+  )
+  await tx.query('delete from assignments where person_id = any($1::bigint[])', [ids])
+  const p = await tx.query('delete from persons where id = any($1::bigint[])', [ids])
+  return { persons: p.rowCount, assignments: a.rowCount }
 }
 
 export interface RegistrationDueQuery extends Omit<DueQuery, 'flowIds'> {
@@ -402,11 +439,19 @@ export interface OrphanQuery {
   limit: number
 }
 
+/** A person no active dossier refers to (France Travail registrations do not keep a person in the active base). */
 const ORPHAN = `
-  not exists (select 1 from dossier_members dm where dm.person_id = p.id)
-  and not exists (select 1 from france_travail_registrations r where r.person_key = p.match_key)`
+  not exists (select 1 from dossier_members dm where dm.person_id = p.id)`
 
-/** Persons of the flows no active dossier or registration refers to, past their active phase. */
+/**
+ * Due: past the person's own clock, or already archived with their identity (a person an earlier version kept in
+ * the active base for a France Travail registration after their last dossier left: their identity is in two places).
+ */
+const ORPHAN_DUE = (cutoff: string) => `
+  (${orphanPersonAnchorSql()} <= ${cutoff}::date
+   or exists (select 1 from archive.persons ap where ap.match_key = p.match_key and not ap.identity_active))`
+
+/** Persons of the flows no active dossier refers to, past their active phase. */
 export async function selectDueOrphanPersons(tx: Queryable, q: OrphanQuery): Promise<DueRow[]> {
   const { rows } = await tx.query<{ id: number; anchor_day: string }>(
     `select p.id, ${orphanPersonAnchorSql()}::text as anchor_day
@@ -414,7 +459,7 @@ export async function selectDueOrphanPersons(tx: Queryable, q: OrphanQuery): Pro
      join files f on f.id = p.file_id
      where f.flow_id = any($1::text[])
        and p.id > $2
-       and ${orphanPersonAnchorSql()} <= $3::date
+       and ${ORPHAN_DUE('$3')}
        and ${ORPHAN}
      order by p.id
      limit $4
@@ -430,7 +475,7 @@ export async function countDueOrphanPersons(db: Queryable, q: Omit<OrphanQuery, 
      from persons p
      join files f on f.id = p.file_id
      where f.flow_id = any($1::text[])
-       and ${orphanPersonAnchorSql()} <= $2::date
+       and ${ORPHAN_DUE('$2')}
        and ${ORPHAN}`,
     [q.flowIds, q.cutoff],
   )
@@ -458,12 +503,14 @@ export async function archiveOrphanPersons(
        policy_id = excluded.policy_id, nir_index = excluded.nir_index,
        ${personCols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')},
        file_id = excluded.file_id, transmitted_at = excluded.transmitted_at,
-       anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at`,
+       anchor_day = greatest(archive.persons.anchor_day, excluded.anchor_day), archived_at = excluded.archived_at,
+       identity_active = false`,
     [ids, rows.map((r) => r.anchorDay), policyId, archivedAt],
   )
   counts.persons = p.rowCount
-  const removed = await tx.query(`delete from persons p where p.id = any($1::bigint[]) and ${ORPHAN}`, [ids])
-  counts.persons_removed = removed.rowCount
+  const moved = await removeArchivedPersons(tx, ids, archivedAt)
+  counts.persons_removed = moved.persons
+  counts.assignments = moved.assignments
   return counts
 }
 
@@ -547,6 +594,40 @@ export async function destroyArchivedDossiers(tx: Queryable, ids: readonly numbe
   const persons = await destroyArchivedPersons(tx, { policyId, cutoff: personCutoff, ids: [...new Set(m.rows.map((r) => r.person_id))] })
   counts['archive.persons'] = persons.length
   keys.push(...persons.map((p) => `archive.persons:${p.id}`))
+  const dependents = await destroyPersonDependents(tx, persons.map((p) => p.id))
+  for (const [table, n] of Object.entries(dependents.counts)) counts[table] = n
+  keys.push(...dependents.keys)
+  return { keys, counts }
+}
+
+/**
+ * What refers to destroyed archived persons by id: their archived assignments, and their limitations and
+ * contested-field flags unless the same id is active again (a person who came back keeps them).
+ */
+export async function destroyPersonDependents(tx: Queryable, personIds: readonly number[]): Promise<DestroyedRows> {
+  const keys: string[] = []
+  const counts: Record<string, number> = {}
+  if (personIds.length === 0) return { keys, counts }
+  // One statement (one round trip per destroy chunk): each delete is an index lookup per person.
+  const { rows } = await tx.query<{ t: string; id: number }>(
+    `with aa as (
+       delete from archive.assignments where person_id = any($1::bigint[]) returning id
+     ),
+     l as (
+       delete from limitations l where l.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = l.person_id) returning id
+     ),
+     c as (
+       delete from rights_contested_fields c where c.person_id = any($1::bigint[]) and not exists (select 1 from persons p where p.id = c.person_id) returning id
+     )
+     select 'archive.assignments' as t, id from aa
+     union all select 'limitations', id from l
+     union all select 'rights_contested_fields', id from c`,
+    [personIds],
+  )
+  for (const r of rows) {
+    counts[r.t] = (counts[r.t] ?? 0) + 1
+    keys.push(`${r.t}:${r.id}`)
+  }
   return { keys, counts }
 }
 

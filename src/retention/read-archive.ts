@@ -44,6 +44,8 @@ export async function readArchivedDossier(
   const d = await db.query<Row>('select * from archive.dossiers where organisme = $1 and numdemrsa = $2', [organisme, numdemrsa])
   const dossier = d.rows[0]
   if (!dossier) return undefined
+  // A member whose identity is in the active base again (still in another dossier, or brought back by a later
+  // file: archive.persons.identity_active) is read there: the identity exists in one place only.
   const members = await db.query<Row>(
     `select m.*, p.*
      from archive.dossier_members m
@@ -52,6 +54,9 @@ export async function readArchivedDossier(
      order by m.person_id`,
     [dossier.id],
   )
+  const activeKeys = members.rows.filter((row) => row.identity_active === true).map((row) => row.match_key as string)
+  const active = activeKeys.length === 0 ? [] : (await db.query<Row>('select * from persons where match_key = any($1::text[])', [activeKeys])).rows
+  const identityOf = (row: Row): Row => (row.identity_active === true ? (active.find((p) => p.match_key === row.match_key) ?? {}) : row)
   const registrations = await db.query<Row>(
     `select r.*
      from archive.france_travail_registrations r
@@ -66,7 +71,7 @@ export async function readArchivedDossier(
     archivedAt: new Date(dossier.archived_at as string),
     policyId: dossier.policy_id as string,
     fields: fieldsOf('dossiers', dossier, keys),
-    members: members.rows.map((row) => ({ fields: { ...fieldsOf('persons', row, keys), ...fieldsOf('dossier_members', row, keys) } })),
+    members: members.rows.map((row) => ({ fields: { ...fieldsOf('persons', identityOf(row), keys), ...fieldsOf('dossier_members', row, keys) } })),
     franceTravail: registrations.rows.map((row) => ({ fields: fieldsOf('france_travail_registrations', row, keys) })),
   }
 }

@@ -48,14 +48,16 @@ export async function deletePersonEverywhere(tx: Queryable, held: HeldPerson, su
   const sole = soleDossiers(held.memberships)
   const ids = async (sql: string, params: unknown[]) => (await tx.query<{ id: number | string }>(sql, params)).rows.map((r) => r.id)
 
+  // Limitations and contested flags keep the person's id once archived (migration 0120): both ids are searched.
+  const personIds = [pid, held.archivePersonId ?? null].filter((id): id is number => id !== null)
   merge(out, touched('rights_contested_fields', await ids(
     `delete from rights_contested_fields
-     where person_id = $1
+     where person_id = any($1::bigint[])
         or dossier_id = any($2::bigint[])
         or registration_id in (select id from france_travail_registrations where person_key = $3)
         or request_id in (select id from rights_requests where subject = $4)
      returning id`,
-    [pid, sole, mk, subject],
+    [personIds, sole, mk, subject],
   )))
   merge(out, touched('state_changes', await ids(
     `delete from state_changes
@@ -83,7 +85,8 @@ export async function deletePersonEverywhere(tx: Queryable, held: HeldPerson, su
   merge(out, touched('dossiers', await ids('delete from dossiers where id = any($1::bigint[]) returning id', [sole])))
   merge(out, touched('france_travail_registrations', await ids('delete from france_travail_registrations where person_key = $1 returning id', [mk])))
   merge(out, touched('assignments', await ids('delete from assignments where person_id = $1 returning id', [pid])))
-  merge(out, touched('limitations', await ids('delete from limitations where person_id = $1 returning id', [pid])))
+  merge(out, touched('limitations', await ids('delete from limitations where person_id = any($1::bigint[]) returning id', [personIds])))
+  merge(out, touched('archive.assignments', await ids('delete from archive.assignments where person_id = any($1::bigint[]) returning id', [personIds])))
   merge(out, touched('persons', await ids('delete from persons where id = $1 returning id', [pid])))
 
   // Archive: the dossiers the person alone belongs to, through retention's destruction; then what is left.

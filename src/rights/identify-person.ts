@@ -59,3 +59,19 @@ export async function identifyPerson(db: Queryable, keys: Pick<Keys, 'index' | '
   }
   return { ...given, subject: auditSubject(keys.pseudonym, given.matchKey), matchedBy: 'none' }
 }
+
+/**
+ * The audit pseudonym of the person with this public id, in the active base or the archive (a person who left the
+ * active base keeps their public id there): the DPO's "who accessed this person's file" stays answerable. Reads
+ * the match key only, never an identity. Undefined when no person has this id.
+ */
+export async function subjectOfPublicId(db: Queryable, keys: Pick<Keys, 'pseudonym'>, publicId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ match_key: string }>(
+    `select match_key from persons where public_id = $1
+     union all
+     select match_key from archive.persons where public_id = $1
+     limit 1`,
+    [publicId],
+  )
+  return rows[0] && auditSubject(keys.pseudonym, rows[0].match_key)
+}

@@ -183,19 +183,25 @@ export async function readHeldPerson(db: Queryable, keys: Pick<Keys, 'nir'>, mat
 
   const assignments: HeldAssignment[] = []
   const limitations: HeldPerson['limitations'] = []
-  if (personId !== undefined) {
+  // Assignments of the active person and those archived with the person; limitations keep the person's id in
+  // either place (migration 0120).
+  const personIds = [personId, archivePersonId].filter((id): id is number => id !== undefined)
+  if (personIds.length > 0) {
     const a = await db.query<{ name: string; type: string; starts_on: string; ends_on: string | null }>(
       `select o.name, o.type, a.starts_on::text as starts_on, a.ends_on::text as ends_on
-       from assignments a
+       from (
+         select id, organisation_id, starts_on, ends_on from assignments where person_id = $1
+         union all
+         select id, organisation_id, starts_on, ends_on from archive.assignments where person_id = any($2::bigint[])
+       ) a
        join organisations o on o.id = a.organisation_id
-       where a.person_id = $1
        order by a.starts_on, a.id`,
-      [personId],
+      [personId ?? null, archivePersonId === undefined ? [] : [archivePersonId]],
     )
     assignments.push(...a.rows.map((x) => ({ organisationName: x.name, organisationType: x.type, startsOn: x.starts_on, endsOn: x.ends_on })))
     const l = await db.query<{ since: Date | string; lifted_at: Date | string | null }>(
-      'select since, lifted_at from limitations where person_id = $1 order by since, id',
-      [personId],
+      'select since, lifted_at from limitations where person_id = any($1::bigint[]) order by since, id',
+      [personIds],
     )
     limitations.push(...l.rows.map((x) => ({ since: iso(x.since)!, liftedAt: iso(x.lifted_at) })))
   }

@@ -288,7 +288,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     expect(applied.status).toBe(0)
     expect(applied.out).toMatch(/^retention for \d{4}-\d\d-\d\d, run [0-9a-f-]{36}\n/)
     expect(applied.out).not.toContain('dry run')
-    expect(applied.out).toMatch(/\n {2}archived: dossiers 3, dossier_members 4, persons 4, state_changes 3, france_travail_registrations 0\n/)
+    expect(applied.out).toMatch(/\n {2}archived: dossiers 3, dossier_members 4, persons 4, state_changes 3, france_travail_registrations 0, assignments 0\n/)
     expect(applied.out).toMatch(/\n {2}destroyed: archive\.dossiers 1, [^\n]*\n {2}held back by legal holds: 1\n/)
     expect(applied.out).not.toMatch(/ERROR/)
 

@@ -15,7 +15,7 @@ describe('the archive is out of reach', () => {
   it('only the retention feature, the break-glass command and the data-subject rights name the archive tables', () => {
     // Data-subject rights read the archive for an access request (art. 15) and erase from it (art. 17), audited.
     const allowed = [path.join('src', 'retention') + path.sep, path.join('src', 'cli', 'commands', 'archive.ts'), path.join('src', 'rights') + path.sep]
-    const archiveTable = /\barchive\.(dossiers|persons|dossier_members|france_travail_registrations|state_changes)\b/
+    const archiveTable = /\barchive\.(dossiers|persons|dossier_members|france_travail_registrations|state_changes|assignments)\b/
     const offenders = sourceFiles('src')
       .filter((file) => archiveTable.test(readFileSync(file, 'utf8')))
       .filter((file) => !allowed.some((a) => file.startsWith(a) || file === a))

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { auditSubject } from '../../audit/subject-pseudonym.ts'
+import { subjectOfPublicId } from '../../rights/identify-person.ts'
 import { notFound } from '../api-error.ts'
 import { allowRoles, audit, auditAs, requireRole } from '../api-context.ts'
 import { searchAuditEvents, type AuditEventRow } from '../audit-search.ts'
@@ -44,9 +44,9 @@ const eventBody = (e: AuditEventRow) => ({ ...e, occurredAt: e.occurredAt.toISOS
 export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
   const { db, keys } = kit
   const subjectOfPerson = async (publicId: string) => {
-    const { rows } = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [publicId])
-    if (!rows[0]) throw notFound('unknown_id')
-    return auditSubject(keys.pseudonym, rows[0].match_key)
+    const subject = await subjectOfPublicId(db, keys, publicId)
+    if (!subject) throw notFound('unknown_id')
+    return subject
   }
   const respond = (items: AuditEventRow[], limit: number, kind: string) => {
     const page = items.slice(0, limit)
