@@ -13,6 +13,7 @@ import { createTokenAuthenticator } from '../auth/token-authenticator.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { metrics } from '../metrics/metrics.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { ApiError, errorBody } from './api-error.ts'
 import { audit, type ApiEnv } from './api-context.ts'
@@ -95,6 +96,30 @@ const defaultHook = (result: { success: boolean; error?: unknown; target?: strin
   return c.json(errorBody('invalid_parameters', validationMessage(error, result.target ?? 'request')), 400)
 }
 
+/** Methods counted under their own name in metrics; any other is `other` (a label set must stay bounded). */
+const METRIC_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/** The metrics label of a request's route: the pattern of the handler that answered, or `unmatched`. */
+export const UNMATCHED_ROUTE = 'unmatched'
+
+function routePattern(c: Parameters<typeof matchedRoutes>[0]): string | undefined {
+  // Middleware is registered with method ALL; the handler (and its route middleware) under the route's method.
+  return matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1)?.path
+}
+
+/**
+ * True when the client went away before its request was read (it closed the connection mid-body): nobody will
+ * read the answer, and it is no fault of the server's.
+ */
+export function clientClosed(c: { env?: unknown; req: { raw: Request } }): boolean {
+  const incoming = (c.env as { incoming?: { complete?: boolean; destroyed?: boolean; errored?: unknown; aborted?: boolean } } | undefined)?.incoming
+  if (incoming) return incoming.complete === false && (incoming.destroyed === true || incoming.aborted === true || Boolean(incoming.errored))
+  return c.req.raw.signal?.aborted === true
+}
+
+/** Status recorded (metrics, audit) for a request whose client left before it was read, as nginx does. */
+const CLIENT_CLOSED = 499
+
 export function createApp(deps: ApiDeps): ApiApp {
   const options: ApiOptions = { ...DEFAULT_API_OPTIONS, ...deps.options, rateLimit: { ...DEFAULT_API_OPTIONS.rateLimit, ...deps.options?.rateLimit } }
   const log = deps.log ?? createLogger()
@@ -125,6 +150,17 @@ export function createApp(deps: ApiDeps): ApiApp {
     return typeof address === 'string' && isIP(address) ? address : null
   }
 
+  // Labels are the route's pattern (`/v1/beneficiaires/:id`), never the path a client sent: no value from a URL
+  // reaches /metrics, and the label set is bounded by the routes.
+  const httpMetrics: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const started = performance.now()
+    await next()
+    const method = METRIC_METHODS.has(c.req.method) ? c.req.method : 'other'
+    const route = routePattern(c) ?? UNMATCHED_ROUTE
+    metrics.httpRequests.inc({ method, route, status: String(c.res.status) })
+    metrics.httpDuration.observe({ method, route }, (performance.now() - started) / 1000)
+  }
+
   const requestId: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const given = requestHeader(c, 'x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
@@ -142,7 +178,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     await next()
     const draft = c.get('audit')
     const principal = c.get('principal')
-    const handler = matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1)
+    const handler = routePattern(c)
     const status = c.res.status
     const event: AuditEventInput = {
       occurredAt,
@@ -157,7 +193,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       details: {
         status,
         method: c.req.method,
-        route: handler ? handler.path : null,
+        route: handler ?? null,
         ...(principal ? { tokenId: principal.credential.id } : {}),
         ...draft.details,
       },
@@ -202,6 +238,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     await next()
   }
 
+  app.use('*', httpMetrics)
   app.use('*', requestId)
   app.use(
     '*',
@@ -251,6 +288,12 @@ export function createApp(deps: ApiDeps): ApiApp {
   })
 
   app.onError((error, c) => {
+    if (clientClosed(c)) {
+      // Reading the body failed because the client left: not a server error, and no one reads this answer.
+      log.info({ requestId: c.get('requestId') }, 'client closed the request before sending it whole')
+      if (c.get('audit')) audit(c as never, { outcome: 'failed', details: { reason: 'client_closed' } })
+      return c.json(errorBody('client_closed', 'the client closed the connection before the request was complete'), CLIENT_CLOSED as ContentfulStatusCode)
+    }
     if (error instanceof ApiError) {
       if (c.get('audit')) audit(c as never, { details: { reason: error.auditReason ?? error.code } })
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value)

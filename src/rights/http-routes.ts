@@ -3,6 +3,7 @@ import { ApiError, badRequest, notFound } from '../http/api-error.ts'
 import { allowRoles, audit, auditAs, requireRole, type ApiContext } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
+import { CalendarDate } from '../http/schemas.ts'
 import { renderAccessExport } from './access-export.ts'
 import { eraseForRequest } from './erasure.ts'
 import { liftLimitation } from './limitation.ts'
@@ -23,8 +24,6 @@ const TAG = 'Droits des personnes'
 const security = [{ bearerAuth: [] }]
 const body = <T>(schema: T) => ({ required: true, content: { 'application/json': { schema } } })
 
-const Day = z.iso.date({ message: 'must be a date YYYY-MM-DD' })
-
 const NumberParam = z.object({
   number: z
     .string()
@@ -40,8 +39,8 @@ const OpenSchema = z
       .string()
       .regex(/^[0-9ABab ]{13,19}$/, 'must be a NIR of 13 or 15 characters')
       .openapi({ description: 'The person’s NIR. Turned into blind indexes at once; never stored, logged or returned.' }),
-    birthDate: Day.openapi({ description: 'The person’s birth date. Used for the match key only; never stored.' }),
-    receivedOn: Day.optional().openapi({ description: 'Day of receipt (default: today, Europe/Paris).' }),
+    birthDate: CalendarDate.openapi({ description: 'The person’s birth date. Used for the match key only; never stored.' }),
+    receivedOn: CalendarDate.optional().openapi({ description: 'Day of receipt (default: today, Europe/Paris).' }),
     purpose: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a purpose id').optional().openapi({ description: 'Access, opposition or erasure for one purpose.' }),
     fields: z
       .array(z.string().regex(/^[a-zA-Z]+\.[a-zA-Z0-9]+$/, 'must be a canonical field id such as personne.nom'))
