@@ -14,10 +14,11 @@ import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { metrics } from '../metrics/metrics.ts'
-import type { Purpose } from '../purposes/purpose.ts'
+import type { Purpose, Role } from '../purposes/purpose.ts'
 import { ApiError, errorBody } from './api-error.ts'
-import { audit, type ApiEnv } from './api-context.ts'
+import { allowRoles, audit, type ApiEnv } from './api-context.ts'
 import { DEFAULT_API_OPTIONS, type ApiOptions } from './api-options.ts'
+import { classifyApiPath } from './canonical-path.ts'
 import { DOCS_CSP, renderDocsPage } from './docs-page.ts'
 import { buildOpenApiDocument } from './openapi-document.ts'
 import { RateLimiter } from './rate-limiter.ts'
@@ -120,6 +121,36 @@ export function clientClosed(c: { env?: unknown; req: { raw: Request } }): boole
 /** Status recorded (metrics, audit) for a request whose client left before it was read, as nginx does. */
 const CLIENT_CLOSED = 499
 
+const declaredRoutes = new WeakMap<object, Set<string>>()
+
+/**
+ * Every route registered on the /v1 router declares who may use it (`...forRoles([...])` in its createRoute):
+ * the role check is added after the route's own middleware (which names the audited action) and before parameter
+ * validation, so a caller whose role may not use a route gets the same 404 whatever the id, query or body.
+ */
+function requireDeclaredRoles(v1: OpenAPIHono<ApiEnv>): void {
+  const declared = new Set<string>()
+  declaredRoutes.set(v1, declared)
+  const register = v1.openapi
+  v1.openapi = ((route: { method: string; path: string; middleware?: unknown; 'x-roles'?: readonly Role[] }, handler: unknown, hook?: unknown) => {
+    const roles = route['x-roles']
+    const name = `${route.method.toUpperCase()} /v1${route.path}`
+    if (!roles || roles.length === 0) throw new Error(`route ${name} declares no roles: add ...forRoles([...]) to its createRoute`)
+    const own = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware]
+    declared.add(`${route.method.toUpperCase()} ${route.path.replaceAll(/\/{(.+?)}/g, '/:$1')}`)
+    return (register as (...args: unknown[]) => unknown)({ ...route, middleware: [...own, allowRoles(roles)] }, handler, hook)
+  }) as typeof v1.openapi
+}
+
+/** Refuses a /v1 route added around `openapi()` (e.g. `v1.get(...)`): it would have no role check. */
+function checkDeclaredRoles(v1: OpenAPIHono<ApiEnv>): void {
+  const declared = declaredRoutes.get(v1)!
+  for (const route of v1.routes) {
+    if (route.method === 'ALL') continue
+    if (!declared.has(`${route.method} ${route.path}`)) throw new Error(`route ${route.method} /v1${route.path} was not registered with v1.openapi(createRoute({ ...forRoles([...]) }))`)
+  }
+}
+
 export function createApp(deps: ApiDeps): ApiApp {
   const options: ApiOptions = { ...DEFAULT_API_OPTIONS, ...deps.options, rateLimit: { ...DEFAULT_API_OPTIONS.rateLimit, ...deps.options?.rateLimit } }
   const log = deps.log ?? createLogger()
@@ -166,6 +197,9 @@ export function createApp(deps: ApiDeps): ApiApp {
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', id)
     c.set('clientAddress', clientAddress(c))
+    // The target as the client sent it (Node's request line), not as the URL parser rewrote it.
+    const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
+    c.set('apiPath', classifyApiPath(incoming?.url ?? c.req.url))
     // Set before the handler runs: every response built from this context carries it (a header added to a
     // finished response makes Hono copy the whole response).
     c.header('X-Request-Id', id)
@@ -250,9 +284,15 @@ export function createApp(deps: ApiDeps): ApiApp {
       overwrite: false,
     }),
   )
-  app.use('/v1/*', auditTrail)
-  app.use('/v1/*', async (c, next) => {
+  // Every request whose path reads as /v1 once decoded, collapsed and lower-cased is audited; only the canonical
+  // form reaches authentication and the routes, anything else is refused (src/http/canonical-path.ts).
+  app.use('*', (c, next) => (c.get('apiPath') === 'other' ? next() : auditTrail(c, next)))
+  app.use('*', async (c, next) => {
+    if (c.get('apiPath') === 'other') return next()
     c.header('Cache-Control', 'no-store')
+    if (c.get('apiPath') === 'non_canonical') {
+      throw new ApiError(400, 'invalid_path', 'the path is not in canonical form: /v1 in lower case, single slashes, no trailing slash, no encoded character, no dot segment', 'non_canonical_path')
+    }
     await next()
   })
   const limitBody = bodyLimit({
@@ -266,11 +306,13 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.use('/v1/*', authenticate)
   app.use('/v1/*', rateLimit)
 
+  requireDeclaredRoles(v1)
   registerMeRoutes(v1, kit)
   registerBeneficiaireRoutes(v1, kit)
   registerAdminRoutes(v1, kit)
   registerDpoRoutes(v1, kit)
   for (const extend of deps.extensions ?? []) extend(v1, kit)
+  checkDeclaredRoles(v1)
   app.route('/v1', v1)
 
   let document: Record<string, unknown> | undefined
