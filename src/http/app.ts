@@ -199,7 +199,10 @@ export function createApp(deps: ApiDeps): ApiApp {
     c.set('clientAddress', clientAddress(c))
     // The target as the client sent it (Node's request line), not as the URL parser rewrote it.
     const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
-    c.set('apiPath', classifyApiPath(incoming?.url ?? c.req.url))
+    let apiPath = classifyApiPath(incoming?.url ?? c.req.url)
+    // Belt and braces: if the parsed URL reads as the API where the raw target did not, it is not canonical.
+    if (apiPath === 'other' && incoming?.url !== undefined && classifyApiPath(c.req.url) !== 'other') apiPath = 'non_canonical'
+    c.set('apiPath', apiPath)
     // Set before the handler runs: every response built from this context carries it (a header added to a
     // finished response makes Hono copy the whole response).
     c.header('X-Request-Id', id)

@@ -38,6 +38,8 @@ function decodeLoosely(path: string): string {
 export function classifyApiPath(target: string): ApiPathKind {
   const path = targetPath(target)
   if (CANONICAL.test(path)) return 'canonical'
-  const read = posix.normalize(decodeLoosely(path).replace(/\\/g, '/')).toLowerCase()
-  return read.startsWith('/v1') ? 'non_canonical' : 'other'
+  // As written, decoded, and with dot segments resolved: a path that reads as /v1 in any of them is the API's.
+  const decoded = decodeLoosely(path)
+  const readings = [path, decoded, posix.normalize(decoded.replace(/\\/g, '/'))]
+  return readings.some((r) => r.replace(/[\\/]+/g, '/').toLowerCase().startsWith('/v1')) ? 'non_canonical' : 'other'
 }

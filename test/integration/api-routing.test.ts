@@ -120,6 +120,8 @@ describe.skipIf(postgresUnavailable())('routing and roles', () => {
       '/v1/ME',
       '/v1/me.json',
       '/v10/me',
+      '/v1/beneficiaires/..%2F..%2F..%2Fetc%2Fpasswd',
+      '/x/..%2Fv1/me',
     ]
     // Dot segments: a URL parser removes them before the app sees the request; only a raw request line keeps them.
     const RAW_ONLY = ['/v1/./me', '/v1/../v1/me', '/x/../v1/me', '/v1/me/.', '/./v1/me', '/v1/%2e%2e/v1/me', '/v1/%2E/me', `/v1/beneficiaires/./${'{p1}'}`]
