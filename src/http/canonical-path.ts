@@ -17,7 +17,7 @@ const CANONICAL = /^\/v1(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$/
 /** The path part of a request target (origin-form `/a/b?q` or absolute-form `http://host/a/b?q`). */
 export function targetPath(target: string): string {
   let path = target
-  if (!path.startsWith('/')) {
+  if (!path.startsWith('/') && !path.startsWith('\\')) {
     const scheme = path.indexOf('://')
     const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3)
     path = slash === -1 ? '/' : path.slice(slash)
