@@ -32,10 +32,12 @@ import { registerMeRoutes } from './routes/me.ts'
  * The partner API. `createApp(deps)` only wires routes and middleware (no I/O): tests call `app.request(...)`,
  * the server hands it to @hono/node-server.
  *
- * Every request under /v1 goes through, in order: a request id → security headers → the audit trail (one event
- * per request, written after the handler and awaited before the response leaves; if it cannot be written the
- * response is replaced by a 503 and nothing is served) → no-store caching → body size limit → authentication
- * (401) → rate limit per token (429) → the route (zod-validated parameters, 400).
+ * Every request goes through metrics (labelled by route pattern, or `unmatched`), a request id and security
+ * headers. Every request whose path reads as /v1 (src/http/canonical-path.ts) then goes through, in order: the audit
+ * trail (one event per request, written after the handler and awaited before the response leaves; if it cannot be
+ * written the response is replaced by a 503 and nothing is served) → no-store caching → a refusal (400) of any
+ * non-canonical spelling of the path → body size limit → authentication (401) → rate limit per token (429) → the
+ * route's roles (404) → the route (zod-validated parameters, 400).
  */
 export interface ApiDeps {
   db: Db
@@ -55,11 +57,12 @@ export interface ApiDeps {
 }
 
 /**
- * Registers routes on the /v1 router, before it is mounted. Routes registered with `v1.openapi(createRoute(...),
- * handler)` are validated and documented; authentication, rate limiting and the audit trail already apply. A
- * handler names its audited action with `audit(c, { action: 'api.extracts.read', details: {...} })`, reads the
- * caller with `principalOf(c)` or `requireRole(c, ['statistician'])`, and throws `ApiError` / `notFound(reason)`
- * for errors (src/http/api-error.ts).
+ * Registers routes on the /v1 router, before it is mounted. Routes are registered with `v1.openapi(createRoute({
+ * middleware: [auditAs('api.extracts.read')], ...forRoles(['statistician']), ... }), handler)`: validated and
+ * documented, and only the declared roles reach them (anyone else: 404, checked before validation; a route that
+ * declares no roles, or is added with `v1.get(...)`, stops createApp). Authentication, rate limiting and the audit
+ * trail already apply. A handler adds audit details with `audit(c, { details: {...} })`, reads the caller with
+ * `principalOf(c)`, and throws `ApiError` / `notFound(reason)` for errors (src/http/api-error.ts).
  */
 export type ApiExtension = (v1: ApiRouter, kit: RouteKit) => void
 
