@@ -113,5 +113,7 @@ export async function namedQuery<T>(name: string, run: () => Promise<T>): Promis
 export function isDriverError(error: unknown): boolean {
   if (!error || typeof error !== 'object' || error instanceof DatabaseError) return false
   const e = error as Record<string, unknown>
-  return (typeof e.code === 'string' && SQLSTATE.test(e.code) && ('severity' in e || 'routine' in e)) || 'params' in e || 'internalQuery' in e || 'detail' in e || 'where' in e
+  // pg's and PGlite's DatabaseError both carry a SQLSTATE and a severity; PGlite adds the query and its parameters.
+  // Application errors (a FileRejection has a `detail`) are not driver errors.
+  return (typeof e.code === 'string' && SQLSTATE.test(e.code) && typeof e.severity === 'string') || ('params' in e && 'query' in e)
 }
