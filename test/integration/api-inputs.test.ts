@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import type { Db, QueryResult } from '../../src/db/db.ts'
-import { createApp, type ApiApp } from '../../src/http/app.ts'
+import type { ApiApp } from '../../src/http/app.ts'
 import { API_EXTENSIONS } from '../../src/server/start-server.ts'
-import { buildWorld, seedAssignment, seedFile, seedOrganisation, seedPerson, seedToken, seedUser, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import { buildWorld, seedAssignment, seedFile, seedOrganisation, seedPerson, seedToken, seedUser, testPurposes, WORLD_NOW, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -34,15 +34,7 @@ describe.skipIf(postgresUnavailable())('API inputs', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = createApp({
-      db: recordingDb(t.db, rowsRead),
-      keys,
-      purposes,
-      audit: new AuditWriter(t.db),
-      now: () => WORLD_NOW,
-      options: { rateLimit: { perSecond: 100_000, burst: 100_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0 },
-      extensions: API_EXTENSIONS,
-    })
+    app = worldApp(recordingDb(t.db, rowsRead), keys, purposes, { extensions: API_EXTENSIONS, auditDb: t.db })
   })
   afterAll(() => t?.drop())
 

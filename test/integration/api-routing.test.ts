@@ -3,13 +3,12 @@ import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
-import { createApp, type ApiApp } from '../../src/http/app.ts'
+import type { ApiApp } from '../../src/http/app.ts'
 import type { Role } from '../../src/purposes/purpose.ts'
 import { ROLES } from '../../src/purposes/purpose.ts'
 import { API_EXTENSIONS } from '../../src/server/start-server.ts'
-import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import { buildWorld, testPurposes, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -49,15 +48,7 @@ describe.skipIf(postgresUnavailable())('routing and roles', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = createApp({
-      db: t.db,
-      keys,
-      purposes,
-      audit: new AuditWriter(t.db),
-      now: () => WORLD_NOW,
-      options: { rateLimit: { perSecond: 100_000, burst: 100_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0 },
-      extensions: API_EXTENSIONS,
-    })
+    app = worldApp(t.db, keys, purposes, { extensions: API_EXTENSIONS })
     document = (await (await app.request('/openapi.json')).json()) as typeof document
   })
   afterAll(() => t?.drop())

@@ -1,12 +1,10 @@
 import { Writable } from 'node:stream'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
-import { createApp } from '../../src/http/app.ts'
 import { runJob } from '../../src/jobs/run-job.ts'
 import { createLogger } from '../../src/log/logger.ts'
-import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import { buildWorld, testPurposes, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -150,15 +148,7 @@ describe.skipIf(postgresUnavailable())(`failing queries on ${testBackend()}`, ()
       end $$;
       create trigger test_refuse_user before insert on users for each row execute function test_refuse_user();
     `)
-    const app = createApp({
-      db: t.db,
-      keys,
-      purposes,
-      audit: new AuditWriter(t.db),
-      log,
-      now: () => WORLD_NOW,
-      options: { rateLimit: { perSecond: 100_000, burst: 100_000 }, tokenCacheMs: 0 },
-    })
+    const app = worldApp(t.db, keys, purposes, { log })
     const before = lines.length
     const res = await app.request('/v1/admin/users', {
       method: 'POST',
