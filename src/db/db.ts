@@ -12,6 +12,11 @@ export interface QueryResult<R> {
 
 export interface QueryOptions {
   /**
+   * What a failure names the query (logs, errors): defaults to a stable identifier derived from its text
+   * (`select persons #1a2b3c4d`, see queryName). Failures never carry the parameters (DatabaseError).
+   */
+  name?: string
+  /**
    * Keep the statement prepared on the connection (PostgreSQL: a named statement, named after the text's hash),
    * so its plan is not rebuilt at every call. For hot queries whose text is built once (the API's lookups);
    * ignored by PGlite.
@@ -20,6 +25,7 @@ export interface QueryOptions {
 }
 
 export interface Queryable {
+  /** Runs one statement. A failure is thrown as a DatabaseError: SQLSTATE, query name, identifiers; no values. */
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /**
    * Bulk-loads rows with COPY ... FROM STDIN (text format). Values: null, string, number, boolean, bigint,

@@ -1,6 +1,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 import { mkdirSync } from 'node:fs'
-import { encodeCopy, type Db, type Queryable, type QueryResult } from './db.ts'
+import { DatabaseError, isDriverError, namedQuery, queryName } from './database-error.ts'
+import { encodeCopy, type Db, type Queryable, type QueryOptions, type QueryResult } from './db.ts'
 
 /** Same type parsing as the pg backend: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
 const parsers = {
@@ -11,16 +12,19 @@ const parsers = {
 function wrap(target: PGlite | Transaction): Queryable {
   const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
     if (copy.rows === 0) return 0
-    await target.query(`${copy.statement.replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob: new Blob([...copy.chunks]) })
+    await namedQuery(queryName(copy.statement), () =>
+      target.query(`${copy.statement.replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob: new Blob([...copy.chunks]) }),
+    )
     return copy.rows
   }
   return {
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await target.query<R>(text, params as unknown[] | undefined)
+    async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      // PGlite attaches the query and its parameters to its errors: namedQuery throws a DatabaseError instead.
+      const result = await namedQuery(options?.name ?? queryName(text), () => target.query<R>(text, params as unknown[] | undefined))
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
     },
     async exec(script) {
-      await target.exec(script)
+      await namedQuery(queryName(script), () => target.exec(script))
     },
     copyRows: (table, columns, rows) => copyEncoded(encodeCopy(table, columns, rows)),
     copyEncoded,
@@ -35,7 +39,14 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   return {
     backend: 'pglite',
     ...root,
-    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    async transaction(fn) {
+      try {
+        return await pglite.transaction((tx) => fn(wrap(tx)))
+      } catch (error) {
+        // BEGIN, COMMIT or ROLLBACK failed (PGlite's error carries the statement): passed on without it.
+        throw isDriverError(error) ? new DatabaseError('transaction', error) : error
+      }
+    },
     // One embedded connection: the session is the database itself.
     session: (fn) => fn(root),
     async close() {

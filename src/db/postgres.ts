@@ -3,6 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
+import { DatabaseError, isDriverError, namedQuery, queryName } from './database-error.ts'
 import { encodeCopy, type Db, type Queryable, type QueryOptions, type QueryResult } from './db.ts'
 
 /** Type parsers shared by both backends: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
@@ -29,11 +30,12 @@ function statementName(text: string): string {
 function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
     if (copy.rows === 0) return 0
-    const run = async (c: pg.PoolClient) => {
-      const stream = c.query(copyFrom(copy.statement))
-      await pipeline(Readable.from(copy.chunks), stream)
-      return copy.rows
-    }
+    const run = (c: pg.PoolClient) =>
+      namedQuery(queryName(copy.statement), async () => {
+        const stream = c.query(copyFrom(copy.statement))
+        await pipeline(Readable.from(copy.chunks), stream)
+        return copy.rows
+      })
     if (!(client instanceof pg.Pool)) return run(client)
     const c = await client.connect()
     try {
@@ -44,13 +46,15 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   }
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-      const result = options?.prepare
-        ? await client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
-        : await client.query(text, params as unknown[] | undefined)
+      const result = await namedQuery(options?.name ?? queryName(text), () =>
+        options?.prepare
+          ? client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
+          : client.query(text, params as unknown[] | undefined),
+      )
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(script) {
-      await client.query(script)
+      await namedQuery(queryName(script), () => client.query(script))
     },
     copyRows: (table, columns, rows) => copyEncoded(encodeCopy(table, columns, rows)),
     copyEncoded,
@@ -79,7 +83,8 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
         } catch (rollbackError) {
           broken = rollbackError as Error
         }
-        throw error
+        // begin or commit failed: no parameters there, but the driver's error is still not passed on as is.
+        throw isDriverError(error) ? new DatabaseError('transaction', error) : error
       } finally {
         client.release(broken)
       }

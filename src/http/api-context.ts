@@ -1,8 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AuditEventInput } from '../audit/chain.ts'
 import type { Principal } from '../auth/principal.ts'
-import type { Role } from '../purposes/purpose.ts'
+import { ROLES, type Role } from '../purposes/purpose.ts'
 import { notFound } from './api-error.ts'
+import type { ApiPathKind } from './canonical-path.ts'
 
 /**
  * What every /v1 handler finds on its context: the request id, the client address, the authenticated principal,
@@ -24,6 +25,8 @@ export type ApiEnv = {
   Variables: {
     requestId: string
     clientAddress: string | null
+    /** Whether the path is the API's, in canonical form (src/http/canonical-path.ts). */
+    apiPath: ApiPathKind
     principal: Principal | undefined
     audit: AuditDraft
   }
@@ -64,6 +67,18 @@ export function requireRole(c: ApiContext, roles: readonly Role[]): Principal {
   if (!roles.includes(principal.user.role)) throw notFound('role_not_allowed')
   return principal
 }
+
+/**
+ * Who may use a route, spread into its `createRoute({...})`: `...forRoles(['admin'])`. Every /v1 route must declare
+ * it (createApp refuses to build otherwise); the role is checked before any parameter is validated, so a caller
+ * whose role may not use the route gets the same 404 whatever the id or body sent. Documented as `x-roles`.
+ */
+export function forRoles(roles: readonly Role[]): { 'x-roles': Role[] } {
+  return { 'x-roles': [...roles] }
+}
+
+/** Every role (routes about the caller themselves). */
+export const EVERY_ROLE: readonly Role[] = ROLES
 
 /** Route middleware: only these roles reach the route (before validation); anyone else gets 404. */
 export function allowRoles(roles: readonly Role[]): MiddlewareHandler<ApiEnv> {

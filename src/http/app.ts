@@ -13,10 +13,12 @@ import { createTokenAuthenticator } from '../auth/token-authenticator.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
-import type { Purpose } from '../purposes/purpose.ts'
+import { metrics } from '../metrics/metrics.ts'
+import type { Purpose, Role } from '../purposes/purpose.ts'
 import { ApiError, errorBody } from './api-error.ts'
-import { audit, type ApiEnv } from './api-context.ts'
+import { allowRoles, audit, type ApiEnv } from './api-context.ts'
 import { DEFAULT_API_OPTIONS, type ApiOptions } from './api-options.ts'
+import { classifyApiPath } from './canonical-path.ts'
 import { DOCS_CSP, renderDocsPage } from './docs-page.ts'
 import { buildOpenApiDocument } from './openapi-document.ts'
 import { RateLimiter } from './rate-limiter.ts'
@@ -30,10 +32,12 @@ import { registerMeRoutes } from './routes/me.ts'
  * The partner API. `createApp(deps)` only wires routes and middleware (no I/O): tests call `app.request(...)`,
  * the server hands it to @hono/node-server.
  *
- * Every request under /v1 goes through, in order: a request id → security headers → the audit trail (one event
- * per request, written after the handler and awaited before the response leaves; if it cannot be written the
- * response is replaced by a 503 and nothing is served) → no-store caching → body size limit → authentication
- * (401) → rate limit per token (429) → the route (zod-validated parameters, 400).
+ * Every request goes through metrics (labelled by route pattern, or `unmatched`), a request id and security
+ * headers. Every request whose path reads as /v1 (src/http/canonical-path.ts) then goes through, in order: the audit
+ * trail (one event per request, written after the handler and awaited before the response leaves; if it cannot be
+ * written the response is replaced by a 503 and nothing is served) → no-store caching → a refusal (400) of any
+ * non-canonical spelling of the path → body size limit → authentication (401) → rate limit per token (429) → the
+ * route's roles (404) → the route (zod-validated parameters, 400).
  */
 export interface ApiDeps {
   db: Db
@@ -53,11 +57,12 @@ export interface ApiDeps {
 }
 
 /**
- * Registers routes on the /v1 router, before it is mounted. Routes registered with `v1.openapi(createRoute(...),
- * handler)` are validated and documented; authentication, rate limiting and the audit trail already apply. A
- * handler names its audited action with `audit(c, { action: 'api.extracts.read', details: {...} })`, reads the
- * caller with `principalOf(c)` or `requireRole(c, ['statistician'])`, and throws `ApiError` / `notFound(reason)`
- * for errors (src/http/api-error.ts).
+ * Registers routes on the /v1 router, before it is mounted. Routes are registered with `v1.openapi(createRoute({
+ * middleware: [auditAs('api.extracts.read')], ...forRoles(['statistician']), ... }), handler)`: validated and
+ * documented, and only the declared roles reach them (anyone else: 404, checked before validation; a route that
+ * declares no roles, or is added with `v1.get(...)`, stops createApp). Authentication, rate limiting and the audit
+ * trail already apply. A handler adds audit details with `audit(c, { details: {...} })`, reads the caller with
+ * `principalOf(c)`, and throws `ApiError` / `notFound(reason)` for errors (src/http/api-error.ts).
  */
 export type ApiExtension = (v1: ApiRouter, kit: RouteKit) => void
 
@@ -95,6 +100,60 @@ const defaultHook = (result: { success: boolean; error?: unknown; target?: strin
   return c.json(errorBody('invalid_parameters', validationMessage(error, result.target ?? 'request')), 400)
 }
 
+/** Methods counted under their own name in metrics; any other is `other` (a label set must stay bounded). */
+const METRIC_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/** The metrics label of a request's route: the pattern of the handler that answered, or `unmatched`. */
+export const UNMATCHED_ROUTE = 'unmatched'
+
+function routePattern(c: Parameters<typeof matchedRoutes>[0]): string | undefined {
+  // Middleware is registered with method ALL; the handler (and its route middleware) under the route's method.
+  return matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1)?.path
+}
+
+/**
+ * True when the client went away before its request was read (it closed the connection mid-body): nobody will
+ * read the answer, and it is no fault of the server's.
+ */
+export function clientClosed(c: { env?: unknown; req: { raw: Request } }): boolean {
+  const incoming = (c.env as { incoming?: { complete?: boolean; destroyed?: boolean; errored?: unknown; aborted?: boolean } } | undefined)?.incoming
+  if (incoming) return incoming.complete === false && (incoming.destroyed === true || incoming.aborted === true || Boolean(incoming.errored))
+  return c.req.raw.signal?.aborted === true
+}
+
+/** Status recorded (metrics, audit) for a request whose client left before it was read, as nginx does. */
+const CLIENT_CLOSED = 499
+
+const declaredRoutes = new WeakMap<object, Set<string>>()
+
+/**
+ * Every route registered on the /v1 router declares who may use it (`...forRoles([...])` in its createRoute):
+ * the role check is added after the route's own middleware (which names the audited action) and before parameter
+ * validation, so a caller whose role may not use a route gets the same 404 whatever the id, query or body.
+ */
+function requireDeclaredRoles(v1: OpenAPIHono<ApiEnv>): void {
+  const declared = new Set<string>()
+  declaredRoutes.set(v1, declared)
+  const register = v1.openapi
+  v1.openapi = ((route: { method: string; path: string; middleware?: unknown; 'x-roles'?: readonly Role[] }, handler: unknown, hook?: unknown) => {
+    const roles = route['x-roles']
+    const name = `${route.method.toUpperCase()} /v1${route.path}`
+    if (!roles || roles.length === 0) throw new Error(`route ${name} declares no roles: add ...forRoles([...]) to its createRoute`)
+    const own = route.middleware === undefined ? [] : Array.isArray(route.middleware) ? route.middleware : [route.middleware]
+    declared.add(`${route.method.toUpperCase()} ${route.path.replaceAll(/\/{(.+?)}/g, '/:$1')}`)
+    return (register as (...args: unknown[]) => unknown)({ ...route, middleware: [...own, allowRoles(roles)] }, handler, hook)
+  }) as typeof v1.openapi
+}
+
+/** Refuses a /v1 route added around `openapi()` (e.g. `v1.get(...)`): it would have no role check. */
+function checkDeclaredRoles(v1: OpenAPIHono<ApiEnv>): void {
+  const declared = declaredRoutes.get(v1)!
+  for (const route of v1.routes) {
+    if (route.method === 'ALL') continue
+    if (!declared.has(`${route.method} ${route.path}`)) throw new Error(`route ${route.method} /v1${route.path} was not registered with v1.openapi(createRoute({ ...forRoles([...]) }))`)
+  }
+}
+
 export function createApp(deps: ApiDeps): ApiApp {
   const options: ApiOptions = { ...DEFAULT_API_OPTIONS, ...deps.options, rateLimit: { ...DEFAULT_API_OPTIONS.rateLimit, ...deps.options?.rateLimit } }
   const log = deps.log ?? createLogger()
@@ -125,11 +184,28 @@ export function createApp(deps: ApiDeps): ApiApp {
     return typeof address === 'string' && isIP(address) ? address : null
   }
 
+  // Labels are the route's pattern (`/v1/beneficiaires/:id`), never the path a client sent: no value from a URL
+  // reaches /metrics, and the label set is bounded by the routes.
+  const httpMetrics: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const started = performance.now()
+    await next()
+    const method = METRIC_METHODS.has(c.req.method) ? c.req.method : 'other'
+    const route = routePattern(c) ?? UNMATCHED_ROUTE
+    metrics.httpRequests.inc({ method, route, status: String(c.res.status) })
+    metrics.httpDuration.observe({ method, route }, (performance.now() - started) / 1000)
+  }
+
   const requestId: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const given = requestHeader(c, 'x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', id)
     c.set('clientAddress', clientAddress(c))
+    // The target as the client sent it (Node's request line), not as the URL parser rewrote it.
+    const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
+    let apiPath = classifyApiPath(incoming?.url ?? c.req.url)
+    // Belt and braces: if the parsed URL reads as the API where the raw target did not, it is not canonical.
+    if (apiPath === 'other' && incoming?.url !== undefined && classifyApiPath(c.req.url) !== 'other') apiPath = 'non_canonical'
+    c.set('apiPath', apiPath)
     // Set before the handler runs: every response built from this context carries it (a header added to a
     // finished response makes Hono copy the whole response).
     c.header('X-Request-Id', id)
@@ -142,7 +218,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     await next()
     const draft = c.get('audit')
     const principal = c.get('principal')
-    const handler = matchedRoutes(c).filter((r) => r.method !== 'ALL').at(-1)
+    const handler = routePattern(c)
     const status = c.res.status
     const event: AuditEventInput = {
       occurredAt,
@@ -157,7 +233,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       details: {
         status,
         method: c.req.method,
-        route: handler ? handler.path : null,
+        route: handler ?? null,
         ...(principal ? { tokenId: principal.credential.id } : {}),
         ...draft.details,
       },
@@ -202,6 +278,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     await next()
   }
 
+  app.use('*', httpMetrics)
   app.use('*', requestId)
   app.use(
     '*',
@@ -213,9 +290,15 @@ export function createApp(deps: ApiDeps): ApiApp {
       overwrite: false,
     }),
   )
-  app.use('/v1/*', auditTrail)
-  app.use('/v1/*', async (c, next) => {
+  // Every request whose path reads as /v1 once decoded, collapsed and lower-cased is audited; only the canonical
+  // form reaches authentication and the routes, anything else is refused (src/http/canonical-path.ts).
+  app.use('*', (c, next) => (c.get('apiPath') === 'other' ? next() : auditTrail(c, next)))
+  app.use('*', async (c, next) => {
+    if (c.get('apiPath') === 'other') return next()
     c.header('Cache-Control', 'no-store')
+    if (c.get('apiPath') === 'non_canonical') {
+      throw new ApiError(400, 'invalid_path', 'the path is not in canonical form: /v1 in lower case, single slashes, no trailing slash, no encoded character, no dot segment', 'non_canonical_path')
+    }
     await next()
   })
   const limitBody = bodyLimit({
@@ -229,11 +312,13 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.use('/v1/*', authenticate)
   app.use('/v1/*', rateLimit)
 
+  requireDeclaredRoles(v1)
   registerMeRoutes(v1, kit)
   registerBeneficiaireRoutes(v1, kit)
   registerAdminRoutes(v1, kit)
   registerDpoRoutes(v1, kit)
   for (const extend of deps.extensions ?? []) extend(v1, kit)
+  checkDeclaredRoles(v1)
   app.route('/v1', v1)
 
   let document: Record<string, unknown> | undefined
@@ -251,6 +336,12 @@ export function createApp(deps: ApiDeps): ApiApp {
   })
 
   app.onError((error, c) => {
+    if (clientClosed(c)) {
+      // Reading the body failed because the client left: not a server error, and no one reads this answer.
+      log.info({ requestId: c.get('requestId') }, 'client closed the request before sending it whole')
+      if (c.get('audit')) audit(c as never, { outcome: 'failed', details: { reason: 'client_closed' } })
+      return c.json(errorBody('client_closed', 'the client closed the connection before the request was complete'), CLIENT_CLOSED as ContentfulStatusCode)
+    }
     if (error instanceof ApiError) {
       if (c.get('audit')) audit(c as never, { details: { reason: error.auditReason ?? error.code } })
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value)

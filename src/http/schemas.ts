@@ -33,7 +33,8 @@ const limit = (max: number, fallback: number) =>
     .regex(/^[0-9]{1,6}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`))
-    .default(String(fallback) as never)
+    // Zod 4 returns a default as it is, without parsing it: it must be the number, not its text ("50" + 1 = "501").
+    .default(fallback)
     .openapi({ description: `Page size, 1 to ${max} (default ${fallback}).`, type: 'integer' })
 
 /** Text typed by a person: no control characters (PostgreSQL refuses NUL; the others have no place in a name). */
@@ -47,9 +48,27 @@ const Text = (max: number) =>
 
 const BooleanText = z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')
 
-const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' })
+/**
+ * Dates the API accepts lie between these years: outside them a date is a typo or a probe (PostgreSQL refuses year 0,
+ * JavaScript accepts it), and is answered 400 naming the parameter, never echoing the value.
+ */
+export const DATE_BOUNDS = { min: '1900-01-01', max: '2199-12-31' } as const
+const BOUNDS_MESSAGE = `must lie between ${DATE_BOUNDS.min} and ${DATE_BOUNDS.max}`
+const MIN_INSTANT = Date.parse(`${DATE_BOUNDS.min}T00:00:00Z`)
+const MAX_INSTANT = Date.parse(`${DATE_BOUNDS.max}T23:59:59.999Z`)
 
-const CalendarDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' })
+/** An ISO-8601 date-time with a time zone, within DATE_BOUNDS. */
+export const Instant = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z' })
+  .refine((v) => {
+    const t = Date.parse(v)
+    return t >= MIN_INSTANT && t <= MAX_INSTANT
+  }, BOUNDS_MESSAGE)
+
+/** A calendar day YYYY-MM-DD, within DATE_BOUNDS. */
+export const CalendarDate = z.iso
+  .date({ message: 'must be a date YYYY-MM-DD' })
+  .refine((v) => v >= DATE_BOUNDS.min && v <= DATE_BOUNDS.max, BOUNDS_MESSAGE)
 
 export const PortfolioQuery = z
   .object({

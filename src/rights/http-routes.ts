@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ApiError, badRequest, notFound } from '../http/api-error.ts'
-import { allowRoles, audit, auditAs, requireRole, type ApiContext } from '../http/api-context.ts'
+import { forRoles, audit, auditAs, requireRole, type ApiContext } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
+import { CalendarDate } from '../http/schemas.ts'
 import { renderAccessExport } from './access-export.ts'
 import { eraseForRequest } from './erasure.ts'
 import { liftLimitation } from './limitation.ts'
@@ -23,8 +24,6 @@ const TAG = 'Droits des personnes'
 const security = [{ bearerAuth: [] }]
 const body = <T>(schema: T) => ({ required: true, content: { 'application/json': { schema } } })
 
-const Day = z.iso.date({ message: 'must be a date YYYY-MM-DD' })
-
 const NumberParam = z.object({
   number: z
     .string()
@@ -40,8 +39,8 @@ const OpenSchema = z
       .string()
       .regex(/^[0-9ABab ]{13,19}$/, 'must be a NIR of 13 or 15 characters')
       .openapi({ description: 'The person’s NIR. Turned into blind indexes at once; never stored, logged or returned.' }),
-    birthDate: Day.openapi({ description: 'The person’s birth date. Used for the match key only; never stored.' }),
-    receivedOn: Day.optional().openapi({ description: 'Day of receipt (default: today, Europe/Paris).' }),
+    birthDate: CalendarDate.openapi({ description: 'The person’s birth date. Used for the match key only; never stored.' }),
+    receivedOn: CalendarDate.optional().openapi({ description: 'Day of receipt (default: today, Europe/Paris).' }),
     purpose: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be a purpose id').optional().openapi({ description: 'Access, opposition or erasure for one purpose.' }),
     fields: z
       .array(z.string().regex(/^[a-zA-Z]+\.[a-zA-Z0-9]+$/, 'must be a canonical field id such as personne.nom'))
@@ -114,7 +113,8 @@ const base = { tags: [TAG], security }
 const routes = {
   open: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.open'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.open')] as const,
+    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests',
     summary: 'Record a data-subject request',
@@ -124,7 +124,8 @@ const routes = {
   }),
   list: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.list'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.list')] as const,
+    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests',
     summary: 'Requests by urgency',
@@ -134,7 +135,8 @@ const routes = {
   }),
   show: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.read'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.read')] as const,
+    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}',
     summary: 'One request with every action taken',
@@ -143,7 +145,8 @@ const routes = {
   }),
   extend: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.extend'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.extend')] as const,
+    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/extension',
     summary: 'Extend the deadline by two months (once, within the first month)',
@@ -152,7 +155,8 @@ const routes = {
   }),
   close: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.close'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.close')] as const,
+    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/close',
     summary: 'Record the answer given to the person',
@@ -161,7 +165,8 @@ const routes = {
   }),
   lift: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.lift'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.lift')] as const,
+    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/lift',
     summary: 'Lift the limitation a request applied',
@@ -170,7 +175,8 @@ const routes = {
   }),
   erase: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.erase'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.erase')] as const,
+    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/erasure',
     summary: 'Carry out an opposition or erasure request',
@@ -180,7 +186,8 @@ const routes = {
   }),
   export: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.export'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.export')] as const,
+    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}/export',
     summary: 'The answer to an access request (personal data, audited)',
@@ -193,7 +200,8 @@ const routes = {
   }),
   notice: createRoute({
     ...base,
-    middleware: [auditAs('api.dpo.rights.notice'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.rights.notice')] as const,
+    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}/notice',
     summary: 'The rectification notice to the source body',

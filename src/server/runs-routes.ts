@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { allowRoles, auditAs } from '../http/api-context.ts'
+import { forRoles, auditAs } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
 import { listJobRuns, listRecentFiles } from '../jobs/queries.ts'
@@ -35,7 +35,8 @@ const FileRunSchema = z.object({
 })
 
 const route = createRoute({
-  middleware: [auditAs('api.admin.runs.list'), allowRoles(['admin'])] as const,
+  middleware: [auditAs('api.admin.runs.list')] as const,
+    ...forRoles(['admin']),
   method: 'get',
   path: '/admin/runs',
   tags: ['Administration'],

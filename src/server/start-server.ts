@@ -65,16 +65,8 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       c.header('Content-Type', registry.contentType)
       return c.body(await registry.metrics())
     })
-    const fetch = async (request: Request, env: unknown): Promise<Response> => {
-      const started = performance.now()
-      const response = await app.fetch(request, env as never)
-      const route = routeLabel(new URL(request.url).pathname)
-      metrics.httpRequests.inc({ method: request.method, route, status: String(response.status) })
-      metrics.httpDuration.observe({ method: request.method, route }, (performance.now() - started) / 1000)
-      return response
-    }
     server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch, port: options.port, hostname: options.host }, () => resolve(s))
+      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s))
     })
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : options.port
@@ -98,13 +90,4 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       return stopping
     },
   }
-}
-
-/** A bounded label for metrics: ids in paths become `:id`. */
-export function routeLabel(pathname: string): string {
-  return pathname
-    .split('/')
-    .map((segment) => (/^[0-9a-f-]{16,}$/i.test(segment) || /^\d+$/.test(segment) ? ':id' : segment))
-    .join('/')
-    .slice(0, 100)
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createRoute, z } from '@hono/zod-openapi'
 import { ApiError, notFound } from '../http/api-error.ts'
-import { audit, requireRole, type ApiContext } from '../http/api-context.ts'
+import { audit, auditAs, forRoles, requireRole, type ApiContext } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
 import { IdParam } from '../http/schemas.ts'
@@ -46,6 +46,8 @@ const ExtractSchema = z
 const ExtractListSchema = z.object({ data: z.array(ExtractSchema) }).openapi('ExtractList')
 
 const listRoute = createRoute({
+  middleware: [auditAs('extract.list')] as const,
+  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts',
   tags: [TAG],
@@ -56,6 +58,8 @@ const listRoute = createRoute({
 })
 
 const downloadRoute = createRoute({
+  middleware: [auditAs('extract.download')] as const,
+  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts/{id}',
   tags: [TAG],
@@ -71,6 +75,8 @@ const downloadRoute = createRoute({
 })
 
 const manifestRoute = createRoute({
+  middleware: [auditAs('extract.manifest.read')] as const,
+  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts/{id}/manifest',
   tags: [TAG],
@@ -134,7 +140,6 @@ async function readVerified(kit: RouteKit, extract: ExtractRecord): Promise<Buff
 
 export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
   v1.openapi(listRoute, async (c) => {
-    audit(c, { action: 'extract.list' })
     const principal = requireRole(c, ['statistician'])
     const recipients = recipientsOf(principal)
     const extracts = recipients.length > 0 ? await listExtracts(kit.db, principal.purpose.id, recipients) : []
@@ -143,7 +148,6 @@ export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(downloadRoute, async (c) => {
-    audit(c, { action: 'extract.download' })
     const extract = await extractForCaller(c, kit, c.req.valid('param').id)
     const data = await readVerified(kit, extract)
     audit(c, { details: { extractId: extract.publicId, recipient: extract.recipient, kind: extract.kind, rows: extract.rows, sha256: extract.sha256 } })
@@ -155,7 +159,6 @@ export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(manifestRoute, async (c) => {
-    audit(c, { action: 'extract.manifest.read' })
     const extract = await extractForCaller(c, kit, c.req.valid('param').id)
     let manifest: Record<string, unknown>
     try {

@@ -7,7 +7,8 @@ import { personMatchKey } from '../../src/crypto/blind-index.ts'
 import type { Keys } from '../../src/crypto/keys.ts'
 import { encryptNir } from '../../src/crypto/nir-cipher.ts'
 import type { Db, Queryable } from '../../src/db/db.ts'
-import { createApp, type ApiApp } from '../../src/http/app.ts'
+import { createApp, type ApiApp, type ApiExtension } from '../../src/http/app.ts'
+import type { Logger } from '../../src/log/logger.ts'
 import type { ApiOptions } from '../../src/http/api-options.ts'
 import { PurposeSchema, type Purpose, type Role } from '../../src/purposes/purpose.ts'
 
@@ -286,13 +287,20 @@ export async function buildWorld(db: Queryable, keys: Keys, purposes: ReadonlyMa
  * The partner API over a test database: audit on, the world's clock, rate limits out of the way and no token cache
  * (every request sees the test's latest changes), unless `options` says otherwise.
  */
-export function worldApp(db: Db, keys: Keys, purposes: ReadonlyMap<string, Purpose>, setup: { now?: () => Date; options?: Partial<ApiOptions> } = {}): ApiApp {
+export function worldApp(
+  db: Db,
+  keys: Keys,
+  purposes: ReadonlyMap<string, Purpose>,
+  setup: { now?: () => Date; options?: Partial<ApiOptions>; extensions?: readonly ApiExtension[]; log?: Logger; auditDb?: Db } = {},
+): ApiApp {
   return createApp({
     db,
     keys,
     purposes,
-    audit: new AuditWriter(db),
+    audit: new AuditWriter(setup.auditDb ?? db),
     now: setup.now ?? (() => WORLD_NOW),
+    extensions: setup.extensions,
+    log: setup.log,
     options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0, ...setup.options },
   })
 }

@@ -5,7 +5,7 @@ import { createOrganisation, findOrganisationBySiret, listOrganisations, type Or
 import { isSiret } from '../../auth/siret.ts'
 import { createUser, findUserByEmail, findUserByPublicId, listUsers, updateUser, type User } from '../../auth/users.ts'
 import { ApiError, badRequest, notFound } from '../api-error.ts'
-import { allowRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import {
@@ -36,51 +36,59 @@ const body = <T>(schema: T) => ({ required: true, content: { 'application/json':
 
 const routes = {
   listOrganisations: createRoute({
-    middleware: [auditAs('api.admin.organisations.list'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.organisations.list')] as const,
+    ...forRoles(['admin']),
     method: 'get', path: '/admin/organisations', tags: [TAG], security, summary: 'List organisations',
     request: { query: PageQuery },
     responses: { 200: json(z.object({ items: z.array(OrganisationSchema), nextCursor: z.string().nullable() }), 'A page of organisations'), ...errorResponses(400, 404) },
   }),
   createOrganisation: createRoute({
-    middleware: [auditAs('api.admin.organisations.create'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.organisations.create')] as const,
+    ...forRoles(['admin']),
     method: 'post', path: '/admin/organisations', tags: [TAG], security, summary: 'Create an organisation',
     request: { body: body(NewOrganisationSchema) },
     responses: { 201: json(OrganisationSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   listUsers: createRoute({
-    middleware: [auditAs('api.admin.users.list'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.users.list')] as const,
+    ...forRoles(['admin']),
     method: 'get', path: '/admin/users', tags: [TAG], security, summary: 'List users',
     request: { query: UsersQuery },
     responses: { 200: json(z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }), 'A page of users'), ...errorResponses(400, 404) },
   }),
   createUser: createRoute({
-    middleware: [auditAs('api.admin.users.create'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.users.create')] as const,
+    ...forRoles(['admin']),
     method: 'post', path: '/admin/users', tags: [TAG], security, summary: 'Create a user',
     request: { body: body(NewUserSchema) },
     responses: { 201: json(UserSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   updateUser: createRoute({
-    middleware: [auditAs('api.admin.users.update'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.users.update')] as const,
+    ...forRoles(['admin']),
     method: 'patch', path: '/admin/users/{id}', tags: [TAG], security, summary: 'Change a user (name, role, active)',
     description: 'Deactivating a user stops every token of theirs at once.',
     request: { params: IdParam, body: body(UserChangesSchema) },
     responses: { 200: json(UserSchema, 'Updated'), ...errorResponses(400, 404, 413) },
   }),
   listAssignments: createRoute({
-    middleware: [auditAs('api.admin.assignments.list'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.assignments.list')] as const,
+    ...forRoles(['admin']),
     method: 'get', path: '/admin/assignments', tags: [TAG], security, summary: 'List assignments',
     request: { query: AssignmentsQuery },
     responses: { 200: json(z.object({ items: z.array(AssignmentSchema), nextCursor: z.string().nullable() }), 'A page of assignments'), ...errorResponses(400, 404) },
   }),
   createAssignment: createRoute({
-    middleware: [auditAs('api.admin.assignments.create'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.assignments.create')] as const,
+    ...forRoles(['admin']),
     method: 'post', path: '/admin/assignments', tags: [TAG], security, summary: 'Assign a beneficiary to a structure (and a referent)',
     description: 'As an orientation: it ends the person’s previous assignment the day before it starts.',
     request: { body: body(NewAssignmentSchema) },
     responses: { 201: json(AssignmentSchema, 'Created'), ...errorResponses(400, 404, 413) },
   }),
   updateAssignment: createRoute({
-    middleware: [auditAs('api.admin.assignments.update'), allowRoles(['admin'])] as const,
+    middleware: [auditAs('api.admin.assignments.update')] as const,
+    ...forRoles(['admin']),
     method: 'patch', path: '/admin/assignments/{id}', tags: [TAG], security, summary: 'End (or reopen) an assignment',
     request: { params: IdParam, body: body(AssignmentChangesSchema) },
     responses: { 200: json(AssignmentSchema, 'Updated'), ...errorResponses(400, 404, 413) },

@@ -5,9 +5,9 @@ import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { canonicalRecordFromRow, stateChangeField } from '../../model/canonical-records.ts'
 import { project, transformValue } from '../../purposes/project.ts'
-import { exposedName } from '../../purposes/purpose.ts'
+import { exposedName, ROLES } from '../../purposes/purpose.ts'
 import { badRequest, notFound } from '../api-error.ts'
-import { audit, auditAs, principalOf, type ApiContext } from '../api-context.ts'
+import { audit, auditAs, forRoles, principalOf, type ApiContext } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { BeneficiairePageSchema, BeneficiaireSchema, HistoryPageSchema, IdParam, PageQuery, PortfolioQuery } from '../schemas.ts'
@@ -20,9 +20,12 @@ import { errorResponses, json } from './responses.ts'
  */
 const TAG = 'Bénéficiaires'
 const security = [{ bearerAuth: [] }]
+/** The roles with a portfolio (portfolioRelation): everyone else gets 404 on these routes. */
+const PORTFOLIO_ROLES = ROLES.filter((role) => portfolioRelation(role) !== undefined)
 
 const listRoute = createRoute({
-    middleware: [auditAs('api.beneficiaires.list')] as const,
+  middleware: [auditAs('api.beneficiaires.list')] as const,
+  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires',
   tags: [TAG],
@@ -35,7 +38,8 @@ const listRoute = createRoute({
 })
 
 const getRoute = createRoute({
-    middleware: [auditAs('api.beneficiaire.read')] as const,
+  middleware: [auditAs('api.beneficiaire.read')] as const,
+  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}',
   tags: [TAG],
@@ -47,7 +51,8 @@ const getRoute = createRoute({
 })
 
 const historyRoute = createRoute({
-    middleware: [auditAs('api.beneficiaire.history')] as const,
+  middleware: [auditAs('api.beneficiaire.history')] as const,
+  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}/historique',
   tags: [TAG],

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { subjectOfPublicId } from '../../rights/identify-person.ts'
 import { notFound } from '../api-error.ts'
-import { allowRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
 import { searchAuditEvents, type AuditEventRow } from '../audit-search.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
@@ -16,7 +16,8 @@ const TAG = 'Délégué à la protection des données'
 const security = [{ bearerAuth: [] }]
 
 const searchRoute = createRoute({
-    middleware: [auditAs('api.dpo.audit.search'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.audit.search')] as const,
+    ...forRoles(['dpo']),
   method: 'get',
   path: '/dpo/audit-events',
   tags: [TAG],
@@ -28,7 +29,8 @@ const searchRoute = createRoute({
 })
 
 const accessesRoute = createRoute({
-    middleware: [auditAs('api.dpo.accesses.read'), allowRoles(['dpo'])] as const,
+    middleware: [auditAs('api.dpo.accesses.read')] as const,
+    ...forRoles(['dpo']),
   method: 'get',
   path: '/dpo/beneficiaires/{id}/acces',
   tags: [TAG],

@@ -2,13 +2,14 @@ import { createRoute } from '@hono/zod-openapi'
 import { portfolioRelation } from '../../assignments/portfolio.ts'
 import { FIELDS_BY_ID } from '../../model/fields.ts'
 import { exposedName } from '../../purposes/purpose.ts'
-import { auditAs, principalOf } from '../api-context.ts'
+import { auditAs, EVERY_ROLE, forRoles, principalOf } from '../api-context.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { MeSchema } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
 
 const meRoute = createRoute({
-    middleware: [auditAs('api.me.read')] as const,
+  middleware: [auditAs('api.me.read')] as const,
+  ...forRoles(EVERY_ROLE),
   method: 'get',
   path: '/me',
   tags: ['Compte'],
