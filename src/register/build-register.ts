@@ -15,9 +15,11 @@ import {
   SCOPE_LABELS,
   TRANSFERS_OUTSIDE_EU,
   durationLabel,
+  levelLabel,
   transformLabel,
   transformShortLabel,
 } from './labels.ts'
+import { namesExampleDomain } from '../purposes/controller.ts'
 import type { SecurityMeasure } from './security-measures.ts'
 
 /**
@@ -30,6 +32,8 @@ export interface Register {
   /** `YYYY-MM-DD`. */
   generatedOn: string
   controllers: { name: string; contact: string }[]
+  /** True while a controller still names a reserved example domain (mappings/controller.yaml not filled in). */
+  controllerToComplete: boolean
   purposes: RegisterPurpose[]
   dataMap: DataMap
   /** Catalogue fields no purpose declares: received in the flows, never stored. */
@@ -110,7 +114,7 @@ export interface RegisterPurpose {
 export interface RegisterStatistics {
   k: number
   maxSuppressionRate: number
-  quasiIdentifiers: { column: string; hierarchy: string; levels: string[] }[]
+  quasiIdentifiers: { column: string; hierarchy: string; levels: string[]; levelLabels: string[] }[]
   sensitive: string[]
   measures: string[]
   recipients: string[]
@@ -246,6 +250,7 @@ export function buildRegister(input: RegisterInput): Register {
     title: 'Registre des activités de traitement — Passerelle RSA',
     generatedOn: input.generatedOn,
     controllers: [...controllers.values()],
+    controllerToComplete: [...controllers.values()].some(namesExampleDomain),
     purposes: registerPurposes,
     dataMap: {
       purposes: purposes.map((p) => p.id),
@@ -270,6 +275,7 @@ function registerStatistics(purpose: Purpose): RegisterStatistics | null {
       column: qi.column,
       hierarchy: qi.hierarchy,
       levels: qi.levels.map((l) => (typeof l === 'string' ? l : l.name)),
+      levelLabels: qi.levels.map((l) => levelLabel(qi.hierarchy, typeof l === 'string' ? l : l.name)),
     })),
     sensitive: statistics.sensitive,
     measures: statistics.measures,

@@ -1,5 +1,6 @@
 import type { FieldCategory } from '../model/fields.ts'
 import type { Role, Transform } from '../purposes/purpose.ts'
+import { durationInWords } from '../labels/french-format.ts'
 import type { Duration } from '../retention/duration.ts'
 import type { Anchor, PolicyScope } from '../retention/policy.ts'
 
@@ -119,11 +120,32 @@ export const SCOPE_LABELS: Record<PolicyScope, string> = {
 }
 
 export function durationLabel(d: Duration): string {
-  const parts: string[] = []
-  if (d.years) parts.push(`${d.years} an${d.years > 1 ? 's' : ''}`)
-  if (d.months) parts.push(`${d.months} mois`)
-  if (d.days) parts.push(`${d.days} jour${d.days > 1 ? 's' : ''}`)
-  return parts.join(' ') || 'aucun délai'
+  return durationInWords(d)
+}
+
+/** A generalisation level of a statistics hierarchy, in French (`band-10` → `tranche de 10 ans`). */
+export function levelLabel(hierarchy: string, level: string): string {
+  if (level === '*') return 'supprimé'
+  const band = /^band-(\d+)$/.exec(level)
+  if (band) return `tranche de ${band[1]} ans`
+  const cap = /^cap-(\d+)$/.exec(level)
+  if (cap) return `plafonné à ${cap[1]} (« ${cap[1]}+ » : ${cap[1]} ou plus)`
+  switch (level) {
+    case 'month':
+      return 'mois'
+    case 'year':
+      return 'année'
+    case 'commune':
+      return 'commune (code INSEE)'
+    case 'departement':
+      return 'département'
+    case 'exact':
+      return 'valeur exacte'
+    case 'keep':
+      return hierarchy === 'categorical' ? 'codes d’origine' : 'valeur d’origine'
+    default:
+      return `regroupement « ${level} »`
+  }
 }
 
 export const TRANSFERS_OUTSIDE_EU = "Aucun transfert hors de l'Union européenne : données hébergées et traitées en France"

@@ -38,7 +38,9 @@ export function htmlPage(title: string, body: string): string {
 <style>${CSS}</style>
 </head>
 <body>
+<main>
 ${body}
+</main>
 </body>
 </html>
 `
@@ -54,12 +56,4 @@ export function frenchDate(value: string | Date | null | undefined): string {
   const date = value instanceof Date ? value : new Date(value)
   if (Number.isNaN(date.getTime())) return String(value)
   return new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }).format(date)
-}
-
-/** A held value as French text. */
-export function frenchValue(value: unknown): string {
-  if (value === null || value === undefined) return '—'
-  if (typeof value === 'boolean') return value ? 'oui' : 'non'
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return frenchDate(value)
-  return String(value)
 }
