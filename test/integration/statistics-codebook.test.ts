@@ -61,8 +61,8 @@ describe.skipIf(postgresUnavailable())('the codebook of an extract', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase()
-    await seedStatisticsPopulation(t.db, { foyers: 2_500, seed: 101, departement: '01' })
-    await seedStatisticsPopulation(t.db, { foyers: 2_500, seed: 202, departement: '2A', offset: 100_000 })
+    await seedStatisticsPopulation(t.db, { foyers: 2_000, seed: 101, departement: '01' })
+    await seedStatisticsPopulation(t.db, { foyers: 2_000, seed: 202, departement: '2A', offset: 100_000 })
     const keysDir = mkdtempSync(path.join(tmpdir(), 'passerelle-codebook-keys-'))
     outDir = mkdtempSync(path.join(tmpdir(), 'passerelle-codebook-'))
     writeFileSync(path.join(keysDir, 'drees.v1.key'), Buffer.alloc(32, 21).toString('base64'), { mode: 0o600 })
@@ -70,7 +70,7 @@ describe.skipIf(postgresUnavailable())('the codebook of an extract', () => {
     deps = { db: t.db, log: createLogger({ level: 'silent' }), env: { PASSERELLE_EXTRACT_KEYS_DIR: keysDir }, now: () => new Date((clock += 1000)) }
     micro = await runExtract(deps, { purpose: statistiques(), recipientId: 'drees', asOf: '2026-05-01', outDir, push: false })
     codebook = readCodebook(micro.codebookPath)
-  })
+  }, 300_000)
   afterAll(() => t?.drop())
 
   it('is written beside the extract and lists every column of it, in order, as the manifest does', () => {
