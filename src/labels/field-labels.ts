@@ -1,7 +1,7 @@
 import { FIELDS_BY_ID, type CanonicalField } from '../model/fields.ts'
 import type { Transform } from '../purposes/purpose.ts'
 import { codeLabel, codeListOf } from './code-labels.ts'
-import { euros } from './french-format.ts'
+import { euros, frenchDate } from './french-format.ts'
 
 /**
  * How a field reads once it has left through a purpose's transform: a postcode reduced to the département is a
@@ -37,11 +37,6 @@ export function codeWithLabel(fieldId: string, code: string): string {
   return label ? `${code} — ${label}` : code
 }
 
-function frenchDay(value: string): string {
-  const [y, m, d] = value.split('-')
-  return `${d}/${m}/${y}`
-}
-
 /**
  * A stored or projected value as French text, given the canonical field it comes from: codes with their label,
  * amounts in euros, booleans as oui/non, dates as DD/MM/YYYY. Null is « — ».
@@ -55,6 +50,6 @@ export function frenchFieldValue(fieldId: string | undefined, value: unknown, tr
     if (field.type === 'code') return codeWithLabel(field.id, text)
     if (field.type === 'decimal') return euros(text)
   }
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return frenchDay(text)
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return frenchDate(text)
   return text
 }

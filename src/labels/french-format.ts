@@ -37,3 +37,15 @@ export function durationInWords(d: Duration): string {
 
 /** An ISO-8601 duration anywhere in a text (`P36M`, `P6Y`, `P0D`, `P1Y6M`): what a French page must never show. */
 export const ISO_DURATION_PATTERN = /\bP(?=\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?\b/
+
+/** `YYYY-MM-DD` → `31/01/2026`; an ISO instant → `31/01/2026 14:05` (Europe/Paris). */
+export function frenchDate(value: string | Date | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '—'
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const [y, m, d] = value.split('-')
+    return `${d}/${m}/${y}`
+  }
+  const date = value instanceof Date ? value : new Date(value)
+  if (Number.isNaN(date.getTime())) return String(value)
+  return new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }).format(date)
+}

@@ -1,6 +1,9 @@
 import type { Flow } from '../flows/flow.ts'
+import { durationInWords } from '../labels/french-format.ts'
+import { levelLabel, transformLabel, transformShortLabel } from '../labels/generalisation-labels.ts'
 import { CANONICAL_FIELDS, FIELDS_BY_ID, type CanonicalField, type FieldCategory } from '../model/fields.ts'
 import { ARTICLE9_CATEGORIES } from '../purposes/check-declarations.ts'
+import { namesExampleDomain } from '../purposes/controller.ts'
 import { exposedName, type Purpose, type Transform } from '../purposes/purpose.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
 import { readStatistics } from '../statistics/declaration.ts'
@@ -14,12 +17,7 @@ import {
   ROLE_LABELS,
   SCOPE_LABELS,
   TRANSFERS_OUTSIDE_EU,
-  durationLabel,
-  levelLabel,
-  transformLabel,
-  transformShortLabel,
 } from './labels.ts'
-import { namesExampleDomain } from '../purposes/controller.ts'
 import type { SecurityMeasure } from './security-measures.ts'
 
 /**
@@ -298,7 +296,7 @@ function describeRetention(
       phase: 'active',
       label: 'Base active',
       duration: policy.active.durationText,
-      durationLabel: durationLabel(policy.active.duration),
+      durationLabel: durationInWords(policy.active.duration),
       anchor: policy.active.anchor,
       anchorLabel: ANCHOR_LABELS[policy.active.anchor],
       description:
@@ -312,13 +310,13 @@ function describeRetention(
       phase: 'archive',
       label: 'Archive intermédiaire',
       duration: policy.archive.durationText,
-      durationLabel: durationLabel(policy.archive.duration),
+      durationLabel: durationInWords(policy.archive.duration),
       anchor: policy.archive.anchor,
       anchorLabel: ANCHOR_LABELS[policy.archive.anchor],
       description: policy.archive.purpose.trim(),
     })
   }
-  const destroyAfter = durationLabel(policy.destroyAfter)
+  const destroyAfter = durationInWords(policy.destroyAfter)
   phases.push({
     phase: 'destroy',
     label: 'Destruction',

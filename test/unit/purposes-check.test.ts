@@ -75,10 +75,13 @@ describe('checkDeclarations', () => {
 
   it('finds nothing wrong in the example of docs/purposes.md', () => {
     const doc = readFileSync(path.resolve('docs/purposes.md'), 'utf8')
-    const example = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!.replace(/^ {3}/gm, '')
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/^ {3}/gm, ''))
+    const example = blocks.find((b) => b.includes('title_en:'))!
+    const controller = blocks.find((b) => b.startsWith('name:'))!
     const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-doc-example-'))
     try {
       writeFileSync(path.join(dir, 'suivi-cer.yaml'), example)
+      writeFileSync(path.join(dir, 'controller.yaml'), controller)
       const purposes = loadPurposes(dir)
       expect(purposes.get('suivi-cer')!.fields).toHaveLength(5)
       const problems = checkDeclarations({ purposes, flows: loadFlows(path.resolve('flows')), retentionPolicies: loadRetentionPolicies(path.resolve('flows')) })
