@@ -66,5 +66,5 @@ export function readController(dir: string): { controller: PurposeController | u
 
 /** Reserved example domains (RFC 2606/6761): a controller still naming one has not been filled in for this deployment. */
 export function namesExampleDomain(controller: PurposeController): boolean {
-  return /@[^\s,]*\b(example|test|invalid)(\.[a-z]+)?\b|@[^\s,]*example\.(org|com|net)\b/i.test(`${controller.name} ${controller.contact}`)
+  return /@(?:[a-z0-9-]+\.)*(?:(?:[a-z0-9-]+\.)?(?:example|test|invalid|localhost)|example\.(?:org|com|net))(?![a-z0-9.-])/i.test(`${controller.name} ${controller.contact}`)
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DeclarationError } from '../../src/flows/load-flows.ts'
+import { namesExampleDomain } from '../../src/purposes/controller.ts'
 import { loadPurposes, readPurposes } from '../../src/purposes/load-purposes.ts'
 
 const SHIPPED = path.resolve('mappings')
@@ -168,6 +169,12 @@ describe('loadPurposes', () => {
     const problems = readPurposes(root).problems
     expect(problems.some((p) => /controller\.yaml: dpo\.email: /.test(p))).toBe(true)
     expect(problems.some((p) => /controller\.yaml: \(root\): Unrecognized key.*website/.test(p))).toBe(true)
+  })
+
+  it('tells a controller still on a reserved example domain from a filled-in one', () => {
+    const contact = (email: string) => ({ name: 'Département', contact: `DPO : ${email}` })
+    for (const email of ['dpd@departement.example', 'dpo@x.test', 'dpo@example.org', 'dpo@mail.example.com', 'dpo@invalid']) expect(namesExampleDomain(contact(email)), email).toBe(true)
+    for (const email of ['dpo@ladrome.fr', 'dpd@test-departement.fr', 'dpo@contest.fr', 'rgpd@cd93.fr', 'dpo@examples.org']) expect(namesExampleDomain(contact(email)), email).toBe(false)
   })
 
   it('reports a directory with no purpose', () => {
