@@ -106,7 +106,7 @@ export const CANONICAL_FIELDS: readonly CanonicalField[] = [
   ]),
   ...d('france_travail_registrations', [
     { id: 'franceTravail.identifiant', table: 'france_travail_registrations', column: 'identifiant_pe', type: 'text', category: 'emploi', source: 'identifiantpe', label: 'Identifiant France Travail', description: 'France Travail registrant id' },
-    { id: 'franceTravail.etat', table: 'france_travail_registrations', column: 'etat', type: 'code', category: 'emploi', key: true, source: 'file type (inscription, cessation, radiation, stock)', label: "État d'inscription", description: 'Registration state; retention and history key' },
+    { id: 'franceTravail.etat', table: 'france_travail_registrations', column: 'etat', type: 'code', category: 'emploi', key: true, source: 'type de fichier (inscription, cessation, radiation, stock)', label: "État d'inscription", description: 'Registration state; retention and history key' },
     { id: 'franceTravail.dateEtat', table: 'france_travail_registrations', column: 'date_etat', type: 'date', category: 'emploi', key: true, source: 'date', label: "Date de l'état", description: 'Date of the registration, cessation or radiation; orders movements' },
     { id: 'franceTravail.code', table: 'france_travail_registrations', column: 'code', type: 'code', category: 'emploi', source: 'code', label: 'Catégorie ou motif', description: 'Registration category, or reason code on cessation/radiation' },
     { id: 'franceTravail.motif', table: 'france_travail_registrations', column: 'motif', type: 'text', category: 'emploi', source: 'motif', label: 'Libellé du motif', description: 'Reason label (cessation, radiation)' },

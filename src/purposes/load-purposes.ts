@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { DeclarationError } from '../flows/load-flows.ts'
 import { closeMatches } from './close-matches.ts'
+import { CONTROLLER_FILE, readController } from './controller.ts'
 import { PurposeFieldSchema, PurposeSchema, type Purpose } from './purpose.ts'
 
 /** What reading `mappings/` gave: the valid purposes, the file each came from, and every problem found. */
@@ -32,12 +33,14 @@ export function readPurposes(dir: string): PurposesReading {
   let names: string[]
   try {
     names = readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && e.name !== CONTROLLER_FILE)
       .map((e) => e.name)
       .sort()
   } catch (error) {
     return { purposes, files, problems: [`${dir}: cannot read the mappings directory: ${(error as Error).message}`] }
   }
+  const declared = readController(dir)
+  problems.push(...declared.problems)
   if (names.length === 0) problems.push(`${path.basename(dir)}: no purpose declared (no <id>.yaml file)`)
   for (const name of names) {
     const id = name.replace(/\.ya?ml$/, '')
@@ -64,7 +67,15 @@ export function readPurposes(dir: string): PurposesReading {
       problems.push(...found.map((p) => `${where}: ${p}`))
       continue
     }
-    purposes.set(id, { ...PurposeSchema.parse(raw), id })
+    const purpose = PurposeSchema.parse(raw)
+    const controller = purpose.controller ?? declared.controller
+    if (!controller) {
+      if (declared.problems.length === 0) {
+        problems.push(`${where}: controller: missing (declare the controller once for every purpose in ${path.join(path.basename(dir), CONTROLLER_FILE)}: name, address, dpo: { email })`)
+      }
+      continue
+    }
+    purposes.set(id, { ...purpose, id, controller })
   }
   return { purposes, files, problems }
 }
@@ -85,7 +96,7 @@ const HINTS: Record<string, string> = {
   fields: 'every purpose declares at least one field: `- { field: personne.nom, as: nom }`',
   source_flows: 'every purpose names the flows its data comes from (flows/<id>.yaml)',
   data_subjects: 'every purpose lists its categories of data subjects',
-  controller: 'the controller: `controller: { name: ..., contact: ... }`',
+  controller: 'the controller: declared once in mappings/controller.yaml, or here as `controller: { name: ..., contact: ... }`',
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {

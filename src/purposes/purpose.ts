@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { PurposeController } from './controller.ts'
 
 /**
  * A purpose (finalité) declaration, `mappings/<id>.yaml` (the file name is the id). The DPO declares it once;
@@ -31,7 +32,8 @@ export const PurposeSchema = z.object({
   title_en: z.string().min(1),
   description: z.string().min(1),
   description_en: z.string().min(1),
-  controller: z.object({ name: z.string().min(1), contact: z.string().min(1) }),
+  /** Usually absent: the controller is declared once for all purposes in mappings/controller.yaml. */
+  controller: z.object({ name: z.string().min(1), contact: z.string().min(1) }).optional(),
   legal_basis: z.object({
     /** GDPR Art. 6(1) letter, e.g. `6(1)(e)`. */
     gdpr: z.string().regex(/^6\(1\)\([a-f]\)$/, 'must be a GDPR Art. 6(1) letter such as 6(1)(e)'),
@@ -60,9 +62,21 @@ export const PurposeSchema = z.object({
 })
 
 export type PurposeDeclaration = z.infer<typeof PurposeSchema>
-export type Purpose = PurposeDeclaration & { id: string }
+/** A loaded purpose: its controller is its own, or the one of mappings/controller.yaml. */
+export type Purpose = Omit<PurposeDeclaration, 'controller'> & { id: string; controller: PurposeController }
 
 /** The name a declared field leaves under. */
 export function exposedName(field: PurposeField): string {
   return field.as ?? field.field.split('.').at(-1)!
+}
+
+/**
+ * A purpose from a declaration object (tests, tools): validated, with its own controller or the one given
+ * (mappings/controller.yaml's, as loadPurposes passes it).
+ */
+export function parsePurpose(raw: unknown, id: string, controller?: PurposeController): Purpose {
+  const declared = PurposeSchema.parse(raw)
+  const chosen = declared.controller ?? controller
+  if (!chosen) throw new Error(`purpose "${id}": no controller (declare it in mappings/controller.yaml or in the purpose)`)
+  return { ...declared, id, controller: chosen }
 }

@@ -1,6 +1,9 @@
 import type { Flow } from '../flows/flow.ts'
+import { durationInWords } from '../labels/french-format.ts'
+import { levelLabel, transformLabel, transformShortLabel } from '../labels/generalisation-labels.ts'
 import { CANONICAL_FIELDS, FIELDS_BY_ID, type CanonicalField, type FieldCategory } from '../model/fields.ts'
 import { ARTICLE9_CATEGORIES } from '../purposes/check-declarations.ts'
+import { namesExampleDomain } from '../purposes/controller.ts'
 import { exposedName, type Purpose, type Transform } from '../purposes/purpose.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
 import { readStatistics } from '../statistics/declaration.ts'
@@ -14,9 +17,6 @@ import {
   ROLE_LABELS,
   SCOPE_LABELS,
   TRANSFERS_OUTSIDE_EU,
-  durationLabel,
-  transformLabel,
-  transformShortLabel,
 } from './labels.ts'
 import type { SecurityMeasure } from './security-measures.ts'
 
@@ -30,6 +30,8 @@ export interface Register {
   /** `YYYY-MM-DD`. */
   generatedOn: string
   controllers: { name: string; contact: string }[]
+  /** True while a controller still names a reserved example domain (mappings/controller.yaml not filled in). */
+  controllerToComplete: boolean
   purposes: RegisterPurpose[]
   dataMap: DataMap
   /** Catalogue fields no purpose declares: received in the flows, never stored. */
@@ -110,7 +112,7 @@ export interface RegisterPurpose {
 export interface RegisterStatistics {
   k: number
   maxSuppressionRate: number
-  quasiIdentifiers: { column: string; hierarchy: string; levels: string[] }[]
+  quasiIdentifiers: { column: string; hierarchy: string; levels: string[]; levelLabels: string[] }[]
   sensitive: string[]
   measures: string[]
   recipients: string[]
@@ -246,6 +248,7 @@ export function buildRegister(input: RegisterInput): Register {
     title: 'Registre des activités de traitement — Passerelle RSA',
     generatedOn: input.generatedOn,
     controllers: [...controllers.values()],
+    controllerToComplete: [...controllers.values()].some(namesExampleDomain),
     purposes: registerPurposes,
     dataMap: {
       purposes: purposes.map((p) => p.id),
@@ -270,6 +273,7 @@ function registerStatistics(purpose: Purpose): RegisterStatistics | null {
       column: qi.column,
       hierarchy: qi.hierarchy,
       levels: qi.levels.map((l) => (typeof l === 'string' ? l : l.name)),
+      levelLabels: qi.levels.map((l) => levelLabel(qi.hierarchy, typeof l === 'string' ? l : l.name)),
     })),
     sensitive: statistics.sensitive,
     measures: statistics.measures,
@@ -292,7 +296,7 @@ function describeRetention(
       phase: 'active',
       label: 'Base active',
       duration: policy.active.durationText,
-      durationLabel: durationLabel(policy.active.duration),
+      durationLabel: durationInWords(policy.active.duration),
       anchor: policy.active.anchor,
       anchorLabel: ANCHOR_LABELS[policy.active.anchor],
       description:
@@ -306,13 +310,13 @@ function describeRetention(
       phase: 'archive',
       label: 'Archive intermédiaire',
       duration: policy.archive.durationText,
-      durationLabel: durationLabel(policy.archive.duration),
+      durationLabel: durationInWords(policy.archive.duration),
       anchor: policy.archive.anchor,
       anchorLabel: ANCHOR_LABELS[policy.archive.anchor],
       description: policy.archive.purpose.trim(),
     })
   }
-  const destroyAfter = durationLabel(policy.destroyAfter)
+  const destroyAfter = durationInWords(policy.destroyAfter)
   phases.push({
     phase: 'destroy',
     label: 'Destruction',

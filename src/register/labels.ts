@@ -1,6 +1,5 @@
 import type { FieldCategory } from '../model/fields.ts'
-import type { Role, Transform } from '../purposes/purpose.ts'
-import type { Duration } from '../retention/duration.ts'
+import type { Role } from '../purposes/purpose.ts'
 import type { Anchor, PolicyScope } from '../retention/policy.ts'
 
 /** French labels of the register (the document the DPO and the CNIL read). */
@@ -60,41 +59,6 @@ export const CATEGORY_ORDER: readonly FieldCategory[] = [
   'sante',
 ]
 
-export function transformLabel(transform: Transform, length?: number): string {
-  switch (transform) {
-    case 'keep':
-      return 'valeur transmise telle quelle'
-    case 'year':
-      return 'année seule'
-    case 'age-band':
-      return `tranche d'âge de ${length ?? 10} ans`
-    case 'postcode-to-departement':
-      return 'réduit au département'
-    case 'truncate':
-      return `tronqué à ${length ?? '?'} caractères`
-    case 'omit':
-      return 'utilisé par Passerelle, jamais transmis'
-  }
-}
-
-/** Short form for the data map's cells. */
-export function transformShortLabel(transform: Transform, length?: number): string {
-  switch (transform) {
-    case 'keep':
-      return '✓'
-    case 'year':
-      return 'année'
-    case 'age-band':
-      return `tranche ${length ?? 10} ans`
-    case 'postcode-to-departement':
-      return 'département'
-    case 'truncate':
-      return `${length ?? '?'} car.`
-    case 'omit':
-      return 'interne'
-  }
-}
-
 export const AUDIT_LABELS: Record<string, string> = {
   full: 'Chaque accès est journalisé avec la personne concernée (pseudonyme à clé), dans le journal chaîné',
   metadata: 'Chaque accès est journalisé sans personne concernée (extraits et agrégats)',
@@ -116,14 +80,6 @@ export const SCOPE_LABELS: Record<PolicyScope, string> = {
   'staging-files': 'Fichiers en cours de traitement',
   'extract-files': 'Fichiers d’extraction statistique',
   'api-tokens': "Jetons d'accès à l'API",
-}
-
-export function durationLabel(d: Duration): string {
-  const parts: string[] = []
-  if (d.years) parts.push(`${d.years} an${d.years > 1 ? 's' : ''}`)
-  if (d.months) parts.push(`${d.months} mois`)
-  if (d.days) parts.push(`${d.days} jour${d.days > 1 ? 's' : ''}`)
-  return parts.join(' ') || 'aucun délai'
 }
 
 export const TRANSFERS_OUTSIDE_EU = "Aucun transfert hors de l'Union européenne : données hébergées et traitées en France"

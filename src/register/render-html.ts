@@ -1,3 +1,4 @@
+import { plural } from '../labels/french-format.ts'
 import type { Register, RegisterRetention, RegisterStatistics } from './build-register.ts'
 
 /**
@@ -10,9 +11,7 @@ export function renderRegisterHtml(register: Register): string {
       (p, i) => `
 <section class="purpose" id="finalite-${esc(p.id)}">
   <h2>${i + 1}. ${esc(p.title)} <code>${esc(p.id)}</code></h2>
-  <p class="en">${esc(p.titleEn)}</p>
   <p>${esc(p.description)}</p>
-  <p class="en">${esc(p.descriptionEn)}</p>
   <table class="facts">
     <tr><th>Responsable du traitement</th><td>${esc(p.controller.name)} — ${esc(p.controller.contact)}</td></tr>
     <tr><th>Base légale</th><td>${esc(p.legalBasis.gdprLabel)}<br>${esc(p.legalBasis.national)}</td></tr>
@@ -32,7 +31,7 @@ export function renderRegisterHtml(register: Register): string {
         : 'Traitement obligatoire (mission de service public) : droits d’accès, de rectification et de limitation'
     }</td></tr>
   </table>
-  <h3>Données traitées (${p.fieldCount} champs)</h3>
+  <h3>Données traitées (${esc(plural(p.fieldCount, 'champ'))})</h3>
   <table>
     <thead><tr><th>Catégorie</th><th>Champ</th><th>Identifiant</th><th>Transmis sous</th><th>Traitement</th><th>Flux</th></tr></thead>
     <tbody>${p.categories
@@ -74,18 +73,24 @@ export function renderRegisterHtml(register: Register): string {
   h1 { font-size: 1.6em; border-bottom: 3px solid #000091; padding-bottom: .3em; }
   h2 { font-size: 1.3em; color: #000091; margin-top: 2em; }
   h3 { font-size: 1.1em; margin-top: 1.4em; }
-  p.en { color: #555; font-style: italic; }
   table { border-collapse: collapse; width: 100%; margin: .6em 0; }
+  td, th { overflow-wrap: anywhere; }
   th, td { border: 1px solid #bbb; padding: .25em .45em; text-align: left; vertical-align: top; }
   thead th { background: #eef; }
   table.facts th { width: 16em; background: #f6f6f6; }
   tr.art9 td { background: #fff3e0; }
   td.no { font-weight: bold; color: #a00; }
-  table.map td, table.map th { font-size: .85em; }
+  /* The data map has one column per purpose: a fixed layout shares the width out, long ids and paths wrap. */
+  table.map { table-layout: fixed; }
+  table.map td, table.map th { font-size: .8em; padding: .2em .3em; overflow-wrap: anywhere; word-break: break-word; hyphens: auto; }
+  table.map col.label { width: 16%; } table.map col.id { width: 15%; } table.map col.element { width: 15%; }
+  table.map col.flows { width: 12%; } table.map col.stored { width: 6%; }
+  .warning { border-left: 4px solid #b34000; background: #fff4f0; padding: .4em .8em; }
   code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: .9em; }
   .meta { color: #444; }
   @media print {
     body { margin: 0; max-width: none; font-size: 9pt; }
+    table.map td, table.map th { font-size: 7pt; }
     section.purpose, section.map { break-before: page; }
     tr, td, th { break-inside: avoid; }
     a { color: inherit; text-decoration: none; }
@@ -93,10 +98,12 @@ export function renderRegisterHtml(register: Register): string {
 </style>
 </head>
 <body>
+<main>
 <h1>${esc(register.title)}</h1>
 <p class="meta">Généré le ${esc(register.generatedOn)} par <code>passerelle register</code> à partir des déclarations (<code>mappings/</code>, <code>flows/</code>, <code>flows/retention/</code>) et de la configuration en cours : ce registre décrit ce que le logiciel fait réellement.</p>
 <h2>Responsable du traitement</h2>
 <ul>${register.controllers.map((c) => `<li>${esc(c.name)} — ${esc(c.contact)}</li>`).join('')}</ul>
+${register.controllerToComplete ? `<p class="warning">${esc(CONTROLLER_TO_COMPLETE)}</p>` : ''}
 <h2>Finalités</h2>
 <table>
   <thead><tr><th>Finalité</th><th>Base légale</th><th>Destinataires</th><th>Champs</th><th>Conservation (politique)</th></tr></thead>
@@ -114,6 +121,7 @@ ${purposes}
 <h2>Cartographie des données</h2>
 <p>Quel flux alimente quel champ, pour quelle finalité. ✓ : valeur transmise telle quelle ; année, département, tranche : valeur généralisée ; interne : utilisé par Passerelle, jamais transmis ; — : non déclaré.</p>
 <table class="map">
+  <colgroup><col class="label"><col class="id"><col class="element"><col class="flows"><col class="stored">${map.purposes.map(() => '<col>').join('')}</colgroup>
   <thead><tr><th>Champ</th><th>Identifiant</th><th>Élément source</th><th>Flux</th><th>Conservé</th>${map.purposes.map((id) => `<th><code>${esc(id)}</code></th>`).join('')}</tr></thead>
   <tbody>${map.rows
     .map(
@@ -147,6 +155,7 @@ ${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\
 <h2>Transferts hors de l'Union européenne</h2>
 <p>${esc(register.transfers)}</p>
 </section>
+</main>
 </body>
 </html>
 `
@@ -155,7 +164,7 @@ ${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\
 function statistics(st: RegisterStatistics): string {
   const items = [
     `Pseudonymes à clé propres à chaque destinataire ; k-anonymat : chaque combinaison de quasi-identifiants regroupe au moins ${st.k} personnes, au plus ${Math.round(st.maxSuppressionRate * 1000) / 10} % d'enregistrements supprimés.`,
-    `Quasi-identifiants et généralisations : ${st.quasiIdentifiers.map((q) => `${q.column} (${q.levels.join(' → ')})`).join(' ; ')}.`,
+    `Quasi-identifiants et généralisations possibles : ${st.quasiIdentifiers.map((q) => `${q.column} (${q.levelLabels.join(' → ')})`).join(' ; ')}.`,
     ...(st.sensitive.length ? [`Attributs sensibles : ${st.sensitive.join(', ')}.`] : []),
     ...(st.measures.length ? [`Mesures : ${st.measures.join(', ')}.`] : []),
     `Destinataires des extraits : ${st.recipients.join(', ')}.`,
@@ -172,7 +181,7 @@ function retention(r: RegisterRetention): string {
     <tbody>${r.phases
       .map(
         (ph) =>
-          `<tr><td>${esc(ph.label)}</td><td>${esc(ph.durationLabel)} (<code>${esc(ph.duration)}</code>)</td><td>${esc(ph.anchorLabel ?? '—')}</td><td>${esc(ph.description)}</td></tr>`,
+          `<tr><td>${esc(ph.label)}</td><td>${esc(ph.durationLabel)}</td><td>${esc(ph.anchorLabel ?? '—')}</td><td>${esc(ph.description)}</td></tr>`,
       )
       .join('')}</tbody>
   </table>${r.archiveKeeps.length ? `\n  <p>L'archive ne garde que : ${esc(r.archiveKeeps.join(', '))}.</p>` : ''}${
@@ -181,6 +190,9 @@ function retention(r: RegisterRetention): string {
       : ''
   }`
 }
+
+export const CONTROLLER_TO_COMPLETE =
+  'À compléter : le responsable du traitement déclaré (mappings/controller.yaml) porte encore une adresse d’exemple ; indiquer celle du Département et de son délégué à la protection des données, puis régénérer ce registre.'
 
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

@@ -1,4 +1,6 @@
+import { plural } from '../labels/french-format.ts'
 import type { Register, RegisterPurpose, RegisterRetention } from './build-register.ts'
+import { CONTROLLER_TO_COMPLETE } from './render-html.ts'
 
 /** The register as Markdown (docs/register.md). Every declared text is escaped: it cannot break the layout. */
 export function renderRegisterMarkdown(register: Register): string {
@@ -17,6 +19,10 @@ export function renderRegisterMarkdown(register: Register): string {
   line()
   for (const c of register.controllers) line(`- ${md(c.name)} — ${md(c.contact)}`)
   line()
+  if (register.controllerToComplete) {
+    line(`> **${md(CONTROLLER_TO_COMPLETE)}**`)
+    line()
+  }
   line('## Finalités')
   line()
   line('| Finalité | Base légale | Destinataires | Champs | Conservation |')
@@ -33,11 +39,7 @@ export function renderRegisterMarkdown(register: Register): string {
     line()
     line(`## ${i + 1}. ${md(p.title)} (${code(p.id)})`)
     line()
-    line(`*${md(p.titleEn)}*`)
-    line()
     line(md(p.description))
-    line()
-    line(`> ${md(p.descriptionEn)}`)
     line()
     line('| Rubrique | Contenu |')
     line('|---|---|')
@@ -59,7 +61,7 @@ export function renderRegisterMarkdown(register: Register): string {
     line(`| Journalisation des accès | ${md(p.audit.label)} |`)
     line(`| Opposition, effacement | ${p.erasable ? "La personne peut s'opposer ou demander l'effacement pour cette finalité" : 'Traitement obligatoire (mission de service public) : droits d’accès, de rectification et de limitation'} |`)
     line()
-    line(`### Données traitées (${p.fieldCount} champs)`)
+    line(`### Données traitées (${plural(p.fieldCount, 'champ')})`)
     line()
     line('| Catégorie | Champ | Identifiant | Transmis sous | Traitement | Flux |')
     line('|---|---|---|---|---|---|')
@@ -76,7 +78,7 @@ export function renderRegisterMarkdown(register: Register): string {
       line('### Extraits statistiques')
       line()
       line(`- Pseudonymes à clé propres à chaque destinataire ; k-anonymat : chaque combinaison de quasi-identifiants regroupe au moins ${st.k} personnes, au plus ${Math.round(st.maxSuppressionRate * 1000) / 10} % d'enregistrements supprimés.`)
-      line(`- Quasi-identifiants et généralisations : ${st.quasiIdentifiers.map((q) => `${code(q.column)} (${md(q.levels.join(' → '))})`).join(' ; ')}.`)
+      line(`- Quasi-identifiants et généralisations possibles : ${st.quasiIdentifiers.map((q) => `${code(q.column)} (${md(q.levelLabels.join(' → '))})`).join(' ; ')}.`)
       if (st.sensitive.length) line(`- Attributs sensibles : ${st.sensitive.map(code).join(', ')}.`)
       if (st.measures.length) line(`- Mesures : ${st.measures.map(code).join(', ')}.`)
       line(`- Destinataires des extraits : ${md(st.recipients.join(', '))}.`)
@@ -170,7 +172,7 @@ function retentionBlock(r: RegisterRetention): string {
   if (!r.found) return `politique ${code(r.policy)} (introuvable : déclarer flows/retention/${md(r.policy)}.yaml)`
   const lines = [`${code(r.policy)} — ${md(r.title ?? '')}`, '', '| Phase | Durée | Point de départ | Détail |', '|---|---|---|---|']
   for (const ph of r.phases) {
-    lines.push(`| ${md(ph.label)} | ${md(ph.durationLabel)} (${code(ph.duration)}) | ${md(ph.anchorLabel ?? '—')} | ${md(ph.description)} |`)
+    lines.push(`| ${md(ph.label)} | ${md(ph.durationLabel)} | ${md(ph.anchorLabel ?? '—')} | ${md(ph.description)} |`)
   }
   if (r.archiveKeeps.length) lines.push('', `L'archive ne garde que : ${md(r.archiveKeeps.join(', '))}.`)
   if (r.sources.length) lines.push('', `Sources : ${r.sources.map((s) => md(s.text) + (s.url ? ` (${md(s.url)})` : '')).join(' ; ')}.`)

@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { Keys } from '../crypto/keys.ts'
 import type { Queryable } from '../db/db.ts'
 import { searchAuditEvents } from '../http/audit-search.ts'
+import { exposedLabel, frenchFieldValue } from '../labels/field-labels.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import { project } from '../purposes/project.ts'
 import { exposedName, type Purpose } from '../purposes/purpose.ts'
@@ -36,6 +37,8 @@ export interface ExportField {
   id: string
   label: string
   value: unknown
+  /** The value as the person reads it: a code with its label, an amount in euros, a date DD/MM/YYYY. */
+  display: string
   contested: boolean
 }
 
@@ -50,7 +53,7 @@ export interface ExportItem {
 export interface PurposeRecord {
   place: Place
   dossier: string | null
-  fields: { name: string; label: string; value: unknown; source: ExportSource }[]
+  fields: { name: string; label: string; value: unknown; display: string; source: ExportSource }[]
 }
 
 export interface PurposeView {
@@ -73,7 +76,17 @@ export interface AccessExport {
   sources: string[]
   data: ExportItem[]
   purposes: PurposeView[]
-  stateChanges: { place: Place; field: string; from: string | null; to: string | null; effectiveDate: string | null; source: ExportSource }[]
+  stateChanges: {
+    place: Place
+    field: string
+    from: string | null
+    to: string | null
+    /** `from` and `to` as the person reads them (codes with their label). */
+    fromDisplay: string
+    toDisplay: string
+    effectiveDate: string | null
+    source: ExportSource
+  }[]
   assignments: { organisation: string; startsOn: string; endsOn: string | null }[]
   limitations: { since: string; liftedAt: string | null }[]
   oppositions: { purpose: string; title: string; since: string }[]
@@ -82,6 +95,12 @@ export interface AccessExport {
 }
 
 const source = (p: Provenance): ExportSource => ({ flowId: p.flowId, flow: flowLabel(p.flowId), transmittedAt: p.transmittedAt })
+
+/** dossiers.transmission_state as the person reads it. */
+const TRANSMISSION_STATES: Record<string, string> = {
+  transmitted: "transmis par l'organisme",
+  not_transmitted: "n'est plus transmis par l'organisme",
+}
 
 const KIND_TITLES = {
   persons: ['personne', 'Identité'],
@@ -102,6 +121,7 @@ function item(row: HeldRow, contested: ReadonlySet<string>, suffix = ''): Export
       id,
       label: FIELDS_BY_ID.get(id)?.label ?? id,
       value,
+      display: frenchFieldValue(id, value),
       contested: row.place === 'active' && contested.has(flagKey(id)),
     })),
   }
@@ -143,7 +163,13 @@ function purposeView(purpose: Purpose, held: HeldPerson, opposed: boolean, asOf:
           if (value === null || value === undefined) continue
           const table = FIELDS_BY_ID.get(declared.field)?.table
           const row = table ? r.rows[table] : undefined
-          fields.push({ name, label: FIELDS_BY_ID.get(declared.field)?.label ?? declared.field, value, source: source(row?.source ?? { flowId: null, fileId: null, transmittedAt: null }) })
+          fields.push({
+            name,
+            label: exposedLabel(declared.field, declared.transform, declared.length),
+            value,
+            display: frenchFieldValue(declared.field, value, declared.transform),
+            source: source(row?.source ?? { flowId: null, fileId: null, transmittedAt: null }),
+          })
         }
         if (fields.length > 0) records.push({ place, dossier: r.dossier, fields })
       }
@@ -219,10 +245,11 @@ export async function buildAccessExport(
       { name: o.name, type: o.type },
     ]),
   )
-  const fieldLabel = (name: string, onDossier: boolean) => {
-    const f = FIELDS_BY_ID.get(name) ?? [...FIELDS_BY_ID.values()].find((x) => (onDossier ? x.table === 'dossiers' : x.table === 'france_travail_registrations') && x.column === name.replace(/^france_travail\./, ''))
-    return f?.label ?? (name === 'transmission_state' ? "Transmission par l'organisme" : name)
-  }
+  const fieldOf = (name: string, onDossier: boolean) =>
+    FIELDS_BY_ID.get(name) ?? [...FIELDS_BY_ID.values()].find((x) => (onDossier ? x.table === 'dossiers' : x.table === 'france_travail_registrations') && x.column === name.replace(/^france_travail\./, ''))
+  const fieldLabel = (name: string, onDossier: boolean) => fieldOf(name, onDossier)?.label ?? (name === 'transmission_state' ? "Transmission par l'organisme" : name)
+  const stateDisplay = (name: string, onDossier: boolean, value: string | null) =>
+    name === 'transmission_state' && value !== null ? (TRANSMISSION_STATES[value] ?? value) : frenchFieldValue(fieldOf(name, onDossier)?.id, value)
   return {
     generatedAt: now.toISOString(),
     request: { id: request.id, type: request.type, receivedOn: request.receivedOn, deadline: currentDeadline(request) },
@@ -236,6 +263,8 @@ export async function buildAccessExport(
       field: fieldLabel(s.field, s.onDossier),
       from: s.from,
       to: s.to,
+      fromDisplay: stateDisplay(s.field, s.onDossier, s.from),
+      toDisplay: stateDisplay(s.field, s.onDossier, s.to),
       effectiveDate: s.effectiveDate,
       source: source(s.source),
     })),

@@ -1,3 +1,5 @@
+export { frenchDate } from '../labels/french-format.ts'
+
 /**
  * The standalone French HTML pages of data-subject requests (access export, rectification notice): inline CSS,
  * no script, no external asset, print-friendly. Every text goes through `esc`.
@@ -38,28 +40,10 @@ export function htmlPage(title: string, body: string): string {
 <style>${CSS}</style>
 </head>
 <body>
+<main>
 ${body}
+</main>
 </body>
 </html>
 `
-}
-
-/** `YYYY-MM-DD` → `31/01/2026`; an ISO instant → `31/01/2026 14:05` (Europe/Paris). */
-export function frenchDate(value: string | Date | null | undefined): string {
-  if (value === null || value === undefined || value === '') return '—'
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const [y, m, d] = value.split('-')
-    return `${d}/${m}/${y}`
-  }
-  const date = value instanceof Date ? value : new Date(value)
-  if (Number.isNaN(date.getTime())) return String(value)
-  return new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }).format(date)
-}
-
-/** A held value as French text. */
-export function frenchValue(value: unknown): string {
-  if (value === null || value === undefined) return '—'
-  if (typeof value === 'boolean') return value ? 'oui' : 'non'
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return frenchDate(value)
-  return String(value)
 }

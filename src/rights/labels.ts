@@ -53,12 +53,3 @@ export const OUTCOME_EVENT_LABELS: Record<string, string> = {
   done: 'Effectué',
   failed: 'Non abouti',
 }
-
-/** The roles of a person in an RSA dossier (ROLEPERS). */
-export const ROLEPERS_LABELS: Record<string, string> = {
-  DEM: 'demandeur (DEM)',
-  CJT: 'conjoint (CJT)',
-  ENF: 'enfant (ENF)',
-  AUT: 'autre personne (AUT)',
-  RDO: 'responsable du dossier (RDO)',
-}

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/db.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { esc, frenchDate, htmlPage } from './html-page.ts'
-import { ROLEPERS_LABELS } from './labels.ts'
+import { codeWithLabel } from '../labels/field-labels.ts'
 import { readHeldPerson } from './person-data.ts'
 import { listContestedFields } from './rectification.ts'
 import { today } from './deadline.ts'
@@ -85,7 +85,7 @@ export async function buildRectificationNotice(
     return {
       body: String(v['dossier.organisme'] ?? 'CAF/MSA'),
       references,
-      role: role === undefined ? null : (ROLEPERS_LABELS[String(role)] ?? String(role)),
+      role: role === undefined ? null : codeWithLabel('personne.role', String(role)),
       needsIdentity: role === undefined || (sameRole.get(dossierId) ?? 0) > 1 || references.length === 0,
       fields: [],
     }

@@ -1,5 +1,5 @@
 import type { AccessExport, ExportItem, ExportSource, PurposeView } from './access-export.ts'
-import { esc, frenchDate, frenchValue, htmlPage } from './html-page.ts'
+import { esc, frenchDate, htmlPage } from './html-page.ts'
 import { OUTCOME_LABELS, REQUEST_TYPE_LABELS } from './labels.ts'
 import { isOutcome, isRequestType } from './rights-request.ts'
 
@@ -20,7 +20,7 @@ function itemTable(items: readonly ExportItem[]): string {
 <table>
   <thead><tr><th>Donnée</th><th>Valeur</th></tr></thead>
   <tbody>${i.fields
-    .map((f) => `<tr${f.contested ? ' class="contested"' : ''}><td>${esc(f.label)}${f.contested ? ' <em>(contestée)</em>' : ''}</td><td>${esc(frenchValue(f.value))}</td></tr>`)
+    .map((f) => `<tr${f.contested ? ' class="contested"' : ''}><td>${esc(f.label)}${f.contested ? ' <em>(contestée)</em>' : ''}</td><td>${esc(f.display)}</td></tr>`)
     .join('')}</tbody>
 </table>`,
     )
@@ -47,7 +47,7 @@ function purposeSection(p: PurposeView): string {
 <table>
   <thead><tr><th>Donnée</th><th>Transmise sous le nom</th><th>Valeur vue</th><th>Source</th><th>Transmis le</th></tr></thead>
   <tbody>${r.fields
-    .map((f) => `<tr><td>${esc(f.label)}</td><td><code>${esc(f.name)}</code></td><td>${esc(frenchValue(f.value))}</td><td>${src(f.source)}</td><td>${when(f.source)}</td></tr>`)
+    .map((f) => `<tr><td>${esc(f.label)}</td><td><code>${esc(f.name)}</code></td><td>${esc(f.display)}</td><td>${src(f.source)}</td><td>${when(f.source)}</td></tr>`)
     .join('')}</tbody>
 </table>`,
       )
@@ -88,7 +88,7 @@ ${
     ? `<table><thead><tr><th>Donnée</th><th>Avant</th><th>Après</th><th>Date d'effet</th><th>Source</th><th>Transmis le</th></tr></thead><tbody>${x.stateChanges
         .map(
           (s) =>
-            `<tr><td>${esc(s.field)}${s.place === 'archive' ? ' <em>(archive)</em>' : ''}</td><td>${esc(frenchValue(s.from))}</td><td>${esc(frenchValue(s.to))}</td><td>${esc(frenchDate(s.effectiveDate))}</td><td>${src(s.source)}</td><td>${when(s.source)}</td></tr>`,
+            `<tr><td>${esc(s.field)}${s.place === 'archive' ? ' <em>(archive)</em>' : ''}</td><td>${esc(s.fromDisplay)}</td><td>${esc(s.toDisplay)}</td><td>${esc(frenchDate(s.effectiveDate))}</td><td>${src(s.source)}</td><td>${when(s.source)}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p class="muted">Aucun.</p>'

@@ -40,16 +40,20 @@ export function csvLine(values: readonly CsvValue[], delimiter: string): string 
   return line + '\n'
 }
 
+/** The UTF-8 byte order mark: Excel reads a CSV as UTF-8 only when it starts with it. */
+export const UTF8_BOM = '\uFEFF'
+
 export async function writeCsvFile(
   file: string,
   header: readonly string[],
   rows: Iterable<readonly CsvValue[]>,
   delimiter = ',',
+  options: { bom?: boolean } = {},
 ): Promise<WrittenFile> {
   function* lines() {
     for (const row of rows) yield csvLine(row, delimiter)
   }
-  return writeCsvLines(file, csvLine(header, delimiter), lines())
+  return writeCsvLines(file, (options.bom ? UTF8_BOM : '') + csvLine(header, delimiter), lines())
 }
 
 /** Same, from lines already encoded (each ending with `\n`). */

@@ -86,6 +86,8 @@ export const StatisticsSchema = z.object({
   aggregates: z.array(AggregateTableSchema).default([]),
   /** CSV field separator: `,` suits R and Python; `;` suits spreadsheets set to French. */
   csv_delimiter: z.enum([',', ';']).default(','),
+  /** Start the CSV files (extract and codebook) with a UTF-8 byte order mark, for Excel; `passerelle extract --bom` too. */
+  csv_bom: z.boolean().default(false),
 })
 export type Statistics = z.infer<typeof StatisticsSchema>
 

@@ -6,10 +6,10 @@ import type { AuditEventInput } from '../audit/chain.ts'
 import type { Db } from '../db/db.ts'
 import type { Logger } from '../log/logger.ts'
 import { purposeFields } from '../model/canonical-records.ts'
-import { FIELDS_BY_ID } from '../model/fields.ts'
-import { exposedName, type Purpose } from '../purposes/purpose.ts'
+import type { Purpose } from '../purposes/purpose.ts'
 import { countTable, protectLinkedTables, tableRows } from './aggregate-table.ts'
-import { csvLine, writeCsvBytes, writeCsvFile, type WrittenFile } from './csv-file.ts'
+import { aggregateCodebook, codebookCsv, EMPTY_CELL_MEANING, microdataCodebook, PANDAS_ONE_LINER, type CodebookColumn } from './codebook.ts'
+import { csvLine, UTF8_BOM, writeCsvBytes, writeCsvFile, writeCsvLines, type WrittenFile } from './csv-file.ts'
 import { dimensionCodes, ExtractDatasetBuilder, type ExtractDataset } from './dataset.ts'
 import { columnProjection } from './fieldwise-projection.ts'
 import { startDigestWorker } from './pseudonym-worker.ts'
@@ -54,6 +54,28 @@ export interface ExtractOptions {
   actor?: string
   /** Persons read per fetch (default 20,000). */
   batchSize?: number
+  /** Start the CSV files with a UTF-8 byte order mark (for Excel); default: the declaration's `csv_bom`. */
+  bom?: boolean
+}
+
+/** The codebook as the manifest carries it: the file beside the extract, and every column described. */
+export interface ManifestCodebook {
+  file: { name: string; sha256: string; bytes: number }
+  columns: CodebookColumn[]
+  /** How to read the extract with its declared types in Python. */
+  pandas: string
+  emptyCells: string
+}
+
+export interface ManifestFile {
+  name: string
+  sha256: string
+  bytes: number
+  rows: number
+  encoding: 'utf-8'
+  /** Whether the file starts with a UTF-8 byte order mark (EF BB BF). */
+  bom: boolean
+  delimiter: string
 }
 
 export interface MicrodataManifest {
@@ -64,8 +86,9 @@ export interface MicrodataManifest {
   recipient: { id: string; name: string }
   asOf: string
   createdAt: string
-  file: { name: string; sha256: string; bytes: number; rows: number; encoding: 'utf-8'; delimiter: string }
+  file: ManifestFile
   columns: { name: string; role: 'pseudonym' | 'quasi-identifier' | 'sensitive' | 'measure'; field?: string; label?: string; hierarchy?: string; level?: string }[]
+  codebook: ManifestCodebook
   disclosure: {
     k: number
     kReached: number | null
@@ -87,7 +110,8 @@ export interface AggregateManifest {
   recipient: { id: string; name: string }
   asOf: string
   createdAt: string
-  file: { name: string; sha256: string; bytes: number; rows: number; encoding: 'utf-8'; delimiter: string }
+  file: ManifestFile
+  codebook: ManifestCodebook
   table: {
     name: string
     description?: string
@@ -108,6 +132,7 @@ export interface ExtractResult {
   extract: ExtractRecord
   manifest: ExtractManifest
   dataPath: string
+  codebookPath: string
   manifestPath: string
   /** Remote paths, when pushed. */
   pushedTo: string[] | undefined
@@ -179,8 +204,13 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   await rename(`${file}.partial`, file)
 }
 
-function fileInfo(written: WrittenFile, delimiter: string) {
-  return { name: path.basename(written.path), sha256: written.sha256, bytes: written.bytes, rows: written.rows, encoding: 'utf-8' as const, delimiter }
+function fileInfo(written: WrittenFile, delimiter: string, bom: boolean): ManifestFile {
+  return { name: path.basename(written.path), sha256: written.sha256, bytes: written.bytes, rows: written.rows, encoding: 'utf-8', bom, delimiter }
+}
+
+async function writeCodebook(file: string, columns: CodebookColumn[], delimiter: string, bom: boolean): Promise<ManifestCodebook> {
+  const written = await writeCsvLines(file, (bom ? UTF8_BOM : '') + codebookCsv(columns, delimiter), [])
+  return { file: { name: path.basename(file), sha256: written.sha256, bytes: written.bytes }, columns, pandas: PANDAS_ONE_LINER, emptyCells: EMPTY_CELL_MEANING }
 }
 
 function recipientOf(purpose: Purpose, stats: Statistics, recipientId: string): Recipient {
@@ -229,6 +259,8 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
   const base = `${purpose.id}_${recipient.id}_${asOf}${table ? `_${table.name}` : ''}_${publicId.slice(0, 8)}`
   const dataPath = path.join(outDir, `${base}.csv`)
   const manifestPath = path.join(outDir, `${base}.manifest.json`)
+  const codebookPath = path.join(outDir, `${base}.codebook.csv`)
+  const bom = options.bom ?? stats.csv_bom
   const header = { purpose: { id: purpose.id, title: purpose.title }, recipient: { id: recipient.id, name: recipient.name }, asOf, createdAt: now.toISOString() }
 
   let manifest: ExtractManifest
@@ -274,21 +306,23 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
     const order = orderByPseudonym(dataset, result.keep)
     written = await writeCsvBytes(
       dataPath,
-      csvLine(microdataHeader(stats), stats.csv_delimiter),
+      (bom ? UTF8_BOM : '') + csvLine(microdataHeader(stats), stats.csv_delimiter),
       microdataChunks(dataset, result.levels, order, stats.csv_delimiter),
       order.length,
     )
-    const fieldOf = new Map(purpose.fields.map((f) => [exposedName(f), f.field]))
+    const columns = microdataCodebook(purpose, stats, generalisation)
+    const codebook = await writeCodebook(codebookPath, columns, stats.csv_delimiter, bom)
     const described = (name: string) => {
-      const field = fieldOf.get(name)
-      return field ? { field, label: FIELDS_BY_ID.get(field)?.label ?? field } : {}
+      const column = columns.find((c) => c.name === name)
+      return column?.field ? { field: column.field, label: column.label } : {}
     }
     manifest = {
       format: 'passerelle-extract/1',
       id: publicId,
       kind: 'microdata',
       ...header,
-      file: fileInfo(written, stats.csv_delimiter),
+      file: fileInfo(written, stats.csv_delimiter, bom),
+      codebook,
       columns: [
         { name: stats.pseudonym_column, role: 'pseudonym' },
         ...stats.quasi_identifiers.map((qi) => ({ name: qi.column, role: 'quasi-identifier' as const, ...described(qi.column), hierarchy: qi.hierarchy, level: generalisation[qi.column]! })),
@@ -324,7 +358,9 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
       [...table.rows.map((d) => d.column), ...table.columns.map((d) => d.column), 'effectif', 'secret'],
       rows.map((r) => [...r.values, r.count, r.secret ? 1 : 0]),
       stats.csv_delimiter,
+      { bom },
     )
+    const codebook = await writeCodebook(codebookPath, aggregateCodebook(purpose, stats, table), stats.csv_delimiter, bom)
     const R = protectedTable.counts.length - 1
     const C = protectedTable.counts[0]!.length - 1
     const grandTotalPublished = protectedTable.status[R]![C] === 0
@@ -333,7 +369,8 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
       id: publicId,
       kind: 'aggregate',
       ...header,
-      file: fileInfo(written, stats.csv_delimiter),
+      file: fileInfo(written, stats.csv_delimiter, bom),
+      codebook,
       table: {
         name: table.name,
         ...(table.description ? { description: table.description } : {}),
@@ -410,6 +447,7 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
     try {
       pushedTo = await pusher.push({ ...recipient, sftp: recipient.sftp }, [
         { localPath: dataPath, name: path.basename(dataPath) },
+        { localPath: codebookPath, name: path.basename(codebookPath) },
         { localPath: manifestPath, name: path.basename(manifestPath) },
       ])
     } catch (error) {
@@ -425,7 +463,7 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
     extract.deliveredTo = pushedTo[0]!
     deps.log.info({ purposeId: purpose.id, recipientId: recipient.id, extractId: publicId }, 'extract pushed')
   }
-  return { extract, manifest, dataPath, manifestPath, pushedTo }
+  return { extract, manifest, dataPath, codebookPath, manifestPath, pushedTo }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Db, Queryable } from '../../src/db/db.ts'
 import { createApp, type ApiApp, type ApiExtension } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import type { ApiOptions } from '../../src/http/api-options.ts'
-import { PurposeSchema, type Purpose, type Role } from '../../src/purposes/purpose.ts'
+import { parsePurpose, type Purpose, type Role } from '../../src/purposes/purpose.ts'
 
 /**
  * Seeds canonical rows, organisations, users, tokens and assignments for the API tests with plain SQL: synthetic
@@ -196,7 +196,7 @@ export function testPurposes(): Map<string, Purpose> {
       audit: 'metadata',
     },
   }
-  return new Map(Object.entries(declarations).map(([id, d]) => [id, { ...PurposeSchema.parse(d), id }]))
+  return new Map(Object.entries(declarations).map(([id, d]) => [id, parsePurpose(d, id)]))
 }
 
 /**

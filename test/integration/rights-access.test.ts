@@ -8,7 +8,10 @@ import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { decryptNir } from '../../src/crypto/nir-cipher.ts'
 import { createApp, type ApiApp } from '../../src/http/app.ts'
-import { CANONICAL_FIELDS } from '../../src/model/fields.ts'
+import { codeLabel, codeListOf } from '../../src/labels/code-labels.ts'
+import { ISO_DURATION_PATTERN } from '../../src/labels/french-format.ts'
+import { CANONICAL_FIELDS, FIELDS_BY_ID } from '../../src/model/fields.ts'
+import { esc } from '../../src/rights/html-page.ts'
 import { writeAccessExport, type AccessExport } from '../../src/rights/access-export.ts'
 import { registerRightsRoutes } from '../../src/rights/http-routes.ts'
 import { openRequest } from '../../src/rights/requests.ts'
@@ -203,6 +206,51 @@ describe.skipIf(postgresUnavailable())('rights: access export with "who accessed
     const audit = JSON.stringify((await t.db.query('select * from audit_events')).rows)
     for (const v of [x.nir13, x.person.nom, x.person.prenom, x.birthDate]) expect(audit).not.toContain(v)
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+  })
+
+  it('shows every code with its French label, amounts in euros, and generalised values under their own name', () => {
+    const fields = [...exported.data.flatMap((i) => i.fields.map((f) => ({ id: f.id, value: f.value, display: f.display })))]
+    const coded = fields.filter((f) => codeListOf(f.id) && f.value !== null)
+    // The person's dossier carries at least the state of the right, the role, the sex and the family situation.
+    for (const id of ['dossier.etatDroit', 'personne.role', 'personne.sexe', 'dossier.situationFamiliale', 'personne.qualite', 'dossier.organisme']) {
+      expect(coded.some((f) => f.id === id), id).toBe(true)
+    }
+    for (const f of coded) {
+      const label = codeLabel(codeListOf(f.id)!, String(f.value))
+      expect(label, `${f.id} has a label for its code`).toBeDefined()
+      expect(f.display).toBe(`${String(f.value)} — ${label}`)
+      expect(html).toContain(`<td>${esc(FIELDS_BY_ID.get(f.id)!.label)}</td><td>${esc(f.display)}</td>`)
+    }
+    const etat = coded.find((f) => f.id === 'dossier.etatDroit')!
+    expect(html).toContain(`État du droit</td><td>${String(etat.value)} — ${codeLabel('ETATDOSRSA', String(etat.value))}`)
+    const amounts = fields.filter((f) => FIELDS_BY_ID.get(f.id)?.type === 'decimal' && f.value !== null)
+    expect(amounts.length).toBeGreaterThan(0)
+    for (const a of amounts) {
+      expect(a.display).toMatch(/^-?\d{1,3}(\u202f\d{3})*,\d{2}\u00a0€$/)
+      expect(Number(a.display.replace(/[\u202f\u00a0€]/g, '').replace(',', '.'))).toBeCloseTo(Number(a.value), 2)
+      expect(html).toContain(esc(a.display))
+    }
+    // No bare amount with a decimal point, no bare code after a field label.
+    expect(html).not.toMatch(/<td>\d+\.\d{2}<\/td>/)
+    expect(html).not.toMatch(/(État du droit|Sexe|Rôle dans le dossier|Civilité|Situation familiale)<\/td><td>[A-Z0-9]{1,3}<\/td>/)
+    // A postcode reduced to the département is a « Département », a birth date reduced to the year an « Année de naissance ».
+    const stats = exported.purposes.find((p) => p.id === 'statistiques')!.records.find((r) => r.place === 'active')!
+    expect(stats.fields.find((f) => f.name === 'departement')).toMatchObject({ label: 'Département' })
+    expect(stats.fields.find((f) => f.name === 'anneeNaissance')).toMatchObject({ label: 'Année de naissance', display: x.birthDate.slice(0, 4) })
+    expect(html).not.toMatch(/<td>Code postal<\/td><td><code>departement<\/code>/)
+    expect(html).toContain('<td>Département</td><td><code>departement</code>')
+    // The state history reads in words too.
+    for (const change of exported.stateChanges.filter((c) => c.field === 'État du droit')) {
+      if (change.to !== null) expect(change.toDisplay).toBe(`${change.to} — ${codeLabel('ETATDOSRSA', change.to)}`)
+    }
+  })
+
+  it('is French throughout: no ISO duration, no English sentence, a main landmark, the declared controller', () => {
+    expect(html).not.toMatch(ISO_DURATION_PATTERN)
+    for (const english of ['Intermediate archive', 'RSA beneficiaries', 'members of their household', 'Téléservice and instruction']) expect(html).not.toContain(english)
+    for (const p of [...world.declarations.purposes.values()].filter((d) => d.description !== d.description_en)) expect(html).not.toContain(esc(p.description_en.replace(/\s+/g, ' ').trim()))
+    expect(html).toMatch(/<main>[\s\S]*Réponse à votre demande d'accès[\s\S]*<\/main>/)
+    expect(exported.controller?.name).toContain("Département de l'Exemple")
   })
 
   it('answers the same through the DPO API, and to nobody else', async () => {

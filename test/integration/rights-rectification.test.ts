@@ -78,7 +78,7 @@ describe.skipIf(postgresUnavailable())('rights: rectification', () => {
     expect(r.body).toBe('CAF')
     expect(r.references).toEqual(expect.arrayContaining([{ label: 'Numéro de demande RSA (NUMDEMRSA)', value: x.foyer.numdemrsa }]))
     expect(r.fields.map((f) => f.id).sort()).toEqual(['adresse.nomVoie', 'personne.nom'])
-    expect(r.role).toBe('demandeur (DEM)')
+    expect(r.role).toBe('DEM — Demandeur')
     for (const text of [issued.text, issued.html]) {
       expect(text).toContain(x.foyer.numdemrsa)
       expect(text).toContain('Identification/NOM')

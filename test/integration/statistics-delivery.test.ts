@@ -91,12 +91,14 @@ describe.skipIf(postgresUnavailable())('delivery of statistical extracts', () =>
     await t?.drop()
   })
 
-  it('pushes the CSV and its manifest to the recipient’s SFTP server, records and audits it', async () => {
+  it('pushes the CSV, its codebook and its manifest to the recipient’s SFTP server, records and audits it', async () => {
     const result = await runExtract(deps, { purpose: all.get('statistiques')!, recipientId: 'drees', asOf: '2026-05-01', outDir })
-    expect(result.pushedTo).toHaveLength(2)
+    expect(result.pushedTo).toHaveLength(3)
     const remoteData = readFileSync(sftp.localPath(result.pushedTo![0]!))
     expect(createHash('sha256').update(remoteData).digest('hex')).toBe(result.manifest.file.sha256)
-    const remoteManifest = JSON.parse(readFileSync(sftp.localPath(result.pushedTo![1]!), 'utf8')) as MicrodataManifest
+    const remoteCodebook = readFileSync(sftp.localPath(result.pushedTo![1]!))
+    expect(createHash('sha256').update(remoteCodebook).digest('hex')).toBe(result.manifest.codebook.file.sha256)
+    const remoteManifest = JSON.parse(readFileSync(sftp.localPath(result.pushedTo![2]!), 'utf8')) as MicrodataManifest
     expect(remoteManifest.id).toBe(result.manifest.id)
     const { rows } = await t.db.query<{ delivered_at: unknown; delivered_to: string }>('select delivered_at, delivered_to from extracts where public_id = $1', [result.manifest.id])
     expect(rows[0]!.delivered_at).not.toBeNull()

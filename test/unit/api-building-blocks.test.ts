@@ -8,10 +8,11 @@ import { purposeDataSchema } from '../../src/http/openapi-document.ts'
 import { RateLimiter } from '../../src/http/rate-limiter.ts'
 import { canonicalRecordFromRow, purposeFields, selectFields, stateChangeField } from '../../src/model/canonical-records.ts'
 import { project } from '../../src/purposes/project.ts'
-import { PurposeSchema, type Purpose } from '../../src/purposes/purpose.ts'
+import { parsePurpose, type Purpose } from '../../src/purposes/purpose.ts'
 
-const purpose = (fields: unknown[]): Purpose => ({
-  ...PurposeSchema.parse({
+const purpose = (fields: unknown[]): Purpose =>
+  parsePurpose(
+    {
     title: 'T',
     title_en: 'T',
     description: 'D',
@@ -23,9 +24,9 @@ const purpose = (fields: unknown[]): Purpose => ({
     source_flows: ['caf-beneficiaires'],
     fields,
     retention: 'r',
-  }),
-  id: 'p',
-})
+    },
+    'p',
+  )
 
 describe('token bucket', () => {
   it('allows a burst, then the refill rate, per key', () => {

@@ -6,7 +6,7 @@ import { loadFlows } from '../../src/flows/load-flows.ts'
 import { CANONICAL_FIELDS } from '../../src/model/fields.ts'
 import { checkDeclarations, formatProblem, type DeclarationsToCheck, type ProblemKind } from '../../src/purposes/check-declarations.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
-import { PurposeSchema, type Purpose } from '../../src/purposes/purpose.ts'
+import { parsePurpose, type Purpose } from '../../src/purposes/purpose.ts'
 import { BOOKKEEPING_COLUMNS, CANONICAL_TABLES } from '../../src/purposes/stored-fields.ts'
 import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 
@@ -24,7 +24,8 @@ const POLICIES = new Map([
 
 /** A valid purpose; tests change one thing at a time. */
 function purpose(id: string, changes: Partial<Purpose> = {}): Purpose {
-  const declared = PurposeSchema.parse({
+  const declared = parsePurpose(
+    {
     title: 'Titre',
     title_en: 'Title',
     description: 'Description',
@@ -39,8 +40,10 @@ function purpose(id: string, changes: Partial<Purpose> = {}): Purpose {
       { field: 'franceTravail.etat', as: 'etatFranceTravail' },
     ],
     retention: 'rsa-beneficiaires',
-  })
-  return { ...declared, id, ...changes }
+    },
+    id,
+  )
+  return { ...declared, ...changes }
 }
 
 function check(purposes: Purpose[], extra: Partial<DeclarationsToCheck> = {}) {
@@ -72,10 +75,13 @@ describe('checkDeclarations', () => {
 
   it('finds nothing wrong in the example of docs/purposes.md', () => {
     const doc = readFileSync(path.resolve('docs/purposes.md'), 'utf8')
-    const example = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!.replace(/^ {3}/gm, '')
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/^ {3}/gm, ''))
+    const example = blocks.find((b) => b.includes('title_en:'))!
+    const controller = blocks.find((b) => b.startsWith('name:'))!
     const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-doc-example-'))
     try {
       writeFileSync(path.join(dir, 'suivi-cer.yaml'), example)
+      writeFileSync(path.join(dir, 'controller.yaml'), controller)
       const purposes = loadPurposes(dir)
       expect(purposes.get('suivi-cer')!.fields).toHaveLength(5)
       const problems = checkDeclarations({ purposes, flows: loadFlows(path.resolve('flows')), retentionPolicies: loadRetentionPolicies(path.resolve('flows')) })

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DeclarationError } from '../../src/flows/load-flows.ts'
+import { namesExampleDomain } from '../../src/purposes/controller.ts'
 import { loadPurposes, readPurposes } from '../../src/purposes/load-purposes.ts'
 
 const SHIPPED = path.resolve('mappings')
@@ -13,7 +14,8 @@ function tempMappings(files: Record<string, string> = {}, withShipped = false): 
   dirs.push(root)
   const dir = path.join(root, 'mappings')
   if (withShipped) cpSync(SHIPPED, dir, { recursive: true })
-  else cpSync(SHIPPED, dir, { recursive: true, filter: (src) => src === SHIPPED })
+  // The controller declaration goes with every purpose (mappings/controller.yaml).
+  else cpSync(SHIPPED, dir, { recursive: true, filter: (src) => src === SHIPPED || path.basename(src) === 'controller.yaml' })
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
   return dir
 }
@@ -144,6 +146,35 @@ describe('loadPurposes', () => {
   it('reports invalid YAML and a file that is not a mapping', () => {
     expect(problemsOf({ 'broken.yaml': 'title: [unclosed\n' })).toEqual([expect.stringMatching(/^mappings\/broken\.yaml: \(yaml\): not valid YAML: /)])
     expect(problemsOf({ 'empty.yaml': '' })).toEqual(['mappings/empty.yaml: (root): expected object, got null'])
+  })
+
+  it('gives every purpose the controller declared once in mappings/controller.yaml', () => {
+    const dir = tempMappings({
+      'controller.yaml': 'name: Département de la Drôme\nrepresented_by: la présidente du conseil départemental\naddress: 26 avenue du Président Herriot, 26000 Valence\ndpo: { email: dpo@ladrome.fr }\n',
+      'one.yaml': VALID,
+    })
+    const purpose = loadPurposes(dir).get('one')!
+    expect(purpose.controller.name).toBe('Département de la Drôme — la présidente du conseil départemental, 26 avenue du Président Herriot, 26000 Valence')
+    expect(purpose.controller.contact).toBe('Délégué(e) à la protection des données : dpo@ladrome.fr')
+    // controller.yaml is not a purpose.
+    expect([...loadPurposes(dir).keys()]).toEqual(['one'])
+  })
+
+  it('reports a purpose with no controller when mappings/controller.yaml is missing, and a bad controller.yaml', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'passerelle-purposes-'))
+    dirs.push(root)
+    writeFileSync(path.join(root, 'one.yaml'), VALID)
+    expect(readPurposes(root).problems).toEqual([expect.stringMatching(/^[^:]+\/one\.yaml: controller: missing \(declare the controller once for every purpose in [^)]*controller\.yaml/)])
+    writeFileSync(path.join(root, 'controller.yaml'), 'name: Département\naddress: x\ndpo: { email: not-an-email }\nwebsite: x\n')
+    const problems = readPurposes(root).problems
+    expect(problems.some((p) => /controller\.yaml: dpo\.email: /.test(p))).toBe(true)
+    expect(problems.some((p) => /controller\.yaml: \(root\): Unrecognized key.*website/.test(p))).toBe(true)
+  })
+
+  it('tells a controller still on a reserved example domain from a filled-in one', () => {
+    const contact = (email: string) => ({ name: 'Département', contact: `DPO : ${email}` })
+    for (const email of ['dpd@departement.example', 'dpo@x.test', 'dpo@example.org', 'dpo@mail.example.com', 'dpo@invalid']) expect(namesExampleDomain(contact(email)), email).toBe(true)
+    for (const email of ['dpo@ladrome.fr', 'dpd@test-departement.fr', 'dpo@contest.fr', 'rgpd@cd93.fr', 'dpo@examples.org']) expect(namesExampleDomain(contact(email)), email).toBe(false)
   })
 
   it('reports a directory with no purpose', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadFlows } from '../../src/flows/load-flows.ts'
+import { durationInWords } from '../../src/labels/french-format.ts'
 import { FIELDS_BY_ID } from '../../src/model/fields.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { buildRegister, type Register } from '../../src/register/build-register.ts'
@@ -76,14 +77,16 @@ describe('the register of the shipped configuration', () => {
     for (const flow of loadFlows(FLOWS_DIR).values()) named.add(flow.retention)
     for (const name of named) {
       const policy = policies.get(name)!
-      for (const text of Object.values(outputs)) {
-        expect(text).toContain(name)
-        expect(text).toContain(policy.active.durationText)
-        if (policy.archive) expect(text).toContain(policy.archive.durationText)
+      for (const text of Object.values(outputs)) expect(text).toContain(name)
+      // The French pages give durations in words; the JSON keeps the declared ISO duration beside them.
+      for (const text of [outputs.md, outputs.html]) {
+        expect(text).toContain(durationInWords(policy.active.duration))
+        if (policy.archive) expect(text).toContain(durationInWords(policy.archive.duration))
       }
+      expect(outputs.json).toContain(`"duration": "${policy.active.durationText}"`)
     }
     // The France Travail data of accompagnement-rsa follows the France Travail clock (five months).
-    expect(section(outputs.md, 'accompagnement-rsa')).toMatch(/Données du flux `france-travail` : `france-travail`[\s\S]*\| Base active \| 5 mois \(`P5M`\)/)
+    expect(section(outputs.md, 'accompagnement-rsa')).toMatch(/Données du flux `france-travail` : `france-travail`[\s\S]*\| Base active \| 5 mois \|/)
   })
 
   it('states the retention of the gateway’s own data', () => {

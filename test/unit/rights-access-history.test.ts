@@ -74,7 +74,7 @@ describe('access history ("who accessed my file")', () => {
       controller: { name: 'Département <script>', contact: 'dpd@x' },
       found: true,
       sources: ['CAF'],
-      data: [{ place: 'active', kind: 'personne', title: 'Identité', source: { flowId: 'caf-beneficiaires', flow: 'CAF', transmittedAt: null }, fields: [{ id: 'personne.nom', label: 'Nom', value: '<img src=x onerror=alert(1)>', contested: true }] }],
+      data: [{ place: 'active', kind: 'personne', title: 'Identité', source: { flowId: 'caf-beneficiaires', flow: 'CAF', transmittedAt: null }, fields: [{ id: 'personne.nom', label: 'Nom', value: '<img src=x onerror=alert(1)>', display: '<img src=x onerror=alert(1)>', contested: true }] }],
       purposes: [],
       stateChanges: [],
       assignments: [{ organisation: '"><b>bold</b>', startsOn: '2026-01-01', endsOn: null }],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { decideErasure, refusalReason } from '../../src/rights/erasure-decision.ts'
-import { PurposeSchema, type Purpose } from '../../src/purposes/purpose.ts'
+import { parsePurpose, type Purpose } from '../../src/purposes/purpose.ts'
 
 const base = {
   title: 'T',
@@ -39,7 +39,7 @@ function purposes(): Map<string, Purpose> {
       fields: [{ field: 'personne.sexe' }],
     },
   }
-  return new Map(Object.entries(d).map(([id, x]) => [id, { ...PurposeSchema.parse(x), id }]))
+  return new Map(Object.entries(d).map(([id, x]) => [id, parsePurpose(x, id)]))
 }
 
 const caf = new Set(['caf-beneficiaires'])

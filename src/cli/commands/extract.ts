@@ -20,8 +20,9 @@ export function register(program: Command): void {
     .option('--as-of <date>', 'reference date YYYY-MM-DD (default: today, Europe/Paris)')
     .option('--aggregate <name>', 'an aggregate table of the purpose instead of microdata')
     .option('--no-push', 'do not push to the recipient’s SFTP server')
+    .option('--bom', 'start the CSV files with a UTF-8 byte order mark, for Excel (default: the declaration’s csv_bom)')
     .option('--json', 'print the whole manifest as JSON')
-    .action(async (opts: { purpose: string; recipient: string; out: string; asOf?: string; aggregate?: string; push: boolean; json?: boolean }) => {
+    .action(async (opts: { purpose: string; recipient: string; out: string; asOf?: string; aggregate?: string; push: boolean; bom?: boolean; json?: boolean }) => {
       const ctx = await openContext()
       try {
         const purposes = loadPurposes(ctx.config.mappingsDir)
@@ -33,14 +34,14 @@ export function register(program: Command): void {
         }
         const result = await runExtract(
           { db: ctx.db, log: ctx.log, sftp: ctx.config.sftp },
-          { purpose, recipientId: opts.recipient, asOf: opts.asOf, outDir: opts.out, aggregate: opts.aggregate, push: opts.push, actor: `cli:${process.env.USER ?? 'unknown'}` },
+          { purpose, recipientId: opts.recipient, asOf: opts.asOf, outDir: opts.out, aggregate: opts.aggregate, push: opts.push, ...(opts.bom ? { bom: true } : {}), actor: `cli:${process.env.USER ?? 'unknown'}` },
         )
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`)
           return
         }
         const m = result.manifest
-        const lines = [`extract ${m.id} (${m.kind}) for ${m.recipient.id}, as of ${m.asOf}`, `  data:     ${result.dataPath}`, `  manifest: ${result.manifestPath}`, `  rows:     ${m.file.rows}`, `  sha256:   ${m.file.sha256}`]
+        const lines = [`extract ${m.id} (${m.kind}) for ${m.recipient.id}, as of ${m.asOf}`, `  data:     ${result.dataPath}`, `  codebook: ${result.codebookPath}`, `  manifest: ${result.manifestPath}`, `  rows:     ${m.file.rows}`, `  sha256:   ${m.file.sha256}`]
         if (m.kind === 'microdata') {
           const d = m.disclosure
           lines.push(
