@@ -121,7 +121,7 @@ async function readCsv(file: string, limits: typeof LIFTED | undefined): Promise
       delimiter: ';',
       fileLabel: 'bench.csv',
       hasHeader: false,
-      record: (cells, at) => ({ ok: true, value: { cells: cells.length, ...at } }) as never,
+      record: (cells: string[], at: object) => ({ ok: true, value: { cells: cells.length, ...at } }) as never,
       ...(limits ? { limits } : {}),
     } as never)) {
       records += (batch as unknown[]).length
