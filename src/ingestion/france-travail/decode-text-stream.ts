@@ -37,21 +37,27 @@ export function createTextDecoderStream(options: DecodeTextOptions): TextDecoder
   let sawText = false
   let endsWithNewline = false
   const maxLine = options.maxLineChars ?? DEFAULT_READER_LIMITS.maxLineChars
-  /** Characters of the current line so far (since the last LF). */
+  /** Characters of the current line so far (since the last LF), and whether the last one was a CR. */
   let lineChars = 0
+  let endsWithCr = false
 
-  /** Checks the length of every line the text ends or continues (before `linesBefore` counts its newlines). */
+  /**
+   * Checks the length of every line the text ends or continues (before `linesBefore` counts its newlines). A line's
+   * length leaves out its CR LF or LF; a line still open may hold one character more (a CR whose LF is to come).
+   */
   const checkLines = (text: string) => {
     let from = 0
     let line = linesBefore + 1
     for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
-      if (lineChars + (at - from) > maxLine) throw tooLong(line)
+      const cr = at > 0 ? text.charCodeAt(at - 1) === 13 : endsWithCr
+      if (lineChars + (at - from) - (cr ? 1 : 0) > maxLine) throw tooLong(line)
       lineChars = 0
       from = at + 1
       line++
     }
     lineChars += text.length - from
-    if (lineChars > maxLine) throw tooLong(line)
+    endsWithCr = text.length > 0 && text.charCodeAt(text.length - 1) === 13
+    if (lineChars > maxLine + 1) throw tooLong(line)
   }
   const tooLong = (line: number) =>
     new FileRejection('line_too_long', `file "${fileLabel}": line ${line}: longer than ${maxLine} characters (the flow's limits.max_line_chars) (rule line_too_long)`, { line })
