@@ -62,7 +62,8 @@ interface Row {
   defaults: string
 }
 
-const LIFTED = { max_record_bytes: 1 << 30, max_line_bytes: 1 << 30, max_text_bytes: 1 << 30, max_attributes: 1 << 30, max_depth: 1 << 30 }
+/** Limits high enough not to stop any shape (src/ingestion/reader-limits.ts), to time the parse itself. */
+const LIFTED = { maxRecordBytes: 1 << 30, maxLineChars: 1 << 30, maxTextChars: 1 << 30, maxAttributes: 1 << 30, maxDepth: 1 << 30 }
 
 async function readCnaf(file: string, limits: typeof LIFTED | undefined): Promise<{ seconds: number; outcome: string }> {
   const t0 = performance.now()
@@ -90,13 +91,14 @@ async function readCnaf(file: string, limits: typeof LIFTED | undefined): Promis
 function scanRate(text: string): number {
   const records = text.match(/<InfosFoyerRSA[\s\S]*?(?:<\/InfosFoyerRSA>|\/>)(?=\n)/g) ?? []
   const unlimited = { limits: { maxAttributes: 1 << 30, maxDepth: 1 << 30, maxTextChars: 1 << 30 } }
-  let chars = 0
-  const t0 = performance.now()
-  for (const record of records) {
-    chars += record.length
-    checkWellFormed(record, 'element', undefined, undefined, unlimited as never)
+  const chars = records.reduce((n, r) => n + r.length, 0)
+  let best = Number.POSITIVE_INFINITY
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now()
+    for (const record of records) checkWellFormed(record, 'element', undefined, undefined, unlimited as never)
+    best = Math.min(best, performance.now() - t0)
   }
-  return chars / 1e6 / ((performance.now() - t0) / 1000)
+  return chars / 1e6 / (best / 1000)
 }
 
 const fmt = (mb: number, r: { seconds: number; outcome: string }) => `${(mb / r.seconds).toFixed(1)} MB/s (${r.seconds.toFixed(2)} s, ${r.outcome})`

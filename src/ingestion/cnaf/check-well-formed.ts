@@ -119,8 +119,15 @@ function isLegalCodePoint(cp: number): boolean {
 
 /** End offset (after `;`) of the reference starting at `amp`, or -1 when it is not a legal reference. */
 function referenceEnd(text: string, amp: number, end: number): number {
-  const semi = text.indexOf(';', amp + 1)
-  if (semi === -1 || semi >= end || semi - amp > 12) return -1
+  // A reference is at most 12 characters long: look no further (a search to the end per `&` would be quadratic).
+  let semi = -1
+  for (let i = amp + 1; i < end && i <= amp + 12; i++) {
+    if (text.charCodeAt(i) === 0x3b) {
+      semi = i
+      break
+    }
+  }
+  if (semi === -1) return -1
   const body = text.slice(amp + 1, semi)
   switch (body) {
     case 'lt':
@@ -137,9 +144,12 @@ function referenceEnd(text: string, amp: number, end: number): number {
   return isLegalCodePoint(cp) ? semi + 1 : -1
 }
 
-/** Checks every `&` in text[from, to). Returns the offset of the first bad one, or -1. */
+/**
+ * Checks every `&` in text[from, to), `from` being the first one. Returns the offset of the first bad one, or -1.
+ * Callers find the first `&` with a cached search, so that a text or value without any costs nothing here.
+ */
 function checkReferences(text: string, from: number, to: number): number {
-  let amp = text.indexOf('&', from)
+  let amp = from
   while (amp !== -1 && amp < to) {
     const after = referenceEnd(text, amp, to)
     if (after === -1) return amp
@@ -309,8 +319,12 @@ export function checkWellFormed(
         if (close === -1) return fault(`attribute ${attributes} of ${tag} is not closed`, p)
         if (nextLt !== -1 && nextLt <= p) nextLt = text.indexOf('<', p + 1)
         if (nextLt !== -1 && nextLt < close) return fault(`"<" in the value of attribute ${attributes} of ${tag}`, nextLt)
-        const bad = checkReferences(text, p + 1, close)
-        if (bad !== -1) return fault('"&" does not start a predefined entity or character reference', bad)
+        if (nextAmp !== -1 && nextAmp <= p) nextAmp = text.indexOf('&', p + 1)
+        if (nextAmp !== -1 && nextAmp < close) {
+          const bad = checkReferences(text, nextAmp, close)
+          if (bad !== -1) return fault('"&" does not start a predefined entity or character reference', bad)
+          nextAmp = text.indexOf('&', close)
+        }
         p = close + 1
       }
       rootSeen = true
