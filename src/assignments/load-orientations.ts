@@ -5,6 +5,7 @@ import type { ParsedRecord, RecordIssue } from '../ingestion/cnaf/foyer.ts'
 import { upsertAssignments, type NewAssignment } from './assignments.ts'
 import type { OrientationRow } from './orientation-row.ts'
 import { readOrientationsFile, type ReadOrientationsOptions } from './read-orientations-file.ts'
+import { guardReader } from '../ingestion/guard-reader.ts'
 
 /**
  * Loads validated orientation rows into `assignments`, inside the caller's file transaction. Each row is resolved:
@@ -71,7 +72,7 @@ export async function loadOrientationsFile(
   file: { path: string } & ReadOrientationsOptions,
 ): Promise<OrientationsLoadResult> {
   const { path, ...options } = file
-  return loadOrientationsRecords(tx, ctx, readOrientationsFile(path, options))
+  return loadOrientationsRecords(tx, ctx, guardReader(readOrientationsFile(path, options), options.fileLabel))
 }
 
 type Resolution = { row: OrientationRow; assignment: NewAssignment } | { row: OrientationRow; issue: RecordIssue }

@@ -1,3 +1,4 @@
+import type { ReaderLimits } from '../ingestion/reader-limits.ts'
 import type { ParsedRecord } from '../ingestion/cnaf/foyer.ts'
 import { readCsvRecords } from '../ingestion/csv/read-csv-records.ts'
 import { FileRejection } from '../ingestion/file-rejection.ts'
@@ -27,6 +28,8 @@ export interface ReadOrientationsOptions {
   fileLabel: string
   batchSize?: number
   signal?: AbortSignal
+  /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
+  limits?: ReaderLimits
 }
 
 const ALIASES: Record<OrientationColumn, readonly string[]> = {

@@ -64,6 +64,26 @@ const OrientationsCsvFormat = z.object({
   date_format: z.enum(['DD/MM/YYYY', 'YYYY-MM-DD']).default('DD/MM/YYYY'),
 })
 
+/**
+ * Bounds the reader enforces on every file of the flow (src/ingestion/reader-limits.ts); each one exceeded rejects
+ * the file with its own rule. Omitted values take the defaults there (1 MiB, 64 Ki characters, 64 Ki characters,
+ * 64 attributes, 32 levels).
+ */
+const LimitsSchema = z
+  .object({
+    /** Largest record: a CNAF element (InfosFoyerRSA, header, trailer) or a CSV record's cells (rule record_too_large). */
+    max_record_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).optional(),
+    /** Longest physical line of a CSV file, in characters (rule line_too_long). */
+    max_line_chars: z.number().int().min(256).max(256 * 1024 * 1024).optional(),
+    /** Longest text: a CNAF text node or a CSV cell, in characters (rule text_too_long). */
+    max_text_chars: z.number().int().min(64).max(256 * 1024 * 1024).optional(),
+    /** Most attributes on one CNAF element (rule too_many_attributes). */
+    max_attributes: z.number().int().min(2).max(100_000).optional(),
+    /** Deepest nesting of CNAF elements below a record (rule too_deep). */
+    max_depth: z.number().int().min(8).max(10_000).optional(),
+  })
+  .strict()
+
 export const FlowSchema = z.object({
   title: z.string().min(1),
   producer: z.string().min(1),
@@ -75,6 +95,7 @@ export const FlowSchema = z.object({
   retention: z.string().min(1),
   /** Above this share of rejected records, the whole file is rejected instead. */
   max_rejected_rate: z.number().min(0).max(1).default(0.05),
+  limits: LimitsSchema.default({}),
 })
 
 export type FlowDeclaration = z.infer<typeof FlowSchema>

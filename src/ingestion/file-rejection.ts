@@ -15,6 +15,14 @@ export type FileRejectionCode =
   | 'out_of_order'
   | 'size_mismatch'
   | 'empty_file'
+  // Reader limits (src/ingestion/reader-limits.ts): a bound of the flow declaration's `limits:` block exceeded.
+  | 'record_too_large'
+  | 'line_too_long'
+  | 'text_too_long'
+  | 'too_many_attributes'
+  | 'too_deep'
+  /** The reader failed in a way it does not name (a bug, or resources): recorded and nacked all the same. */
+  | 'reader_failed'
 
 export class FileRejection extends Error {
   constructor(

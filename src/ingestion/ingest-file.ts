@@ -29,6 +29,8 @@ import { loadOrientationsFile } from '../assignments/load-orientations.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
 import { breather } from './breather.ts'
+import { guardReader } from './guard-reader.ts'
+import { readerLimits } from './reader-limits.ts'
 
 export interface IngestDeps {
   db: Db
@@ -283,7 +285,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   const rejectedKeys: string[] = []
   const staging = oneInFlight()
   const breathe = breather()
-  for await (const event of readCnafFile(file.path, {
+  const events = readCnafFile(file.path, {
     fallbackEncoding: flow.format.encoding,
     organismes: flow.format.organismes,
     fileLabel: file.name,
@@ -291,7 +293,9 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
     // One worker parses while this thread maps and copies and the database merges: on 2 cores, 1.4x faster on a
     // 367 MB stock than parsing here. Small files are not worth a worker's start-up.
     workers: options.parseWorkers ?? ((file.size ?? 0) >= PARSE_WORKER_THRESHOLD_BYTES ? 1 : 0),
-  })) {
+    limits: readerLimits(flow.limits),
+  })
+  for await (const event of guardReader(events, file.name)) {
     if (event.type === 'header') {
       const transmittedAt = cnafTransmissionTime(event.header.dtcreaflux, event.header.heucreaflux)
       await checkOrder(tx, flow, file, transmittedAt)
@@ -346,14 +350,16 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
   await checkOrder(tx, flow, file, transmittedAt)
   const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
   const staging = oneInFlight()
-  for await (const batch of readFranceTravailFile(file.path, {
+  const batches = readFranceTravailFile(file.path, {
     kind,
     encoding: flow.format.encoding,
     delimiter: flow.format.delimiter,
     header: flow.format.header,
     fileLabel: file.name,
     signal: options.signal,
-  })) {
+    limits: readerLimits(flow.limits),
+  })
+  for await (const batch of guardReader(batches, file.name)) {
     const ok: { recordIndex: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
     const failed: Extract<ParsedRecord<FranceTravailRow>, { ok: false }>[] = []
     for (const r of batch) {
@@ -398,6 +404,7 @@ async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, o
       dateFormat: flow.format.date_format,
       fileLabel: file.name,
       signal: options.signal,
+      limits: readerLimits(flow.limits),
     },
   )
   state.total = result.total

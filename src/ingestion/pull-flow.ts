@@ -6,6 +6,7 @@ import { openSftpSession, type SftpSession } from '../sftp/connect.ts'
 import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
 import { ingestFile, type FileOutcome, type IngestDeps, type IngestOptions } from './ingest-file.ts'
+import { beginReadAttempt, checkQuarantine } from './quarantine/quarantine-gate.ts'
 
 export interface PullDeps extends IngestDeps {
   config: Pick<Config, 'stagingDir' | 'sftp'>
@@ -37,6 +38,16 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
     for (const w of selection.waiting) deps.log.info({ flowId: flow.id, file: w.file.name, reason: w.reason }, 'file not ready yet')
     for (const remote of selection.ready) {
       if (options.signal?.aborted) break
+      const key = { flowId: flow.id, name: remote.name, size: remote.size, modifiedAt: remote.modifiedAt }
+      const gate = await checkQuarantine(deps, key)
+      if (!gate.fetch) {
+        outcomes.push({
+          name: remote.name, flow: flow.id, status: 'skipped', fileId: undefined, kind: undefined, accepted: 0, rejected: 0,
+          code: 'quarantined', reason: `quarantined (entry ${gate.id}): not fetched until released with passerelle files retry ${gate.id}`,
+          sha256: '', size: remote.size, durationMs: 0,
+        })
+        continue
+      }
       let staged
       try {
         staged = await downloadToStaging(session, remote, {
@@ -61,6 +72,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
         continue
       }
       let outcome: FileOutcome
+      const attempt = await beginReadAttempt(deps, key)
       try {
         outcome = await ingestFile(
           deps,
@@ -68,10 +80,14 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
           { path: staged.localPath, name: remote.name, source: 'sftp', modifiedAt: remote.modifiedAt, size: staged.size, sha256: staged.sha256 },
           options,
         )
+      } catch (error) {
+        await attempt.failed(error)
+        throw error
       } finally {
         // Loaded, rejected or rolled back: the staging copy is never kept (a rollback downloads it again next run).
         await rm(staged.localPath, { force: true })
       }
+      await attempt.ended()
       outcomes.push(outcome)
       if (outcome.code === 'already_loaded' || outcome.code === 'already_rejected' || outcome.status !== 'skipped') {
         const loaded = outcome.status === 'loaded' || outcome.code === 'already_loaded'

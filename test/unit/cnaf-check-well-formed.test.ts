@@ -2,6 +2,9 @@ import { XMLValidator } from 'fast-xml-parser'
 import { describe, expect, it } from 'vitest'
 import { checkWellFormed, type SkipCollector } from '../../src/ingestion/cnaf/check-well-formed.ts'
 
+/** Names the messages of these hand-made cases may quote (the real reader allows only the VRSB0801 schema's). */
+const TEST_NAMES = new Set(['A', 'B', 'C', 'D', 'R', 'Skip', 'X', 'Y'])
+
 describe('checkWellFormed', () => {
   it.each([
     ['a simple element', '<A><B>x</B><C/><D></D></A>'],
@@ -34,11 +37,11 @@ describe('checkWellFormed', () => {
     ['an unclosed comment', '<A><!-- a </A>', 'comment not closed'],
     ['an unclosed CDATA section', '<A><![CDATA[ a </A>', 'CDATA section not closed'],
     ['"]]>" in text', '<A>a ]]> b</A>', '"]]>" in text'],
-    ['a repeated attribute', '<A a="1" a="2"/>', 'attribute a repeated in <A>'],
-    ['an unquoted attribute', '<A a=1/>', 'attribute a of <A> is not quoted'],
-    ['an attribute without value', '<A a/>', 'attribute a of <A> has no value'],
+    ['a repeated attribute', '<A a="1" a="2"/>', 'attribute 2 of <A> repeats an earlier one'],
+    ['an unquoted attribute', '<A a=1/>', 'attribute 1 of <A> is not quoted'],
+    ['an attribute without value', '<A a/>', 'attribute 1 of <A> has no value'],
     ['attributes without a space between', '<A a="1"b="2"/>', 'missing space before an attribute of <A>'],
-    ['"<" in an attribute value', '<A a="<"/>', '"<" in the value of attribute a of <A>'],
+    ['"<" in an attribute value', '<A a="<"/>', '"<" in the value of attribute 1 of <A>'],
     ['a name starting with a digit', '<1A/>', '"<" does not start a tag'],
     ['a space after <', '< A/>', '"<" does not start a tag'],
     ['an XML declaration inside', '<A><?xml version="1.0"?></A>', 'XML declaration not at the start of the document'],
@@ -48,7 +51,7 @@ describe('checkWellFormed', () => {
     ['a lone surrogate', '<A>\uD800</A>', 'character not allowed in XML'],
     ['no element', '   ', 'no element'],
   ])('rejects %s', (_, text, reason) => {
-    expect(checkWellFormed(text, 'element')).toMatchObject({ rule: 'not_well_formed', reason })
+    expect(checkWellFormed(text, 'element', undefined, undefined, { knownNames: TEST_NAMES })).toMatchObject({ rule: 'not_well_formed', reason })
   })
 
   it.each(['<!DOCTYPE A>', '<!DOCTYPE A [<!ENTITY x "y">]>', '<!ENTITY x "y">', '<!ELEMENT A ANY>'])('refuses the markup declaration %s', (decl) => {
@@ -88,6 +91,66 @@ describe('checkWellFormed', () => {
 
   it('still checks the inside of skipped elements', () => {
     const collector: SkipCollector = { names: new Set(['Skip']), ranges: [], cdata: [] }
-    expect(checkWellFormed('<R><Skip><X>1</Y></Skip></R>', 'element', collector)).toMatchObject({ reason: 'end tag does not match start tag <X>' })
+    expect(checkWellFormed('<R><Skip><X>1</Y></Skip></R>', 'element', collector, undefined, { knownNames: TEST_NAMES })).toMatchObject({ reason: 'end tag does not match start tag <X>' })
+  })
+})
+
+describe('checkWellFormed: limits and names', () => {
+  it('rejects an element with more attributes than the limit, naming the rule and no attribute', () => {
+    const attrs = Array.from({ length: 65 }, (_, i) => ` SECRETNAME${i}="v"`).join('')
+    const fault = checkWellFormed(`<Personne${attrs}/>`, 'element')
+    expect(fault).toMatchObject({ rule: 'too_many_attributes', reason: 'more than 64 attributes on <Personne>' })
+    expect(checkWellFormed(`<Personne${attrs}/>`, 'element', undefined, undefined, { limits: { maxAttributes: 65 } })).toBeUndefined()
+  })
+
+  it('finds a repeated attribute among 200,000 (a Set, not a scan of the earlier ones)', () => {
+    const attrs = Array.from({ length: 200_000 }, (_, i) => ` a${i}="1"`).join('')
+    const limits = { maxAttributes: 300_000 }
+    expect(checkWellFormed(`<A${attrs}/>`, 'element', undefined, undefined, { limits })).toBeUndefined()
+    expect(checkWellFormed(`<A${attrs} a7="2"/>`, 'element', undefined, undefined, { limits })).toMatchObject({ reason: 'attribute 200001 of an unknown element repeats an earlier one' })
+  })
+
+  it('rejects elements nested deeper than the limit', () => {
+    const deep = (n: number) => `${'<X>'.repeat(n)}${'</X>'.repeat(n)}`
+    expect(checkWellFormed(deep(32), 'element')).toBeUndefined()
+    expect(checkWellFormed(deep(33), 'element')).toMatchObject({ rule: 'too_deep', reason: 'elements nested deeper than 32 levels (at an unknown element)' })
+    expect(checkWellFormed(deep(100_000), 'element')).toMatchObject({ rule: 'too_deep' })
+  })
+
+  it('rejects a text longer than the limit, comments and CDATA sections in it included', () => {
+    const max = 1000
+    const limits = { maxTextChars: max }
+    expect(checkWellFormed(`<NOMNAI>${'a'.repeat(max)}</NOMNAI>`, 'element', undefined, undefined, { limits })).toBeUndefined()
+    expect(checkWellFormed(`<NOMNAI>${'a'.repeat(max + 1)}</NOMNAI>`, 'element', undefined, undefined, { limits })).toMatchObject({
+      rule: 'text_too_long',
+      reason: 'text longer than 1000 characters in <NOMNAI>',
+    })
+    const split = `<NOMNAI>${'ab<!---->'.repeat(501)}</NOMNAI>`
+    expect(checkWellFormed(split, 'element', undefined, undefined, { limits })).toMatchObject({ rule: 'text_too_long' })
+    const cdata = `<NOMNAI>${'<![CDATA[ab]]>'.repeat(501)}</NOMNAI>`
+    expect(checkWellFormed(cdata, 'element', undefined, undefined, { limits })).toMatchObject({ rule: 'text_too_long' })
+    // Text between elements counts per run: many short children are fine.
+    expect(checkWellFormed(`<Personne>${'<NOMNAI>abc</NOMNAI>'.repeat(1000)}</Personne>`, 'element', undefined, undefined, { limits })).toBeUndefined()
+  })
+
+  it('quotes only element names the schema declares, never an attribute name', () => {
+    // A lost ">" runs the value into the name: <NIR>2921093965529 read as <NIR2921093965529.
+    const cases = [
+      '<Personne><NIR2921093965529</NIR></Personne>',
+      '<Personne><NOMNAIFOFANA></NOMNAI></Personne>',
+      '<Adresse><LIEUDISTLE MOULIN</LIEUDIST></Adresse>',
+      '<Adresse><LIEUDIST LE="1" MOULIN="2" MOULIN="3"></LIEUDIST></Adresse>',
+      '<Adresse><LIEUDIST MOULIN></LIEUDIST></Adresse>',
+      '<Adresse><LIEUDIST MOULIN=x></LIEUDIST></Adresse>',
+      '<Adresse><LIEUDIST MOULIN="<"></LIEUDIST></Adresse>',
+      '<Personne><NOMNAIFOFANA>x</Personne>',
+      '<Personne><NOMNAIFOFANA>',
+      '<NOMNAIFOFANA/><NOMNAI/>',
+    ]
+    for (const text of cases) {
+      const fault = checkWellFormed(text, 'element')
+      expect(fault).toBeDefined()
+      expect(fault?.reason).not.toMatch(/2921093965529|FOFANA|MOULIN|NIR2|LIEUDISTLE/)
+    }
   })
 })

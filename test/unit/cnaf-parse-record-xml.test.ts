@@ -62,7 +62,14 @@ describe('parseRecordXml: the scan builds the same tree as fast-xml-parser', () 
 
   it('reports the same fault either way', () => {
     for (const parser of ['scan', 'fast-xml-parser'] as const) {
-      expect(parse('<R><A>1</B></R>', parser)).toEqual({ ok: false, fault: { rule: 'not_well_formed', reason: 'end tag does not match start tag <A>', offset: 7 } })
+      expect(parse('<Personne><NIR>1</NOMNAI></Personne>', parser)).toEqual({
+        ok: false,
+        fault: { rule: 'not_well_formed', reason: 'end tag does not match start tag <NIR>', offset: 16 },
+      })
+      expect(parse('<R><A>1</B></R>', parser)).toEqual({
+        ok: false,
+        fault: { rule: 'not_well_formed', reason: 'end tag does not match start tag an unknown element', offset: 7 },
+      })
     }
   })
 })

@@ -332,7 +332,7 @@ describe('readCnafFile: files rejected whole', () => {
     const file = await writeVariant(rich.replace('<Racine ', '<Root ').replace('</Racine>', '</Root>'))
     const rejection = await rejectionOf(file)
     expect(rejection.code).toBe('wrong_schema')
-    expect(rejection.message).toMatch(/root element is <Root>, not <Racine>/)
+    expect(rejection.message).toMatch(/root element is an unknown element, not <Racine>/)
   })
 
   it('rejects a missing or invalid IdentificationFlux', async () => {

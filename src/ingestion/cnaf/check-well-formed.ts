@@ -1,3 +1,6 @@
+import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../reader-limits.ts'
+import { VRSB0801_ELEMENT_NAMES } from './schema-element-names.ts'
+
 /**
  * XML 1.0 well-formedness of a piece of a document, checked by one forward scan (indexOf jumps, no allocation per
  * character). fast-xml-parser is lenient (it accepts unclosed or mismatched tags in places, undeclared entities,
@@ -11,13 +14,22 @@
  * the element; an XML declaration is not repeated. Any markup declaration (`<!DOCTYPE`, `<!ENTITY`...) is refused
  * outright: no entity is ever expanded.
  *
+ * Limits (a file rejection each, with its own rule): attributes per element, nesting depth, length of a text
+ * run (comments and CDATA sections inside it included). Messages quote an element name only when the schema knows
+ * it (`knownNames`, the VRSB0801 element names by default) and never an attribute name: a lost `>` runs a value
+ * into a name (`<NOMNAIFOFANA`), and that must not reach a message.
+ *
+ * Time is linear in the text: every search either moves the position forward or is cached until the position
+ * passes the hit (the next `&`, `]]>`, and `<` within a start tag); attribute names are checked for duplicates
+ * with a Set.
+ *
  * The scan can also report where given elements start and end (`skip`), so the caller can cut blocks that map
  * to nothing out of the text before the parser sees it: they have been checked here, they are not parsed. And it
  * can hand the elements and text it meets (outside skipped blocks) to a `TreeSink`, which builds the record's
  * tree in the same pass (parse-record-xml.ts).
  */
 export interface WellFormednessFault {
-  rule: 'not_well_formed' | 'doctype_refused'
+  rule: 'not_well_formed' | 'doctype_refused' | 'too_many_attributes' | 'too_deep' | 'text_too_long'
   /** What is wrong, naming elements but never quoting text or attribute values. */
   reason: string
   /** UTF-16 offset in the checked text. */
@@ -41,6 +53,12 @@ export interface TreeSink {
   /** The literal content text[start, end) of a CDATA section. */
   cdata(start: number, end: number): void
   close(): void
+}
+
+export interface CheckOptions {
+  /** Element names a message may quote (others are "an unknown element"). Default: the VRSB0801 schema's. */
+  knownNames?: ReadonlySet<string>
+  limits?: Partial<Pick<ReaderLimits, 'maxAttributes' | 'maxDepth' | 'maxTextChars'>>
 }
 
 /** `element`: optional misc, exactly one element, optional misc. `misc`: only whitespace, comments and PIs. */
@@ -101,8 +119,15 @@ function isLegalCodePoint(cp: number): boolean {
 
 /** End offset (after `;`) of the reference starting at `amp`, or -1 when it is not a legal reference. */
 function referenceEnd(text: string, amp: number, end: number): number {
-  const semi = text.indexOf(';', amp + 1)
-  if (semi === -1 || semi >= end || semi - amp > 12) return -1
+  // A reference is at most 12 characters long: look no further (a search to the end per `&` would be quadratic).
+  let semi = -1
+  for (let i = amp + 1; i < end && i <= amp + 12; i++) {
+    if (text.charCodeAt(i) === 0x3b) {
+      semi = i
+      break
+    }
+  }
+  if (semi === -1) return -1
   const body = text.slice(amp + 1, semi)
   switch (body) {
     case 'lt':
@@ -119,9 +144,12 @@ function referenceEnd(text: string, amp: number, end: number): number {
   return isLegalCodePoint(cp) ? semi + 1 : -1
 }
 
-/** Checks every `&` in text[from, to). Returns the offset of the first bad one, or -1. */
+/**
+ * Checks every `&` in text[from, to), `from` being the first one. Returns the offset of the first bad one, or -1.
+ * Callers find the first `&` with a cached search, so that a text or value without any costs nothing here.
+ */
 function checkReferences(text: string, from: number, to: number): number {
-  let amp = text.indexOf('&', from)
+  let amp = from
   while (amp !== -1 && amp < to) {
     const after = referenceEnd(text, amp, to)
     if (after === -1) return amp
@@ -139,8 +167,19 @@ function fault(reason: string, offset: number, rule: WellFormednessFault['rule']
  * With `skip`, fills `skip.ranges` with the extents of the named elements (outermost occurrences only).
  * With `sink`, reports elements and text outside them (the sink may have seen part of a text that then fails).
  */
-export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollector, sink?: TreeSink): WellFormednessFault | undefined {
+export function checkWellFormed(
+  text: string,
+  mode: CheckMode,
+  skip?: SkipCollector,
+  sink?: TreeSink,
+  options: CheckOptions = {},
+): WellFormednessFault | undefined {
   const end = text.length
+  const known = options.knownNames ?? VRSB0801_ELEMENT_NAMES
+  const maxAttributes = options.limits?.maxAttributes ?? DEFAULT_READER_LIMITS.maxAttributes
+  const maxDepth = options.limits?.maxDepth ?? DEFAULT_READER_LIMITS.maxDepth
+  const maxText = options.limits?.maxTextChars ?? DEFAULT_READER_LIMITS.maxTextChars
+  const label = (name: string) => (known.has(name) ? `<${name}>` : 'an unknown element')
   const illegal = ILLEGAL_CHAR.exec(text)
   if (illegal) return fault('character not allowed in XML', illegal.index)
   if (HAS_SURROGATE.test(text)) {
@@ -156,6 +195,11 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
   let skipStart = 0
   let nextAmp = text.indexOf('&')
   let nextCdataEnd = text.indexOf(']]>')
+  // Next `<` at or after a start tag's attributes (cached: a tag holds none, so one search serves all its values).
+  let nextLt = text.indexOf('<')
+  // Characters of the current text run (reset at every tag; comments, PIs and CDATA sections do not end a run).
+  let runChars = 0
+  const attributeNames = new Set<string>()
   let pos = 0
 
   while (pos < end) {
@@ -163,6 +207,8 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
     const textEnd = lt === -1 ? end : lt
     // Character data in [pos, textEnd).
     if (textEnd > pos) {
+      runChars += textEnd - pos
+      if (runChars > maxText && stack.length > 0) return fault(`text longer than ${maxText} characters in ${label(stack[stack.length - 1] as string)}`, pos, 'text_too_long')
       if (sink && skipDepth === -1 && stack.length > 0) sink.text(pos, textEnd)
       if (stack.length === 0) {
         const nonBlank = skipWhitespace(text, pos, textEnd)
@@ -185,10 +231,11 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
       // End tag.
       const open = stack.pop()
       if (open === undefined) return fault('end tag with no matching start tag', lt)
-      if (!text.startsWith(open, lt + 2)) return fault(`end tag does not match start tag <${open}>`, lt)
+      if (!text.startsWith(open, lt + 2)) return fault(`end tag does not match start tag ${label(open)}`, lt)
       const after = skipWhitespace(text, lt + 2 + open.length, end)
-      if (text.charCodeAt(after) !== GT) return fault(`end tag does not match start tag <${open}>`, lt)
+      if (text.charCodeAt(after) !== GT) return fault(`end tag does not match start tag ${label(open)}`, lt)
       pos = after + 1
+      runChars = 0
       if (stack.length === 0) rootClosed = true
       if (skip && stack.length + 1 === skipDepth) {
         skip.ranges.push(skipStart, pos)
@@ -207,6 +254,8 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
         if (stack.length === 0) return fault('CDATA section outside the root element', lt)
         const close = text.indexOf(']]>', lt + 9)
         if (close === -1) return fault('CDATA section not closed', lt)
+        runChars += close - lt - 9
+        if (runChars > maxText) return fault(`text longer than ${maxText} characters in ${label(stack[stack.length - 1] as string)}`, lt, 'text_too_long')
         pos = close + 3
         if (skip && skipDepth === -1) skip.cdata.push(lt, pos)
         if (sink && skipDepth === -1) sink.cdata(lt + 9, close)
@@ -232,9 +281,12 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
       if (nameStop === lt + 1) return fault('"<" does not start a tag', lt)
       if (rootClosed) return fault('second element after the root element', lt)
       const name = text.slice(lt + 1, nameStop)
+      const tag = label(name)
       let p = nameStop
-      let attributeNames: string[] | undefined
+      let attributes = 0
+      attributeNames.clear()
       let selfClosing = false
+      runChars = 0
       for (;;) {
         const before = p
         p = skipWhitespace(text, p, end)
@@ -244,30 +296,35 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
           break
         }
         if (ch === SLASH) {
-          if (text.charCodeAt(p + 1) !== GT) return fault(`malformed tag <${name}>`, p)
+          if (text.charCodeAt(p + 1) !== GT) return fault(`malformed tag ${tag}`, p)
           p += 2
           selfClosing = true
           break
         }
-        if (p >= end) return fault(`tag <${name}> not closed`, lt)
-        if (p === before) return fault(`missing space before an attribute of <${name}>`, p)
+        if (p >= end) return fault(`tag ${tag} not closed`, lt)
+        if (p === before) return fault(`missing space before an attribute of ${tag}`, p)
         const attrStop = nameEnd(text, p, end)
-        if (attrStop === p) return fault(`malformed attribute in <${name}>`, p)
+        if (attrStop === p) return fault(`malformed attribute in ${tag}`, p)
+        // Attribute names are never quoted: the schema declares none, so any name read here may hold a value.
+        if (++attributes > maxAttributes) return fault(`more than ${maxAttributes} attributes on ${tag}`, p, 'too_many_attributes')
         const attrName = text.slice(p, attrStop)
-        attributeNames ??= []
-        if (attributeNames.includes(attrName)) return fault(`attribute ${attrName} repeated in <${name}>`, p)
-        attributeNames.push(attrName)
+        if (attributeNames.has(attrName)) return fault(`attribute ${attributes} of ${tag} repeats an earlier one`, p)
+        attributeNames.add(attrName)
         p = skipWhitespace(text, attrStop, end)
-        if (text.charCodeAt(p) !== EQUALS) return fault(`attribute ${attrName} of <${name}> has no value`, p)
+        if (text.charCodeAt(p) !== EQUALS) return fault(`attribute ${attributes} of ${tag} has no value`, p)
         p = skipWhitespace(text, p + 1, end)
         const quote = text.charCodeAt(p)
-        if (quote !== DQUOTE && quote !== SQUOTE) return fault(`attribute ${attrName} of <${name}> is not quoted`, p)
+        if (quote !== DQUOTE && quote !== SQUOTE) return fault(`attribute ${attributes} of ${tag} is not quoted`, p)
         const close = text.indexOf(quote === DQUOTE ? '"' : "'", p + 1)
-        if (close === -1) return fault(`attribute ${attrName} of <${name}> is not closed`, p)
-        const ltInValue = text.indexOf('<', p + 1)
-        if (ltInValue !== -1 && ltInValue < close) return fault(`"<" in the value of attribute ${attrName} of <${name}>`, ltInValue)
-        const bad = checkReferences(text, p + 1, close)
-        if (bad !== -1) return fault('"&" does not start a predefined entity or character reference', bad)
+        if (close === -1) return fault(`attribute ${attributes} of ${tag} is not closed`, p)
+        if (nextLt !== -1 && nextLt <= p) nextLt = text.indexOf('<', p + 1)
+        if (nextLt !== -1 && nextLt < close) return fault(`"<" in the value of attribute ${attributes} of ${tag}`, nextLt)
+        if (nextAmp !== -1 && nextAmp <= p) nextAmp = text.indexOf('&', p + 1)
+        if (nextAmp !== -1 && nextAmp < close) {
+          const bad = checkReferences(text, nextAmp, close)
+          if (bad !== -1) return fault('"&" does not start a predefined entity or character reference', bad)
+          nextAmp = text.indexOf('&', close)
+        }
         p = close + 1
       }
       rootSeen = true
@@ -284,13 +341,14 @@ export function checkWellFormed(text: string, mode: CheckMode, skip?: SkipCollec
       if (selfClosing) {
         if (stack.length === 0) rootClosed = true
       } else {
+        if (stack.length >= maxDepth) return fault(`elements nested deeper than ${maxDepth} levels (at ${tag})`, lt, 'too_deep')
         stack.push(name)
       }
       pos = p
     }
   }
 
-  if (stack.length > 0) return fault(`element <${stack[stack.length - 1]}> not closed`, end)
+  if (stack.length > 0) return fault(`element ${label(stack[stack.length - 1] as string)} not closed`, end)
   if (mode === 'element' && !rootSeen) return fault('no element', 0)
   return undefined
 }

@@ -1,4 +1,6 @@
 import { FileRejection, type FileRejectionCode } from '../file-rejection.ts'
+import { DEFAULT_READER_LIMITS } from '../reader-limits.ts'
+import { elementLabel } from './schema-element-names.ts'
 
 /**
  * Cuts the bytes of a VRSB0801 file into its parts, as they stream in, without decoding them: the prolog (XML
@@ -12,8 +14,10 @@ import { FileRejection, type FileRejectionCode } from '../file-rejection.ts'
  * root is `Racine`; its children are IdentificationFlux, InfosFoyerRSA*, TransmissionFlux in that order; after
  * `</Racine>` only comments and processing instructions may follow. A file that ends early is `truncated`.
  *
- * Memory is bounded: the cutter holds at most one incomplete element plus one input chunk, and an element larger
- * than `maxElementBytes` rejects the file.
+ * Memory is bounded: the cutter holds at most one incomplete element plus one input chunk (in a buffer at most
+ * twice that), and an element, a tag or a gap larger than `maxElementBytes` rejects the file (record_too_large).
+ * Time is linear: searches resume where they stopped when more bytes come (end tags, start tags), and the end-tag
+ * candidate is searched again only once a comment or CDATA section has been skipped past it.
  */
 export type CutPiece =
   /** From the first byte to the end of the `<Racine ...>` start tag. */
@@ -55,14 +59,28 @@ const MAX_OPENER = 9
 
 export interface CutterOptions {
   fileLabel: string
-  /** Largest element (record, header, trailer) or gap accepted, in bytes. */
+  /** Largest element (record, header, trailer) or gap accepted, in bytes (rule record_too_large). */
   maxElementBytes?: number
 }
+
+/** Bytes kept ahead in the buffer at least when it grows (one read is 1 MiB). */
+const MIN_STORE_BYTES = 2 * 1024 * 1024
 
 export class CnafFileCutter {
   private readonly fileLabel: string
   private readonly maxElementBytes: number
   private buf: Buffer = Buffer.alloc(0)
+  /**
+   * The memory `buf` is a view of, and where `buf` starts in it. Bytes are appended after `buf` when they fit, and
+   * the pending bytes are copied to a store twice as large when they do not: each byte is copied O(1) times on
+   * average, however long an element (a fresh Buffer.concat per read would copy a long element once per read).
+   * Memory behind `buf` is never written again, so pieces handed out stay valid.
+   */
+  private store: Buffer = Buffer.alloc(0)
+  private storeOffset = 0
+  /** Resumable scan of a start tag split across reads: where to continue and the quote open there. */
+  private tagResume = -1
+  private tagQuote = 0
   /** Everything before `pos` has been handed out. */
   private pos = 0
   /** Line of the byte at `pos`. */
@@ -79,16 +97,35 @@ export class CnafFileCutter {
 
   constructor(options: CutterOptions) {
     this.fileLabel = options.fileLabel
-    this.maxElementBytes = options.maxElementBytes ?? 16 * 1024 * 1024
+    this.maxElementBytes = options.maxElementBytes ?? DEFAULT_READER_LIMITS.maxRecordBytes
   }
 
   /** Adds bytes. Pieces returned by `next()` before stay valid (they are views of memory that is not reused). */
   push(chunk: Uint8Array): void {
     if (this.ended) throw new Error('push after end')
-    const rest = this.buf.subarray(this.pos)
+    const restLength = this.buf.length - this.pos
     const chunkBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    this.buf = rest.length === 0 ? chunkBuffer : Buffer.concat([rest, chunkBuffer])
+    if (restLength === 0) {
+      this.buf = chunkBuffer
+      this.store = chunkBuffer
+      this.storeOffset = 0
+    } else {
+      const start = this.storeOffset + this.pos
+      const end = this.storeOffset + this.buf.length
+      if (end + chunkBuffer.length <= this.store.length) {
+        chunkBuffer.copy(this.store, end)
+        this.storeOffset = start
+      } else {
+        const grown = Buffer.allocUnsafeSlow(Math.max(MIN_STORE_BYTES, 2 * (restLength + chunkBuffer.length)))
+        this.store.copy(grown, 0, start, end)
+        chunkBuffer.copy(grown, restLength)
+        this.store = grown
+        this.storeOffset = 0
+      }
+      this.buf = this.store.subarray(this.storeOffset, this.storeOffset + restLength + chunkBuffer.length)
+    }
     if (this.scanFrom >= 0) this.scanFrom -= this.pos
+    if (this.tagResume >= 0) this.tagResume -= this.pos
     this.pos = 0
     this.specials.fill(UNKNOWN)
   }
@@ -183,21 +220,25 @@ export class CnafFileCutter {
   /** Offset just after the `>` of the start tag at `p` (quotes respected), and whether it is `/>`; NEED_MORE. */
   private startTagEnd(p: number): { end: number; empty: boolean } | typeof NEED_MORE {
     const buf = this.buf
-    let quote = 0
-    for (let i = p + 1; i < buf.length; i++) {
+    let quote = this.tagResume >= 0 ? this.tagQuote : 0
+    for (let i = this.tagResume >= 0 ? this.tagResume : p + 1; i < buf.length; i++) {
       const b = buf[i] as number
       if (quote !== 0) {
         if (b === quote) quote = 0
       } else if (b === DQUOTE || b === SQUOTE) {
         quote = b
       } else if (b === GT) {
+        this.tagResume = -1
         return { end: i + 1, empty: buf[i - 1] === SLASH }
       } else if (b === LT) {
+        this.tagResume = -1
         this.advanceTo(p)
         this.reject('not_well_formed', 'malformed start tag')
       }
       if (i - p > this.maxElementBytes) break
     }
+    this.tagResume = buf.length
+    this.tagQuote = quote
     return NEED_MORE
   }
 
@@ -220,8 +261,11 @@ export class CnafFileCutter {
     const buf = this.buf
     const closing = `</${name}`
     let p = this.scanFrom >= 0 ? this.scanFrom : from
+    // The next end-tag candidate, searched again only once the position passes it (a comment or CDATA section
+    // may hide it): searching afresh after every comment would make many comments quadratic.
+    let candidate = -2
     for (;;) {
-      const candidate = buf.indexOf(closing, p, 'latin1')
+      if (candidate === -2 || (candidate !== -1 && candidate < p)) candidate = buf.indexOf(closing, p, 'latin1')
       let special = this.nextSpecial(0, '<!--', p)
       let terminator = '-->'
       const cdata = this.nextSpecial(1, '<![CDATA[', p)
@@ -264,7 +308,7 @@ export class CnafFileCutter {
   private checkSize(start: number): void {
     if (this.buf.length - start > this.maxElementBytes) {
       this.advanceTo(start)
-      this.reject('wrong_schema', `element larger than ${this.maxElementBytes} bytes`)
+      this.reject('record_too_large', `element larger than ${this.maxElementBytes} bytes (the flow's limits.max_record_bytes)`)
     }
   }
 
@@ -308,6 +352,7 @@ export class CnafFileCutter {
     const name = this.tagName(root)
     if (name === undefined) {
       if (this.ended) this.truncated('before the root element')
+      this.checkSize(0)
       return undefined
     }
     if (name === '' || buf[root + 1] === SLASH) {
@@ -316,7 +361,7 @@ export class CnafFileCutter {
     }
     if (name !== 'Racine') {
       this.advanceTo(root)
-      this.reject('wrong_schema', `root element is <${name}>, not <Racine>`)
+      this.reject('wrong_schema', `root element is ${elementLabel(name)}, not <Racine>`)
     }
     const tag = this.startTagEnd(root)
     if (tag === NEED_MORE) {
@@ -350,10 +395,11 @@ export class CnafFileCutter {
     const name = this.tagName(p)
     if (name === undefined) {
       if (this.ended) this.truncated('inside a tag')
+      this.checkSize(p)
       return undefined
     }
     if (buf[p + 1] === SLASH) {
-      if (name !== 'Racine') this.reject('not_well_formed', `end tag </${name}> does not match <Racine>`)
+      if (name !== 'Racine') this.reject('not_well_formed', `end tag of ${elementLabel(name)} does not match <Racine>`)
       if (!this.headerSeen) this.reject('bad_header', 'IdentificationFlux missing')
       if (!this.trailerSeen) this.truncated('without TransmissionFlux (truncated or incomplete)')
       let q = p + 2 + name.length
@@ -368,11 +414,11 @@ export class CnafFileCutter {
       return this.nextInEpilog()
     }
     if (name === '') this.reject('not_well_formed', '"<" does not start a tag')
-    if (!this.headerSeen && name !== 'IdentificationFlux') this.reject('bad_header', `IdentificationFlux missing (first element is <${name}>)`)
-    if (this.trailerSeen) this.reject('wrong_schema', `<${name}> after TransmissionFlux`)
+    if (!this.headerSeen && name !== 'IdentificationFlux') this.reject('bad_header', `IdentificationFlux missing (first element is ${elementLabel(name)})`)
+    if (this.trailerSeen) this.reject('wrong_schema', `${elementLabel(name)} after TransmissionFlux`)
     if (name === 'IdentificationFlux' && this.headerSeen) this.reject('wrong_schema', 'IdentificationFlux repeated')
     if (name !== 'IdentificationFlux' && name !== 'InfosFoyerRSA' && name !== 'TransmissionFlux') {
-      this.reject('wrong_schema', `unexpected element <${name}> in <Racine>`)
+      this.reject('wrong_schema', `unexpected element ${elementLabel(name)} in <Racine>`)
     }
     const tag = this.startTagEnd(p)
     if (tag === NEED_MORE) {

@@ -5,6 +5,7 @@ import type { CnafFoyer, ParsedRecord } from './foyer.ts'
 import { REPEATABLE_ELEMENTS, SKIPPED_ELEMENTS } from './foyer-schema.ts'
 import { parseRecordXml, type RecordParser } from './parse-record-xml.ts'
 import { validateFoyer } from './validate-foyer.ts'
+import type { ReaderLimits } from '../reader-limits.ts'
 
 /**
  * The unit of work of record parsing, run in the calling thread or in a worker: a batch of consecutive
@@ -27,6 +28,8 @@ export interface BatchSettings {
   fileLabel: string
   /** Default `scan` (see parse-record-xml.ts). */
   parser?: RecordParser
+  /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
+  limits?: ReaderLimits
 }
 
 export type BatchFault = { code: FileRejectionCode; message: string; recordIndex: number; line: number }
@@ -44,7 +47,7 @@ export interface RecordBatchParser {
 
 export function createRecordBatchParser(settings: BatchSettings): RecordBatchParser {
   const decode: Decode = createDecoder(settings.encoding)
-  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS, parser: settings.parser }
+  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS, parser: settings.parser, check: { limits: settings.limits } }
   const where = (recordIndex: number, line: number) => `file "${settings.fileLabel}": record ${recordIndex} (line ${line})`
 
   const parseRecord = (bytes: Uint8Array, recordIndex: number, line: number): RecordResult => {
@@ -63,7 +66,7 @@ export function createRecordBatchParser(settings: BatchSettings): RecordBatchPar
     }
     if (!xml.ok) {
       const faultLine = line + lineOfOffset(text, xml.fault.offset) - 1
-      const what = xml.fault.rule === 'doctype_refused' ? 'refused' : 'not well-formed XML'
+      const what = xml.fault.rule === 'doctype_refused' ? 'refused' : xml.fault.rule === 'not_well_formed' ? 'not well-formed XML' : 'over the flow\'s limit'
       return {
         ok: false,
         fault: { code: xml.fault.rule, message: `${where(recordIndex, faultLine)}: ${what}: ${xml.fault.reason}`, recordIndex, line: faultLine },

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
-import { checkWellFormed, type SkipCollector, type TreeSink, type WellFormednessFault } from './check-well-formed.ts'
+import { checkWellFormed, type CheckOptions, type SkipCollector, type TreeSink, type WellFormednessFault } from './check-well-formed.ts'
 
 /**
  * One XML element (a CNAF record, the header or the trailer) → a plain tree: elements become objects keyed by
@@ -127,6 +127,8 @@ export interface RecordXmlOptions {
   skipped: ReadonlySet<string>
   /** Default `scan`. */
   parser?: RecordParser
+  /** Bounds (attributes, depth, text) and the names messages may quote: see checkWellFormed. */
+  check?: CheckOptions
 }
 
 /** XML end-of-line handling: CR LF and lone CR read as LF (before references are decoded: `&#13;` stays CR). */
@@ -241,12 +243,12 @@ export function parseRecordXml(text: string, options: RecordXmlOptions): RecordX
   if ((options.parser ?? 'scan') === 'scan') {
     const builder = new TreeBuilder(options.repeatable)
     builder.reset(text)
-    const fault = checkWellFormed(text, 'element', collector, builder)
+    const fault = checkWellFormed(text, 'element', collector, builder, options.check)
     if (fault) return { ok: false, fault }
     const root = builder.root as { name: string; value: XmlValue }
     return { ok: true, root: root.name, tree: root.value as XmlTree | string | undefined }
   }
-  const fault = checkWellFormed(text, 'element', collector)
+  const fault = checkWellFormed(text, 'element', collector, undefined, options.check)
   if (fault) return { ok: false, fault }
   const ordered = parser.parse(reduce(text, collector)) as OrderedNode[]
   const top = toTree(ordered, options.repeatable)

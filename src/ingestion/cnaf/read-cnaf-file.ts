@@ -10,6 +10,7 @@ import { createRecordBatchParser, type BatchFault, type BatchResult, type Record
 import { RecordParsePool } from './parse-pool.ts'
 import { parseRecordXml, type RecordParser } from './parse-record-xml.ts'
 import { fieldPath, issueRule } from './xsd-values.ts'
+import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../reader-limits.ts'
 
 /**
  * Streams a CNAF VRSB0801 file (CAF or MSA beneficiary flow): the header, then the records in file order, in
@@ -23,7 +24,8 @@ import { fieldPath, issueRule } from './xsd-values.ts'
  * out as they are read, so a rejection may come after some batches: the consumer loads the file in one
  * transaction and rolls back.
  *
- * Memory stays bounded whatever the size of the file: 1 MiB reads, one incomplete element (at most 16 MiB),
+ * Memory stays bounded whatever the file holds: 1 MiB reads, one incomplete element (at most the flow's
+ * `limits.max_record_bytes`, 1 MiB by default; text, attributes and depth bounded too: src/ingestion/reader-limits.ts),
  * one batch of records, and with `workers` > 0 (records parsed in worker threads, parse-pool.ts) at most
  * `2 × workers` batches in flight.
  */
@@ -54,6 +56,8 @@ export interface ReadCnafFileOptions {
    * `fast-xml-parser` (the same tree, ~4× slower; see parse-record-xml.ts).
    */
   parser?: RecordParser
+  /** The flow's reader limits (default DEFAULT_READER_LIMITS); each one exceeded is a file rejection with its rule. */
+  limits?: ReaderLimits
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
@@ -122,7 +126,9 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const workers = options.workers ?? 0
 
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, signal })
-  const cutter = new CnafFileCutter({ fileLabel })
+  const limits = options.limits ?? DEFAULT_READER_LIMITS
+  const check = { limits }
+  const cutter = new CnafFileCutter({ fileLabel, maxElementBytes: limits.maxRecordBytes })
   const builder = new BatchBuilder(batchSize * 4096)
   const inFlight: Promise<BatchResult>[] = []
   /** Records parsed in this thread, not yet handed out. */
@@ -144,7 +150,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   }
 
   const checkMisc = (text: string, line: number, what: string): void => {
-    const fault = checkWellFormed(text, 'misc')
+    const fault = checkWellFormed(text, 'misc', undefined, undefined, check)
     if (fault) {
       const at = line + lineOfOffset(text, fault.offset) - 1
       throw new FileRejection(fault.rule, `${label}: line ${at}: ${what}: ${fault.reason}`, { line: at })
@@ -175,7 +181,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const startParsing = (chosen: SupportedEncoding): void => {
     encoding = chosen
     decode = createDecoder(chosen)
-    const settings = { encoding: chosen, organismes: [...options.organismes], fileLabel, parser: options.parser }
+    const settings = { encoding: chosen, organismes: [...options.organismes], fileLabel, parser: options.parser, limits: { ...limits } }
     if (workers > 0) pool = new RecordParsePool(workers, settings)
     else inline = createRecordBatchParser(settings)
   }
@@ -185,7 +191,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     const text = decodeOrReject(piece.bytes.subarray(declarationEnd.ok ? declarationEnd.end : 0), 1)
     const rootStart = text.lastIndexOf('<')
     checkMisc(text.slice(0, rootStart), 1, 'before the root element')
-    const fault = checkWellFormed(`${text.slice(rootStart)}</Racine>`, 'element')
+    const fault = checkWellFormed(`${text.slice(rootStart)}</Racine>`, 'element', undefined, undefined, check)
     if (fault) {
       const line = lineOfOffset(text, rootStart)
       throw new FileRejection(fault.rule, `${label}: line ${line}: <Racine> start tag: ${fault.reason}`, { line })
@@ -194,7 +200,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
 
   const handleHeader = (piece: Extract<CutPiece, { kind: 'header' }>): CnafEvent => {
     const text = decodeOrReject(piece.bytes, piece.line)
-    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set() })
+    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set(), check })
     if (!xml.ok) {
       const line = piece.line + lineOfOffset(text, xml.fault.offset) - 1
       throw new FileRejection(xml.fault.rule, `${label}: line ${line}: IdentificationFlux: not well-formed XML: ${xml.fault.reason}`, { line })
@@ -210,7 +216,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
 
   const handleTrailer = (piece: Extract<CutPiece, { kind: 'trailer' }>): CnafTrailer => {
     const text = decodeOrReject(piece.bytes, piece.line)
-    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set() })
+    const xml = parseRecordXml(text, { repeatable: new Set(), skipped: new Set(), check })
     if (!xml.ok) {
       const line = piece.line + lineOfOffset(text, xml.fault.offset) - 1
       throw new FileRejection(xml.fault.rule, `${label}: line ${line}: TransmissionFlux: not well-formed XML: ${xml.fault.reason}`, { line })

@@ -4,6 +4,7 @@ import { CsvError, parse } from 'csv-parse'
 import type { ParsedRecord } from '../cnaf/foyer.ts'
 import { FileRejection } from '../file-rejection.ts'
 import { createTextDecoderStream } from '../france-travail/decode-text-stream.ts'
+import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../reader-limits.ts'
 
 /**
  * The CSV side of every CSV flow (France Travail, orientations): streams a delimited file through the flow's
@@ -13,6 +14,12 @@ import { createTextDecoderStream } from '../france-travail/decode-text-stream.ts
  * message is never passed on: it may quote the content), a last line that is both invalid and unterminated (a
  * file cut short: no trailer counts the records of a CSV file), and whatever `end` finds wrong with the whole.
  * All of these throw a FileRejection, possibly after some batches: the loader's transaction then loads nothing.
+ *
+ * Bounded whatever the file holds (src/ingestion/reader-limits.ts): a physical line longer than
+ * `limits.maxLineChars` (checked while decoding, before csv-parse buffers it), a record whose cells hold more than
+ * `limits.maxRecordBytes` characters (csv-parse's max_record_size: a quoted cell may span lines), a cell longer
+ * than `limits.maxTextChars` each reject the file with their rule. Record delimiters are given (CRLF or LF), not
+ * discovered: csv-parse's discovery rescans a long first line and takes time quadratic in its length.
  */
 export interface ReadCsvRecordsOptions<R> {
   encoding: string
@@ -29,6 +36,8 @@ export interface ReadCsvRecordsOptions<R> {
   record: (cells: string[], at: { recordIndex: number; line: number }) => ParsedRecord<R>
   /** Checks on the file as a whole once it is read (before the truncation check); throws a FileRejection. */
   end?: (file: { records: number; headerSeen: boolean; where: string }) => void
+  /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
+  limits?: ReaderLimits
 }
 
 export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOptions<R>): AsyncGenerator<ParsedRecord<R>[]> {
@@ -37,10 +46,18 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
   const where = `file "${fileLabel}"`
   const source = createReadStream(path, { highWaterMark: 256 * 1024 })
   if (signal) addAbortSignal(signal, source)
-  const decoder = createTextDecoderStream({ encoding: options.encoding, fileLabel })
+  const limits = options.limits ?? DEFAULT_READER_LIMITS
+  const decoder = createTextDecoderStream({ encoding: options.encoding, fileLabel, maxLineChars: limits.maxLineChars })
   // Empty lines come out as records and are skipped below, so that counting lines needs no per-record info
   // object from csv-parse (which costs a third of the parse time).
-  const parser = parse({ delimiter: options.delimiter, quote: '"', relax_column_count: true, relax_quotes: true })
+  const parser = parse({
+    delimiter: options.delimiter,
+    quote: '"',
+    record_delimiter: ['\r\n', '\n'],
+    relax_column_count: true,
+    relax_quotes: true,
+    max_record_size: limits.maxRecordBytes,
+  })
   pipeline(source, decoder, parser, () => {
     // Errors reach the loop below through the parser, which pipeline destroys with them.
   })
@@ -55,6 +72,13 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
       const line = nextLine
       nextLine += 1 + newlinesIn(cells)
       if (isBlank(cells)) continue
+      const long = longCell(cells, limits.maxTextChars)
+      if (long !== -1) {
+        throw new FileRejection('text_too_long', `${where}: line ${line}: cell ${long + 1} is longer than ${limits.maxTextChars} characters (the flow's limits.max_text_chars) (rule text_too_long)`, {
+          recordIndex,
+          line,
+        })
+      }
       if (options.hasHeader && !headerSeen) {
         headerSeen = true
         options.header?.(cells, { line, where })
@@ -88,6 +112,12 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
   if (batch.length > 0) yield batch
 }
 
+/** Index of the first cell longer than `max` characters, or -1. */
+function longCell(cells: string[], max: number): number {
+  for (let i = 0; i < cells.length; i++) if ((cells[i] as string).length > max) return i
+  return -1
+}
+
 /** An empty line, or one of separators and spaces only. */
 function isBlank(cells: string[]): boolean {
   for (const cell of cells) if (cell.trim() !== '') return false
@@ -108,6 +138,9 @@ function asRejection(error: unknown, where: string): unknown {
   if (error instanceof CsvError) {
     const line = typeof error.lines === 'number' ? error.lines : undefined
     const at = line === undefined ? '' : `line ${line}: `
+    if (error.code === 'CSV_MAX_RECORD_SIZE') {
+      return new FileRejection('record_too_large', `${where}: ${at}a record larger than the flow's limits.max_record_bytes (rule record_too_large)`, { line })
+    }
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
       return new FileRejection('truncated', `${where}: ${at}a quoted field is still open at the end of the file (rule truncated)`, { line })
     }

@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream'
 import { TextDecoder } from 'node:util'
 import { FileRejection } from '../file-rejection.ts'
+import { DEFAULT_READER_LIMITS } from '../reader-limits.ts'
 
 /**
  * Bytes → text for the France Travail CSV files, chunk by chunk (bounded memory).
@@ -10,10 +11,14 @@ import { FileRejection } from '../file-rejection.ts'
  * - A UTF-8 byte-order mark wins over the declaration (a BOM is never Latin-1 text) and is dropped.
  * - UTF-8 is decoded strictly: bytes that are not UTF-8 reject the file (`unsupported_encoding`).
  * - Control characters other than tab, CR and LF (NUL, ...) mean the file is not text: rejected `not_well_formed`.
+ * - A physical line longer than `maxLineChars` rejects the file (`line_too_long`) before any parser buffers it: a
+ *   single 500 MB line would otherwise grow one string until the process fails.
  */
 export interface DecodeTextOptions {
   encoding: string
   fileLabel: string
+  /** Longest physical line accepted, in characters (the flow's limits.max_line_chars). */
+  maxLineChars?: number
 }
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf]
@@ -31,6 +36,31 @@ export function createTextDecoderStream(options: DecodeTextOptions): TextDecoder
   let linesBefore = 0
   let sawText = false
   let endsWithNewline = false
+  const maxLine = options.maxLineChars ?? DEFAULT_READER_LIMITS.maxLineChars
+  /** Characters of the current line so far (since the last LF), and whether the last one was a CR. */
+  let lineChars = 0
+  let endsWithCr = false
+
+  /**
+   * Checks the length of every line the text ends or continues (before `linesBefore` counts its newlines). A line's
+   * length leaves out its CR LF or LF; a line still open may hold one character more (a CR whose LF is to come).
+   */
+  const checkLines = (text: string) => {
+    let from = 0
+    let line = linesBefore + 1
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', from)) {
+      const cr = at > 0 ? text.charCodeAt(at - 1) === 13 : endsWithCr
+      if (lineChars + (at - from) - (cr ? 1 : 0) > maxLine) throw tooLong(line)
+      lineChars = 0
+      from = at + 1
+      line++
+    }
+    lineChars += text.length - from
+    endsWithCr = text.length > 0 && text.charCodeAt(text.length - 1) === 13
+    if (lineChars > maxLine + 1) throw tooLong(line)
+  }
+  const tooLong = (line: number) =>
+    new FileRejection('line_too_long', `file "${fileLabel}": line ${line}: longer than ${maxLine} characters (the flow's limits.max_line_chars) (rule line_too_long)`, { line })
 
   const rejectControl = (text: string, index: number) => {
     const line = linesBefore + countNewlines(text, index) + 1
@@ -61,6 +91,7 @@ export function createTextDecoderStream(options: DecodeTextOptions): TextDecoder
     if (text.length === 0) return
     const found = CONTROL.exec(text)
     if (found) throw rejectControl(text, found.index)
+    checkLines(text)
     if (!sawText && text.trim() !== '') sawText = true
     linesBefore += countNewlines(text, text.length)
     endsWithNewline = endsWithLineBreak(text, endsWithNewline)

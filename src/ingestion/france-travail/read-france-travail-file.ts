@@ -1,3 +1,4 @@
+import type { ReaderLimits } from '../reader-limits.ts'
 import type { ParsedRecord } from '../cnaf/foyer.ts'
 import { readCsvRecords } from '../csv/read-csv-records.ts'
 import { FileRejection } from '../file-rejection.ts'
@@ -24,6 +25,8 @@ export interface ReadFranceTravailOptions {
   /** Records per batch; 1,000 by default. */
   batchSize?: number
   signal?: AbortSignal
+  /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
+  limits?: ReaderLimits
 }
 
 /** The kind of a file, from its name: the flow's patterns, case-insensitive, first match wins. */
