@@ -1,6 +1,8 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 import { mkdirSync } from 'node:fs'
 import { encodeCopy, type Db, type Queryable, type QueryResult } from './db.ts'
+import { servePgliteSocket, type PgliteSocketServer } from './pglite-socket-server.ts'
+import { Turn } from './turn.ts'
 
 /** Same type parsing as the pg backend: dates stay `YYYY-MM-DD` strings, int8 becomes a JS number. */
 const parsers = {
@@ -8,38 +10,62 @@ const parsers = {
   20: (value: string) => Number(value),
 }
 
-function wrap(target: PGlite | Transaction): Queryable {
+/** `turn`: taken around each call on the database itself (not inside a transaction, which holds it already). */
+function wrap(target: PGlite | Transaction, turn?: Turn): Queryable {
+  const exclusive = <T>(fn: () => Promise<T>) => (turn ? turn.run(fn) : fn())
   const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
     if (copy.rows === 0) return 0
-    await target.query(`${copy.statement.replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob: new Blob([...copy.chunks]) })
+    await exclusive(() =>
+      target.query(`${copy.statement.replace(/ from stdin$/, '')} from '/dev/blob'`, [], { blob: new Blob([...copy.chunks]) }),
+    )
     return copy.rows
   }
   return {
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const result = await target.query<R>(text, params as unknown[] | undefined)
+      const result = await exclusive(() => target.query<R>(text, params as unknown[] | undefined))
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
     },
     async exec(script) {
-      await target.exec(script)
+      await exclusive(() => target.exec(script))
     },
     copyRows: (table, columns, rows) => copyEncoded(encodeCopy(table, columns, rows)),
     copyEncoded,
   }
 }
 
-/** Opens (and creates) the embedded database persisted under `dataDir`, or in memory when dataDir is undefined. */
-export async function openPglite(dataDir: string | undefined): Promise<Db> {
+export interface PgliteDb extends Db {
+  /** The Unix socket other processes reach this database through (when opened with `socketDir`). */
+  readonly socketPath: string | undefined
+}
+
+/**
+ * Opens (and creates) the embedded database persisted under `dataDir`, or in memory when dataDir is undefined.
+ * With `socketDir`, also serves it over the PostgreSQL wire protocol on `<socketDir>/.s.PGSQL.5432` (the caller
+ * must own the data folder: see open-database.ts).
+ */
+export async function openPglite(dataDir: string | undefined, options: { socketDir?: string } = {}): Promise<PgliteDb> {
   if (dataDir) mkdirSync(dataDir, { recursive: true })
   const pglite = await PGlite.create(dataDir, { parsers })
-  const root = wrap(pglite)
+  // One backend for this process and the socket's connections: each statement or transaction runs alone.
+  const turn = new Turn()
+  let socket: PgliteSocketServer | undefined
+  try {
+    if (options.socketDir) socket = await servePgliteSocket(pglite, turn, options.socketDir)
+  } catch (error) {
+    await pglite.close()
+    throw error
+  }
+  const root = wrap(pglite, turn)
   return {
     backend: 'pglite',
+    socketPath: socket?.socketPath,
     ...root,
-    transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) => turn.run(() => pglite.transaction((tx) => fn(wrap(tx)))),
     // One embedded connection: the session is the database itself.
     session: (fn) => fn(root),
     async close() {
-      await pglite.close()
+      await socket?.close()
+      await turn.run(() => pglite.close())
     },
   }
 }
