@@ -51,6 +51,7 @@ export async function servePgliteSocket(
   rmSync(socketPath, { force: true })
   const open = new Set<Connection>()
   const server = net.createServer((socket) => {
+    socket.unref()
     const connection = new Connection(pglite, turn, socket, () => open.delete(connection), options.idleInTransactionMs ?? 120_000)
     open.add(connection)
   })
@@ -67,6 +68,8 @@ export async function servePgliteSocket(
     process.umask(previousMask)
   }
   chmodSync(socketPath, 0o600)
+  // Serving others never keeps the owner alive by itself: an owner failing at start-up still exits.
+  server.unref()
   return {
     socketPath,
     connections: () => open.size,
