@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -20,16 +20,24 @@ interface Finished {
   err: string
 }
 
-/** `passerelle <args>` to its end, with `input` on standard input. */
+const children = new Set<ChildProcess>()
+
+/** `passerelle <args>` to its end (killed after 4 minutes: code null), with `input` on standard input. */
 function runCli(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Finished> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(REPO, 'bin/passerelle.js'), ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    children.add(child)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000)
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (err += d))
     child.stdin.end(input)
-    child.on('exit', (code) => resolve({ code, out, err }))
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      children.delete(child)
+      resolve({ code, out, err })
+    })
   })
 }
 
@@ -56,7 +64,7 @@ function expectSucceeded(r: Finished) {
   expect(r.out + r.err).not.toContain(PLANTED_NIR)
 }
 
-describe.skipIf(testBackend() !== 'pglite')('the embedded database has exactly one owner', { timeout: 400_000 }, () => {
+describe.skipIf(testBackend() !== 'pglite')('the embedded database has exactly one owner', { timeout: 600_000 }, () => {
   const work = mkdtempSync(path.join(tmpdir(), 'passerelle-owner-'))
   const running: Spawned[] = []
   let n = 0
@@ -75,6 +83,7 @@ describe.skipIf(testBackend() !== 'pglite')('the embedded database has exactly o
     return p.exited
   }
   afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL')
     for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
     await Promise.all(running.map((p) => p.exited))
     rmSync(work, { recursive: true, force: true })
