@@ -147,7 +147,8 @@ class Connection {
   async #execute(message: Buffer): Promise<void> {
     clearTimeout(this.#idle)
     this.#release ??= await this.turn.acquire()
-    if (this.#ended) return this.#giveBack()
+    // Ended meanwhile: end() rolls back what this connection left open, then gives the turn back.
+    if (this.#ended) return
     const output = await this.#run(message)
     if (output.length > 0 && this.socket.writable) this.socket.write(output)
     const status = lastReadyStatus(output)
