@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../config/config.ts'
 
@@ -46,9 +46,21 @@ export function loadKeys(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'keys'
   }
   if (generated) {
     mkdirSync(config.dataDir, { recursive: true })
-    writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 })
-    chmodSync(file, 0o600)
-    onGenerated?.(file)
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    writeFileSync(temp, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+    chmodSync(temp, 0o600)
+    try {
+      // Created whole or not at all: of two processes starting at once on a new folder (serve and a command),
+      // one writes the keys and the other reads them, instead of each encrypting with keys the other overwrites.
+      if (existsSync(file)) renameSync(temp, file)
+      else linkSync(temp, file)
+      onGenerated?.(file)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      return loadKeys(config, onGenerated)
+    } finally {
+      rmSync(temp, { force: true })
+    }
   }
   return decode({ ...stored, ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v)) } as Record<keyof Keys, string>)
 }

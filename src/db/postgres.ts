@@ -27,7 +27,7 @@ function statementName(text: string): string {
   return name
 }
 
-function wrap(client: pg.PoolClient | pg.Pool): Queryable {
+function wrap(client: pg.PoolClient | pg.Pool, prepare = true): Queryable {
   const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
     if (copy.rows === 0) return 0
     const run = (c: pg.PoolClient) =>
@@ -47,7 +47,7 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       const result = await namedQuery(options?.name ?? queryName(text), () =>
-        options?.prepare
+        options?.prepare && prepare
           ? client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
           : client.query(text, params as unknown[] | undefined),
       )
@@ -61,11 +61,16 @@ function wrap(client: pg.PoolClient | pg.Pool): Queryable {
   }
 }
 
-export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Db> {
+/**
+ * `prepare: false` ignores `QueryOptions.prepare`: for the embedded database reached through its owner's socket,
+ * where every connection shares one backend, so a statement name prepared by one would clash on the next.
+ */
+export async function openPostgres(url: string, options: { max?: number; prepare?: boolean } = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types })
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {})
-  const root = wrap(pool)
+  const prepare = options.prepare ?? true
+  const root = wrap(pool, prepare)
   return {
     backend: 'postgres',
     ...root,
@@ -74,7 +79,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       let broken: Error | undefined
       try {
         await client.query('begin')
-        const result = await fn(wrap(client))
+        const result = await fn(wrap(client, prepare))
         await client.query('commit')
         return result
       } catch (error) {
@@ -92,7 +97,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     async session(fn) {
       const client = await pool.connect()
       try {
-        return await fn(wrap(client))
+        return await fn(wrap(client, prepare))
       } finally {
         // A session may leave advisory locks behind if fn threw mid-way: never hand the connection back.
         client.release(true)

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { loadConfig } from '../../config/config.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
+import { sayWaiting } from '../context.ts'
 import { checkConfiguration } from '../../purposes/check-configuration.ts'
 
 export function register(program: Command): void {
@@ -16,7 +17,7 @@ export function register(program: Command): void {
       const config = loadConfig()
       const flowsDir = options.flows ? path.resolve(options.flows) : config.flowsDir
       const mappingsDir = options.mappings ? path.resolve(options.mappings) : config.mappingsDir
-      const db = options.database ? await openDatabase(config) : undefined
+      const db = options.database ? await openDatabase(config, { onWait: sayWaiting }) : undefined
       try {
         if (db) await migrate(db)
         const result = await checkConfiguration({ flowsDir, mappingsDir, ...(db ? { db } : {}) })

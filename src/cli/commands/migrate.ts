@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { loadConfig } from '../../config/config.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
+import { sayWaiting } from '../context.ts'
 
 export function register(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function register(program: Command): void {
     .description('apply pending database migrations (also done at every start)')
     .action(async () => {
       const config = loadConfig()
-      const db = await openDatabase(config)
+      const db = await openDatabase(config, { onWait: sayWaiting })
       try {
         const { applied } = await migrate(db)
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n')

@@ -27,7 +27,7 @@ export function register(program: Command): void {
       const { gatewayJobs } = await import('../../server/jobs.ts')
       const { runJob } = await import('../../jobs/run-job.ts')
       const started = performance.now()
-      const ctx = await openContext()
+      const ctx = await openContext(process.env, { role: 'serve' })
       const declarations = loadDeclarations(ctx.config)
       const port = flags.port !== undefined ? Number(flags.port) : ctx.config.port
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${flags.port})`)
