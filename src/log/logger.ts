@@ -14,7 +14,10 @@ const REDACTED_KEYS = [
 ]
 
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
-  const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  // LOG_LEVEL is a setting like the others: validated by the configuration, then applied by the entry point
+  // (`log.level = config.logLevel`). The process-wide logger below exists before the configuration is parsed, so it
+  // starts at `info`; under vitest (the only variable read here, by the test runner's convention) it starts silent.
+  const level = options.level ?? (process.env.VITEST ? 'silent' : 'info')
   return pino(
     { level, base: { service: 'passerelle' }, redact: { paths: REDACTED_KEYS, censor: '[redacted]' } },
     options.destination ?? pino.destination(2),

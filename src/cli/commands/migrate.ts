@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { loadConfig } from '../../config/config.ts'
+import { cliConfig } from '../context.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
 
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations (also done at every start)')
     .action(async () => {
-      const config = loadConfig()
+      const config = cliConfig()
       const db = await openDatabase(config)
       try {
         const { applied } = await migrate(db)
