@@ -170,7 +170,7 @@ function sftpVariableProblems(env: NodeJS.ProcessEnv): string[] {
   return problems.sort()
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: readonly SettingOverride[] = []): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOverride[] = []): Config {
   const parsed = SettingsSchema.safeParse(settingsInput(env, overrides))
   const problems = [...sftpVariableProblems(env)]
   if (!parsed.success) {
