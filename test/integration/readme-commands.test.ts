@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { nirKey } from '../../src/ingestion/validation/nir.ts'
+import { freePort } from '../helpers/sshd.ts'
 
 /**
  * Every shell command of README.md's ```sh blocks, run as written, in order, each with the state the earlier ones
@@ -76,17 +76,6 @@ export function readmeCommands(markdown: string): { line: number; command: strin
     else commands.push({ line: index + 1, command: trimmed })
   })
   return commands
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 interface Outcome {
