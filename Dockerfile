@@ -1,7 +1,9 @@
 # Passerelle: multi-stage image, production dependencies only, non-root.
+# Built on the active Node LTS (24; Node 20 left support in April 2026). package.json's engines stay >=20.11:
+# the code runs on 20 and 24 alike (the unit tests run on Node 24 with `npm run test:node24`).
 #   docker build -t passerelle .
 #   docker run --rm -p 8080:8080 -e DATABASE_URL=postgres://... -e PASSERELLE_NIR_KEY=... passerelle
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 # ssh2's optional native crypto binding is compiled here (about 2x faster SFTP).
 RUN apt-get update \
@@ -10,7 +12,7 @@ RUN apt-get update \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PASSERELLE_DATA_DIR=/var/lib/passerelle \
     PASSERELLE_HOST=0.0.0.0 \

@@ -1,4 +1,5 @@
-import { loadConfig, type Config } from '../config/config.ts'
+import { userInfo } from 'node:os'
+import type { Config } from '../config/config.ts'
 import { loadKeys, type Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { migrate } from '../db/migrate.ts'
@@ -14,13 +15,33 @@ export interface AppContext {
   close(): Promise<void>
 }
 
+let parsedConfig: Config | undefined
+
+/**
+ * The configuration of this CLI run, parsed and validated once by the entry point (`main`, before the command's
+ * action and before any I/O: a bad setting has already exited 78 when a command runs).
+ */
+export function cliConfig(): Config {
+  if (!parsedConfig) throw new Error('the configuration was not parsed by the entry point (bug: call useConfig first)')
+  return parsedConfig
+}
+
+/** Called once by the entry point with the validated configuration; applies its log level. */
+export function useConfig(config: Config): void {
+  parsedConfig = config
+  log.level = config.logLevel
+}
+
+/** Who a CLI command audits as when `--actor` is not given: PASSERELLE_ACTOR, else `cli:<user name>`. */
+export function defaultCliActor(): string {
+  return cliConfig().actor ?? `cli:${userInfo().username}`
+}
+
 /**
  * `role`: `serve` owns the embedded database and shares it; a CLI command reaches a running `serve` through it
  * (see open-database.ts).
  */
-export async function openContext(env: NodeJS.ProcessEnv = process.env, options: { role?: DatabaseRole } = {}): Promise<AppContext> {
-  const config = loadConfig(env)
-  log.level = config.logLevel
+export async function openContext(config: Config = cliConfig(), options: { role?: DatabaseRole } = {}): Promise<AppContext> {
   const keys = loadKeys(config, (file) =>
     log.warn({ file }, 'no keys configured: generated embedded keys (set PASSERELLE_*_KEY for production)'),
   )

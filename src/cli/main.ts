@@ -1,13 +1,42 @@
 import { Command, CommanderError } from 'commander'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ConfigError } from '../config/config.ts'
+import { ConfigError, EX_CONFIG, loadConfig, type SettingOverride } from '../config/config.ts'
+import { log } from '../log/logger.ts'
+import { useConfig } from './context.ts'
+
+/**
+ * Command options that override a setting, wherever a command declares them: validated by the setting's own rule,
+ * in the same pass as every other setting (so `serve --port abc` exits 78 at once, before keys or migrations).
+ */
+const OPTION_SETTINGS: Record<string, SettingOverride['variable']> = {
+  port: 'PORT',
+  host: 'PASSERELLE_HOST',
+  flows: 'PASSERELLE_FLOWS_DIR',
+  mappings: 'PASSERELLE_MAPPINGS_DIR',
+}
+
+/** Commands that report a bad configuration themselves instead of stopping before they run (`passerelle config`). */
+const REPORTS_ITS_OWN_CONFIG = new WeakSet<Command>()
+export function reportsItsOwnConfig(command: Command): Command {
+  REPORTS_ITS_OWN_CONFIG.add(command)
+  return command
+}
+
+/** The overrides given on the command line of `command`, named as typed (`--port`). */
+export function settingOverrides(command: Command): SettingOverride[] {
+  const options = command.opts<Record<string, unknown>>()
+  return Object.entries(OPTION_SETTINGS).flatMap(([key, variable]) => {
+    const value = options[key]
+    return typeof value === 'string' ? [{ variable, option: `--${key}`, value }] : []
+  })
+}
 
 /**
  * The `passerelle` command. Each file of ./commands exports `register(program)` adding one command (or a group),
  * so features add commands without touching this file.
  */
-export async function buildProgram(): Promise<Command> {
+export async function buildProgram(env: NodeJS.ProcessEnv = process.env): Promise<Command> {
   const program = new Command('passerelle')
     .description('Passerelle: RSA data exchange gateway (CAF, MSA, France Travail)')
     .version('0.1.0')
@@ -18,6 +47,12 @@ export async function buildProgram(): Promise<Command> {
     const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as { register?: (p: Command) => void }
     mod.register?.(program)
   }
+  // Every setting is parsed here, once, after the command line and before the command runs (before any I/O):
+  // help and usage errors need no valid settings; every command then gets the same validated configuration.
+  program.hook('preAction', (_program, action) => {
+    if (REPORTS_ITS_OWN_CONFIG.has(action)) return
+    useConfig(loadConfig(env, settingOverrides(action)))
+  })
   return program
 }
 
@@ -32,13 +67,13 @@ export async function main(argv: string[]): Promise<void> {
       return
     }
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`)
-      process.exitCode = 78
+      process.stderr.write(`passerelle: ${error.message}\n`)
+      process.exitCode = EX_CONFIG
       return
     }
     // Operator-facing message; our errors never carry personal values.
     process.stderr.write(`passerelle: ${(error as Error).message}\n`)
-    if (process.env.LOG_LEVEL === 'debug') process.stderr.write(`${(error as Error).stack}\n`)
+    if (log.level === 'debug' || log.level === 'trace') process.stderr.write(`${(error as Error).stack}\n`)
     process.exitCode = 1
   }
 }

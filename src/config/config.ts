@@ -1,32 +1,107 @@
+import cron from 'node-cron'
 import path from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_API_OPTIONS, type ApiOptions } from '../http/api-options.ts'
+import { parseFingerprints } from '../sftp/host-key.ts'
 
 /**
- * Configuration comes from environment variables only, parsed once, failing fast with every bad variable listed.
- * Tests pass their own env object. Secrets (keys, passwords in DATABASE_URL) are redacted by `redactConfig`.
+ * Every setting of Passerelle, in one zod schema over the environment: parsed once by the entry point (the CLI's
+ * `preAction` hook), before any I/O, and passed in. Every bad value is listed at once, never echoed (a key or a URL
+ * with a password may be what is wrong), and the process exits 78 (EX_CONFIG). Tests pass their own env object.
+ *
+ * Adding a setting: one entry in `SettingsSchema` (the variable and its rule, a default if any) and one in `SETTINGS`
+ * (its meaning, whether it is a secret: TypeScript refuses a variable without one), then map it in `loadConfig`.
+ * `passerelle config` shows and checks it from there.
  */
 const base64Key = z
   .string()
   .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes encoded in base64 (openssl rand -base64 32)')
 
-const ConfigSchema = z.object({
-  DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
-  PASSERELLE_DATA_DIR: z.string().min(1).default('./var'),
-  PASSERELLE_STAGING_DIR: z.string().min(1).optional(),
-  PASSERELLE_EXTRACTS_DIR: z.string().min(1).optional(),
-  PASSERELLE_FLOWS_DIR: z.string().min(1).default('./flows'),
-  PASSERELLE_MAPPINGS_DIR: z.string().min(1).default('./mappings'),
+const cronExpression = z
+  .string()
+  .refine((value) => cron.validate(value), 'must be a cron expression (5 fields, or 6 with seconds), e.g. "30 4 * * *"')
+
+/** A whole number written as digits only: `1e3`, `0x10`, ` 8` or `8.0` are refused rather than coerced. */
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`))
+
+const decimal = (min: number, max: number, exclusiveMin = false) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, `must be a number${exclusiveMin ? ' above' : ' from'} ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      (exclusiveMin ? z.number().gt(min) : z.number().min(min)).max(max).refine(Number.isFinite, `must be a number from ${min} to ${max}`),
+    )
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const SettingsSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .url('must be a postgres:// URL')
+    .refine((url) => URL.canParse(url) && /^postgres(ql)?:$/.test(new URL(url).protocol), 'must be a postgres:// URL')
+    .optional(),
+  PASSERELLE_DATA_DIR: z.string().default('./var'),
+  PASSERELLE_STAGING_DIR: z.string().optional(),
+  PASSERELLE_EXTRACTS_DIR: z.string().optional(),
+  PASSERELLE_EXTRACT_KEYS_DIR: z.string().optional(),
+  PASSERELLE_FLOWS_DIR: z.string().default('./flows'),
+  PASSERELLE_MAPPINGS_DIR: z.string().default('./mappings'),
   PASSERELLE_NIR_KEY: base64Key.optional(),
   PASSERELLE_INDEX_KEY: base64Key.optional(),
   PASSERELLE_PSEUDONYM_KEY: base64Key.optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  PASSERELLE_HOST: z.string().min(1).default('127.0.0.1'),
-  PASSERELLE_RETENTION_SCHEDULE: z.string().min(1).default('30 4 * * *'),
-  PASSERELLE_EXTRACT_SCHEDULE: z.string().min(1).default('0 6 1 * *'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  PASSERELLE_SFTP_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
-  PASSERELLE_SFTP_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  PORT: integer(0, 65535).default(8080),
+  PASSERELLE_HOST: z.string().default('127.0.0.1'),
+  PASSERELLE_RETENTION_SCHEDULE: cronExpression.default('30 4 * * *'),
+  PASSERELLE_EXTRACT_SCHEDULE: cronExpression.default('0 6 1 * *'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  PASSERELLE_SFTP_RETRIES: integer(0, 10).default(3),
+  PASSERELLE_SFTP_RETRY_DELAY_MS: integer(0, 600_000).default(1000),
+  PASSERELLE_ACTOR: z.string().max(200).optional(),
+  PASSERELLE_API_GRACE_DAYS: integer(0, 365).default(DEFAULT_API_OPTIONS.graceDays),
+  PASSERELLE_API_RATE_PER_SECOND: decimal(0, 100_000, true).default(DEFAULT_API_OPTIONS.rateLimit.perSecond),
+  PASSERELLE_API_RATE_BURST: integer(1, 1_000_000).default(DEFAULT_API_OPTIONS.rateLimit.burst),
+  PASSERELLE_API_AUTH_FAILURES_PER_MINUTE: integer(1, 1_000_000).default(DEFAULT_API_OPTIONS.authFailuresPerMinute),
+  PASSERELLE_API_BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(DEFAULT_API_OPTIONS.bodyLimitBytes),
+  PASSERELLE_API_TRUST_PROXY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  PASSERELLE_API_TOKEN_CACHE_SECONDS: decimal(0, 300).default(DEFAULT_API_OPTIONS.tokenCacheMs / 1000),
 })
+
+type SettingName = keyof z.input<typeof SettingsSchema>
+
+/** What each variable means, for `passerelle config` and the README's table; `secret` values are never printed. */
+export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' | 'url-password' }> = {
+  DATABASE_URL: { meaning: 'PostgreSQL connection URL; unset: the embedded PGlite in the data folder', secret: 'url-password' },
+  PASSERELLE_DATA_DIR: { meaning: 'data folder (embedded database, generated keys, staging, extracts)' },
+  PASSERELLE_STAGING_DIR: { meaning: 'where pulled files wait while they load (default <data>/staging)' },
+  PASSERELLE_EXTRACTS_DIR: { meaning: 'where statistical extracts are written (default <data>/extracts)' },
+  PASSERELLE_EXTRACT_KEYS_DIR: { meaning: 'folder of extract pseudonym keys <recipient>.v<N>.key (mode 600)' },
+  PASSERELLE_FLOWS_DIR: { meaning: 'flow declarations folder' },
+  PASSERELLE_MAPPINGS_DIR: { meaning: 'purpose declarations folder' },
+  PASSERELLE_NIR_KEY: { meaning: 'AES-256-GCM key of stored NIRs (32 bytes, base64)', secret: 'value' },
+  PASSERELLE_INDEX_KEY: { meaning: 'HMAC key of the blind indexes (32 bytes, base64)', secret: 'value' },
+  PASSERELLE_PSEUDONYM_KEY: { meaning: 'HMAC base key of pseudonyms (32 bytes, base64)', secret: 'value' },
+  PORT: { meaning: 'HTTP port of `serve` (overridden by --port)' },
+  PASSERELLE_HOST: { meaning: 'listen address of `serve` (overridden by --host)' },
+  PASSERELLE_RETENTION_SCHEDULE: { meaning: 'cron of the nightly retention run (Europe/Paris)' },
+  PASSERELLE_EXTRACT_SCHEDULE: { meaning: 'cron of the monthly statistical extracts (Europe/Paris)' },
+  LOG_LEVEL: { meaning: `log level: ${LOG_LEVELS.join(', ')}` },
+  PASSERELLE_SFTP_RETRIES: { meaning: 'retries of an SFTP operation cut by a network fault (0-10)' },
+  PASSERELLE_SFTP_RETRY_DELAY_MS: { meaning: 'first delay between SFTP retries, doubled each time' },
+  PASSERELLE_ACTOR: { meaning: 'who CLI commands audit as (default cli:<user name>)' },
+  PASSERELLE_API_GRACE_DAYS: { meaning: 'days a former referent keeps read-only access after an assignment ends' },
+  PASSERELLE_API_RATE_PER_SECOND: { meaning: 'sustained API requests per second per token' },
+  PASSERELLE_API_RATE_BURST: { meaning: 'API burst per token (token bucket capacity)' },
+  PASSERELLE_API_AUTH_FAILURES_PER_MINUTE: { meaning: 'failed authentications per client address per minute before 429' },
+  PASSERELLE_API_BODY_LIMIT_BYTES: { meaning: 'largest API request body' },
+  PASSERELLE_API_TRUST_PROXY: { meaning: 'take the client address from X-Forwarded-For (behind a reverse proxy only)' },
+  PASSERELLE_API_TOKEN_CACHE_SECONDS: { meaning: 'how long a valid token is trusted without re-reading it (0: every request)' },
+}
 
 export type Config = {
   databaseUrl: string | undefined
@@ -34,29 +109,78 @@ export type Config = {
   stagingDir: string
   /** Where scheduled statistical extracts are written (their files are swept by the extract-files policy). */
   extractsDir: string
+  /** The folder of extract keys (PASSERELLE_EXTRACT_KEYS_DIR), if any. */
+  extractKeysDir: string | undefined
   flowsDir: string
   mappingsDir: string
   keys: { nir?: string; index?: string; pseudonym?: string }
   port: number
   host: string
   schedules: { retention: string; extracts: string }
-  logLevel: string
+  logLevel: (typeof LOG_LEVELS)[number]
   sftp: { retries: number; retryDelayMs: number }
+  /** Who CLI commands audit as when `--actor` is not given (PASSERELLE_ACTOR), if set. */
+  actor: string | undefined
+  api: ApiOptions
+}
+
+/** A CLI option that overrides a setting (`serve --port` over PORT): checked by the same rule, in the same pass. */
+export interface SettingOverride {
+  variable: SettingName
+  option: string
+  value: string
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    super(`invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env)
-  if (!parsed.success) {
-    // Never echo a value: a key or a URL with a password may be what is wrong.
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-    throw new ConfigError(problems)
+/** Exit code of a bad configuration (sysexits EX_CONFIG). */
+export const EX_CONFIG = 78
+
+/** The settings as given: empty values count as unset (as `FOO=` in an env file means), overrides applied. */
+function settingsInput(env: NodeJS.ProcessEnv, overrides: readonly SettingOverride[]): Record<string, string> {
+  const input: Record<string, string> = {}
+  for (const name of Object.keys(SETTINGS)) {
+    const value = env[name]
+    if (value !== undefined && value.trim() !== '') input[name] = value.trim()
   }
+  for (const o of overrides) input[o.variable] = o.value
+  return input
+}
+
+/**
+ * Checks of the flows' SFTP variables that need no declaration: `<X>_SFTP_PORT` must be a port and `<X>_SFTP_HOST_KEY`
+ * a list of `SHA256:` fingerprints, whatever flow names them (the flows resolve the rest when they connect).
+ */
+function sftpVariableProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.trim() === '') continue
+    if (/_SFTP_PORT$/.test(name) && !(/^\d+$/.test(value.trim()) && Number(value) >= 1 && Number(value) <= 65535)) {
+      problems.push(`${name}: must be a port number (1-65535)`)
+    }
+    if (/_SFTP_HOST_KEY$/.test(name)) {
+      const parsed = parseFingerprints(value)
+      if ('problem' in parsed) problems.push(`${name}: ${parsed.problem}`)
+    }
+  }
+  return problems.sort()
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOverride[] = []): Config {
+  const parsed = SettingsSchema.safeParse(settingsInput(env, overrides))
+  const problems = [...sftpVariableProblems(env)]
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0])
+      const override = overrides.find((o) => o.variable === variable)
+      problems.push(`${override ? `${override.option} (overrides ${variable})` : variable}: ${issue.message}`)
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   const dataDir = path.resolve(e.PASSERELLE_DATA_DIR)
   return {
@@ -64,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     stagingDir: path.resolve(e.PASSERELLE_STAGING_DIR ?? path.join(dataDir, 'staging')),
     extractsDir: path.resolve(e.PASSERELLE_EXTRACTS_DIR ?? path.join(dataDir, 'extracts')),
+    extractKeysDir: e.PASSERELLE_EXTRACT_KEYS_DIR,
     flowsDir: path.resolve(e.PASSERELLE_FLOWS_DIR),
     mappingsDir: path.resolve(e.PASSERELLE_MAPPINGS_DIR),
     keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY },
@@ -72,24 +197,64 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedules: { retention: e.PASSERELLE_RETENTION_SCHEDULE, extracts: e.PASSERELLE_EXTRACT_SCHEDULE },
     logLevel: e.LOG_LEVEL,
     sftp: { retries: e.PASSERELLE_SFTP_RETRIES, retryDelayMs: e.PASSERELLE_SFTP_RETRY_DELAY_MS },
+    actor: e.PASSERELLE_ACTOR,
+    api: {
+      graceDays: e.PASSERELLE_API_GRACE_DAYS,
+      rateLimit: { perSecond: e.PASSERELLE_API_RATE_PER_SECOND, burst: e.PASSERELLE_API_RATE_BURST },
+      authFailuresPerMinute: e.PASSERELLE_API_AUTH_FAILURES_PER_MINUTE,
+      bodyLimitBytes: e.PASSERELLE_API_BODY_LIMIT_BYTES,
+      trustProxy: e.PASSERELLE_API_TRUST_PROXY === 'true',
+      tokenCacheMs: Math.round(e.PASSERELLE_API_TOKEN_CACHE_SECONDS * 1000),
+      maxPageSize: DEFAULT_API_OPTIONS.maxPageSize,
+    },
+  }
+}
+
+/** One line per setting for `passerelle config`: its value as it may be shown, and where it came from. */
+export interface ShownSetting {
+  variable: string
+  value: string
+  source: 'environment' | 'default' | 'unset' | `option ${string}`
+  meaning: string
+}
+
+/**
+ * Every setting as it may be printed: secrets as `***` (a URL keeps all but its password), values validated or not
+ * (the problems come from `loadConfig`).
+ */
+export function showSettings(env: NodeJS.ProcessEnv, overrides: readonly SettingOverride[] = []): ShownSetting[] {
+  const input = settingsInput(env, overrides)
+  const defaults = SettingsSchema.safeParse({})
+  return (Object.keys(SETTINGS) as SettingName[]).map((variable) => {
+    const { meaning, secret } = SETTINGS[variable]
+    const given = input[variable]
+    const override = overrides.find((o) => o.variable === variable)
+    if (given === undefined) {
+      const fallback = defaults.success ? (defaults.data as Record<string, unknown>)[variable] : undefined
+      return fallback === undefined
+        ? { variable, value: '(unset)', source: 'unset', meaning }
+        : { variable, value: String(fallback), source: 'default', meaning }
+    }
+    const value = secret === 'value' ? '***' : secret === 'url-password' ? redactUrl(given) : given
+    return { variable, value, source: override ? `option ${override.option}` : 'environment', meaning }
+  })
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '***'
   }
 }
 
 /** The configuration as it may be printed: keys and passwords replaced by a marker. */
 export function redactConfig(config: Config): Record<string, unknown> {
-  const redactUrl = (url: string | undefined) => {
-    if (!url) return undefined
-    try {
-      const u = new URL(url)
-      if (u.password) u.password = '***'
-      return u.toString()
-    } catch {
-      return '***'
-    }
-  }
   return {
     ...config,
-    databaseUrl: redactUrl(config.databaseUrl) ?? '(embedded PGlite)',
+    databaseUrl: config.databaseUrl ? redactUrl(config.databaseUrl) : '(embedded PGlite)',
     keys: Object.fromEntries(Object.entries(config.keys).map(([k, v]) => [k, v ? '***' : '(unset)'])),
   }
 }

@@ -1,3 +1,4 @@
+import cron from 'node-cron'
 import { z } from 'zod'
 
 /**
@@ -91,7 +92,7 @@ export const FlowSchema = z.object({
   format: z.discriminatedUnion('type', [CnafFormat, FranceTravailCsvFormat, OrientationsCsvFormat]),
   source: SftpSourceSchema.optional(),
   /** node-cron expression, Europe/Paris. */
-  schedule: z.string().min(1),
+  schedule: z.string().refine((value) => cron.validate(value), 'must be a cron expression (5 fields, or 6 with seconds)'),
   retention: z.string().min(1),
   /** Above this share of rejected records, the whole file is rejected instead. */
   max_rejected_rate: z.number().min(0).max(1).default(0.05),

@@ -40,7 +40,10 @@ export function serializeError(value: unknown, depth = 0): unknown {
 }
 
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
-  const level = options.level ?? process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  // LOG_LEVEL is a setting like the others: validated by the configuration, then applied by the entry point
+  // (`log.level = config.logLevel`). The process-wide logger below exists before the configuration is parsed, so it
+  // starts at `info`; under vitest (the only variable read here, by the test runner's convention) it starts silent.
+  const level = options.level ?? (process.env.VITEST ? 'silent' : 'info')
   return pino(
     {
       level,

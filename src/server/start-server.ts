@@ -4,7 +4,6 @@ import type { AppContext } from '../cli/context.ts'
 import { migrationsApplied } from '../db/migrate.ts'
 import type { Declarations } from '../flows/declarations.ts'
 import { createApp, type ApiExtension } from '../http/app.ts'
-import { loadApiOptions } from '../http/api-options.ts'
 import { metrics, registry } from '../metrics/metrics.ts'
 import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/start-scheduler.ts'
 import { registerExtractRoutes } from '../statistics/http-routes.ts'
@@ -46,7 +45,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       purposes: declarations.purposes,
       audit,
       log: ctx.log,
-      options: loadApiOptions(),
+      options: ctx.config.api,
       extensions: API_EXTENSIONS,
     })
     app.get('/readyz', async (c) => {

@@ -182,6 +182,10 @@ export function normaliseRemotePath(remotePath: string): string {
  */
 async function localPathFor(root: string, remotePath: string, followFinal: boolean): Promise<string | undefined> {
   const virtual = normaliseRemotePath(remotePath)
+  // `/` is the root itself (already a real path), whether or not the final component is followed: checking its
+  // parent instead, as for any other path not followed, would put the served folder outside itself (an `lstat /`,
+  // which `mkdir -p` clients send first, was refused).
+  if (virtual === '/') return root
   const local = path.join(root, virtual)
   let probe = followFinal ? local : path.dirname(local)
   for (;;) {
@@ -413,6 +417,7 @@ function serveSftp(sftp: SFTPWrapper, root: string, countServed: (bytes: number)
     guarded(reqid, async () => {
       const from = await inside(reqid, fromPath, false)
       if (from === undefined) return
+      if (from === root) return sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED)
       const to = await inside(reqid, toPath, false)
       if (to === undefined) return
       // SFTP v3 (and OpenSSH): renaming over an existing file fails.

@@ -26,7 +26,7 @@ export function keyVariablePrefix(recipientId: string): string {
 }
 
 /** Every version of a recipient's key found in the environment and the keys folder. */
-export function listExtractKeys(recipientId: string, env: NodeJS.ProcessEnv = process.env): ExtractKey[] {
+export function listExtractKeys(recipientId: string, env: NodeJS.ProcessEnv): ExtractKey[] {
   const found = new Map<number, ExtractKey>()
   const add = (version: number, text: string | Buffer, source: string) => {
     const key = decodeKey(text, source)
@@ -62,7 +62,7 @@ export function listExtractKeys(recipientId: string, env: NodeJS.ProcessEnv = pr
 }
 
 /** The current (highest) key version of a recipient, or a given version; throws with what to do when absent. */
-export function loadExtractKey(recipientId: string, env: NodeJS.ProcessEnv = process.env, version?: number): ExtractKey {
+export function loadExtractKey(recipientId: string, env: NodeJS.ProcessEnv, version?: number): ExtractKey {
   const keys = listExtractKeys(recipientId, env)
   const chosen = version === undefined ? keys.at(-1) : keys.find((k) => k.version === version)
   if (!chosen) {
@@ -84,7 +84,7 @@ function decodeKey(text: string | Buffer, source: string): Buffer {
 }
 
 /** Refuses an output folder that holds the keys folder or lies inside it: a key never sits next to an extract. */
-export function assertKeysApart(outDir: string, env: NodeJS.ProcessEnv = process.env): void {
+export function assertKeysApart(outDir: string, env: NodeJS.ProcessEnv): void {
   const dir = env[KEYS_DIR_VARIABLE]
   if (!dir) return
   const keys = path.resolve(dir)
@@ -96,7 +96,7 @@ export function assertKeysApart(outDir: string, env: NodeJS.ProcessEnv = process
 }
 
 /** Key files readable by others than their owner (operators should chmod 600), by file name. */
-export function looselyProtectedKeyFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+export function looselyProtectedKeyFiles(env: NodeJS.ProcessEnv): string[] {
   const dir = env[KEYS_DIR_VARIABLE]
   if (!dir) return []
   try {

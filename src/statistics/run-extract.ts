@@ -31,8 +31,8 @@ import { insertExtract, latestMicrodataExtract, markExtractDelivered, readPopula
 export interface ExtractDeps {
   db: Db
   log: Logger
-  /** Where extract keys and SFTP credentials are read (default process.env). */
-  env?: NodeJS.ProcessEnv
+  /** Where extract keys and SFTP credentials are read (the entry point's environment, or a test's). */
+  env: NodeJS.ProcessEnv
   now?: () => Date
   /** SFTP retry policy (config PASSERELLE_SFTP_RETRIES / _RETRY_DELAY_MS). */
   sftp?: { retries: number; retryDelayMs: number }
@@ -223,7 +223,7 @@ function recipientOf(purpose: Purpose, stats: Statistics, recipientId: string): 
 
 export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Promise<ExtractResult> {
   const started = process.hrtime.bigint()
-  const env = deps.env ?? process.env
+  const env = deps.env
   const now = deps.now?.() ?? new Date()
   const { purpose } = options
   const stats = statisticsOf(purpose)

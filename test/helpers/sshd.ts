@@ -248,7 +248,8 @@ async function checkLogin(port: number, user: string, privateKey: string, root: 
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once('error', reject)

@@ -134,6 +134,16 @@ describe('SFTP faults (embedded ssh2 server)', () => {
       await expect(raw.get('/../../../etc/hostname')).rejects.toThrow(/No such file/)
     })
 
+    it('serves the root itself: / is a folder (lstat), and mkdir -p creates a folder right under it', async () => {
+      expect(await raw.exists('/')).toBe('d')
+      await raw.mkdir('/depot-top/sub', true)
+      expect(fs.statSync(path.join(sftp.root, 'depot-top', 'sub')).isDirectory()).toBe(true)
+      // The root stays where it is: it cannot be renamed or removed.
+      await expect(raw.rename('/', '/moved-root')).rejects.toThrow()
+      await expect(raw.rmdir('/')).rejects.toThrow()
+      expect(fs.statSync(sftp.root).isDirectory()).toBe(true)
+    })
+
     it('does not follow symbolic links that lead outside', async () => {
       await expect(raw.get('/jail/link-to-file')).rejects.toThrow()
       await expect(raw.list('/jail/link-to-dir')).rejects.toThrow()

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { decryptNir, encryptNir } from '../../src/crypto/nir-cipher.ts'
 import { ApiError } from '../../src/http/api-error.ts'
-import { loadApiOptions } from '../../src/http/api-options.ts'
+import { loadConfig } from '../../src/config/config.ts'
 import { decodeCursor, encodeCursor } from '../../src/http/cursor.ts'
 import { purposeDataSchema } from '../../src/http/openapi-document.ts'
 import { RateLimiter } from '../../src/http/rate-limiter.ts'
@@ -118,8 +118,8 @@ describe('OpenAPI data schemas', () => {
 
 describe('API options', () => {
   it('parse the environment and list every bad variable', () => {
-    expect(loadApiOptions({}).graceDays).toBe(30)
-    expect(loadApiOptions({ PASSERELLE_API_GRACE_DAYS: '10', PASSERELLE_API_RATE_PER_SECOND: '5' })).toMatchObject({ graceDays: 10, rateLimit: { perSecond: 5, burst: 100 } })
-    expect(() => loadApiOptions({ PASSERELLE_API_GRACE_DAYS: '-1', PASSERELLE_API_TRUST_PROXY: 'yes' })).toThrow(/PASSERELLE_API_GRACE_DAYS[\s\S]*PASSERELLE_API_TRUST_PROXY/)
+    expect(loadConfig({}).api.graceDays).toBe(30)
+    expect(loadConfig({ PASSERELLE_API_GRACE_DAYS: '10', PASSERELLE_API_RATE_PER_SECOND: '5' }).api).toMatchObject({ graceDays: 10, rateLimit: { perSecond: 5, burst: 100 } })
+    expect(() => loadConfig({ PASSERELLE_API_GRACE_DAYS: '-1', PASSERELLE_API_TRUST_PROXY: 'yes' })).toThrow(/PASSERELLE_API_GRACE_DAYS[\s\S]*PASSERELLE_API_TRUST_PROXY/)
   })
 })

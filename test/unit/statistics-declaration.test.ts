@@ -99,7 +99,7 @@ describe('statistics declaration', () => {
   it('lists one monthly job per statistical purpose and recipient', () => {
     const purposes = loadPurposes(path.resolve(import.meta.dirname, '../../mappings'))
     expect(extractTargets(purposes).map((t) => t.job)).toEqual(['extract:statistiques:observatoire', 'extract:statistiques:drees'])
-    const jobs = extractJobs({ db: undefined as never, log: undefined as never }, purposes, { outDir: '/tmp/extracts' })
+    const jobs = extractJobs({ db: undefined as never, log: undefined as never, env: {} }, purposes, { outDir: '/tmp/extracts' })
     expect(jobs.map((j) => [j.name, j.schedule])).toEqual([
       ['extract:statistiques:observatoire', '0 5 1 * *'],
       ['extract:statistiques:drees', '0 5 1 * *'],

@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import { userInfo } from 'node:os'
-import { openContext } from '../context.ts'
+import { defaultCliActor, openContext } from '../context.ts'
 import { showArchivedDossier, type ArchivedDossier } from '../../retention/read-archive.ts'
 
 /**
@@ -23,7 +22,7 @@ export function register(program: Command): void {
         const dossier = await showArchivedDossier(ctx.db, ctx.keys, {
           numdemrsa: opts.dossier,
           reason: opts.reason,
-          actor: opts.actor ?? process.env.PASSERELLE_ACTOR ?? `cli:${userInfo().username}`,
+          actor: opts.actor ?? defaultCliActor(),
           now: new Date(),
           ...(opts.organisme !== undefined ? { organisme: opts.organisme } : {}),
         })

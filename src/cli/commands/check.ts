@@ -1,9 +1,7 @@
 import type { Command } from 'commander'
-import path from 'node:path'
-import { loadConfig } from '../../config/config.ts'
+import { cliConfig, sayWaiting } from '../context.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
-import { sayWaiting } from '../context.ts'
 import { checkConfiguration } from '../../purposes/check-configuration.ts'
 
 export function register(program: Command): void {
@@ -14,9 +12,9 @@ export function register(program: Command): void {
     .option('--mappings <dir>', 'purposes directory (default: PASSERELLE_MAPPINGS_DIR or ./mappings)')
     .option('--database', 'also compare the database schema and its stored values with the declarations')
     .action(async (options: { flows?: string; mappings?: string; database?: boolean }) => {
-      const config = loadConfig()
-      const flowsDir = options.flows ? path.resolve(options.flows) : config.flowsDir
-      const mappingsDir = options.mappings ? path.resolve(options.mappings) : config.mappingsDir
+      // --flows and --mappings override PASSERELLE_FLOWS_DIR and PASSERELLE_MAPPINGS_DIR (applied by the entry point).
+      const config = cliConfig()
+      const { flowsDir, mappingsDir } = config
       const db = options.database ? await openDatabase(config, { onWait: sayWaiting }) : undefined
       try {
         if (db) await migrate(db)

@@ -1,21 +1,106 @@
 import type { Command } from 'commander'
-import { loadConfig, redactConfig } from '../../config/config.ts'
+import { ConfigError, EX_CONFIG, loadConfig, showSettings, SETTINGS, type Config } from '../../config/config.ts'
+import { loadDeclarations } from '../../flows/declarations.ts'
+import type { SftpSource } from '../../flows/flow.ts'
+import { resolveSftpSource } from '../../sftp/resolve-source.ts'
+import { statisticsOf } from '../../statistics/declaration.ts'
+import { reportsItsOwnConfig, settingOverrides } from '../main.ts'
+
+/** Prefixes of variables that are not settings of the gateway itself (test and benchmark harnesses). */
+const NOT_SETTINGS = /^PASSERELLE_(TEST|TESTS|BENCH)_|^PASSERELLE_EXTRACT_KEY_/
+
+interface SftpReport {
+  /** `flow caf-beneficiaires` or `extract statistiques → drees`. */
+  target: string
+  state: 'configured' | 'not configured' | 'invalid'
+  /** Variable names (never values) and what is wrong with them. */
+  detail: string
+}
 
 export function register(program: Command): void {
-  program
-    .command('config')
-    .description('print the effective configuration (secrets redacted); fails listing every invalid variable')
-    .option('--json', 'print JSON')
-    .action((options: { json?: boolean }) => {
-      const shown = redactConfig(loadConfig())
-      if (options.json) {
-        process.stdout.write(JSON.stringify(shown, null, 2) + '\n')
-        return
-      }
-      const lines = (value: unknown, prefix: string): string[] =>
-        value !== null && typeof value === 'object' && !Array.isArray(value)
-          ? Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => lines(v, prefix ? `${prefix}.${k}` : k))
-          : [`${prefix.padEnd(24)} ${String(value)}`]
-      process.stdout.write(lines(shown, '').join('\n') + '\n')
-    })
+  reportsItsOwnConfig(
+    program
+      .command('config')
+      .description('show every setting (secrets redacted) and the SFTP variables the flows name, and check them (exit 78 when one is bad)')
+      .option('--json', 'print JSON')
+      .action((options: { json?: boolean }, command: Command) => {
+        // The entry point's environment, read here because this command reports a bad configuration itself.
+        const env = process.env
+        const problems: string[] = []
+        let config: Config | undefined
+        try {
+          config = loadConfig(env, settingOverrides(command))
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error
+          problems.push(...error.problems)
+        }
+        const settings = showSettings(env)
+        const sftp = config ? sftpReports(config, env, problems) : []
+        const unknown = Object.keys(env)
+          .filter((name) => name.startsWith('PASSERELLE_') && !(name in SETTINGS) && !NOT_SETTINGS.test(name))
+          .sort()
+        if (options.json) {
+          process.stdout.write(JSON.stringify({ settings, sftp, unknownVariables: unknown, problems }, null, 2) + '\n')
+        } else {
+          const width = Math.max(...settings.map((s) => s.variable.length))
+          const lines = settings.map((s) => `${s.variable.padEnd(width)}  ${s.value}${s.source === 'environment' || s.source === 'unset' ? '' : `  (${s.source})`}`)
+          if (sftp.length > 0) lines.push('', 'SFTP sources and destinations (variables named by the declarations):')
+          for (const r of sftp) lines.push(`  ${r.target}: ${r.state}${r.detail ? ` (${r.detail})` : ''}`)
+          if (unknown.length > 0) lines.push('', `unknown variables, ignored (a typo?): ${unknown.join(', ')}`)
+          process.stdout.write(lines.join('\n') + '\n')
+        }
+        if (problems.length > 0) {
+          process.stderr.write(`passerelle: ${new ConfigError(problems).message}\n`)
+          process.exitCode = EX_CONFIG
+        }
+      }),
+  )
+}
+
+/**
+ * Each flow source and extract destination against the environment: configured, not configured (none of its variables
+ * set: its scheduled pull or push will fail until they are), or invalid (some set, or set wrong: a problem).
+ */
+function sftpReports(config: Config, env: NodeJS.ProcessEnv, problems: string[]): SftpReport[] {
+  let declarations
+  try {
+    declarations = loadDeclarations(config)
+  } catch (error) {
+    problems.push(`declarations: ${(error as Error).message}`)
+    return []
+  }
+  const targets: { target: string; id: string; source: SftpSource }[] = []
+  for (const flow of declarations.flows.values()) if (flow.source) targets.push({ target: `flow ${flow.id}`, id: flow.id, source: flow.source })
+  for (const purpose of declarations.purposes.values()) {
+    if (!purpose.statistics) continue
+    for (const recipient of statisticsOf(purpose).recipients) {
+      if (!recipient.sftp) continue
+      const source = { ...recipient.sftp, pattern: '.*', min_age_seconds: 0 } as unknown as SftpSource
+      targets.push({ target: `extract ${purpose.id} → ${recipient.id}`, id: `${purpose.id}:${recipient.id}`, source })
+    }
+  }
+  return targets.map(({ target, id, source }) => {
+    const names = variablesOf(source)
+    const set = names.filter((n) => (env[n] ?? '').trim() !== '')
+    if (set.length === 0) return { target, state: 'not configured', detail: `${names.join(', ')} unset` }
+    try {
+      resolveSftpSource(source, id, env)
+      return { target, state: 'configured', detail: set.join(', ') }
+    } catch (error) {
+      const message = (error as Error).message
+      problems.push(message)
+      return { target, state: 'invalid', detail: message }
+    }
+  })
+}
+
+/** The environment variables a source names: `${VAR}` in host, port and user, and its `*_env` fields. */
+function variablesOf(source: SftpSource): string[] {
+  const names = new Set<string>()
+  for (const template of [source.host, source.port, source.user]) {
+    if (typeof template !== 'string') continue
+    for (const match of template.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::-[^}]*)?\}/g)) names.add(match[1]!)
+  }
+  for (const name of [source.private_key_env, source.passphrase_env, source.password_env, source.host_key_env]) if (name) names.add(name)
+  return [...names]
 }

@@ -3,7 +3,7 @@ import { loadPurposes } from '../../purposes/load-purposes.ts'
 import { DeclarationProblem } from '../../statistics/declaration.ts'
 import { ExtractKeyError } from '../../statistics/extract-keys.ts'
 import { ExtractRefusedError, runExtract } from '../../statistics/run-extract.ts'
-import { openContext } from '../context.ts'
+import { defaultCliActor, openContext } from '../context.ts'
 
 /**
  * `passerelle extract`: one statistical extract for one recipient — pseudonymised, k-anonymous microdata, or an
@@ -33,8 +33,10 @@ export function register(program: Command): void {
           return
         }
         const result = await runExtract(
-          { db: ctx.db, log: ctx.log, sftp: ctx.config.sftp },
-          { purpose, recipientId: opts.recipient, asOf: opts.asOf, outDir: opts.out, aggregate: opts.aggregate, push: opts.push, ...(opts.bom ? { bom: true } : {}), actor: `cli:${process.env.USER ?? 'unknown'}` },
+          // The recipient's SFTP variables and extract keys are named by its declaration (PASSERELLE_EXTRACT_KEY_<R>_V<N>):
+          // the entry point hands its environment to the extract, which reads only those names.
+          { db: ctx.db, log: ctx.log, sftp: ctx.config.sftp, env: process.env },
+          { purpose, recipientId: opts.recipient, asOf: opts.asOf, outDir: opts.out, aggregate: opts.aggregate, push: opts.push, ...(opts.bom ? { bom: true } : {}), actor: defaultCliActor() },
         )
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(result.manifest, null, 2)}\n`)

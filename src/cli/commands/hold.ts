@@ -1,9 +1,8 @@
 import type { Command } from 'commander'
-import { userInfo } from 'node:os'
-import { openContext } from '../context.ts'
+import { defaultCliActor, openContext } from '../context.ts'
 import { addLegalHold, listLegalHolds, releaseLegalHold, type LegalHold } from '../../retention/legal-holds.ts'
 
-const defaultActor = () => process.env.PASSERELLE_ACTOR ?? `cli:${userInfo().username}`
+const defaultActor = defaultCliActor
 
 /** `passerelle hold add|release|list`: legal holds that keep a dossier from being destroyed. */
 export function register(program: Command): void {

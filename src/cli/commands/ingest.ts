@@ -43,6 +43,8 @@ export function register(program: Command): void {
             }
             const progress = options.json ? undefined : createProgress(flow.id)
             outcomes.push(
+              // A flow names its own SFTP variables (`${CAF_SFTP_HOST}`, private_key_env...): the entry point hands its
+              // environment to the pull, which reads only the names the declaration gives.
               ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
                 onProgress: (p: { records: number }) => progress?.update(p.records),
               })),

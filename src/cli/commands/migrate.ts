@@ -1,15 +1,14 @@
 import type { Command } from 'commander'
-import { loadConfig } from '../../config/config.ts'
+import { cliConfig, sayWaiting } from '../context.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
-import { sayWaiting } from '../context.ts'
 
 export function register(program: Command): void {
   program
     .command('migrate')
     .description('apply pending database migrations (also done at every start)')
     .action(async () => {
-      const config = loadConfig()
+      const config = cliConfig()
       const db = await openDatabase(config, { onWait: sayWaiting })
       try {
         const { applied } = await migrate(db)

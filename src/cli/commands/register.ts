@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander'
 import { writeFileSync } from 'node:fs'
-import path from 'node:path'
-import { loadConfig } from '../../config/config.ts'
+import { cliConfig } from '../context.ts'
 import { parisDay } from '../../retention/duration.ts'
 import { loadRegister, renderRegister, type RegisterFormat } from '../../register/load-register.ts'
 
@@ -18,15 +17,8 @@ export function register(program: Command): void {
       if (options.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.date)) {
         throw new Error(`--date: expected YYYY-MM-DD (got "${options.date}")`)
       }
-      const config = loadConfig()
-      const { register: reg, notes } = loadRegister(
-        {
-          ...config,
-          flowsDir: options.flows ? path.resolve(options.flows) : config.flowsDir,
-          mappingsDir: options.mappings ? path.resolve(options.mappings) : config.mappingsDir,
-        },
-        options.date ?? parisDay(new Date()),
-      )
+      // --flows and --mappings override PASSERELLE_FLOWS_DIR and PASSERELLE_MAPPINGS_DIR (applied by the entry point).
+      const { register: reg, notes } = loadRegister(cliConfig(), options.date ?? parisDay(new Date()))
       for (const note of notes) process.stderr.write(`note: ${note}\n`)
       const text = renderRegister(reg, options.format)
       if (options.out) {

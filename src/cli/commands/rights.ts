@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
 import path from 'node:path'
 import { loadPurposes } from '../../purposes/load-purposes.ts'
 import { writeAccessExport } from '../../rights/access-export.ts'
@@ -9,14 +8,14 @@ import { liftLimitation } from '../../rights/limitation.ts'
 import { issueRectificationNotice } from '../../rights/rectification-notice.ts'
 import { closeRequest, extendRequest, listRequests, openRequest, publicRequest, showRequest, type ListedRequest, type RequestDetails } from '../../rights/requests.ts'
 import { isOutcome, isRequestType, OUTCOMES, REQUEST_TYPES, type RightsContext } from '../../rights/rights-request.ts'
-import { openContext, type AppContext } from '../context.ts'
+import { defaultCliActor, openContext, type AppContext } from '../context.ts'
 
 /**
  * `passerelle rights ...`: the DPO's data-subject requests (docs/rights.md). The NIR and birth date given to
  * `rights open` become blind indexes at once and are never stored or printed; no command prints a personal value
  * except `rights export` and `rights notice`, which write the answer files (audited) to the directory given.
  */
-const defaultActor = () => process.env.PASSERELLE_ACTOR ?? `cli:${userInfo().username}`
+const defaultActor = defaultCliActor
 
 async function withRights<T>(actor: string | undefined, fn: (ctx: RightsContext, app: AppContext) => Promise<T>): Promise<T> {
   const app = await openContext()

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadDeclarations } from '../../flows/declarations.ts'
-import { openContext } from '../context.ts'
+import { cliConfig, openContext } from '../context.ts'
 
 interface ServeFlags {
   port?: string
@@ -27,12 +27,13 @@ export function register(program: Command): void {
       const { gatewayJobs } = await import('../../server/jobs.ts')
       const { runJob } = await import('../../jobs/run-job.ts')
       const started = performance.now()
-      const ctx = await openContext(process.env, { role: 'serve' })
+      const ctx = await openContext(cliConfig(), { role: 'serve' })
       const declarations = loadDeclarations(ctx.config)
-      const port = flags.port !== undefined ? Number(flags.port) : ctx.config.port
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${flags.port})`)
-      const host = flags.host ?? ctx.config.host
+      // --port and --host override PORT and PASSERELLE_HOST: validated with every other setting by the entry point.
+      const { port, host } = ctx.config
 
+      // The flows and extract recipients name their own SFTP variables and keys: the entry point hands its environment
+      // to the jobs, which read only the names the declarations give.
       let env: NodeJS.ProcessEnv = process.env
       let closeDemo: (() => Promise<void>) | undefined
       const production = productionReasons(ctx.config.databaseUrl, process.env)
