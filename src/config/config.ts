@@ -19,6 +19,11 @@ const ConfigSchema = z.object({
   PASSERELLE_NIR_KEY: base64Key.optional(),
   PASSERELLE_INDEX_KEY: base64Key.optional(),
   PASSERELLE_PSEUDONYM_KEY: base64Key.optional(),
+  // Ed25519 private key signing audit checkpoints: PEM text, a path to a PEM file, or PKCS#8 DER in base64.
+  PASSERELLE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: z.string().min(1).default('*/5 * * * *'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   PASSERELLE_HOST: z.string().min(1).default('127.0.0.1'),
   PASSERELLE_RETENTION_SCHEDULE: z.string().min(1).default('30 4 * * *'),
@@ -36,7 +41,9 @@ export type Config = {
   extractsDir: string
   flowsDir: string
   mappingsDir: string
-  keys: { nir?: string; index?: string; pseudonym?: string }
+  keys: { nir?: string; index?: string; pseudonym?: string; auditSigning?: string }
+  /** Signed checkpoints of the audit chain, written outside the database (src/audit/checkpoints.ts). */
+  audit: { checkpointFile: string; checkpointMirrorDir: string | undefined; checkpointSchedule: string }
   port: number
   host: string
   schedules: { retention: string; extracts: string }
@@ -66,7 +73,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     extractsDir: path.resolve(e.PASSERELLE_EXTRACTS_DIR ?? path.join(dataDir, 'extracts')),
     flowsDir: path.resolve(e.PASSERELLE_FLOWS_DIR),
     mappingsDir: path.resolve(e.PASSERELLE_MAPPINGS_DIR),
-    keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY },
+    keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY, auditSigning: e.PASSERELLE_AUDIT_SIGNING_KEY },
+    audit: {
+      checkpointFile: path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl')),
+      checkpointMirrorDir: e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR ? path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR) : undefined,
+      checkpointSchedule: e.PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE,
+    },
     port: e.PORT,
     host: e.PASSERELLE_HOST,
     schedules: { retention: e.PASSERELLE_RETENTION_SCHEDULE, extracts: e.PASSERELLE_EXTRACT_SCHEDULE },

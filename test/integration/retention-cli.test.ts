@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditDossierSubject } from '../../src/audit/subject-pseudonym.ts'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
 import { openPglite } from '../../src/db/pglite.ts'
 import type { RetentionReport } from '../../src/retention/run-retention.ts'
@@ -113,6 +113,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
     PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
     PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+    PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     PASSERELLE_ACTOR: 'cli:dpo-test',
     LOG_LEVEL: 'silent',
   }
