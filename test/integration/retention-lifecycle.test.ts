@@ -242,7 +242,10 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(shown.members[0]!.fields).toMatchObject({ 'personne.nom': 'NOMH', 'personne.nir': '180017500000800', 'personne.role': 'DEM' })
     const audit = (await t.db.query<{ actor: string; outcome: string; subject: string; details: { reason: string } }>(`select actor, outcome, subject, details from audit_events where action = 'archive.show'`)).rows
     expect(audit).toHaveLength(1)
-    expect(audit[0]).toMatchObject({ actor: 'dpo', outcome: 'granted', details: { reason: 'recours contentieux n° 2023-17' } })
+    // The reason is free text: the chained event keeps only its keyed digest, the text itself sits in audit_texts.
+    expect(audit[0]).toMatchObject({ actor: 'dpo', outcome: 'granted', details: { texts: { reason: expect.any(String) } } })
+    expect(JSON.stringify(audit[0]!.details)).not.toContain('recours')
+    expect((await t.db.query<{ body: string }>(`select body from audit_texts where field = 'reason'`)).rows.map((r) => r.body)).toEqual(['recours contentieux n° 2023-17'])
     expect(audit[0]!.subject).toMatch(/^d_/)
   })
 
