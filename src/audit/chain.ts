@@ -67,11 +67,12 @@ export function canonicalJson(value: unknown): string {
   return out + '}'
 }
 
-export function eventHash(seq: number, prevHash: string, event: AuditEventInput): string {
-  const body = canonicalJson({
+/** The fields an event's hash covers, its instant written as given. */
+function hashedFields(seq: number, prevHash: string, event: AuditEventInput, occurredAt: string): Record<string, unknown> {
+  return {
     seq,
     prevHash,
-    occurredAt: event.occurredAt.toISOString(),
+    occurredAt,
     actor: event.actor,
     organisation: event.organisation,
     purpose: event.purpose,
@@ -81,8 +82,12 @@ export function eventHash(seq: number, prevHash: string, event: AuditEventInput)
     requestId: event.requestId,
     clientAddress: event.clientAddress,
     details: event.details,
-  })
-  return createHash('sha256').update(body).digest('hex')
+  }
+}
+
+/** Version 1: unkeyed SHA-256, the instant to the millisecond (every event written before migration 0100). */
+export function eventHash(seq: number, prevHash: string, event: AuditEventInput): string {
+  return createHash('sha256').update(canonicalJson(hashedFields(seq, prevHash, event, event.occurredAt.toISOString()))).digest('hex')
 }
 
 /**
@@ -96,22 +101,7 @@ export function microsecondInstant(occurredAt: Date): string {
 
 /** Version 2: keyed, and the instant to the microsecond (`instant`, as stored). */
 export function eventHashV2(key: Buffer, seq: number, prevHash: string, event: AuditEventInput, instant: string): string {
-  const body = canonicalJson({
-    v: 2,
-    seq,
-    prevHash,
-    occurredAt: instant,
-    actor: event.actor,
-    organisation: event.organisation,
-    purpose: event.purpose,
-    action: event.action,
-    subject: event.subject,
-    outcome: event.outcome,
-    requestId: event.requestId,
-    clientAddress: event.clientAddress,
-    details: event.details,
-  })
-  return createHmac('sha256', key).update(body).digest('hex')
+  return createHmac('sha256', key).update(canonicalJson({ v: 2, ...hashedFields(seq, prevHash, event, instant) })).digest('hex')
 }
 
 /** The keyed digest an event keeps of one of its free texts: bound to the event's seq and the field's name. */

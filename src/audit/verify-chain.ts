@@ -20,7 +20,7 @@ export type ChainVerdict =
   | ({ ok: true; events: number; firstSeq: number | null; lastSeq: number | null } & ChainFacts)
   | ({ ok: false; events: number; brokenAt: number; reason: BreakReason; field?: string } & ChainFacts)
 
-interface Row {
+export interface StoredEventRow {
   seq: number
   occurred_at: Date | string
   instant: string
@@ -38,7 +38,8 @@ interface Row {
   hash_version: number
 }
 
-function eventOf(row: Row): AuditEventInput {
+/** An event as stored (a row of audit_events or retention_receipts), as it was hashed. */
+export function eventOfRow(row: Omit<StoredEventRow, 'seq' | 'instant' | 'prev_hash' | 'hash' | 'hash_version'>): AuditEventInput {
   return {
     occurredAt: new Date(row.occurred_at),
     actor: row.actor,
@@ -54,17 +55,17 @@ function eventOf(row: Row): AuditEventInput {
 }
 
 /** The hash a stored row should have, by its version (1: unkeyed, to the millisecond; 2: keyed, to the microsecond). */
-function expectedHash(row: Row, event: AuditEventInput, chainKey: () => Buffer): string | undefined {
+function expectedHash(row: StoredEventRow, event: AuditEventInput, chainKey: () => Buffer): string | undefined {
   if (row.hash_version === 1) return eventHash(row.seq, row.prev_hash, event)
   if (row.hash_version === 2) return eventHashV2(chainKey(), row.seq, row.prev_hash, event, row.instant)
   return undefined
 }
 
 /** The rows of an event table (audit_events or retention_receipts) in seq order, a page at a time. */
-async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<Row[]> {
+async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<StoredEventRow[]> {
   let after = -1
   for (;;) {
-    const { rows } = await db.query<Row>(
+    const { rows } = await db.query<StoredEventRow>(
       `select seq, occurred_at, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as instant,
               actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version
        from ${table}
@@ -95,7 +96,7 @@ export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): P
     for (const row of page) {
       if (row.hash_version === 2) sawV2 = true
       else if (sawV2) return { ok: false, receipts: count, brokenAt: row.seq }
-      if (expectedHash(row, eventOf(row), chainKey) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
+      if (expectedHash(row, eventOfRow(row), chainKey) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
       count += 1
     }
   }
@@ -151,7 +152,7 @@ export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: Re
       if (row.prev_hash !== expectedPrev) return broken(row.seq, 'link_mismatch')
       if (row.hash_version === 2) sawV2 = true
       else if (sawV2) return broken(row.seq, 'version_downgrade')
-      const event = eventOf(row)
+      const event = eventOfRow(row)
       if (expectedHash(row, event, chainKey) !== row.hash) return broken(row.seq, 'hash_mismatch')
       const digests = (event.details.texts ?? {}) as Record<string, unknown>
       for (const text of textsBySeq.get(row.seq) ?? []) {

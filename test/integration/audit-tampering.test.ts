@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { appendAuditEvents } from '../../src/audit/audit-log.ts'
 import { eventHash, eventHashV2, GENESIS_HASH, type AuditEventInput } from '../../src/audit/chain.ts'
+import { eventOfRow, type StoredEventRow } from '../../src/audit/verify-chain.ts'
 import { verifyAuditLog } from '../../src/audit/verify-log.ts'
 import { CheckpointRefusedError, writeAuditCheckpoint, type CheckpointTarget } from '../../src/audit/write-checkpoint.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
@@ -31,34 +32,6 @@ const event = (i: number): AuditEventInput => ({
   details: { status: i % 4 === 0 ? 404 : 200, nested: { b: 1, a: [1, 2] } },
 })
 
-interface StoredRow {
-  seq: number
-  instant: string
-  occurred_at: Date
-  actor: string | null
-  organisation: string | null
-  purpose: string | null
-  action: string
-  subject: string | null
-  outcome: AuditEventInput['outcome']
-  request_id: string | null
-  client_address: string | null
-  details: Record<string, unknown>
-}
-
-const storedEvent = (r: StoredRow): AuditEventInput => ({
-  occurredAt: new Date(r.occurred_at),
-  actor: r.actor,
-  organisation: r.organisation,
-  purpose: r.purpose,
-  action: r.action,
-  subject: r.subject,
-  outcome: r.outcome,
-  requestId: r.request_id,
-  clientAddress: r.client_address,
-  details: typeof r.details === 'string' ? JSON.parse(r.details) : r.details,
-})
-
 /**
  * Recomputes every hash from `fromSeq` on, as an attacker would after a rewrite: with plain SHA-256 (version 1,
  * all a database administrator can compute), or with the stolen chain key (an attacker who also read the
@@ -67,7 +40,7 @@ const storedEvent = (r: StoredRow): AuditEventInput => ({
 async function rechain(db: Queryable, fromSeq: number, mode: 'sha256' | 'stolen-key'): Promise<void> {
   const before = await db.query<{ hash: string }>('select hash from audit_events where seq = $1', [fromSeq - 1])
   let prev = before.rows[0]?.hash ?? GENESIS_HASH
-  const { rows } = await db.query<StoredRow>(
+  const { rows } = await db.query<StoredEventRow>(
     `select seq, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as instant, occurred_at, actor, organisation,
             purpose, action, subject, outcome, request_id, client_address, details
      from audit_events
@@ -77,7 +50,7 @@ async function rechain(db: Queryable, fromSeq: number, mode: 'sha256' | 'stolen-
   )
   const updates = rows.map((r) => {
     const seq = Number(r.seq)
-    const hash = mode === 'sha256' ? eventHash(seq, prev, storedEvent(r)) : eventHashV2(keys.audit.chain, seq, prev, storedEvent(r), r.instant)
+    const hash = mode === 'sha256' ? eventHash(seq, prev, eventOfRow(r)) : eventHashV2(keys.audit.chain, seq, prev, eventOfRow(r), r.instant)
     const update = { seq, prev, hash }
     prev = hash
     return update
