@@ -87,3 +87,17 @@ export async function seedCliTestDatabase(env: Record<string, string>, seed: (db
   }
   return undefined
 }
+
+/**
+ * Reads the database of CLI child processes between two commands: the PostgreSQL test database when there is one,
+ * otherwise the embedded PGlite of `dataDir`, opened and closed again (its folder admits one process at a time).
+ */
+export async function inspectCliDatabase<T>(t: TestDatabase | undefined, dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  if (t) return fn(t.db)
+  const db = await openPglite(path.join(dataDir, 'pglite'))
+  try {
+    return await fn(db)
+  } finally {
+    await db.close()
+  }
+}

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendAuditEvents } from '../../src/audit/audit-log.ts'
 import type { AuditEventInput } from '../../src/audit/chain.ts'
 import type { Db } from '../../src/db/db.ts'
-import { openPglite } from '../../src/db/pglite.ts'
-import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { inspectCliDatabase, postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { instanceEnv, REPO } from '../helpers/processes.ts'
 
 /**
@@ -27,15 +26,8 @@ describe.skipIf(postgresUnavailable())('audit verify and checkpoints (CLI)', { t
     const r = spawnSync(process.execPath, [path.join(REPO, 'bin/passerelle.js'), ...args], { cwd: REPO, env: instanceEnv(env), encoding: 'utf8', timeout: 120_000 })
     return { status: r.status, out: r.stdout, err: r.stderr }
   }
-  const inspect = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    if (t) return fn(t.db)
-    const db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
-    try {
-      return await fn(db)
-    } finally {
-      await db.close()
-    }
-  }
+  const inspect = <T>(fn: (db: Db) => Promise<T>): Promise<T> => inspectCliDatabase(t, env.PASSERELLE_DATA_DIR!, fn)
+
   const event = (i: number, at: Date): AuditEventInput => ({
     occurredAt: at,
     actor: 'referent@example.org',

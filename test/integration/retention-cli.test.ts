@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditDossierSubject } from '../../src/audit/subject-pseudonym.ts'
 import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
-import { openPglite } from '../../src/db/pglite.ts'
 import type { RetentionReport } from '../../src/retention/run-retention.ts'
-import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { inspectCliDatabase, postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { day, seedDossier, type SeedPerson } from '../helpers/retention-seed.ts'
 
@@ -127,15 +126,8 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     return { status: r.status, out: r.stdout, err: r.stderr + (r.error ? `\n[spawn] ${r.error.message}` : '') }
   }
   /** Reads the database between commands: the PGlite directory admits one process at a time, so open and close. */
-  const inspect = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    if (t) return fn(t.db)
-    const db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
-    try {
-      return await fn(db)
-    } finally {
-      await db.close()
-    }
-  }
+  const inspect = <T>(fn: (db: Db) => Promise<T>): Promise<T> => inspectCliDatabase(t, env.PASSERELLE_DATA_DIR!, fn)
+
   const snapshot = () =>
     inspect(async (db) => {
       const out: Record<string, number> = {}
