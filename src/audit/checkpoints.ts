@@ -119,7 +119,7 @@ export function readCheckpoints(text: string, publicKey: KeyObject): ReadCheckpo
     if (parsed.n !== expectedN) {
       findings.push(
         parsed.n > expectedN
-          ? `checkpoints ${expectedN}${parsed.n - 1 > expectedN ? ` to ${parsed.n - 1}` : ''} are missing from the file (numbering jumps to ${parsed.n})`
+          ? `${parsed.n - 1 > expectedN ? `checkpoints ${expectedN} to ${parsed.n - 1} are` : `checkpoint ${expectedN} is`} missing from the file (numbering jumps to ${parsed.n})`
           : `checkpoint ${parsed.n} appears again after checkpoint ${expectedN - 1}`,
       )
     } else if (parsed.prev !== (previous ? lineDigest(previous.line) : GENESIS_HASH)) {

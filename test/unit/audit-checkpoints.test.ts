@@ -48,6 +48,7 @@ describe('audit checkpoints', () => {
       'checkpoint file line 5 is not a checkpoint (damaged or truncated)',
     ])
     expect(read.valid.map((v) => v.checkpoint.n)).toEqual([1, 4])
+    expect(readCheckpoints([lines[0], lines[2], lines[3]].join('\n'), verifying).findings).toEqual(['checkpoint 2 is missing from the file (numbering jumps to 3)'])
   })
 
   it('names a checkpoint re-signed by the key holder that no longer links to its predecessor', () => {
