@@ -21,6 +21,7 @@ import { AuditWriter } from '../src/audit/audit-log.ts'
 import { generateApiToken } from '../src/auth/api-token.ts'
 import { portfolioRelation, portfolioWindow } from '../src/assignments/portfolio.ts'
 import { findPersonForCaller, listPortfolio } from '../src/assignments/portfolio-queries.ts'
+import { useAuditKeys } from '../src/audit/audit-keys.ts'
 import { testKeys } from '../src/crypto/keys.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { openPostgres } from '../src/db/postgres.ts'
@@ -67,6 +68,7 @@ await admin.end()
 const db = await openPostgres(url.toString(), { max: 16 })
 await migrate(db)
 const keys = testKeys()
+useAuditKeys(keys.audit)
 const purposes = loadPurposes(path.resolve('mappings'))
 if (!purposes.has(PURPOSE)) throw new Error(`purpose ${PURPOSE} is not declared in mappings/`)
 

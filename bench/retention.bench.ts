@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { AuditWriter } from '../src/audit/audit-log.ts'
 import { nirIndex, personMatchKey } from '../src/crypto/blind-index.ts'
+import { useAuditKeys } from '../src/audit/audit-keys.ts'
 import { testKeys } from '../src/crypto/keys.ts'
 import { encryptNir } from '../src/crypto/nir-cipher.ts'
 import type { Db } from '../src/db/db.ts'
@@ -37,6 +38,7 @@ const PAUSE_RATIO = Number(process.env.BENCH_PAUSE_RATIO ?? DEFAULT_PAUSE_RATIO)
 const ADMIN_URL = process.env.PASSERELLE_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 const keys = testKeys()
+useAuditKeys(keys.audit)
 const log = createLogger({ level: 'warn' })
 const say = (line: string) => process.stdout.write(`${line}\n`)
 

@@ -1,5 +1,7 @@
 import type { Db, Queryable } from '../db/db.ts'
+import { auditKeys } from './audit-keys.ts'
 import { chainEvents, GENESIS_HASH, type AuditEventInput, type ChainedEvent } from './chain.ts'
+import { checkAuditText } from './free-text.ts'
 
 const LOCK = 'passerelle:audit'
 
@@ -10,6 +12,8 @@ const LOCK = 'passerelle:audit'
  */
 export async function appendAuditEvents(tx: Queryable, events: readonly AuditEventInput[]): Promise<ChainedEvent[]> {
   if (events.length === 0) return []
+  for (const event of events) for (const [field, text] of Object.entries(event.texts ?? {})) checkAuditText(field, text)
+  const keys = auditKeys()
   await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [LOCK])
   const { rows } = await tx.query<{ seq: number; hash: string }>(
     `select seq, hash
@@ -24,10 +28,10 @@ export async function appendAuditEvents(tx: Queryable, events: readonly AuditEve
     )
     last = t.rows[0] ? { seq: t.rows[0].upto_seq, hash: t.rows[0].last_hash } : { seq: 0, hash: GENESIS_HASH }
   }
-  const chained = chainEvents(last, events)
+  const chained = chainEvents(last, events, keys)
   await tx.query(
-    `insert into audit_events (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash)
-     select *
+    `insert into audit_events (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
+     select *, 2
      from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[])`,
     [
       chained.map((e) => e.seq),
@@ -45,6 +49,23 @@ export async function appendAuditEvents(tx: Queryable, events: readonly AuditEve
       chained.map((e) => e.hash),
     ],
   )
+  const texts = chained.flatMap((e) => Object.entries(e.texts ?? {}).map(([field, body]) => ({ e, field, body })))
+  if (texts.length > 0) {
+    await tx.query(
+      `insert into audit_texts (seq, field, subject, person_id, dossier_id, body, created_at)
+       select *
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])`,
+      [
+        texts.map((t) => t.e.seq),
+        texts.map((t) => t.field),
+        texts.map((t) => t.e.subject),
+        texts.map((t) => t.e.textOwner?.personId ?? null),
+        texts.map((t) => t.e.textOwner?.dossierId ?? null),
+        texts.map((t) => t.body),
+        texts.map((t) => t.e.occurredAt.toISOString()),
+      ],
+    )
+  }
   return chained
 }
 

@@ -1,13 +1,29 @@
 import type { Queryable } from '../db/db.ts'
-import { eventHash, GENESIS_HASH, type AuditEventInput } from './chain.ts'
+import { auditKeys } from './audit-keys.ts'
+import { auditTextDigest, eventHash, eventHashV2, GENESIS_HASH, type AuditEventInput } from './chain.ts'
+
+export type BreakReason = 'hash_mismatch' | 'link_mismatch' | 'gap' | 'bad_start' | 'version_downgrade' | 'text_mismatch'
+
+/** What the walk saw, for the comparison with the signed checkpoints (src/audit/checkpoints.ts). */
+export interface ChainFacts {
+  /** Where the log restarts after the last purge (audit_truncations), if it was ever purged. */
+  base: { seq: number; hash: string } | null
+  /** The last event verified (or the base, or the genesis, when there is none). */
+  head: { seq: number; hash: string }
+  /** The hash found at each sequence number the caller asked to watch (checkpoint heads). */
+  hashesAt: Map<number, string>
+  /** uptoSeq of each `retention.destroy` receipt of the audit log's own purge seen in the chain. */
+  purgeReceipts: Set<number>
+}
 
 export type ChainVerdict =
-  | { ok: true; events: number; firstSeq: number | null; lastSeq: number | null }
-  | { ok: false; events: number; brokenAt: number; reason: 'hash_mismatch' | 'link_mismatch' | 'gap' | 'bad_start' }
+  | ({ ok: true; events: number; firstSeq: number | null; lastSeq: number | null } & ChainFacts)
+  | ({ ok: false; events: number; brokenAt: number; reason: BreakReason; field?: string } & ChainFacts)
 
-interface Row {
+export interface StoredEventRow {
   seq: number
   occurred_at: Date | string
+  instant: string
   actor: string | null
   organisation: string | null
   purpose: string | null
@@ -19,9 +35,11 @@ interface Row {
   details: Record<string, unknown> | string
   prev_hash: string
   hash: string
+  hash_version: number
 }
 
-function eventOf(row: Row): AuditEventInput {
+/** An event as stored (a row of audit_events or retention_receipts), as it was hashed. */
+export function eventOfRow(row: Omit<StoredEventRow, 'seq' | 'instant' | 'prev_hash' | 'hash' | 'hash_version'>): AuditEventInput {
   return {
     occurredAt: new Date(row.occurred_at),
     actor: row.actor,
@@ -36,12 +54,20 @@ function eventOf(row: Row): AuditEventInput {
   }
 }
 
+/** The hash a stored row should have, by its version (1: unkeyed, to the millisecond; 2: keyed, to the microsecond). */
+function expectedHash(row: StoredEventRow, event: AuditEventInput, chainKey: () => Buffer): string | undefined {
+  if (row.hash_version === 1) return eventHash(row.seq, row.prev_hash, event)
+  if (row.hash_version === 2) return eventHashV2(chainKey(), row.seq, row.prev_hash, event, row.instant)
+  return undefined
+}
+
 /** The rows of an event table (audit_events or retention_receipts) in seq order, a page at a time. */
-async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<Row> {
-  let after = 0
+async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<StoredEventRow[]> {
+  let after = -1
   for (;;) {
-    const { rows } = await db.query<Row>(
-      `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
+    const { rows } = await db.query<StoredEventRow>(
+      `select seq, occurred_at, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as instant,
+              actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version
        from ${table}
        where seq > $1
        order by seq
@@ -49,7 +75,8 @@ async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_rece
       [after, pageSize],
     )
     if (rows.length === 0) return
-    yield* rows
+    for (const row of rows) row.seq = Number(row.seq)
+    yield rows
     after = rows.at(-1)!.seq
   }
 }
@@ -63,32 +90,82 @@ export type ReceiptsVerdict = { ok: true; receipts: number } | { ok: false; rece
  */
 export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): Promise<ReceiptsVerdict> {
   let count = 0
-  for await (const row of eventRows(db, 'retention_receipts', pageSize)) {
-    if (eventHash(row.seq, row.prev_hash, eventOf(row)) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
-    count += 1
+  let sawV2 = false
+  const chainKey = () => auditKeys().chain
+  for await (const page of eventRows(db, 'retention_receipts', pageSize)) {
+    for (const row of page) {
+      if (row.hash_version === 2) sawV2 = true
+      else if (sawV2) return { ok: false, receipts: count, brokenAt: row.seq }
+      if (expectedHash(row, eventOfRow(row), chainKey) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
+      count += 1
+    }
   }
   return { ok: true, receipts: count }
 }
 
-/** Recomputes the whole chain in pages and names the first broken link. */
-export async function verifyAuditChain(db: Queryable, pageSize = 5000): Promise<ChainVerdict> {
+/** uptoSeq of the audit log's purge receipts kept in retention_receipts (verified by verifyRetentionReceipts). */
+export async function keptPurgeReceipts(db: Queryable): Promise<Set<number>> {
+  const { rows } = await db.query<{ upto: string }>(
+    `select details ->> 'uptoSeq' as upto
+     from retention_receipts
+     where action = 'retention.destroy'
+       and details ? 'uptoSeq'`,
+  )
+  return new Set(rows.map((r) => Number(r.upto)))
+}
+
+/**
+ * Recomputes the whole chain in pages and names the first broken link: a changed event, a missing or extra one,
+ * a broken link, a version-1 event after a version-2 one (a downgrade to the unkeyed hash), or a free text that is
+ * still present but no longer matches the digest its event committed to. `watch` lists the sequence numbers whose
+ * hashes the caller wants back (checkpoint heads).
+ */
+export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: ReadonlySet<number> = new Set()): Promise<ChainVerdict> {
   const t = await db.query<{ upto_seq: number; last_hash: string }>(
     'select upto_seq, last_hash from audit_truncations order by upto_seq desc limit 1',
   )
-  let expectedSeq = (t.rows[0]?.upto_seq ?? 0) + 1
-  let expectedPrev = t.rows[0]?.last_hash ?? GENESIS_HASH
+  const base = t.rows[0] ? { seq: Number(t.rows[0].upto_seq), hash: t.rows[0].last_hash } : null
+  const facts: ChainFacts = { base, head: base ?? { seq: 0, hash: GENESIS_HASH }, hashesAt: new Map(), purgeReceipts: new Set() }
+  let expectedSeq = (base?.seq ?? 0) + 1
+  let expectedPrev = base?.hash ?? GENESIS_HASH
   let count = 0
   let firstSeq: number | null = null
   let lastSeq: number | null = null
-  for await (const row of eventRows(db, 'audit_events', pageSize)) {
-    firstSeq ??= row.seq
-    if (row.seq !== expectedSeq) return { ok: false, events: count, brokenAt: expectedSeq, reason: count === 0 ? 'bad_start' : 'gap' }
-    if (row.prev_hash !== expectedPrev) return { ok: false, events: count, brokenAt: row.seq, reason: 'link_mismatch' }
-    if (eventHash(row.seq, row.prev_hash, eventOf(row)) !== row.hash) return { ok: false, events: count, brokenAt: row.seq, reason: 'hash_mismatch' }
-    expectedPrev = row.hash
-    expectedSeq = row.seq + 1
-    count += 1
-    lastSeq = row.seq
+  let sawV2 = false
+  const chainKey = () => auditKeys().chain
+  const broken = (brokenAt: number, reason: BreakReason, field?: string): ChainVerdict => ({ ok: false, events: count, brokenAt, reason, ...(field ? { field } : {}), ...facts })
+  for await (const page of eventRows(db, 'audit_events', pageSize)) {
+    const texts = await db.query<{ seq: number; field: string; body: string }>(
+      `select seq, field, body
+       from audit_texts
+       where seq between $1 and $2`,
+      [page[0]!.seq, page.at(-1)!.seq],
+    )
+    const textsBySeq = new Map<number, { field: string; body: string }[]>()
+    for (const r of texts.rows) {
+      const seq = Number(r.seq)
+      textsBySeq.set(seq, [...(textsBySeq.get(seq) ?? []), r])
+    }
+    for (const row of page) {
+      firstSeq ??= row.seq
+      if (row.seq !== expectedSeq) return broken(expectedSeq, count === 0 ? 'bad_start' : 'gap')
+      if (row.prev_hash !== expectedPrev) return broken(row.seq, 'link_mismatch')
+      if (row.hash_version === 2) sawV2 = true
+      else if (sawV2) return broken(row.seq, 'version_downgrade')
+      const event = eventOfRow(row)
+      if (expectedHash(row, event, chainKey) !== row.hash) return broken(row.seq, 'hash_mismatch')
+      const digests = (event.details.texts ?? {}) as Record<string, unknown>
+      for (const text of textsBySeq.get(row.seq) ?? []) {
+        if (digests[text.field] !== auditTextDigest(auditKeys().text, row.seq, text.field, text.body)) return broken(row.seq, 'text_mismatch', text.field)
+      }
+      if (row.action === 'retention.destroy' && typeof event.details.uptoSeq === 'number') facts.purgeReceipts.add(event.details.uptoSeq)
+      if (watch.has(row.seq)) facts.hashesAt.set(row.seq, row.hash)
+      expectedPrev = row.hash
+      expectedSeq = row.seq + 1
+      count += 1
+      lastSeq = row.seq
+      facts.head = { seq: row.seq, hash: row.hash }
+    }
   }
-  return { ok: true, events: count, firstSeq, lastSeq }
+  return { ok: true, events: count, firstSeq, lastSeq, ...facts }
 }

@@ -1,4 +1,6 @@
 import { userInfo } from 'node:os'
+import { useAuditKeys } from '../audit/audit-keys.ts'
+import { auditHeadSeq, checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { Config } from '../config/config.ts'
 import { loadKeys, type Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
@@ -45,15 +47,34 @@ export async function openContext(config: Config = cliConfig(), options: { role?
   const keys = loadKeys(config, (file) =>
     log.warn({ file }, 'no keys configured: generated embedded keys (set PASSERELLE_*_KEY for production)'),
   )
+  useAuditKeys(keys.audit)
   const db = await openDatabase(config, { role: options.role ?? 'cli', onWait: sayWaiting })
+  let headAtOpen: number
   try {
     const { applied } = await migrate(db)
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
+    headAtOpen = await auditHeadSeq(db)
   } catch (error) {
     await db.close()
     throw error
   }
-  return { config, db, keys, log, close: () => db.close() }
+  const ctx: AppContext = {
+    config,
+    db,
+    keys,
+    log,
+    // A command that appended audit events ends with a signed checkpoint outside the database (serve's final one).
+    async close() {
+      try {
+        if ((await auditHeadSeq(db)) !== headAtOpen) await checkpointAuditLog(ctx, 'close')
+      } catch (error) {
+        log.error({ err: { name: (error as Error).name } }, 'audit checkpoint not written')
+      } finally {
+        await db.close()
+      }
+    },
+  }
+  return ctx
 }
 
 /** Plain words on stderr (not a JSON log line): the operator is looking at this terminal. */

@@ -70,6 +70,11 @@ const SettingsSchema = z.object({
   PASSERELLE_API_BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024).default(DEFAULT_API_OPTIONS.bodyLimitBytes),
   PASSERELLE_API_TRUST_PROXY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   PASSERELLE_API_TOKEN_CACHE_SECONDS: decimal(0, 300).default(DEFAULT_API_OPTIONS.tokenCacheMs / 1000),
+  // Ed25519 private key signing audit checkpoints: PEM text, a path to a PEM file, or PKCS#8 DER in base64.
+  PASSERELLE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: z.string().min(1).optional(),
+  PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: cronExpression.default('*/5 * * * *'),
 })
 
 type SettingName = keyof z.input<typeof SettingsSchema>
@@ -101,6 +106,13 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
   PASSERELLE_API_BODY_LIMIT_BYTES: { meaning: 'largest API request body' },
   PASSERELLE_API_TRUST_PROXY: { meaning: 'take the client address from X-Forwarded-For (behind a reverse proxy only)' },
   PASSERELLE_API_TOKEN_CACHE_SECONDS: { meaning: 'how long a valid token is trusted without re-reading it (0: every request)' },
+  PASSERELLE_AUDIT_SIGNING_KEY: {
+    meaning: 'Ed25519 private key signing audit checkpoints (PEM text, PEM file path, or PKCS#8 DER in base64); generated on the embedded default',
+    secret: 'value',
+  },
+  PASSERELLE_AUDIT_CHECKPOINT_FILE: { meaning: 'append-only file of signed audit checkpoints (default <data>/audit-checkpoints.jsonl)' },
+  PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: { meaning: 'a second folder (another disk or mount) receiving every checkpoint line' },
+  PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: { meaning: 'cron of the periodic audit checkpoint (Europe/Paris)' },
 }
 
 export type Config = {
@@ -113,7 +125,9 @@ export type Config = {
   extractKeysDir: string | undefined
   flowsDir: string
   mappingsDir: string
-  keys: { nir?: string; index?: string; pseudonym?: string }
+  keys: { nir?: string; index?: string; pseudonym?: string; auditSigning?: string }
+  /** Signed checkpoints of the audit chain, written outside the database (src/audit/checkpoints.ts). */
+  audit: { checkpointFile: string; checkpointMirrorDir: string | undefined; checkpointSchedule: string }
   port: number
   host: string
   schedules: { retention: string; extracts: string }
@@ -191,7 +205,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
     extractKeysDir: e.PASSERELLE_EXTRACT_KEYS_DIR,
     flowsDir: path.resolve(e.PASSERELLE_FLOWS_DIR),
     mappingsDir: path.resolve(e.PASSERELLE_MAPPINGS_DIR),
-    keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY },
+    keys: { nir: e.PASSERELLE_NIR_KEY, index: e.PASSERELLE_INDEX_KEY, pseudonym: e.PASSERELLE_PSEUDONYM_KEY, auditSigning: e.PASSERELLE_AUDIT_SIGNING_KEY },
+    audit: {
+      checkpointFile: path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl')),
+      checkpointMirrorDir: e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR ? path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR) : undefined,
+      checkpointSchedule: e.PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE,
+    },
     port: e.PORT,
     host: e.PASSERELLE_HOST,
     schedules: { retention: e.PASSERELLE_RETENTION_SCHEDULE, extracts: e.PASSERELLE_EXTRACT_SCHEDULE },

@@ -42,7 +42,7 @@ export function securityMeasures(
     {
       title: "Journal d'audit chaîné",
       detail:
-        "Chaque accès à des données personnelles, et chaque refus, ajoute un événement (date, acteur, organisme, finalité, action, personne sous pseudonyme, résultat) dont l'empreinte SHA-256 couvre l'événement précédent : une modification, une suppression ou un réordonnancement rompt la chaîne, ce que `passerelle audit verify` détecte en nommant le premier maillon rompu.",
+        "Chaque accès à des données personnelles, et chaque refus, ajoute un événement (date, acteur, organisme, finalité, action, personne sous pseudonyme, résultat) dont l'empreinte HMAC-SHA256, calculée avec une clé absente de la base, couvre l'événement précédent (les événements antérieurs à cette clé gardent leur empreinte SHA-256 sans clé) : une modification, une suppression ou un réordonnancement rompt la chaîne. Toutes les cinq minutes, à l'arrêt du service et après chaque commande qui écrit dans le journal, un point de contrôle (numéro et empreinte du dernier événement, nombre d'événements, date) est signé avec une clé Ed25519 absente de la base et ajouté à un fichier hors de la base (et à sa copie miroir) : `passerelle audit verify` compare la chaîne à ces points de contrôle et nomme ce qui diffère, même si un administrateur de la base a réécrit l'historique. Les textes libres saisis par un opérateur (motif d'une prolongation, d'une conservation pour contentieux, d'une consultation de l'archive) sont gardés hors de la chaîne, qui n'en retient qu'une empreinte à clé, pour pouvoir être effacés avec la personne ; un texte qui contient un numéro ayant la forme d'un NIR est refusé.",
     },
     {
       title: 'Minimisation à la réception',

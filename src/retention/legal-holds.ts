@@ -1,4 +1,5 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
+import { AuditTextError, checkAuditText } from '../audit/free-text.ts'
 import { auditDossierSubject } from '../audit/subject-pseudonym.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import type { Keys } from '../crypto/keys.ts'
@@ -25,8 +26,8 @@ export interface LegalHold {
 }
 
 export class LegalHoldError extends Error {
-  constructor(message: string) {
-    super(message)
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
     this.name = 'LegalHoldError'
   }
 }
@@ -86,6 +87,40 @@ export async function resolveDossierOrganisme(db: Queryable, numdemrsa: string, 
   return found[0]!
 }
 
+/**
+ * A hold's reason and reference, and the reason of a break-glass archive read, are free text an operator types:
+ * kept in the hold's row and, for the audit log, outside the chain (audit_texts, the event keeping a keyed
+ * digest). Text holding something shaped like a NIR is refused, naming the field, never quoting it.
+ */
+export function refuseIdentifyingText(texts: Record<string, string | null | undefined>): void {
+  for (const [field, text] of Object.entries(texts)) {
+    if (!text) continue
+    try {
+      checkAuditText(field, text)
+    } catch (error) {
+      if (error instanceof AuditTextError) throw new LegalHoldError(error.message, { cause: error })
+      throw error
+    }
+  }
+}
+
+/** The texts that are set, for AuditEventInput.texts. */
+export function auditTexts(texts: Record<string, string | null | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(texts).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== ''))
+}
+
+/** The internal id of a dossier, in the active base or the archive (the same id in both), for audit texts. */
+export async function dossierIdOf(tx: Queryable, organisme: string, numdemrsa: string): Promise<number | null> {
+  const { rows } = await tx.query<{ id: number }>(
+    `select id from dossiers where organisme = $1 and numdemrsa = $2
+     union all
+     select id from archive.dossiers where organisme = $1 and numdemrsa = $2
+     limit 1`,
+    [organisme, numdemrsa],
+  )
+  return rows[0] ? Number(rows[0].id) : null
+}
+
 export interface AddHoldInput {
   numdemrsa: string
   organisme?: string
@@ -98,6 +133,7 @@ export interface AddHoldInput {
 export async function addLegalHold(db: Db, keys: Pick<Keys, 'pseudonym'>, input: AddHoldInput): Promise<LegalHold> {
   const reason = input.reason.trim()
   if (reason.length < 5) throw new LegalHoldError('a legal hold needs a reason (at least 5 characters): what litigation or claim it serves')
+  refuseIdentifyingText({ reason, reference: input.reference })
   return db.transaction(async (tx) => {
     const organisme = await resolveDossierOrganisme(tx, input.numdemrsa, input.organisme)
     const subject = auditDossierSubject(keys.pseudonym, organisme, input.numdemrsa)
@@ -119,7 +155,9 @@ export async function addLegalHold(db: Db, keys: Pick<Keys, 'pseudonym'>, input:
         outcome: 'done',
         requestId: null,
         clientAddress: null,
-        details: { holdId: hold.id, organisme, reference: hold.reference },
+        details: { holdId: hold.id, organisme },
+        texts: auditTexts({ reason, reference: hold.reference }),
+        textOwner: { dossierId: await dossierIdOf(tx, organisme, input.numdemrsa) },
       },
     ])
     return hold
@@ -130,6 +168,7 @@ export async function releaseLegalHold(
   db: Db,
   input: { id: number; actor: string; reason?: string; now: Date },
 ): Promise<LegalHold> {
+  refuseIdentifyingText({ reason: input.reason })
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<HoldRow>(
       `update legal_holds
@@ -155,7 +194,9 @@ export async function releaseLegalHold(
         outcome: 'done',
         requestId: null,
         clientAddress: null,
-        details: { holdId: hold.id, organisme: hold.organisme, reference: hold.reference },
+        details: { holdId: hold.id, organisme: hold.organisme },
+        texts: auditTexts({ reason: input.reason?.trim() || undefined, reference: hold.reference }),
+        textOwner: { dossierId: hold.numdemrsa ? await dossierIdOf(tx, hold.organisme, hold.numdemrsa) : null },
       },
     ])
     return hold

@@ -34,8 +34,8 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
       const end = Math.min(upto, first + ctx.chunkSize - 1)
       const last = await tx.query<{ hash: string }>('select hash from audit_events where seq = $1', [end])
       await tx.query(
-        `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash)
-         select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash
+        `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
+         select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version
          from audit_events
          where seq <= $1
            and action like 'retention.%'
@@ -43,6 +43,8 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
         [end],
       )
       const result = await tx.query('delete from audit_events where seq <= $1', [end])
+      // Free texts go with their events (the chain keeps only their digests, gone too).
+      await tx.query('delete from audit_texts where seq <= $1', [end])
       await tx.query('insert into audit_truncations (upto_seq, last_hash, truncated_at) values ($1, $2, $3)', [end, last.rows[0]!.hash, ctx.now])
       const keys: string[] = []
       for (let seq = first; seq <= end; seq++) keys.push(`audit_events:${seq}`)

@@ -4,7 +4,7 @@ import type { Keys } from '../crypto/keys.ts'
 import { decryptNir } from '../crypto/nir-cipher.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import { CANONICAL_FIELDS, type CanonicalField } from '../model/fields.ts'
-import { LegalHoldError, resolveDossierOrganisme } from './legal-holds.ts'
+import { dossierIdOf, LegalHoldError, refuseIdentifyingText, resolveDossierOrganisme } from './legal-holds.ts'
 
 /**
  * Break-glass read of the archive: the only path that reads archived personal data, on an explicit request with a
@@ -88,6 +88,7 @@ export interface ShowArchiveInput {
 export async function showArchivedDossier(db: Db, keys: Pick<Keys, 'nir' | 'pseudonym'>, input: ShowArchiveInput): Promise<ArchivedDossier> {
   const reason = input.reason.trim()
   if (reason.length < 10) throw new LegalHoldError('reading the archive needs a reason (at least 10 characters): the litigation, claim or request it serves')
+  refuseIdentifyingText({ reason })
   const organisme = await resolveDossierOrganisme(db, input.numdemrsa, input.organisme)
   const subject = auditDossierSubject(keys.pseudonym, organisme, input.numdemrsa)
   const found = await db.transaction(async (tx) => {
@@ -103,7 +104,9 @@ export async function showArchivedDossier(db: Db, keys: Pick<Keys, 'nir' | 'pseu
         outcome: dossier ? 'granted' : 'failed',
         requestId: null,
         clientAddress: null,
-        details: dossier ? { reason, organisme, members: dossier.members.length } : { reason, organisme, found: false },
+        details: dossier ? { organisme, members: dossier.members.length } : { organisme, found: false },
+        texts: { reason },
+        textOwner: { dossierId: await dossierIdOf(tx, organisme, input.numdemrsa) },
       },
     ])
     return dossier

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { eraseOrphanAuditTexts } from '../audit/audit-texts.ts'
 import type { Keys } from '../crypto/keys.ts'
 import { withAdvisoryLock } from '../db/advisory-lock.ts'
 import type { Db, Queryable } from '../db/db.ts'
@@ -367,6 +368,14 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     const r = baseReport(policy, [], cutoffs)
     report.policies.push(r)
     await step(`${options.dryRun ? 'plan' : 'destroy'}:${policy.id}`, () => run(policy, cutoffs, r))
+  }
+
+  // Free texts of the audit log whose person and dossier are gone from both bases go with them.
+  if (!options.dryRun) {
+    await step('audit-texts', async () => {
+      const erased = await eraseOrphanAuditTexts(db)
+      if (erased > 0) log.info({ runId, erased }, 'audit texts erased with their rows')
+    })
   }
 
   log.info(

@@ -1,3 +1,4 @@
+import { eraseAuditTexts } from '../audit/audit-texts.ts'
 import type { Queryable } from '../db/db.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import { destroyArchivedDossiers, destroyArchivedRegistrations } from '../retention/queries.ts'
@@ -110,6 +111,12 @@ export async function deletePersonEverywhere(tx: Queryable, held: HeldPerson, su
     'delete from archive.state_changes where dossier_id is null and person_key = $1 returning id',
     [mk],
   )))
+  // The free texts of the audit log about the person or the dossiers that went with them (the chain keeps digests).
+  merge(out, touched('audit_texts', await eraseAuditTexts(tx, {
+    subjects: [subject],
+    personIds: [pid, held.archivePersonId].filter((id): id is number => id !== null && id !== undefined),
+    dossierIds: [...sole, ...soleDossiers(held.archivedMemberships)],
+  })))
   const forgotten = await forgetRequestIndexes(tx, subject, mk)
   if (forgotten > 0) out.counts.rights_requests_pseudonymised = forgotten
   return out

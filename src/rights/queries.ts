@@ -190,3 +190,15 @@ export async function selectPersonId(db: Queryable, matchKey: string): Promise<n
   const { rows } = await db.query<{ id: number }>('select id from persons where match_key = $1', [matchKey])
   return rows[0] ? Number(rows[0].id) : undefined
 }
+
+/** The internal id of the person a match key names, in the active base or the archive (the same id in both). */
+export async function personIdOf(tx: Queryable, matchKey: string): Promise<number | null> {
+  const { rows } = await tx.query<{ id: number }>(
+    `select id from persons where match_key = $1
+     union all
+     select id from archive.persons where match_key = $1
+     limit 1`,
+    [matchKey],
+  )
+  return rows[0] ? Number(rows[0].id) : null
+}

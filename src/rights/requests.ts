@@ -1,3 +1,4 @@
+import { AuditTextError, checkAuditText } from '../audit/free-text.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import { isCalendarDate } from '../retention/duration.ts'
 import { checkExtension, currentDeadline, daysBetween, DEFAULT_DUE_SOON_DAYS, dueOn, today, urgency, type Urgency } from './deadline.ts'
@@ -7,6 +8,7 @@ import { holdsAnything, readHeldPerson } from './person-data.ts'
 import {
   forgetClosedRequestIndexes,
   insertRequest,
+  personIdOf,
   selectActions,
   selectRequest,
   selectRequests,
@@ -107,13 +109,24 @@ export async function openRequest(ctx: RightsContext, input: OpenRequestInput): 
 }
 
 export async function extendRequest(ctx: RightsContext, id: number, reason: string): Promise<RightsRequest> {
+  try {
+    checkAuditText('reason', reason)
+  } catch (error) {
+    if (error instanceof AuditTextError) throw new RightsError('invalid', `request ${id}: cannot extend: ${error.message}`)
+    throw error
+  }
   return ctx.db.transaction(async (tx) => {
     const request = await selectRequest(tx, id, true)
     if (!request) throw new RightsError('not_found', `request ${id}: no such request`)
     const check = checkExtension(request, today(ctx.now), reason)
     if (!check.ok) throw new RightsError('conflict', `request ${id}: cannot extend: ${check.reason}`)
     await updateExtension(tx, id, check.extendedDueOn, reason.trim())
-    await recordStep(tx, ctx, request, { action: 'rights.extend', details: { extendedDueOn: check.extendedDueOn, reason: reason.trim() } })
+    await recordStep(tx, ctx, request, {
+      action: 'rights.extend',
+      details: { extendedDueOn: check.extendedDueOn },
+      texts: { reason: reason.trim() },
+      personId: request.matchKey ? await personIdOf(tx, request.matchKey) : null,
+    })
     return (await selectRequest(tx, id))!
   })
 }

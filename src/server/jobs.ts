@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { checkpointAuditLog, writeAuditCheckpoint } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
 import type { Declarations } from '../flows/declarations.ts'
 import { pullFlow } from '../ingestion/pull-flow.ts'
@@ -53,8 +54,21 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
         metrics.retentionRows.inc({ policy: policy.id, action: 'archived' }, archived)
         metrics.retentionRows.inc({ policy: policy.id, action: 'destroyed' }, destroyed)
       }
+      // A purge of the audit log is attested at once, not at the next periodic checkpoint.
+      await checkpointAuditLog(ctx, 'retention')
       if (!report.ok) throw new Error(`retention finished with errors in: ${report.errors.map((e) => e.step).join(', ')}`)
       return counts
+    },
+  })
+  jobs.push({
+    // Signed checkpoints of the audit chain outside the database: a refused one (the chain no longer agrees with
+    // the last checkpoint) is a failed run, visible in `passerelle runs` and job_runs.
+    name: 'audit:checkpoint',
+    schedule: ctx.config.audit.checkpointSchedule,
+    run: async () => {
+      const outcome = await writeAuditCheckpoint(ctx.db, ctx.keys.audit, ctx.config.audit, new Date())
+      for (const restored of outcome.restored) ctx.log.warn({}, `audit checkpoint file repaired: ${restored}`)
+      return { written: outcome.written ? 1 : 0, checkpoint: outcome.n, seq: outcome.seq }
     },
   })
   jobs.push(

@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server'
 import { AuditWriter } from '../audit/audit-log.ts'
+import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
 import { migrationsApplied } from '../db/migrate.ts'
 import type { Declarations } from '../flows/declarations.ts'
@@ -21,7 +22,7 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string | undefined
   scheduler: Scheduler | undefined
-  /** Graceful stop: no new jobs, current file rolled back or finished, HTTP drained, audit flushed. */
+  /** Graceful stop: no new jobs, current file rolled back or finished, HTTP drained, audit flushed and checkpointed. */
   stop(): Promise<void>
 }
 
@@ -85,6 +86,8 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
           await new Promise<void>((resolve) => s.close(() => resolve()))
         }
         await audit.drain()
+        // The final checkpoint of a clean shutdown: everything this process wrote is attested outside the database.
+        await checkpointAuditLog(ctx, 'shutdown')
       })()
       return stopping
     },

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import pg from 'pg'
 import { inject } from 'vitest'
+import { useAuditKeys } from '../../src/audit/audit-keys.ts'
+import { testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { openPglite } from '../../src/db/pglite.ts'
@@ -29,6 +31,8 @@ export interface TestDatabase {
  * A fresh, migrated database for one test file: a new database on the real PostgreSQL, or a new in-memory PGlite.
  */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  // The audit log's keys, as openContext installs them (the same test keys the CLI child processes are given).
+  useAuditKeys(testKeys().audit)
   let result: TestDatabase
   if (testBackend() === 'postgres') {
     const adminUrl = inject('postgresUrl')
@@ -73,6 +77,7 @@ export async function seedCliTestDatabase(env: Record<string, string>, seed: (db
     await seed(t.db)
     return t
   }
+  useAuditKeys(testKeys().audit)
   const db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
   try {
     await migrate(db)
@@ -81,4 +86,18 @@ export async function seedCliTestDatabase(env: Record<string, string>, seed: (db
     await db.close()
   }
   return undefined
+}
+
+/**
+ * Reads the database of CLI child processes between two commands: the PostgreSQL test database when there is one,
+ * otherwise the embedded PGlite of `dataDir`, opened and closed again (its folder admits one process at a time).
+ */
+export async function inspectCliDatabase<T>(t: TestDatabase | undefined, dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  if (t) return fn(t.db)
+  const db = await openPglite(path.join(dataDir, 'pglite'))
+  try {
+    return await fn(db)
+  } finally {
+    await db.close()
+  }
 }

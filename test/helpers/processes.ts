@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 
 export const REPO = path.resolve(import.meta.dirname, '../..')
 
@@ -63,6 +63,7 @@ export function instanceEnv(extra: Record<string, string | undefined>): NodeJS.P
     PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
     PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
     PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+    PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     ...extra,
   }
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { auditSubject } from '../../src/audit/subject-pseudonym.ts'
 import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import { createApp, type ApiApp } from '../../src/http/app.ts'
 import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
@@ -149,6 +149,7 @@ describe.skipIf(postgresUnavailable())('partner API audit trail', () => {
           PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
           PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
           PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+          PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
         },
         encoding: 'utf8',
       })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter, appendAuditEvents } from '../../src/audit/audit-log.ts'
-import type { AuditEventInput } from '../../src/audit/chain.ts'
+import { eventHash, GENESIS_HASH, type AuditEventInput } from '../../src/audit/chain.ts'
 import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
@@ -83,5 +83,38 @@ describe.skipIf(postgresUnavailable())('audit hash chain', () => {
   it('detects a deleted event', async () => {
     await t.db.query(`delete from audit_events where seq = 37`)
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: false, brokenAt: 37, reason: 'gap' })
+  })
+})
+
+describe.skipIf(postgresUnavailable())('audit hash versions', () => {
+  let t: TestDatabase
+  beforeAll(async () => {
+    t = await createTestDatabase()
+  })
+  afterAll(() => t?.drop())
+
+  it('verifies a log written with version-1 hashes before the upgrade and continued with keyed version-2 ones', async () => {
+    // Rows as the code before migration 0100 wrote them: unkeyed SHA-256, the instant to the millisecond.
+    let prev = GENESIS_HASH
+    for (let seq = 1; seq <= 5; seq++) {
+      const e = { ...event(seq), occurredAt: new Date(Date.UTC(2025, 0, 1, 8, 0, seq, 123)) }
+      const hash = eventHash(seq, prev, e)
+      await t.db.query(
+        `insert into audit_events (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
+        [seq, e.occurredAt, e.actor, e.organisation, e.purpose, e.action, e.subject, e.outcome, e.requestId, e.clientAddress, JSON.stringify(e.details), prev, hash],
+      )
+      prev = hash
+    }
+    const appended = await t.db.transaction((tx) => appendAuditEvents(tx, [event(6), event(7), event(8)]))
+    expect(appended.map((e) => [e.seq, e.hashVersion])).toEqual([[6, 2], [7, 2], [8, 2]])
+    expect(appended[0]!.prevHash).toBe(prev)
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, events: 8, firstSeq: 1, lastSeq: 8 })
+    // A version-2 event moved by 0.4 ms is caught; a version-1 one cannot be (its hash has milliseconds only): the
+    // signed checkpoints are what protects the events written before the upgrade.
+    await t.db.query(`update audit_events set occurred_at = occurred_at + interval '400 microseconds' where seq = 2`)
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+    await t.db.query(`update audit_events set occurred_at = occurred_at + interval '400 microseconds' where seq = 7`)
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: false, brokenAt: 7, reason: 'hash_mismatch' })
   })
 })

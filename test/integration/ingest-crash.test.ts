@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import { openPglite } from '../../src/db/pglite.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
@@ -25,6 +25,7 @@ describe.skipIf(postgresUnavailable())('a process killed mid-load', () => {
     PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
     PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
     PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+    PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     ...(t?.url ? { DATABASE_URL: t.url } : {}),
   })
 

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditDossierSubject } from '../../src/audit/subject-pseudonym.ts'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
-import { openPglite } from '../../src/db/pglite.ts'
 import type { RetentionReport } from '../../src/retention/run-retention.ts'
-import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { inspectCliDatabase, postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { day, seedDossier, type SeedPerson } from '../helpers/retention-seed.ts'
 
@@ -113,6 +112,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
     PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
     PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+    PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     PASSERELLE_ACTOR: 'cli:dpo-test',
     LOG_LEVEL: 'silent',
   }
@@ -126,15 +126,8 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     return { status: r.status, out: r.stdout, err: r.stderr + (r.error ? `\n[spawn] ${r.error.message}` : '') }
   }
   /** Reads the database between commands: the PGlite directory admits one process at a time, so open and close. */
-  const inspect = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
-    if (t) return fn(t.db)
-    const db = await openPglite(path.join(env.PASSERELLE_DATA_DIR!, 'pglite'))
-    try {
-      return await fn(db)
-    } finally {
-      await db.close()
-    }
-  }
+  const inspect = <T>(fn: (db: Db) => Promise<T>): Promise<T> => inspectCliDatabase(t, env.PASSERELLE_DATA_DIR!, fn)
+
   const snapshot = () =>
     inspect(async (db) => {
       const out: Record<string, number> = {}
@@ -410,10 +403,13 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     expect(destroyed.err).toMatch(/no dossier with this NUMDEMRSA in the active base or the archive/)
 
     const audit = await inspect(events)
+    // The reason is free text: the chained events keep its keyed digest, the text sits in audit_texts.
+    const digest = { texts: { reason: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) } }
     expect(audit).toEqual([
-      { actor: 'cli:dpo-test', purpose: 'archive', outcome: 'granted', subject: recentSubject, details: { reason, organisme: 'CAF', members: 2 } },
-      { actor: 'cli:dpo-test', purpose: 'archive', outcome: 'failed', subject: auditDossierSubject(keys.pseudonym, 'CAF', WORLD.open.numdemrsa), details: { reason, organisme: 'CAF', found: false } },
+      { actor: 'cli:dpo-test', purpose: 'archive', outcome: 'granted', subject: recentSubject, details: { organisme: 'CAF', members: 2, ...digest } },
+      { actor: 'cli:dpo-test', purpose: 'archive', outcome: 'failed', subject: auditDossierSubject(keys.pseudonym, 'CAF', WORLD.open.numdemrsa), details: { organisme: 'CAF', found: false, ...digest } },
     ])
+    expect(await inspect(async (db) => (await db.query<{ body: string }>(`select body from audit_texts where field = 'reason' order by seq`)).rows.map((r) => r.body))).toEqual([reason, reason])
     for (const r of [missing, short, notArchived, destroyed]) expect(leaks(r.out + r.err)).toEqual([])
   })
 })

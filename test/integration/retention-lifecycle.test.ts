@@ -242,20 +242,27 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(shown.members[0]!.fields).toMatchObject({ 'personne.nom': 'NOMH', 'personne.nir': '180017500000800', 'personne.role': 'DEM' })
     const audit = (await t.db.query<{ actor: string; outcome: string; subject: string; details: { reason: string } }>(`select actor, outcome, subject, details from audit_events where action = 'archive.show'`)).rows
     expect(audit).toHaveLength(1)
-    expect(audit[0]).toMatchObject({ actor: 'dpo', outcome: 'granted', details: { reason: 'recours contentieux n° 2023-17' } })
+    // The reason is free text: the chained event keeps only its keyed digest, the text itself sits in audit_texts.
+    expect(audit[0]).toMatchObject({ actor: 'dpo', outcome: 'granted', details: { texts: { reason: expect.any(String) } } })
+    expect(JSON.stringify(audit[0]!.details)).not.toContain('recours')
+    expect((await t.db.query<{ body: string }>(`select body from audit_texts where field = 'reason'`)).rows.map((r) => r.body)).toEqual(['recours contentieux n° 2023-17'])
     expect(audit[0]!.subject).toMatch(/^d_/)
   })
 
   it('purges the audit log after one year and the chain still verifies', async () => {
     const { appendAuditEvents } = await import('../../src/audit/audit-log.ts')
     const ev = (d: Date, i: number) => ({ occurredAt: d, actor: 'u', organisation: null, purpose: 'p', action: 'api.read', subject: `p_${i}`, outcome: 'granted' as const, requestId: null, clientAddress: null, details: {} })
-    await t.db.transaction((tx) => appendAuditEvents(tx, [ev(day('2025-01-01'), 1), ev(day('2025-03-09'), 2), ev(new Date('2025-03-09T23:30:00Z'), 3), ev(day('2025-06-01'), 4)]))
+    await t.db.transaction((tx) =>
+      appendAuditEvents(tx, [{ ...ev(day('2025-01-01'), 1), texts: { reason: 'motif purgé avec son événement' } }, ev(day('2025-03-09'), 2), ev(new Date('2025-03-09T23:30:00Z'), 3), { ...ev(day('2025-06-01'), 4), texts: { reason: 'motif gardé' } }]),
+    )
     // 2025-03-09 23:30Z is 2025-03-10 in Paris: kept on 2026-03-09... and the two on 2025-03-09 or before go.
     const report = await run(day('2026-03-09'), { chunkSize: 1 })
     expect(report.policies.find((p) => p.id === 'audit-log')!.destroyed).toEqual({ audit_events: 2 })
     const left = (await t.db.query<{ subject: string | null; action: string }>('select subject, action from audit_events order by seq')).rows
     expect(left.filter((e) => e.action === 'api.read').map((e) => e.subject)).toEqual(['p_3', 'p_4'])
     expect(await count('audit_truncations')).toBe(2)
+    // Free texts leave with their events.
+    expect((await t.db.query<{ body: string }>('select body from audit_texts where body like $1', ['motif %'])).rows.map((r) => r.body)).toEqual(['motif gardé'])
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 

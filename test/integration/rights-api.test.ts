@@ -93,6 +93,20 @@ describe.skipIf(postgresUnavailable())('rights: DPO API', () => {
     expect(invalid.text).not.toContain('not a nir')
   })
 
+  it('refuses an extension reason holding a NIR with a 400 naming the field, quoting nothing, and writes nothing', async () => {
+    const opened = await call(tokens.dpo!, 'POST', '/v1/dpo/rights-requests', { type: 'access', nir: x.nir13, birthDate: x.birthDate })
+    const id = opened.json.id as number
+    const trail = async () => (await t.db.query<{ line: string }>('select row_to_json(e)::text as line from audit_events e')).rows.map((r) => r.line)
+    const reason = `Demande de SAINT-JUST Maëlle NIR ${x.nir13} complexe`
+    const refused = await call(tokens.dpo!, 'POST', `/v1/dpo/rights-requests/${id}/extension`, { reason })
+    expect(refused.status).toBe(400)
+    expect(refused.json.error.message).toMatch(/reason: contains a number shaped like a NIR/)
+    for (const part of [x.nir13, 'SAINT-JUST']) expect(refused.text).not.toContain(part)
+    await audit.drain()
+    for (const line of await trail()) for (const part of [x.nir13, 'SAINT-JUST']) expect(line).not.toContain(part)
+    expect((await call(tokens.dpo!, 'GET', `/v1/dpo/rights-requests/${id}`)).json.extendedDueOn ?? null).toBeNull()
+  })
+
   it('documents the routes in the OpenAPI document', async () => {
     const res = await app.request('/openapi.json')
     expect(res.status).toBe(200)

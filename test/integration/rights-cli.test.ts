@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { adults, loadPopulation, mappingsWith, type Subject } from '../helpers/rights-world.ts'
@@ -24,6 +24,7 @@ describe.skipIf(postgresUnavailable())('passerelle rights (CLI)', { timeout: 240
     PASSERELLE_NIR_KEY: keys.nir.toString('base64'),
     PASSERELLE_INDEX_KEY: keys.index.toString('base64'),
     PASSERELLE_PSEUDONYM_KEY: keys.pseudonym.toString('base64'),
+    PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
     PASSERELLE_ACTOR: 'cli:dpo-test',
     LOG_LEVEL: 'silent',
   }

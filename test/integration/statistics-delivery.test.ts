@@ -11,7 +11,7 @@ import { issueApiToken } from '../../src/auth/issue-api-token.ts'
 import { createOrganisation } from '../../src/auth/organisations.ts'
 import { completeSiret } from '../../src/auth/siret.ts'
 import { createUser } from '../../src/auth/users.ts'
-import { testKeys } from '../../src/crypto/keys.ts'
+import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
 import { createApp } from '../../src/http/app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
@@ -207,6 +207,7 @@ describe.skipIf(postgresUnavailable())('delivery of statistical extracts', () =>
           PASSERELLE_NIR_KEY: key,
           PASSERELLE_INDEX_KEY: key,
           PASSERELLE_PSEUDONYM_KEY: key,
+          PASSERELLE_AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
           PASSERELLE_EXTRACT_KEYS_DIR: keysDir,
           LOG_LEVEL: 'silent',
         },

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, redactConfig } from '../../src/config/config.ts'
-import { loadKeys, MissingKeysError } from '../../src/crypto/keys.ts'
+import { loadKeys, MissingKeysError, parseSigningKey } from '../../src/crypto/keys.ts'
 import { decryptNir, encryptNir } from '../../src/crypto/nir-cipher.ts'
 import { checkNir, nirKey } from '../../src/ingestion/validation/nir.ts'
 
@@ -50,13 +51,40 @@ describe('keys', () => {
     const second = loadKeys(config, (file) => told.push(file))
     expect(told).toHaveLength(1)
     expect(second.nir.equals(first.nir) && second.index.equals(first.index) && second.pseudonym.equals(first.pseudonym)).toBe(true)
-    expect(Object.keys(JSON.parse(readFileSync(told[0]!, 'utf8'))).sort()).toEqual(['index', 'nir', 'pseudonym'])
+    expect(Object.keys(JSON.parse(readFileSync(told[0]!, 'utf8'))).sort()).toEqual(['auditSigning', 'index', 'nir', 'pseudonym'])
+    // The audit checkpoint signing key is generated with the others, and the same one is read back.
+    expect(second.audit.verifying.export({ format: 'der', type: 'spki' }).equals(first.audit.verifying.export({ format: 'der', type: 'spki' }))).toBe(true)
+    expect(first.audit.signing.asymmetricKeyType).toBe('ed25519')
+  })
+
+  it('reads the audit signing key as PEM text, a PEM file path or DER in base64, and refuses anything else without echoing it', () => {
+    const { privateKey } = generateKeyPairSync('ed25519')
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+    const file = path.join(tempDir(), 'audit-signing.pem')
+    writeFileSync(file, pem, { mode: 0o600 })
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')
+    const expected = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
+    for (const value of [pem, file, der]) expect(parseSigningKey(value).asymmetricKeyType).toBe('ed25519')
+    for (const value of [pem, file, der]) expect(createPublicKey(parseSigningKey(value)).export({ format: 'der', type: 'spki' }).equals(expected)).toBe(true)
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+    const bad = 'bm90LWEta2V5LWF0LWFsbC1zZWNyZXQ='
+    for (const value of [rsa, bad, '/no/such/file.pem']) {
+      try {
+        parseSigningKey(value)
+        expect.unreachable()
+      } catch (error) {
+        expect(error).toBeInstanceOf(MissingKeysError)
+        expect((error as Error).message).toContain('PASSERELLE_AUDIT_SIGNING_KEY')
+        expect((error as Error).message).not.toContain(bad)
+      }
+    }
   })
 
   it('refuses to start on PostgreSQL with a key missing, naming the variable', () => {
     const key = Buffer.alloc(32, 1).toString('base64')
     expect(() => loadKeys({ databaseUrl: 'postgres://db/p', dataDir: tempDir(), keys: { nir: key, index: key } })).toThrow(MissingKeysError)
     expect(() => loadKeys({ databaseUrl: 'postgres://db/p', dataDir: tempDir(), keys: { nir: key, index: key } })).toThrow(/PASSERELLE_PSEUDONYM_KEY/)
+    expect(() => loadKeys({ databaseUrl: 'postgres://db/p', dataDir: tempDir(), keys: { nir: key, index: key, pseudonym: key } })).toThrow(/PASSERELLE_AUDIT_SIGNING_KEY/)
   })
 })
 

@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
-import { verifyAuditChain, verifyRetentionReceipts } from '../../audit/verify-chain.ts'
+import { describeUnattested, verifyAuditLog } from '../../audit/verify-log.ts'
 import { searchAuditEvents } from '../../http/audit-search.ts'
 import { openContext } from '../context.ts'
 
 /**
- * `passerelle audit verify` recomputes the hash chain of the audit log and names the first broken link (exit 1);
+ * `passerelle audit verify` recomputes the hash chain of the audit log, compares it with the signed checkpoints
+ * kept outside the database, and names what differs (exit 1);
  * `passerelle audit search` reads the log, newest first (persons appear as keyed pseudonyms only).
  */
 export function register(program: Command): void {
@@ -13,34 +14,45 @@ export function register(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute the hash chain; exit 1 and name the first broken link if any event was changed, removed or reordered')
+    .description(
+      'recompute the hash chain and compare it with the signed checkpoints kept outside the database; exit 1 and name what differs if any event was changed, removed, inserted or reordered',
+    )
     .action(async () => {
       const ctx = await openContext()
       try {
-        const verdict = await verifyAuditChain(ctx.db)
-        const receipts = await verifyRetentionReceipts(ctx.db)
+        const verdict = await verifyAuditLog(ctx.db, ctx.keys.audit.verifying, ctx.config.audit)
+        const { chain, receipts } = verdict
         if (receipts.receipts > 0 || !receipts.ok) {
           process.stdout.write(
             receipts.ok
               ? `retention receipts kept after purges of the log: ${receipts.receipts} verified\n`
               : `retention receipts: BROKEN at seq ${receipts.brokenAt}: its content no longer matches its hash; ${receipts.receipts} before it verified\n`,
           )
-          if (!receipts.ok) process.exitCode = 1
         }
-        if (verdict.ok) {
+        if (chain.ok) {
           process.stdout.write(
-            verdict.events === 0 ? 'audit log: empty, nothing to verify\n' : `audit log: ${verdict.events} events verified (seq ${verdict.firstSeq} to ${verdict.lastSeq}), chain intact\n`,
+            chain.events === 0 ? 'audit log: empty, nothing to verify\n' : `audit log: ${chain.events} events verified (seq ${chain.firstSeq} to ${chain.lastSeq}), chain intact\n`,
           )
-          return
+        } else {
+          const why = {
+            hash_mismatch: 'its content no longer matches its hash (changed after it was written)',
+            link_mismatch: 'it does not link to the previous event (an event before it was changed or replaced)',
+            gap: 'the event with this sequence number is missing (deleted)',
+            bad_start: 'the log does not start where the last truncation left it',
+            version_downgrade: 'it carries an unkeyed version-1 hash after keyed version-2 events (written outside Passerelle)',
+            text_mismatch: `its free text${chain.ok ? '' : chain.field ? ` "${chain.field}"` : ''} no longer matches the digest the event committed to (changed after it was written)`,
+          }[chain.reason]
+          process.stdout.write(`audit log: BROKEN at seq ${chain.brokenAt}: ${why} (${chain.reason}); ${chain.events} events before it verified\n`)
         }
-        const why = {
-          hash_mismatch: 'its content no longer matches its hash (changed after it was written)',
-          link_mismatch: 'it does not link to the previous event (an event before it was changed or replaced)',
-          gap: 'the event with this sequence number is missing (deleted)',
-          bad_start: 'the log does not start where the last truncation left it',
-        }[verdict.reason]
-        process.stdout.write(`audit log: BROKEN at seq ${verdict.brokenAt}: ${why} (${verdict.reason}); ${verdict.events} events before it verified\n`)
-        process.exitCode = 1
+        process.stdout.write(
+          verdict.lastCheckpoint
+            ? `checkpoints: ${verdict.checkpoints} signed checkpoint(s), the last ${verdict.lastCheckpoint.n} at seq ${verdict.lastCheckpoint.seq} (${verdict.lastCheckpoint.at})\n`
+            : 'checkpoints: none\n',
+        )
+        for (const finding of verdict.findings) process.stdout.write(`TAMPERING SUSPECTED: ${finding}\n`)
+        const note = describeUnattested(verdict)
+        if (note) process.stdout.write(`note: ${note}\n`)
+        if (!verdict.ok) process.exitCode = 1
       } finally {
         await ctx.close()
       }

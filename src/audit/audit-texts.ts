@@ -1,0 +1,40 @@
+import type { Queryable } from '../db/db.ts'
+
+/**
+ * Erasing the free texts of the audit log (audit_texts). The events keep their digests, so the chain still
+ * verifies; a text once erased cannot be checked any more, which is the point.
+ */
+
+/** Texts about a person being erased: by their audit pseudonym, their row ids, and the dossiers going with them. */
+export async function eraseAuditTexts(
+  tx: Queryable,
+  about: { subjects: readonly string[]; personIds: readonly number[]; dossierIds: readonly number[] },
+): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `delete from audit_texts
+     where subject = any($1::text[])
+        or person_id = any($2::bigint[])
+        or dossier_id = any($3::bigint[])
+     returning seq || ':' || field as id`,
+    [about.subjects, about.personIds, about.dossierIds],
+  )
+  return rows.map((r) => r.id)
+}
+
+/**
+ * Texts whose person and dossier exist nowhere any more (neither in the active base nor in the archive): erased
+ * after each retention run, so a text goes with the rows it concerns whichever way they went.
+ */
+export async function eraseOrphanAuditTexts(tx: Queryable): Promise<number> {
+  const result = await tx.query(
+    `delete from audit_texts t
+     where (t.person_id is not null or t.dossier_id is not null)
+       and (t.person_id is null
+            or (not exists (select 1 from persons p where p.id = t.person_id)
+                and not exists (select 1 from archive.persons ap where ap.id = t.person_id)))
+       and (t.dossier_id is null
+            or (not exists (select 1 from dossiers d where d.id = t.dossier_id)
+                and not exists (select 1 from archive.dossiers ad where ad.id = t.dossier_id)))`,
+  )
+  return result.rowCount
+}
