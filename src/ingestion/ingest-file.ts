@@ -7,7 +7,8 @@ import type { Db, Queryable } from '../db/db.ts'
 import type { Flow } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
 import { metrics } from '../metrics/metrics.ts'
-import { mapCnafFoyer, mapFranceTravailRow } from './canonical/map-records.ts'
+import { FirstOccurrences, duplicateOf } from './canonical/first-occurrence.ts'
+import { mapCnafFoyer, mapFranceTravailRow, type MappedFoyer } from './canonical/map-records.ts'
 import {
   createStagingTables,
   markAbsentFromStock,
@@ -221,11 +222,27 @@ async function writeRejections(
   const rows: unknown[][] = []
   for (const r of failed) {
     for (const issue of r.issues) {
-      rows.push([fileId, r.recordIndex, r.line, issue.field, issue.rule])
+      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue))
       if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
     }
   }
-  await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], rows)
+  await tx.copyRows('rejections', REJECTION_COLUMNS, rows)
+}
+
+const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line']
+
+function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue): unknown[] {
+  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null]
+}
+
+/** The index of a person met twice in one foyer (same match key), if any. */
+function repeatedPerson(mapped: MappedFoyer): number | undefined {
+  const seen = new Set<string>()
+  for (const [i, p] of mapped.persons.entries()) {
+    if (seen.has(p.matchKey)) return i
+    seen.add(p.matchKey)
+  }
+  return undefined
 }
 
 /**
@@ -281,6 +298,8 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   let typeflux: string | undefined
   let referenceDate: string | null = null
   const rejectedKeys: string[] = []
+  // Two records of one dossier in a file: the first is stored, each later one is a `duplicate_dossier` rejection.
+  const firstDossiers = new FirstOccurrences()
   const staging = oneInFlight()
   const breathe = breather()
   for await (const event of readCnafFile(file.path, {
@@ -304,11 +323,28 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
       const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
       for (const r of event.records) {
         await breathe()
-        if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapCnafFoyer(r.value, deps.keys.index) })
-        else {
+        if (!r.ok) {
           failed.push(r)
           if (r.key) rejectedKeys.push(r.key)
+          continue
         }
+        const foyer = r.value
+        const at = { recordIndex: foyer.recordIndex, line: foyer.line }
+        const mapped = mapCnafFoyer(foyer, deps.keys.index)
+        const twice = repeatedPerson(mapped)
+        if (twice !== undefined) {
+          // One person twice in a foyer: the record contradicts itself, and storing one of the two would rewrite it.
+          failed.push({ ok: false, ...at, key: foyer.numdemrsa, issues: [{ field: `Personne[${twice}]`, rule: 'duplicate_member' }] })
+          rejectedKeys.push(foyer.numdemrsa)
+          continue
+        }
+        const first = firstDossiers.claim(`${foyer.fonorg}|${foyer.numdemrsa}`, at)
+        if (first) {
+          // The dossier stays transmitted (its first record is stored): no need to protect it from the stock rule.
+          failed.push(duplicateOf(at, first, { field: 'IdentificationRSA.DemandeRSA.NUMDEMRSA', rule: 'duplicate_dossier' }, foyer.numdemrsa))
+          continue
+        }
+        ok.push({ recordIndex: foyer.recordIndex, mapped })
       }
       state.total += event.records.length
       state.rejected += failed.length
@@ -425,11 +461,8 @@ async function recordRejectedFile(
       [flow.id, file.name, fp.size, fp.sha256, state.kind ?? null, file.source, state.total, state.rejected, `${rejection.code}: ${rejection.message}`, startedAt],
     )
     const fileId = rows[0]!.id
-    const fileLevel: unknown[] = [fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, '(file)', rejection.code]
-    await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], [
-      fileLevel,
-      ...issues.map((i) => [fileId, i.recordIndex, i.line, i.issue.field, i.issue.rule]),
-    ])
+    const fileLevel = rejectionRow(fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, { field: '(file)', rule: rejection.code })
+    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue))])
     return fileId
   })
 }

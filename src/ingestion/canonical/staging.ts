@@ -69,9 +69,10 @@ function masked(fields: CanonicalField[], stored: StoredFields, values: Record<s
 
 /**
  * One batch of foyers, minimised, NIRs encrypted and encoded for COPY into the staging tables: pure CPU work, done
- * while the database merges the previous batch; `stageEncoded` sends it. Within the batch the last occurrence of a
- * dossier, and of a person, wins (WebRSA does the same); across batches the later merge wins, so the file's last
- * occurrence wins overall.
+ * while the database merges the previous batch; `stageEncoded` sends it. The loader hands at most one foyer per
+ * dossier and no person twice in a foyer (later records of a dossier are `duplicate_dossier` rejections): a
+ * duplicate here is a bug and throws, it is never collapsed. A person met in two foyers of the file (two dossiers)
+ * is a member of both; their identity columns are those of the later record, as a later file would update them.
  */
 export async function encodeFoyerStage(
   foyers: readonly { recordIndex: number; mapped: MappedFoyer }[],
@@ -79,21 +80,23 @@ export async function encodeFoyerStage(
   keys: Keys,
   breathe: Breathe = () => undefined,
 ): Promise<EncodedCopy[]> {
-  const lastFoyer = new Map<string, { recordIndex: number; mapped: MappedFoyer }>()
-  for (const f of foyers) lastFoyer.set(`${f.mapped.dossier['dossier.organisme']}|${f.mapped.dossier['dossier.numdemrsa']}`, f)
+  const dossierKeys = new Set<string>()
   const dossiers: unknown[][] = []
   const persons = new Map<string, unknown[]>()
   const members: unknown[][] = []
-  for (const { recordIndex, mapped } of lastFoyer.values()) {
+  for (const { recordIndex, mapped } of foyers) {
     await breathe()
     const organisme = mapped.dossier['dossier.organisme']
     const numdemrsa = mapped.dossier['dossier.numdemrsa']
+    const dossierKey = `${organisme}|${numdemrsa}`
+    if (dossierKeys.has(dossierKey)) throw new Error(`staging: record ${recordIndex} repeats a dossier of its batch (the loader must reject it)`)
+    dossierKeys.add(dossierKey)
     dossiers.push([recordIndex, organisme, numdemrsa, ...masked(DOSSIER_FIELDS, stored, mapped.dossier, keys)])
     const inFoyer = new Set<string>()
     for (const p of mapped.persons) {
-      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
-      if (inFoyer.has(p.matchKey)) continue
+      if (inFoyer.has(p.matchKey)) throw new Error(`staging: record ${recordIndex} names a person twice (the loader must reject it)`)
       inFoyer.add(p.matchKey)
+      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
       members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
     }
   }
