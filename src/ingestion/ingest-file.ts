@@ -68,6 +68,11 @@ export interface FileOutcome {
   sha256: string
   size: number
   durationMs: number
+  /**
+   * For a file skipped because it was already loaded or rejected: what its `files` row recorded then (the counts
+   * stored, the rejection's code and message). The acknowledgement sent again after a crash carries these.
+   */
+  recorded?: { accepted: number; rejected: number; code: string | undefined; reason: string | undefined }
 }
 
 export interface IngestOptions {
@@ -120,8 +125,15 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     durationMs: Math.round(performance.now() - t0),
   })
 
-  const existing = await deps.db.query<{ id: number; status: 'loaded' | 'rejected'; kind: string | null }>(
-    `select id, status, kind
+  const existing = await deps.db.query<{
+    id: number
+    status: 'loaded' | 'rejected'
+    kind: string | null
+    records_accepted: number
+    records_rejected: number
+    reason: string | null
+  }>(
+    `select id, status, kind, records_accepted, records_rejected, reason
      from files
      where flow_id = $1 and name = $2 and size = $3 and sha256 = $4`,
     [flow.id, file.name, fp.size, fp.sha256],
@@ -136,6 +148,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       rejected: 0,
       code: seen.status === 'loaded' ? 'already_loaded' : 'already_rejected',
       reason: `already ${seen.status} as file ${seen.id}`,
+      recorded: { accepted: seen.records_accepted, rejected: seen.records_rejected, ...recordedReason(seen.reason) },
     })
   }
 
@@ -185,6 +198,13 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     deps.log.warn({ flowId: flow.id, fileId, code: error.code, records: state.total, rejected: state.rejected }, 'file rejected')
     return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, code: error.code, reason: error.message })
   }
+}
+
+/** `files.reason` is written `<code>: <message>` (recordRejectedFile). */
+function recordedReason(reason: string | null): { code: string | undefined; reason: string | undefined } {
+  if (!reason) return { code: undefined, reason: undefined }
+  const match = /^([a-z_]+): ([\s\S]*)$/.exec(reason)
+  return match ? { code: match[1], reason: match[2] } : { code: undefined, reason }
 }
 
 interface LoadState {

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises'
 import type { Config } from '../config/config.ts'
 import type { Flow } from '../flows/flow.ts'
-import { acknowledge } from '../sftp/acknowledge.ts'
+import { acknowledge, removeStaleAnswers, type FileOutcome as AnswerOutcome } from '../sftp/acknowledge.ts'
 import { openSftpSession, type SftpSession } from '../sftp/connect.ts'
 import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
@@ -32,6 +32,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
   })
   const outcomes: FileOutcome[] = []
   try {
+    await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
     const listing = await session.list(source.remote_dir)
     const selection = selectFiles(listing, source, now())
     for (const w of selection.waiting) deps.log.info({ flowId: flow.id, file: w.file.name, reason: w.reason }, 'file not ready yet')
@@ -74,25 +75,32 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
       }
       outcomes.push(outcome)
       if (outcome.code === 'already_loaded' || outcome.code === 'already_rejected' || outcome.status !== 'skipped') {
-        const loaded = outcome.status === 'loaded' || outcome.code === 'already_loaded'
-        await acknowledge(
-          session,
-          { flowId: flow.id, source, log: deps.log },
-          remote.name,
-          loaded
-            ? {
-                status: 'loaded', fileId: outcome.fileId!, sha256: outcome.sha256, size: outcome.size,
-                recordsAccepted: outcome.accepted, recordsRejected: outcome.rejected, loadedAt: now(),
-              }
-            : {
-                status: 'rejected', fileId: outcome.fileId, sha256: outcome.sha256, size: outcome.size,
-                reason: { code: outcome.code ?? 'rejected', message: outcome.reason ?? 'rejected' }, rejectedAt: now(),
-              },
-        )
+        await acknowledge(session, { flowId: flow.id, source, log: deps.log }, remote.name, answerOf(outcome, now()))
       }
     }
+    // Temporary answers a crash left behind (written under a hidden name, then renamed): this run's files are moved.
+    await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
   } finally {
     await session.close()
   }
   return outcomes
+}
+
+/**
+ * The acknowledgement of a file once its transaction committed. A file found already loaded or rejected (a crash
+ * between the commit and the acknowledgement) is answered with what its `files` row recorded: the counts stored,
+ * the rejection's code and message, never "0 accepted" or "already loaded".
+ */
+export function answerOf(outcome: FileOutcome, at: Date): AnswerOutcome {
+  const recorded = outcome.status === 'skipped' ? outcome.recorded : undefined
+  const loaded = outcome.status === 'loaded' || outcome.code === 'already_loaded'
+  if (loaded) {
+    return {
+      status: 'loaded', fileId: outcome.fileId!, sha256: outcome.sha256, size: outcome.size,
+      recordsAccepted: recorded?.accepted ?? outcome.accepted, recordsRejected: recorded?.rejected ?? outcome.rejected, loadedAt: at,
+    }
+  }
+  const code = recorded ? (recorded.code ?? 'rejected') : (outcome.code ?? 'rejected')
+  const message = recorded ? (recorded.reason ?? 'rejected') : (outcome.reason ?? 'rejected')
+  return { status: 'rejected', fileId: outcome.fileId, sha256: outcome.sha256, size: outcome.size, reason: { code, message }, rejectedAt: at }
 }
