@@ -5,6 +5,7 @@ import { acknowledge, removeStaleAnswers, type FileOutcome as AnswerOutcome } fr
 import { openSftpSession, type SftpSession } from '../sftp/connect.ts'
 import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
+import { claimStagingFolder, sweepStaging } from '../sftp/staging-area.ts'
 import { ingestFile, type FileOutcome, type IngestDeps, type IngestOptions } from './ingest-file.ts'
 
 export interface PullDeps extends IngestDeps {
@@ -16,7 +17,7 @@ export interface PullDeps extends IngestDeps {
  * One pull of a flow: list the drop folder, take the files that are complete (old enough, or with their ready
  * marker), oldest first; for each, download to staging (size checked), load it in one transaction, and only
  * after the commit acknowledge it on the server (move to done/ + .ack, or rejected/ + .nack). The staging copy
- * is deleted once the file is loaded or rejected. A file already loaded (a crash between commit and ack) is only
+ * (mode 600, in this pull's own folder: src/sftp/staging-area.ts) is deleted once the file is loaded or rejected. A file already loaded (a crash between commit and ack) is only
  * acknowledged again. A download that fails after its retries is reported and retried at the next run.
  */
 export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOptions = {}): Promise<FileOutcome[]> {
@@ -31,6 +32,9 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
     log: deps.log,
   })
   const outcomes: FileOutcome[] = []
+  // Leftovers of killed pulls go first; this pull works in a folder of its own, removed when it ends.
+  await sweepStaging(deps.config.stagingDir, { log: deps.log })
+  const staging = await claimStagingFolder(deps.config.stagingDir)
   try {
     await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
     const listing = await session.list(source.remote_dir)
@@ -43,7 +47,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
         staged = await downloadToStaging(session, remote, {
           flowId: flow.id,
           remoteDir: source.remote_dir,
-          stagingDir: deps.config.stagingDir,
+          stagingDir: staging.dir,
           retries: deps.config.sftp.retries,
           retryDelayMs: deps.config.sftp.retryDelayMs,
           log: deps.log,
@@ -82,6 +86,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
     await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
   } finally {
     await session.close()
+    await staging.release()
   }
   return outcomes
 }

@@ -18,10 +18,13 @@ export function register(program: Command): void {
       // Loaded on use: `passerelle --help` stays fast and does not load the parsers.
       const { ingestFile } = await import('../../ingestion/ingest-file.ts')
       const { pullFlow } = await import('../../ingestion/pull-flow.ts')
+      const { sweepStaging } = await import('../../sftp/staging-area.ts')
       const ctx = await openContext()
       const outcomes: FileOutcome[] = []
       try {
         const declarations = loadDeclarations(ctx.config)
+        // What a killed pull left in the staging area (full copies of producers' files) goes before anything else.
+        await sweepStaging(ctx.config.stagingDir, { flowIds: [...declarations.flows.keys()], log: ctx.log })
         const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)

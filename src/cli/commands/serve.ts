@@ -29,6 +29,9 @@ export function register(program: Command): void {
       const started = performance.now()
       const ctx = await openContext()
       const declarations = loadDeclarations(ctx.config)
+      // What a killed pull left in the staging area (full copies of producers' files) goes at every start.
+      const { sweepStaging } = await import('../../sftp/staging-area.ts')
+      await sweepStaging(ctx.config.stagingDir, { flowIds: [...declarations.flows.keys()], log: ctx.log })
       const port = flags.port !== undefined ? Number(flags.port) : ctx.config.port
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${flags.port})`)
       const host = flags.host ?? ctx.config.host
