@@ -410,10 +410,10 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
     fileLabel: file.name,
     signal: options.signal,
   })) {
-    const ok: { recordIndex: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
+    const ok: { recordIndex: number; line: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
     const failed: Extract<ParsedRecord<FranceTravailRow>, { ok: false }>[] = []
     for (const r of batch) {
-      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
+      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, line: r.value.line, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
       else failed.push(r)
     }
     state.total += batch.length
@@ -427,7 +427,13 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
   }
   await staging.drain()
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
-  await mergeRegistrations(tx, ctx)
+  // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
+  const { superseded } = await mergeRegistrations(tx, ctx)
+  const duplicates = superseded.map((r) =>
+    duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }),
+  )
+  state.rejected += duplicates.length
+  await writeRejections(tx, fileId, duplicates, issues)
   return { transmittedAt, referenceDate: null }
 }
 

@@ -132,6 +132,7 @@ export async function sweepStaging(stagingDir: string, options: { flowIds?: read
     removed.bytes += bytes
   }
   if (removed.folders > 0) options.log?.info({ stagingDir, ...removed }, 'staging leftovers of stopped processes removed')
+  else options.log?.debug({ stagingDir }, 'staging swept')
   return removed
 }
 

@@ -99,12 +99,12 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
       const first = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env(proxy.port))
       if (crash === 'relay-frozen') {
         // Committed ("file loaded" is logged after the commit): the server goes silent, then the process dies.
-        await first.waitFor(/"msg":"file loaded"/)
+        await first.waitFor(/"msg":"file loaded"/, 300_000)
         proxy.freeze()
       } else {
         // The server hangs on the answer's temporary file: it exists, empty, when the process dies.
         sftp.embedded!.faults.stallOpen = /\.ack\.[0-9a-f]{8}\.tmp$/
-        const deadline = Date.now() + 120_000
+        const deadline = Date.now() + 300_000
         while (!readdirSync(drop).some((f) => TEMPORARY.test(f))) {
           if (Date.now() > deadline || first.child.exitCode !== null) throw new Error(`no temporary answer appeared; stderr: ${first.stderr().slice(-800)}`)
           await new Promise((r) => setTimeout(r, 20))
@@ -152,7 +152,7 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
     } finally {
       await sftp.close()
     }
-  }, 240_000)
+  }, 600_000)
 
   it('answers with the stored counts after a crash, over the in-process SFTP server', async () => {
     const sftp = await startEmbeddedSftpForTests()
@@ -161,7 +161,7 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
     } finally {
       await sftp.close()
     }
-  }, 240_000)
+  }, 600_000)
 
   it('removes the empty temporary answer a process killed while writing it left on the server', async () => {
     const sftp = await startEmbeddedSftpForTests()
@@ -170,5 +170,5 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
     } finally {
       await sftp.close()
     }
-  }, 240_000)
+  }, 600_000)
 })

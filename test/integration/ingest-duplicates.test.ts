@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Flow } from '../../src/flows/flow.ts'
 import { cnafFileName, writeCnafFile, type CnafFileOptions } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { foyer } from '../../src/fixtures/population.ts'
+import { writeFranceTravailFile } from '../../src/fixtures/france-travail/write-france-travail-file.ts'
 import { ingestFile, type IngestDeps } from '../../src/ingestion/ingest-file.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { pullDeps, shippedDeclarations } from '../helpers/ingest.ts'
@@ -139,6 +140,27 @@ describe.skipIf(postgresUnavailable())('two records of the same dossier in one f
     expect(outcome).toMatchObject({ status: 'loaded', accepted: 1, rejected: 1 })
     const { rows } = await t.db.query<{ n: number }>('select count(*)::int as n from dossiers where file_id = $1', [outcome.fileId])
     expect(rows[0]!.n).toBe(1)
+  })
+
+  it('stores one France Travail row per person and rejects the person\'s other rows of the file, naming the kept one', async () => {
+    const ft = shippedDeclarations().flows.get('france-travail')!
+    const dir = path.join(work, 'ft')
+    mkdirSync(dir, { recursive: true })
+    const report = await writeFranceTravailFile({ kind: 'inscriptions', seed: 21, foyers: 80, date: '2026-11-05' }, dir)
+    // The file's first data row is sent again at its end (same person, same movement): the first one is kept.
+    const bytes = readFileSync(report.path!)
+    const lines = bytes.toString('latin1').split('\r\n')
+    writeFileSync(report.path!, Buffer.concat([bytes, Buffer.from(`${lines[1]}\r\n`, 'latin1')]))
+    const twice = 1
+    const outcome = await load(report.path!, ft)
+    expect(outcome).toMatchObject({ status: 'loaded', accepted: report.rows, rejected: twice })
+    const stored = await t.db.query<{ n: number }>('select count(*)::int as n from france_travail_registrations where file_id = $1', [outcome.fileId])
+    expect(stored.rows[0]!.n).toBe(outcome.accepted)
+    const { rows } = await t.db.query<{ record_index: number; rule: string; duplicate_of_record_index: number; duplicate_of_line: number; line: number }>(
+      'select record_index, line, rule, duplicate_of_record_index, duplicate_of_line from rejections where file_id = $1 order by record_index',
+      [outcome.fileId],
+    )
+    expect(rows).toEqual([{ record_index: report.rows, line: report.rows + 2, rule: 'duplicate_person', duplicate_of_record_index: 0, duplicate_of_line: 2 }])
   })
 
   it('property: over files with random duplicates, accepted = dossiers stored and accepted + rejected = records read', async () => {

@@ -69,7 +69,7 @@ function filesBelow(dir: string): { name: string; mode: string; size: number }[]
     })
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 300_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = probe()
@@ -159,19 +159,19 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
 
     const serve = spawnPasserelle(['serve', '--port', '0', '--no-scheduler'], env('a'))
     try {
-      await serve.waitFor(/listening on/)
+      await serve.waitFor(/listening on/, 240_000)
       expect(filesBelow(staging)).toEqual([])
       expect(serve.stderr()).toContain('staging leftovers of stopped processes removed')
     } finally {
       serve.child.kill('SIGTERM')
       await serve.exited
     }
-  }, 240_000)
+  }, 600_000)
 
   it('a pull killed mid-load leaves its full copy, which the next ingest removes before loading the file once', async () => {
     const name = await dropFile('2026-10-02', 2000)
     const pull = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env('a'))
-    await pull.waitFor(/records staged/)
+    await pull.waitFor(/records staged/, 240_000)
     pull.child.kill('SIGKILL')
     await pull.exited
     const left = filesBelow(staging)
@@ -183,7 +183,7 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
     expect(exit.code, again.stderr().slice(-800)).toBe(0)
     expect(JSON.parse(again.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 2000 }])
     expect(filesBelow(staging)).toEqual([])
-  }, 240_000)
+  }, 600_000)
 
   it('a start beside a live pull leaves its download alone, and that pull then loads its file', async () => {
     const name = await dropFile('2026-11-02', 2000)
@@ -194,27 +194,29 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
       return proxy.held && files.length === 1 && files[0]!.size > 0 ? files : undefined
     })
     // Other processes start beside it (their own database folder, the same staging folder), each sweeping first:
-    // an ingest of another flow's local file, then a serve.
+    // an ingest of another flow's local file, and a serve. The pull is held mid-download meanwhile (its keepalive
+    // allows ~30 s), so the check is made as soon as each has swept.
     const ftDir = path.join(work, 'ft')
     mkdirSync(ftDir, { recursive: true })
     const ft = await writeFranceTravailFile({ kind: 'stock', seed: 61, foyers: 30, date: '2026-11-05' }, ftDir)
     const other = spawnPasserelle(['ingest', '--flow', 'france-travail', '--file', ft.path!, '--json'], env('b'))
-    const otherExit = await other.exited
-    expect(otherExit.code, other.stderr().slice(-800)).toBe(0)
-    expect(JSON.parse(other.stdout()).files).toMatchObject([{ status: 'loaded' }])
-    expect(filesBelow(staging).map((f) => f.name)).toEqual([partial[0]!.name])
     const serve = spawnPasserelle(['serve', '--port', '0', '--no-scheduler'], env('c'))
     try {
-      await serve.waitFor(/listening on/)
+      await Promise.all([other.waitFor(/staging swept/), serve.waitFor(/staging swept/)])
+      expect(filesBelow(staging).map((f) => f.name)).toEqual([partial[0]!.name])
+      proxy.release()
+      const otherExit = await other.exited
+      expect(otherExit.code, other.stderr().slice(-800)).toBe(0)
+      expect(JSON.parse(other.stdout()).files).toMatchObject([{ status: 'loaded' }])
+      await serve.waitFor(/listening on/, 240_000)
     } finally {
+      proxy.release()
       serve.child.kill('SIGTERM')
       await serve.exited
     }
-    expect(filesBelow(staging).map((f) => f.name)).toEqual([partial[0]!.name])
-    proxy.release()
     const exit = await pull.exited
     expect(exit.code, pull.stderr().slice(-800)).toBe(0)
     expect(JSON.parse(pull.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 2000 }])
     expect(filesBelow(staging)).toEqual([])
-  }, 240_000)
+  }, 600_000)
 })

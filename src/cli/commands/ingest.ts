@@ -3,6 +3,8 @@ import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
+import { loadConfig } from '../../config/config.ts'
+import { log } from '../../log/logger.ts'
 import { openContext } from '../context.ts'
 import { createProgress } from '../format/progress.ts'
 
@@ -19,12 +21,14 @@ export function register(program: Command): void {
       const { ingestFile } = await import('../../ingestion/ingest-file.ts')
       const { pullFlow } = await import('../../ingestion/pull-flow.ts')
       const { sweepStaging } = await import('../../sftp/staging-area.ts')
+      // What a killed pull left in the staging area (full copies of producers' files) goes first, before the
+      // database is even opened.
+      const config = loadConfig()
+      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
       const ctx = await openContext()
       const outcomes: FileOutcome[] = []
       try {
         const declarations = loadDeclarations(ctx.config)
-        // What a killed pull left in the staging area (full copies of producers' files) goes before anything else.
-        await sweepStaging(ctx.config.stagingDir, { flowIds: [...declarations.flows.keys()], log: ctx.log })
         const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)

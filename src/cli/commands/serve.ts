@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadDeclarations } from '../../flows/declarations.ts'
+import { loadConfig } from '../../config/config.ts'
+import { log } from '../../log/logger.ts'
 import { openContext } from '../context.ts'
 
 interface ServeFlags {
@@ -27,11 +29,13 @@ export function register(program: Command): void {
       const { gatewayJobs } = await import('../../server/jobs.ts')
       const { runJob } = await import('../../jobs/run-job.ts')
       const started = performance.now()
+      // What a killed pull left in the staging area (full copies of producers' files) goes at every start, before
+      // the database is even opened.
+      const { sweepStaging } = await import('../../sftp/staging-area.ts')
+      const config = loadConfig()
+      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
       const ctx = await openContext()
       const declarations = loadDeclarations(ctx.config)
-      // What a killed pull left in the staging area (full copies of producers' files) goes at every start.
-      const { sweepStaging } = await import('../../sftp/staging-area.ts')
-      await sweepStaging(ctx.config.stagingDir, { flowIds: [...declarations.flows.keys()], log: ctx.log })
       const port = flags.port !== undefined ? Number(flags.port) : ctx.config.port
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${flags.port})`)
       const host = flags.host ?? ctx.config.host

@@ -50,7 +50,7 @@ export async function createStagingTables(tx: Queryable): Promise<void> {
     create temp table stage_dossiers (record_index integer not null, organisme text not null, numdemrsa text not null, ${ddl(DOSSIER_FIELDS)}) on commit drop;
     create temp table stage_persons (record_index integer not null, match_key text not null, nir_index text, ${ddl(PERSON_FIELDS)}) on commit drop;
     create temp table stage_members (record_index integer not null, organisme text not null, numdemrsa text not null, match_key text not null, ${ddl(MEMBER_FIELDS)}) on commit drop;
-    create temp table stage_registrations (record_index integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
+    create temp table stage_registrations (record_index integer not null, line integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
   `)
 }
 
@@ -114,14 +114,14 @@ export async function stageEncoded(tx: Queryable, copies: readonly EncodedCopy[]
 
 export async function stageRegistrations(
   tx: Queryable,
-  rows: readonly { recordIndex: number; mapped: MappedRegistration }[],
+  rows: readonly { recordIndex: number; line: number; mapped: MappedRegistration }[],
   stored: StoredFields,
   keys: Keys,
 ): Promise<void> {
   await tx.copyRows(
     'stage_registrations',
-    ['record_index', 'person_key', ...cols(FT_FIELDS)],
-    rows.map(({ recordIndex, mapped }) => [recordIndex, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
+    ['record_index', 'line', 'person_key', ...cols(FT_FIELDS)],
+    rows.map(({ recordIndex, line, mapped }) => [recordIndex, line, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
   )
 }
 
@@ -247,19 +247,36 @@ export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, reje
   return result.rowCount
 }
 
+/** A staged France Travail row not stored: another row of the file for the same person was kept. */
+export interface SupersededRow {
+  recordIndex: number
+  line: number
+  keptRecordIndex: number
+  keptLine: number
+}
+
 /**
- * Merges staged France Travail rows: the latest state per person wins, and a movement older than the state
- * already known never overrides it.
+ * Merges staged France Travail rows. One row per person is kept: the latest state (by date), the first in the
+ * file among rows of the same date; every other row of that person is returned, for the loader to record as a
+ * `duplicate_person` rejection naming the kept row, so that what is reported accepted is what is stored. A
+ * movement older than the state already known never overrides it.
  */
-export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<number> {
+export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<{ merged: number; superseded: SupersededRow[] }> {
   const f = cols(FT_FIELDS)
   await tx.exec('analyze stage_registrations')
   await tx.exec(`
     create temp table last_registrations on commit drop as
     select distinct on (person_key) *
     from stage_registrations
-    order by person_key, date_etat desc nulls last, record_index desc;
+    order by person_key, date_etat desc nulls last, record_index asc;
   `)
+  const { rows: superseded } = await tx.query<{ record_index: number; line: number; kept_record_index: number; kept_line: number }>(
+    `select s.record_index, s.line, k.record_index as kept_record_index, k.line as kept_line
+     from stage_registrations s
+     join last_registrations k on k.person_key = s.person_key
+     where s.record_index <> k.record_index
+     order by s.record_index`,
+  )
   await tx.query(
     `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select s.person_key, 'france_travail.etat', r.etat, s.etat, coalesce(s.date_etat, $1), $2, $3
@@ -283,5 +300,8 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Prom
         or excluded.date_etat >= france_travail_registrations.date_etat`,
     [ctx.fileId, ctx.transmittedAt],
   )
-  return result.rowCount
+  return {
+    merged: result.rowCount,
+    superseded: superseded.map((r) => ({ recordIndex: r.record_index, line: r.line, keptRecordIndex: r.kept_record_index, keptLine: r.kept_line })),
+  }
 }
