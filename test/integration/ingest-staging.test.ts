@@ -193,24 +193,26 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
       const files = filesBelow(staging)
       return proxy.held && files.length === 1 && files[0]!.size > 0 ? files : undefined
     })
-    // Other processes start beside it (their own database folder, the same staging folder), each sweeping first:
-    // an ingest of another flow's local file, and a serve. The pull is held mid-download meanwhile (its keepalive
-    // allows ~30 s), so the check is made as soon as each has swept.
+    // The pull is stopped mid-download (SIGSTOP: alive, its connection kept, no keepalive timing out) while other
+    // processes start beside it (their own database folder, the same staging folder), each sweeping first: an
+    // ingest of another flow's local file, and a serve.
+    pull.child.kill('SIGSTOP')
+    proxy.release()
     const ftDir = path.join(work, 'ft')
     mkdirSync(ftDir, { recursive: true })
     const ft = await writeFranceTravailFile({ kind: 'stock', seed: 61, foyers: 30, date: '2026-11-05' }, ftDir)
     const other = spawnPasserelle(['ingest', '--flow', 'france-travail', '--file', ft.path!, '--json'], env('b'))
     const serve = spawnPasserelle(['serve', '--port', '0', '--no-scheduler'], env('c'))
     try {
-      await Promise.all([other.waitFor(/staging swept/), serve.waitFor(/staging swept/)])
+      await Promise.all([other.waitFor(/staging swept/, 240_000), serve.waitFor(/staging swept/, 240_000)])
       expect(filesBelow(staging).map((f) => f.name)).toEqual([partial[0]!.name])
-      proxy.release()
+      pull.child.kill('SIGCONT')
       const otherExit = await other.exited
       expect(otherExit.code, other.stderr().slice(-800)).toBe(0)
       expect(JSON.parse(other.stdout()).files).toMatchObject([{ status: 'loaded' }])
       await serve.waitFor(/listening on/, 240_000)
     } finally {
-      proxy.release()
+      pull.child.kill('SIGCONT')
       serve.child.kill('SIGTERM')
       await serve.exited
     }
