@@ -1,5 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,41 +6,10 @@ import type { Db } from '../../src/db/db.ts'
 import { openPglite } from '../../src/db/pglite.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
-import { instanceEnv, REPO, spawnPasserelle } from '../helpers/processes.ts'
+import { cafFlowsReading } from '../helpers/ingest.ts'
+import { instanceEnv, spawnPasserelle } from '../helpers/processes.ts'
+import { startTcpRelay } from '../helpers/tcp-relay.ts'
 import { startEmbeddedSftpForTests, startSftpForTests, type TestSftp } from '../helpers/sshd.ts'
-
-/** A TCP relay in front of the SFTP server: `freeze()` stops forwarding, as a network or server gone silent. */
-async function relay(port: number): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>()
-  let frozen = false
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    client.on('data', (d) => frozen || upstream.write(d))
-    upstream.on('data', (d) => frozen || client.write(d))
-    const drop = () => (client.destroy(), upstream.destroy())
-    client.on('error', drop).on('close', drop)
-    upstream.on('error', drop).on('close', drop)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    freeze: () => (frozen = true),
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise((resolve) => server.close(() => resolve()))
-    },
-  }
-}
-
-/** A copy of the shipped declarations where the CAF flow reads `remoteDir` and takes files at once. */
-function flowsReading(remoteDir: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-flows-'))
-  cpSync(path.join(REPO, 'flows'), dir, { recursive: true })
-  const file = path.join(dir, 'caf-beneficiaires.yaml')
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/remote_dir: .*$/m, `remote_dir: ${remoteDir}`).replace(/min_age_seconds: .*$/m, 'min_age_seconds: 0'))
-  return dir
-}
 
 const TEMPORARY = /^\..*\.(ack|nack)\.[0-9a-f]{8}\.tmp$/
 
@@ -79,13 +47,13 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
     const drop = sftp.localPath(remoteDir)
     mkdirSync(drop, { recursive: true })
     const dataDir = path.join(work, `data-${run}`)
-    const flowsDir = flowsReading(remoteDir)
+    const flowsDir = cafFlowsReading(remoteDir)
     const dtcreaflux = `2026-${9 + run}-02`
     const name = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux })
     const report = await writeCnafFile(path.join(drop, name), { flow: 'caf', seed: 40 + run, typeflux: 'M', foyers: 300, dtcreaflux, defects: { badNirKey: { every: 150 } } })
     const badRecords = report.defects.badNirKey!.length
     expect(badRecords).toBeGreaterThan(0)
-    const proxy = await relay(sftp.port)
+    const proxy = await startTcpRelay(sftp.port)
     const env = (port: number) =>
       instanceEnv({
         ...(t ? { DATABASE_URL: t.url } : {}),
@@ -100,7 +68,7 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
       if (crash === 'relay-frozen') {
         // Committed ("file loaded" is logged after the commit): the server goes silent, then the process dies.
         await first.waitFor(/"msg":"file loaded"/, 300_000)
-        proxy.freeze()
+        proxy.hold()
       } else {
         // The server hangs on the answer's temporary file: it exists, empty, when the process dies.
         sftp.embedded!.faults.stallOpen = /\.ack\.[0-9a-f]{8}\.tmp$/

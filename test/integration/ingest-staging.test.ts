@@ -1,5 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,54 +7,10 @@ import { openPglite } from '../../src/db/pglite.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { writeFranceTravailFile } from '../../src/fixtures/france-travail/write-france-travail-file.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
-import { instanceEnv, REPO, spawnPasserelle } from '../helpers/processes.ts'
+import { cafFlowsReading } from '../helpers/ingest.ts'
+import { instanceEnv, spawnPasserelle } from '../helpers/processes.ts'
+import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.ts'
 import { startSftpForTests, type TestSftp } from '../helpers/sshd.ts'
-
-/**
- * A TCP relay in front of the SFTP server. `holdAfter(n)` holds the server's answers once `n` bytes went through
- * (the download stops mid-way, the process waits, alive); `release()` lets them through again.
- */
-async function relay(port: number) {
-  const sockets = new Set<net.Socket>()
-  let limit = Infinity
-  let passed = 0
-  let held = false
-  const waiting: (() => void)[] = []
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1')
-    sockets.add(client).add(upstream)
-    client.on('data', (d) => upstream.write(d))
-    upstream.on('data', (d) => {
-      if (held) return void waiting.push(() => client.write(d))
-      passed += d.length
-      if (passed >= limit) held = true
-      client.write(d)
-    })
-    const drop = () => (client.destroy(), upstream.destroy())
-    client.on('error', drop).on('close', drop)
-    upstream.on('error', drop).on('close', drop)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    holdAfter(bytes: number) {
-      passed = 0
-      limit = bytes
-    },
-    get held() {
-      return held
-    },
-    release() {
-      held = false
-      limit = Infinity
-      for (const w of waiting.splice(0)) w()
-    },
-    close: () => {
-      for (const s of sockets) s.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
-}
 
 /** Every file below `dir`, relative, with its mode. */
 function filesBelow(dir: string): { name: string; mode: string; size: number }[] {
@@ -89,21 +44,18 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
   const staging = path.join(work, 'staging')
   let t: TestDatabase | undefined
   let sftp: TestSftp
-  let proxy: Awaited<ReturnType<typeof relay>>
+  let proxy: TcpRelay
   let flowsDir: string
   let drop: string
 
   beforeAll(async () => {
     if (testBackend() === 'postgres') t = await createTestDatabase()
     sftp = await startSftpForTests()
-    proxy = await relay(sftp.port)
+    proxy = await startTcpRelay(sftp.port)
     const remoteDir = sftp.remoteDir('caf')
     drop = sftp.localPath(remoteDir)
     mkdirSync(drop, { recursive: true })
-    flowsDir = mkdtempSync(path.join(tmpdir(), 'passerelle-flows-'))
-    cpSync(path.join(REPO, 'flows'), flowsDir, { recursive: true })
-    const file = path.join(flowsDir, 'caf-beneficiaires.yaml')
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/remote_dir: .*$/m, `remote_dir: ${remoteDir}`).replace(/min_age_seconds: .*$/m, 'min_age_seconds: 0'))
+    flowsDir = cafFlowsReading(remoteDir)
   })
   afterAll(async () => {
     await proxy?.close()
