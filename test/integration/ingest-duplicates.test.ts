@@ -142,6 +142,23 @@ describe.skipIf(postgresUnavailable())('two records of the same dossier in one f
     expect(rows[0]!.n).toBe(1)
   })
 
+  it('rejects a foyer that names the same person twice, rather than storing one of the two', async () => {
+    const { file } = await write({ seed: 35, typeflux: 'I', indices: [2, 3, 4, 6] })
+    // The first Personne of the second record is repeated right after itself.
+    const text = readFileSync(file, 'latin1')
+    const second = text.indexOf('<InfosFoyerRSA', text.indexOf('<InfosFoyerRSA') + 1)
+    const start = text.indexOf('<Personne>', second)
+    const end = text.indexOf('</Personne>', start) + '</Personne>'.length
+    writeFileSync(file, Buffer.from(text.slice(0, end) + '\n' + text.slice(start, end) + text.slice(end), 'latin1'))
+    validatesAgainstXsd(file)
+    const outcome = await load(file, { ...caf, max_rejected_rate: 0.5 })
+    expect(outcome).toMatchObject({ status: 'loaded', accepted: 3, rejected: 1 })
+    const { rows } = await t.db.query('select record_index, field, rule from rejections where file_id = $1', [outcome.fileId])
+    expect(rows).toEqual([{ record_index: 1, field: 'Personne[1]', rule: 'duplicate_member' }])
+    const stored = await t.db.query<{ n: number }>('select count(*)::int as n from dossiers where file_id = $1', [outcome.fileId])
+    expect(stored.rows[0]!.n).toBe(3)
+  })
+
   it('stores one France Travail row per person and rejects the person\'s other rows of the file, naming the kept one', async () => {
     const ft = shippedDeclarations().flows.get('france-travail')!
     const dir = path.join(work, 'ft')
