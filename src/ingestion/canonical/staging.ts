@@ -136,7 +136,7 @@ export interface MergeContext {
 const set = (columns: string[]) => columns.map((c) => `${c} = excluded.${c}`).join(',\n  ')
 
 /**
- * Merges the staged batch (deduplicated by stageFoyers) into the canonical tables: dossiers with their state
+ * Merges the staged batch (one row per dossier: later records of a dossier are rejected by the loader) into the canonical tables: dossiers with their state
  * history, persons, then each dossier's members (a foyer is a whole snapshot), and empties the staging tables for
  * the next batch. Batches are merged while the next one is parsed, so the database works alongside the parser.
  */
