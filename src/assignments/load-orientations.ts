@@ -2,6 +2,7 @@ import type { Keys } from '../crypto/keys.ts'
 import { personMatchKey } from '../crypto/blind-index.ts'
 import type { Queryable } from '../db/db.ts'
 import type { ParsedRecord, RecordIssue } from '../ingestion/cnaf/foyer.ts'
+import { FirstOccurrences, duplicateOf } from '../ingestion/canonical/first-occurrence.ts'
 import { upsertAssignments, type NewAssignment } from './assignments.ts'
 import type { OrientationRow } from './orientation-row.ts'
 import { readOrientationsFile, type ReadOrientationsOptions } from './read-orientations-file.ts'
@@ -12,7 +13,8 @@ import { guardReader } from '../ingestion/guard-reader.ts'
  * the person (by dossier and role, or by NIR + birth date through the keyed match key), the structure (by SIRET),
  * the referent (by e-mail, a user of that structure with role referent or structure-manager). A row that does not
  * resolve is a rejected record (`person_not_found`, `person_ambiguous`, `organisation_unknown`, `referent_unknown`,
- * `referent_not_in_structure`, `referent_role`). Within a file, the last row for a person and start date wins.
+ * `referent_not_in_structure`, `referent_role`). Within a file, the first row for a person and start date is stored;
+ * each later one is rejected (`duplicate_assignment`, naming the first row's position).
  */
 export type FailedRecord = Extract<ParsedRecord<unknown>, { ok: false }>
 
@@ -41,6 +43,8 @@ export async function loadOrientationsRecords(
 ): Promise<OrientationsLoadResult> {
   const result: OrientationsLoadResult = { total: 0, accepted: 0, rejected: 0, failed: [], written: 0 }
   const kept = new Map<string, NewAssignment>()
+  // Two rows for one person and start date: the first is stored, each later one is a `duplicate_assignment`.
+  const firstRows = new FirstOccurrences()
   for await (const batch of batches) {
     const failed: FailedRecord[] = []
     const valid: OrientationRow[] = []
@@ -51,7 +55,12 @@ export async function loadOrientationsRecords(
     const resolved = await resolveRows(tx, ctx.keys, valid)
     for (const r of resolved) {
       if ('issue' in r) failed.push({ ok: false, recordIndex: r.row.recordIndex, line: r.row.line, key: undefined, issues: [r.issue] })
-      else kept.set(`${r.assignment.personId}|${r.assignment.startsOn}`, r.assignment)
+      else {
+        const key = `${r.assignment.personId}|${r.assignment.startsOn}`
+        const first = firstRows.claim(key, r.row)
+        if (first) failed.push(duplicateOf(r.row, first, { field: 'person', rule: 'duplicate_assignment' }))
+        else kept.set(key, r.assignment)
+      }
     }
     failed.sort((a, b) => a.recordIndex - b.recordIndex)
     result.total += batch.length

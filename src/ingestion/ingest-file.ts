@@ -7,7 +7,8 @@ import type { Db, Queryable } from '../db/db.ts'
 import type { Flow } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
 import { metrics } from '../metrics/metrics.ts'
-import { mapCnafFoyer, mapFranceTravailRow } from './canonical/map-records.ts'
+import { FirstOccurrences, duplicateOf } from './canonical/first-occurrence.ts'
+import { mapCnafFoyer, mapFranceTravailRow, type MappedFoyer } from './canonical/map-records.ts'
 import {
   createStagingTables,
   markAbsentFromStock,
@@ -69,6 +70,11 @@ export interface FileOutcome {
   sha256: string
   size: number
   durationMs: number
+  /**
+   * For a file skipped because it was already loaded or rejected: what its `files` row recorded then (the counts
+   * stored, the rejection's code and message). The acknowledgement sent again after a crash carries these.
+   */
+  recorded?: { accepted: number; rejected: number; code: string | undefined; reason: string | undefined }
 }
 
 export interface IngestOptions {
@@ -121,8 +127,15 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     durationMs: Math.round(performance.now() - t0),
   })
 
-  const existing = await deps.db.query<{ id: number; status: 'loaded' | 'rejected'; kind: string | null }>(
-    `select id, status, kind
+  const existing = await deps.db.query<{
+    id: number
+    status: 'loaded' | 'rejected'
+    kind: string | null
+    records_accepted: number
+    records_rejected: number
+    reason: string | null
+  }>(
+    `select id, status, kind, records_accepted, records_rejected, reason
      from files
      where flow_id = $1 and name = $2 and size = $3 and sha256 = $4`,
     [flow.id, file.name, fp.size, fp.sha256],
@@ -137,6 +150,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       rejected: 0,
       code: seen.status === 'loaded' ? 'already_loaded' : 'already_rejected',
       reason: `already ${seen.status} as file ${seen.id}`,
+      recorded: { accepted: seen.records_accepted, rejected: seen.records_rejected, ...recordedReason(seen.reason) },
     })
   }
 
@@ -188,6 +202,13 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
   }
 }
 
+/** `files.reason` is written `<code>: <message>` (recordRejectedFile). */
+function recordedReason(reason: string | null): { code: string | undefined; reason: string | undefined } {
+  if (!reason) return { code: undefined, reason: undefined }
+  const match = /^([a-z_]+): ([\s\S]*)$/.exec(reason)
+  return match ? { code: match[1], reason: match[2] } : { code: undefined, reason }
+}
+
 interface LoadState {
   total: number
   rejected: number
@@ -223,11 +244,27 @@ async function writeRejections(
   const rows: unknown[][] = []
   for (const r of failed) {
     for (const issue of r.issues) {
-      rows.push([fileId, r.recordIndex, r.line, issue.field, issue.rule])
+      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue))
       if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
     }
   }
-  await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], rows)
+  await tx.copyRows('rejections', REJECTION_COLUMNS, rows)
+}
+
+const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line']
+
+function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue): unknown[] {
+  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null]
+}
+
+/** The index of a person met twice in one foyer (same match key), if any. */
+function repeatedPerson(mapped: MappedFoyer): number | undefined {
+  const seen = new Set<string>()
+  for (const [i, p] of mapped.persons.entries()) {
+    if (seen.has(p.matchKey)) return i
+    seen.add(p.matchKey)
+  }
+  return undefined
 }
 
 /**
@@ -283,6 +320,8 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   let typeflux: string | undefined
   let referenceDate: string | null = null
   const rejectedKeys: string[] = []
+  // Two records of one dossier in a file: the first is stored, each later one is a `duplicate_dossier` rejection.
+  const firstDossiers = new FirstOccurrences()
   const staging = oneInFlight()
   const breathe = breather()
   const events = readCnafFile(file.path, {
@@ -308,11 +347,28 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
       const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
       for (const r of event.records) {
         await breathe()
-        if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapCnafFoyer(r.value, deps.keys.index) })
-        else {
+        if (!r.ok) {
           failed.push(r)
           if (r.key) rejectedKeys.push(r.key)
+          continue
         }
+        const foyer = r.value
+        const at = { recordIndex: foyer.recordIndex, line: foyer.line }
+        const mapped = mapCnafFoyer(foyer, deps.keys.index)
+        const twice = repeatedPerson(mapped)
+        if (twice !== undefined) {
+          // One person twice in a foyer: the record contradicts itself, and storing one of the two would rewrite it.
+          failed.push({ ok: false, ...at, key: foyer.numdemrsa, issues: [{ field: `Personne[${twice}]`, rule: 'duplicate_member' }] })
+          rejectedKeys.push(foyer.numdemrsa)
+          continue
+        }
+        const first = firstDossiers.claim(`${foyer.fonorg}|${foyer.numdemrsa}`, at)
+        if (first) {
+          // The dossier stays transmitted (its first record is stored): no need to protect it from the stock rule.
+          failed.push(duplicateOf(at, first, { field: 'IdentificationRSA.DemandeRSA.NUMDEMRSA', rule: 'duplicate_dossier' }, foyer.numdemrsa))
+          continue
+        }
+        ok.push({ recordIndex: foyer.recordIndex, mapped })
       }
       state.total += event.records.length
       state.rejected += failed.length
@@ -360,10 +416,10 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
     limits: readerLimits(flow.limits),
   })
   for await (const batch of guardReader(batches, file.name)) {
-    const ok: { recordIndex: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
+    const ok: { recordIndex: number; line: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
     const failed: Extract<ParsedRecord<FranceTravailRow>, { ok: false }>[] = []
     for (const r of batch) {
-      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
+      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, line: r.value.line, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
       else failed.push(r)
     }
     state.total += batch.length
@@ -377,7 +433,13 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
   }
   await staging.drain()
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
-  await mergeRegistrations(tx, ctx)
+  // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
+  const { superseded } = await mergeRegistrations(tx, ctx)
+  const duplicates = superseded.map((r) =>
+    duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }),
+  )
+  state.rejected += duplicates.length
+  await writeRejections(tx, fileId, duplicates, issues)
   return { transmittedAt, referenceDate: null }
 }
 
@@ -432,11 +494,8 @@ async function recordRejectedFile(
       [flow.id, file.name, fp.size, fp.sha256, state.kind ?? null, file.source, state.total, state.rejected, `${rejection.code}: ${rejection.message}`, startedAt],
     )
     const fileId = rows[0]!.id
-    const fileLevel: unknown[] = [fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, '(file)', rejection.code]
-    await tx.copyRows('rejections', ['file_id', 'record_index', 'line', 'field', 'rule'], [
-      fileLevel,
-      ...issues.map((i) => [fileId, i.recordIndex, i.line, i.issue.field, i.issue.rule]),
-    ])
+    const fileLevel = rejectionRow(fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, { field: '(file)', rule: rejection.code })
+    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue))])
     return fileId
   })
 }

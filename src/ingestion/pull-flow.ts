@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises'
 import type { Config } from '../config/config.ts'
 import type { Flow } from '../flows/flow.ts'
-import { acknowledge } from '../sftp/acknowledge.ts'
+import { acknowledge, removeStaleAnswers, type FileOutcome as AnswerOutcome } from '../sftp/acknowledge.ts'
 import { openSftpSession, type SftpSession } from '../sftp/connect.ts'
 import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
+import { claimStagingFolder, sweepStaging } from '../sftp/staging-area.ts'
 import { ingestFile, type FileOutcome, type IngestDeps, type IngestOptions } from './ingest-file.ts'
 import { beginReadAttempt, checkQuarantine } from './quarantine/quarantine-gate.ts'
 
@@ -17,7 +18,7 @@ export interface PullDeps extends IngestDeps {
  * One pull of a flow: list the drop folder, take the files that are complete (old enough, or with their ready
  * marker), oldest first; for each, download to staging (size checked), load it in one transaction, and only
  * after the commit acknowledge it on the server (move to done/ + .ack, or rejected/ + .nack). The staging copy
- * is deleted once the file is loaded or rejected. A file already loaded (a crash between commit and ack) is only
+ * (mode 600, in this pull's own folder: src/sftp/staging-area.ts) is deleted once the file is loaded or rejected. A file already loaded (a crash between commit and ack) is only
  * acknowledged again. A download that fails after its retries is reported and retried at the next run.
  */
 export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOptions = {}): Promise<FileOutcome[]> {
@@ -32,7 +33,11 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
     log: deps.log,
   })
   const outcomes: FileOutcome[] = []
+  // Leftovers of killed pulls go first; this pull works in a folder of its own, removed when it ends.
+  await sweepStaging(deps.config.stagingDir, { log: deps.log })
+  const staging = await claimStagingFolder(deps.config.stagingDir)
   try {
+    await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
     const listing = await session.list(source.remote_dir)
     const selection = selectFiles(listing, source, now())
     for (const w of selection.waiting) deps.log.info({ flowId: flow.id, file: w.file.name, reason: w.reason }, 'file not ready yet')
@@ -53,7 +58,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
         staged = await downloadToStaging(session, remote, {
           flowId: flow.id,
           remoteDir: source.remote_dir,
-          stagingDir: deps.config.stagingDir,
+          stagingDir: staging.dir,
           retries: deps.config.sftp.retries,
           retryDelayMs: deps.config.sftp.retryDelayMs,
           log: deps.log,
@@ -90,25 +95,33 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
       await attempt.ended()
       outcomes.push(outcome)
       if (outcome.code === 'already_loaded' || outcome.code === 'already_rejected' || outcome.status !== 'skipped') {
-        const loaded = outcome.status === 'loaded' || outcome.code === 'already_loaded'
-        await acknowledge(
-          session,
-          { flowId: flow.id, source, log: deps.log },
-          remote.name,
-          loaded
-            ? {
-                status: 'loaded', fileId: outcome.fileId!, sha256: outcome.sha256, size: outcome.size,
-                recordsAccepted: outcome.accepted, recordsRejected: outcome.rejected, loadedAt: now(),
-              }
-            : {
-                status: 'rejected', fileId: outcome.fileId, sha256: outcome.sha256, size: outcome.size,
-                reason: { code: outcome.code ?? 'rejected', message: outcome.reason ?? 'rejected' }, rejectedAt: now(),
-              },
-        )
+        await acknowledge(session, { flowId: flow.id, source, log: deps.log }, remote.name, answerOf(outcome, now()))
       }
     }
+    // Temporary answers a crash left behind (written under a hidden name, then renamed): this run's files are moved.
+    await removeStaleAnswers(session, { flowId: flow.id, remoteDir: source.remote_dir, log: deps.log })
   } finally {
     await session.close()
+    await staging.release()
   }
   return outcomes
+}
+
+/**
+ * The acknowledgement of a file once its transaction committed. A file found already loaded or rejected (a crash
+ * between the commit and the acknowledgement) is answered with what its `files` row recorded: the counts stored,
+ * the rejection's code and message, never "0 accepted" or "already loaded".
+ */
+export function answerOf(outcome: FileOutcome, at: Date): AnswerOutcome {
+  const recorded = outcome.status === 'skipped' ? outcome.recorded : undefined
+  const loaded = outcome.status === 'loaded' || outcome.code === 'already_loaded'
+  if (loaded) {
+    return {
+      status: 'loaded', fileId: outcome.fileId!, sha256: outcome.sha256, size: outcome.size,
+      recordsAccepted: recorded?.accepted ?? outcome.accepted, recordsRejected: recorded?.rejected ?? outcome.rejected, loadedAt: at,
+    }
+  }
+  const code = recorded ? (recorded.code ?? 'rejected') : (outcome.code ?? 'rejected')
+  const message = recorded ? (recorded.reason ?? 'rejected') : (outcome.reason ?? 'rejected')
+  return { status: 'rejected', fileId: outcome.fileId, sha256: outcome.sha256, size: outcome.size, reason: { code, message }, rejectedAt: at }
 }

@@ -133,3 +133,26 @@ async function moveInto(session: SftpSession, from: string, targetDir: string, n
   }
   throw new Error(`cannot move ${from} into ${targetDir}: every name tried is taken`)
 }
+
+/** `.<name>.ack.<8 hex>.tmp`: the hidden name `SftpSession.writeText` writes an answer under before renaming it. */
+const TEMPORARY_ANSWER = /^\.(.+)\.(?:ack|nack)\.[0-9a-f]{8}\.tmp$/
+
+/**
+ * Removes the temporary answers a crash left in the drop folder (an empty `.<name>.ack.<hex>.tmp` when the process
+ * died while writing it). One is removed only when its file is no longer in the drop folder: an answer is written
+ * while its file is still there (before the move), so a temporary answer whose file has gone is in nobody's hands,
+ * whereas one beside its file may be another instance's write in progress (it goes once that file is moved).
+ */
+export async function removeStaleAnswers(session: SftpSession, ctx: { flowId: string; remoteDir: string; log: Logger }): Promise<number> {
+  const listing = await session.list(ctx.remoteDir)
+  let removed = 0
+  for (const entry of listing) {
+    const match = TEMPORARY_ANSWER.exec(entry.name)
+    if (!match) continue
+    if (await session.exists(path.posix.join(ctx.remoteDir, match[1]!))) continue
+    await session.remove(path.posix.join(ctx.remoteDir, entry.name))
+    removed++
+  }
+  if (removed > 0) ctx.log.info({ flowId: ctx.flowId, removed }, 'sftp temporary answers left by a crash removed')
+  return removed
+}

@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.ts'
 import { backoffDelay, sleep } from './backoff.ts'
 import type { DownloadOptions, RemoteFile, SftpSession } from './connect.ts'
 import { SftpError } from './sftp-error.ts'
+import { createPrivateFile } from './staging-area.ts'
 
 export type StagedFile = {
   status: 'staged'
@@ -27,7 +28,7 @@ export interface DownloadToStagingContext {
   flowId: string
   /** The flow's `source.remote_dir`. */
   remoteDir: string
-  /** Config `stagingDir`; the file lands in `<stagingDir>/<flowId>/`. */
+  /** This pull's staging folder (`claimStagingFolder`); the file lands in `<stagingDir>/<flowId>/`, mode 600. */
   stagingDir: string
   /** Further attempts after an interrupted download. */
   retries: number
@@ -50,13 +51,15 @@ export async function downloadToStaging(session: SftpSession, file: RemoteFile, 
   }
   const remotePath = path.posix.join(ctx.remoteDir, file.name)
   const dir = path.join(ctx.stagingDir, flowId)
-  await fs.mkdir(dir, { recursive: true })
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const finalPath = path.join(dir, file.name)
   const partPath = `${finalPath}.part`
 
   for (let attempt = 0; ; attempt++) {
     await fs.rm(partPath, { force: true })
     try {
+      // Mode 600 before the first byte arrives: the download opens it again without changing the mode.
+      await createPrivateFile(partPath)
       const options: DownloadOptions = ctx.onProgress ? { onProgress: ctx.onProgress } : {}
       const { size, sha256 } = await session.download(remotePath, partPath, file.size, options)
       const now = await session.stat(remotePath)

@@ -20,6 +20,8 @@ export interface EmbeddedSftpFaults {
   cutAfterBytes?: number
   /** How many connections to cut that way before serving normally again (default: every one). */
   cutConnections?: number
+  /** Create the file of an OPEN whose remote path matches, then never answer it (a server hung mid-write). */
+  stallOpen?: RegExp
 }
 
 export interface EmbeddedSftpServerOptions {
@@ -99,7 +101,7 @@ export async function startEmbeddedSftpServer(options: EmbeddedSftpServerOptions
             log?.debug({ served: connection.served }, 'embedded sftp: cutting the connection (fault injection)')
             socket?.destroy()
             return true
-          })
+          }, faults)
         })
       })
     })
@@ -233,7 +235,7 @@ function longnameOf(name: string, stats: Stats): string {
   return `${type}${permissions} 1 ${stats.uid} ${stats.gid} ${stats.size} ${date} ${name}`
 }
 
-function serveSftp(sftp: SFTPWrapper, root: string, countServed: (bytes: number) => boolean): void {
+function serveSftp(sftp: SFTPWrapper, root: string, countServed: (bytes: number) => boolean, faults: EmbeddedSftpFaults = {}): void {
   const handles = new Map<number, OpenHandle>()
   let nextHandle = 1
   const handleBuffer = (id: number) => {
@@ -292,6 +294,7 @@ function serveSftp(sftp: SFTPWrapper, root: string, countServed: (bytes: number)
       }
       const id = nextHandle++
       handles.set(id, { kind: 'file', file })
+      if (faults.stallOpen?.test(remotePath)) return
       sftp.handle(reqid, handleBuffer(id))
     }),
   )

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { testKeys } from '../../src/crypto/keys.ts'
@@ -46,4 +46,13 @@ export async function tableCounts(db: Db): Promise<Record<string, number>> {
     out[t] = rows[0]!.n
   }
   return out
+}
+
+/** A copy of the shipped declarations where the CAF flow reads `remoteDir` and takes files at once (for child processes). */
+export function cafFlowsReading(remoteDir: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-flows-'))
+  cpSync(path.join(REPO_ROOT, 'flows'), dir, { recursive: true })
+  const file = path.join(dir, 'caf-beneficiaires.yaml')
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/remote_dir: .*$/m, `remote_dir: ${remoteDir}`).replace(/min_age_seconds: .*$/m, 'min_age_seconds: 0'))
+  return dir
 }

@@ -119,6 +119,24 @@ describe.skipIf(postgresUnavailable())('orientations flow → assignments → AP
     expect(await status(tokens.refA!, p2!)).toBe(404) // ended 1 March: grace over by 15 June
   })
 
+  it('stores the first of two rows for one person and start date, and rejects the later one naming it', async () => {
+    const { p4 } = persons
+    const result = await load('orientations-dup.csv', [
+      HEADER,
+      `${p4!.numdemrsa};DEM;;;${orgA.siret};refa@test.example;01/04/2026;`,
+      `;;${p4!.nir13};${fr(p4!.dateNaissance)};${orgB.siret};refb@test.example;01/04/2026;`,
+    ])
+    expect({ total: result.total, accepted: result.accepted, rejected: result.rejected, written: result.written }).toEqual({ total: 2, accepted: 1, rejected: 1, written: 1 })
+    expect(result.failed).toEqual([
+      { ok: false, recordIndex: 1, line: 3, key: undefined, issues: [{ field: 'person', rule: 'duplicate_assignment', duplicateOf: { recordIndex: 0, line: 2 } }] },
+    ])
+    const { rows } = await t.db.query<{ siret: string }>(
+      'select o.siret from assignments a join organisations o on o.id = a.organisation_id where a.person_id = $1',
+      [p4!.personId],
+    )
+    expect(rows).toEqual([{ siret: orgA.siret }])
+  })
+
   it('rejects a file whose header names no way to find the person, or no structure', async () => {
     await expect(load('orientations-5.csv', ['nom;prenom;siret_structure;date_debut', 'X;Y;1;01/01/2026'])).rejects.toBeInstanceOf(FileRejection)
     await expect(load('orientations-6.csv', ['numdemrsa;rolepers;date_debut', '1;DEM;01/01/2026'])).rejects.toMatchObject({ code: 'bad_header' })

@@ -106,6 +106,27 @@ describe('SFTP against OpenSSH', () => {
     expect(Math.max(...progress)).toBe(content.length)
   })
 
+  it('stages the copy readable by its owner only (mode 600), whatever the umask', async () => {
+    put('private', 'RSABEM_private.xml', randomBytes(300_000))
+    const [file] = await session.list(sftp.remoteDir('private'))
+    const umask = process.umask(0)
+    try {
+      const staged = await downloadToStaging(session, file!, {
+        flowId: 'private-flow',
+        remoteDir: sftp.remoteDir('private'),
+        stagingDir: staging,
+        retries: 1,
+        retryDelayMs: 20,
+        log,
+      })
+      if (staged.status !== 'staged') throw new Error('not staged')
+      expect((fs.statSync(staged.localPath).mode & 0o777).toString(8)).toBe('600')
+      expect((fs.statSync(path.dirname(staged.localPath)).mode & 0o777).toString(8)).toBe('700')
+    } finally {
+      process.umask(umask)
+    }
+  })
+
   it('skips a file that grew after it was listed (still being written) and hands nothing over', async () => {
     const local = put('growing', 'RSABEI_growing.xml', randomBytes(200_000))
     const [file] = await session.list(sftp.remoteDir('growing'))

@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
-import { openContext } from '../context.ts'
+import { log } from '../../log/logger.ts'
+import { cliConfig, openContext } from '../context.ts'
 import { createProgress } from '../format/progress.ts'
 
 export function register(program: Command): void {
@@ -18,7 +19,12 @@ export function register(program: Command): void {
       // Loaded on use: `passerelle --help` stays fast and does not load the parsers.
       const { ingestFile } = await import('../../ingestion/ingest-file.ts')
       const { pullFlow } = await import('../../ingestion/pull-flow.ts')
-      const ctx = await openContext()
+      const { sweepStaging } = await import('../../sftp/staging-area.ts')
+      // What a killed pull left in the staging area (full copies of producers' files) goes first, before the
+      // database is even opened.
+      const config = cliConfig()
+      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
+      const ctx = await openContext(config)
       const outcomes: FileOutcome[] = []
       try {
         const declarations = loadDeclarations(ctx.config)

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadDeclarations } from '../../flows/declarations.ts'
+import { log } from '../../log/logger.ts'
 import { cliConfig, openContext } from '../context.ts'
 
 interface ServeFlags {
@@ -27,7 +28,12 @@ export function register(program: Command): void {
       const { gatewayJobs } = await import('../../server/jobs.ts')
       const { runJob } = await import('../../jobs/run-job.ts')
       const started = performance.now()
-      const ctx = await openContext(cliConfig(), { role: 'serve' })
+      // What a killed pull left in the staging area (full copies of producers' files) goes at every start, before
+      // the database is even opened.
+      const { sweepStaging } = await import('../../sftp/staging-area.ts')
+      const config = cliConfig()
+      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
+      const ctx = await openContext(config, { role: 'serve' })
       const declarations = loadDeclarations(ctx.config)
       // --port and --host override PORT and PASSERELLE_HOST: validated with every other setting by the entry point.
       const { port, host } = ctx.config

@@ -50,7 +50,7 @@ export async function createStagingTables(tx: Queryable): Promise<void> {
     create temp table stage_dossiers (record_index integer not null, organisme text not null, numdemrsa text not null, ${ddl(DOSSIER_FIELDS)}) on commit drop;
     create temp table stage_persons (record_index integer not null, match_key text not null, nir_index text, ${ddl(PERSON_FIELDS)}) on commit drop;
     create temp table stage_members (record_index integer not null, organisme text not null, numdemrsa text not null, match_key text not null, ${ddl(MEMBER_FIELDS)}) on commit drop;
-    create temp table stage_registrations (record_index integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
+    create temp table stage_registrations (record_index integer not null, line integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
   `)
 }
 
@@ -69,9 +69,10 @@ function masked(fields: CanonicalField[], stored: StoredFields, values: Record<s
 
 /**
  * One batch of foyers, minimised, NIRs encrypted and encoded for COPY into the staging tables: pure CPU work, done
- * while the database merges the previous batch; `stageEncoded` sends it. Within the batch the last occurrence of a
- * dossier, and of a person, wins (WebRSA does the same); across batches the later merge wins, so the file's last
- * occurrence wins overall.
+ * while the database merges the previous batch; `stageEncoded` sends it. The loader hands at most one foyer per
+ * dossier and no person twice in a foyer (later records of a dossier are `duplicate_dossier` rejections): a
+ * duplicate here is a bug and throws, it is never collapsed. A person met in two foyers of the file (two dossiers)
+ * is a member of both; their identity columns are those of the later record, as a later file would update them.
  */
 export async function encodeFoyerStage(
   foyers: readonly { recordIndex: number; mapped: MappedFoyer }[],
@@ -79,21 +80,23 @@ export async function encodeFoyerStage(
   keys: Keys,
   breathe: Breathe = () => undefined,
 ): Promise<EncodedCopy[]> {
-  const lastFoyer = new Map<string, { recordIndex: number; mapped: MappedFoyer }>()
-  for (const f of foyers) lastFoyer.set(`${f.mapped.dossier['dossier.organisme']}|${f.mapped.dossier['dossier.numdemrsa']}`, f)
+  const dossierKeys = new Set<string>()
   const dossiers: unknown[][] = []
   const persons = new Map<string, unknown[]>()
   const members: unknown[][] = []
-  for (const { recordIndex, mapped } of lastFoyer.values()) {
+  for (const { recordIndex, mapped } of foyers) {
     await breathe()
     const organisme = mapped.dossier['dossier.organisme']
     const numdemrsa = mapped.dossier['dossier.numdemrsa']
+    const dossierKey = `${organisme}|${numdemrsa}`
+    if (dossierKeys.has(dossierKey)) throw new Error(`staging: record ${recordIndex} repeats a dossier of its batch (the loader must reject it)`)
+    dossierKeys.add(dossierKey)
     dossiers.push([recordIndex, organisme, numdemrsa, ...masked(DOSSIER_FIELDS, stored, mapped.dossier, keys)])
     const inFoyer = new Set<string>()
     for (const p of mapped.persons) {
-      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
-      if (inFoyer.has(p.matchKey)) continue
+      if (inFoyer.has(p.matchKey)) throw new Error(`staging: record ${recordIndex} names a person twice (the loader must reject it)`)
       inFoyer.add(p.matchKey)
+      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
       members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
     }
   }
@@ -111,14 +114,14 @@ export async function stageEncoded(tx: Queryable, copies: readonly EncodedCopy[]
 
 export async function stageRegistrations(
   tx: Queryable,
-  rows: readonly { recordIndex: number; mapped: MappedRegistration }[],
+  rows: readonly { recordIndex: number; line: number; mapped: MappedRegistration }[],
   stored: StoredFields,
   keys: Keys,
 ): Promise<void> {
   await tx.copyRows(
     'stage_registrations',
-    ['record_index', 'person_key', ...cols(FT_FIELDS)],
-    rows.map(({ recordIndex, mapped }) => [recordIndex, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
+    ['record_index', 'line', 'person_key', ...cols(FT_FIELDS)],
+    rows.map(({ recordIndex, line, mapped }) => [recordIndex, line, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
   )
 }
 
@@ -133,7 +136,7 @@ export interface MergeContext {
 const set = (columns: string[]) => columns.map((c) => `${c} = excluded.${c}`).join(',\n  ')
 
 /**
- * Merges the staged batch (deduplicated by stageFoyers) into the canonical tables: dossiers with their state
+ * Merges the staged batch (one row per dossier: later records of a dossier are rejected by the loader) into the canonical tables: dossiers with their state
  * history, persons, then each dossier's members (a foyer is a whole snapshot), and empties the staging tables for
  * the next batch. Batches are merged while the next one is parsed, so the database works alongside the parser.
  */
@@ -244,19 +247,36 @@ export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, reje
   return result.rowCount
 }
 
+/** A staged France Travail row not stored: another row of the file for the same person was kept. */
+export interface SupersededRow {
+  recordIndex: number
+  line: number
+  keptRecordIndex: number
+  keptLine: number
+}
+
 /**
- * Merges staged France Travail rows: the latest state per person wins, and a movement older than the state
- * already known never overrides it.
+ * Merges staged France Travail rows. One row per person is kept: the latest state (by date), the first in the
+ * file among rows of the same date; every other row of that person is returned, for the loader to record as a
+ * `duplicate_person` rejection naming the kept row, so that what is reported accepted is what is stored. A
+ * movement older than the state already known never overrides it.
  */
-export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<number> {
+export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<{ merged: number; superseded: SupersededRow[] }> {
   const f = cols(FT_FIELDS)
   await tx.exec('analyze stage_registrations')
   await tx.exec(`
     create temp table last_registrations on commit drop as
     select distinct on (person_key) *
     from stage_registrations
-    order by person_key, date_etat desc nulls last, record_index desc;
+    order by person_key, date_etat desc nulls last, record_index asc;
   `)
+  const { rows: superseded } = await tx.query<{ record_index: number; line: number; kept_record_index: number; kept_line: number }>(
+    `select s.record_index, s.line, k.record_index as kept_record_index, k.line as kept_line
+     from stage_registrations s
+     join last_registrations k on k.person_key = s.person_key
+     where s.record_index <> k.record_index
+     order by s.record_index`,
+  )
   await tx.query(
     `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select s.person_key, 'france_travail.etat', r.etat, s.etat, coalesce(s.date_etat, $1), $2, $3
@@ -280,5 +300,8 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Prom
         or excluded.date_etat >= france_travail_registrations.date_etat`,
     [ctx.fileId, ctx.transmittedAt],
   )
-  return result.rowCount
+  return {
+    merged: result.rowCount,
+    superseded: superseded.map((r) => ({ recordIndex: r.record_index, line: r.line, keptRecordIndex: r.kept_record_index, keptLine: r.kept_line })),
+  }
 }

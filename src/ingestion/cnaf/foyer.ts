@@ -99,6 +99,14 @@ export interface CnafFoyer {
 export interface RecordIssue {
   field: string
   rule: string
+  /** For a duplicate (`duplicate_dossier`...): the earlier record of the file that was kept, by position. */
+  duplicateOf?: RecordPosition
+}
+
+/** Where a record stands in its file: 0-based record index, 1-based line. */
+export interface RecordPosition {
+  recordIndex: number
+  line: number
 }
 
 export type ParsedRecord<T> =
