@@ -26,16 +26,45 @@ main{padding:0 2rem 2rem;max-width:80rem}main>h2{margin:1.6rem 0 .6rem;border-bo
 .sommaire th,.sommaire td{text-align:left;border-bottom:1px solid #ddd;padding:.3rem .5rem;vertical-align:top}
 .sommaire th{background:#f6f6f6}.sommaire code{font-family:ui-monospace,monospace}
 .methode{font:700 .85rem ui-monospace,monospace}
-.swagger-ui .information-container{display:none}
 `
 
 const INIT_SCRIPT = `
+// Swagger UI draws form fields without a label (axe: critical \`label\`): each one gets an accessible name, in French,
+// from its parameter row, its role in the page, or its placeholder, as soon as it appears.
+var NAMES = {
+  'examples-select-element': 'Exemple',
+  'content-type': 'Type de contenu',
+  'body-param-content-type': 'Type de contenu du corps',
+  'response-control-media-type__accept': 'Type de contenu de la réponse',
+  'operation-filter-input': 'Filtrer les opérations',
+  'body-param__text': 'Corps de la requête (JSON)'
+};
+function nameOf(field) {
+  var row = field.closest('[data-param-name]');
+  if (row) return 'Paramètre ' + row.getAttribute('data-param-name') + (row.getAttribute('data-param-in') ? ' (' + row.getAttribute('data-param-in') + ')' : '');
+  for (var cls in NAMES) if (field.classList.contains(cls) || (field.parentElement && field.parentElement.classList.contains(cls))) return NAMES[cls];
+  if (field.getAttribute('placeholder')) return field.getAttribute('placeholder');
+  if (field.tagName === 'TEXTAREA') return 'Texte';
+  return field.tagName === 'SELECT' ? 'Choix' : 'Valeur';
+}
+function labelFields(root) {
+  var fields = root.querySelectorAll('input, select, textarea');
+  for (var i = 0; i < fields.length; i++) {
+    var f = fields[i];
+    if (f.getAttribute('aria-label') || f.getAttribute('aria-labelledby') || f.closest('label') || (f.id && document.querySelector('label[for="' + f.id + '"]'))) continue;
+    f.setAttribute('aria-label', nameOf(f));
+  }
+}
 window.addEventListener('load', function () {
+  var root = document.getElementById('swagger-ui');
+  new MutationObserver(function () { labelFields(root); }).observe(root, { childList: true, subtree: true });
   window.ui = SwaggerUIBundle({
     url: '/openapi.json',
     dom_id: '#swagger-ui',
     deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis],
+    // The page has its own title (h1) and introduction: Swagger UI's would be a second h1.
+    plugins: [function () { return { components: { InfoContainer: function () { return null } } } }],
     layout: 'BaseLayout',
     docExpansion: 'list',
     defaultModelsExpandDepth: 0,

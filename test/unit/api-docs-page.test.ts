@@ -90,13 +90,27 @@ describe('documentation page', () => {
     for (const op of operations) expect(blocks.some((b) => b.includes(op.path) && b.includes(op.operationId))).toBe(true)
     expect([...new Set(fetched)]).toEqual(['/openapi.json'])
     // Open the portfolio operation: ETATDOSRSA is offered as a list, not free text.
-    const list = [...window.document.querySelectorAll('.opblock')].find((b) => b.querySelector('.opblock-summary')?.textContent?.includes('listBeneficiaires'))!
+    const d = window.document
+    const list = [...d.querySelectorAll('.opblock')].find((b) => b.querySelector('.opblock-summary')?.textContent?.includes('listBeneficiaires'))!
     ;(list.querySelector('.opblock-summary-control') as any).click()
     for (let i = 0; i < 50 && !list.querySelector('tr[data-param-name="etatDroit"]'); i++) await new Promise((r) => setTimeout(r, 100))
     ;(list.querySelector('.try-out__btn') as any)?.click()
     for (let i = 0; i < 50 && !list.querySelector('tr[data-param-name="etatDroit"] select'); i++) await new Promise((r) => setTimeout(r, 100))
     const options = [...list.querySelectorAll('tr[data-param-name="etatDroit"] select option')].map((o) => o.getAttribute('value'))
     expect(options).toEqual(expect.arrayContaining(['0', '1', '2', '3', '4', '5', '6']))
+    // Every field Swagger UI drew gets an accessible name (axe `label`). Under happy-dom the opened block is not
+    // the node the page's MutationObserver watches, so the page's own labelling function is called on it here.
+    const fields = [...list.querySelectorAll('input, select, textarea')]
+    expect(fields.length).toBeGreaterThanOrEqual(5)
+    ;(window as any).labelFields(list)
+    const unnamed = fields.filter(
+      (f) => !f.getAttribute('aria-label') && !f.getAttribute('aria-labelledby') && !(f.id && d.querySelector(`label[for="${f.id}"]`)) && !f.closest('label'),
+    )
+    expect(unnamed.map((f) => f.outerHTML.slice(0, 120))).toEqual([])
+    expect(list.querySelector('tr[data-param-name="etatDroit"] select')?.getAttribute('aria-label')).toBe('Paramètre etatDroit (query)')
+    expect(list.querySelector('select.examples-select-element')?.getAttribute('aria-label')).toBe('Exemple')
+    // The page keeps one h1 (Swagger UI's title block is left out).
+    expect(d.querySelectorAll('h1').length).toBe(1)
     expect(errors).toEqual([])
     await window.happyDOM.close()
   }, 60_000)
