@@ -54,7 +54,7 @@ function valueSchema(f: PurposeField, type: string | undefined): JsonSchema {
   const nullable = (t: string, extra: JsonSchema = {}) => ({ type: [t, 'null'], ...extra })
   switch (f.transform) {
     case 'year':
-      return nullable('integer', { minimum: 1900, maximum: 2199 })
+      return nullable('integer')
     case 'age-band':
       return nullable('string', { pattern: '^\\d+-\\d+$' })
     case 'postcode-to-departement':

@@ -134,7 +134,13 @@ export const HistoryEntrySchema = z
 
 export const HistoryPageSchema = z
   .object({ id: z.uuid(), items: z.array(HistoryEntrySchema), nextCursor: z.string().nullable() })
-  .openapi('HistoryPage')
+  .openapi('HistoryPage', {
+    example: {
+      id: '00000000-0000-4000-8000-000000000001',
+      items: [{ field: 'etatDroit', from: '0', to: '2', effectiveDate: '2000-01-01', recordedAt: '2000-01-02T00:00:00.000Z' }],
+      nextCursor: null,
+    },
+  })
 
 export const MeSchema = z
   .object({
@@ -151,7 +157,16 @@ export const MeSchema = z
       graceDays: z.number().int(),
     }),
   })
-  .openapi('Me')
+  .openapi('Me', {
+    example: {
+      user: { id: '00000000-0000-4000-8000-000000000002', email: 'referent.exemple@example.org', displayName: 'Référent Exemple', role: 'referent' },
+      organisation: { id: '00000000-0000-4000-8000-000000000003', siret: '00000000000000', name: 'CCAS Exemple', type: 'ccas' },
+      purpose: { id: 'accompagnement-rsa', title: 'Accompagnement des bénéficiaires du RSA', legalBasis: { gdpr: '6(1)(e)', national: 'CASF art. L.262-1 et suivants' } },
+      fields: [{ name: 'etatDroit', field: 'dossier.etatDroit', label: 'État du droit', transform: 'keep' }],
+      token: { id: 1, expiresAt: '2000-12-31T23:59:59.000Z' },
+      portfolio: { relation: 'referent', graceDays: 30 },
+    },
+  })
 
 // Administration
 
