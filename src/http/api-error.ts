@@ -5,6 +5,39 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
  * personal value, a stack trace or SQL. `auditReason` is what the audit event records (the caller sees only the
  * code): a person outside the portfolio and an unknown id both answer 404 `not_found`.
  */
+/**
+ * Every `error.code` the API answers with (documented as an enum in the `Error` schema; a test checks that each
+ * code the source can throw is listed).
+ */
+export const ERROR_CODES = [
+  'invalid_parameters',
+  'invalid_path',
+  'invalid_cursor',
+  'invalid_request',
+  'invalid_siret',
+  'filter_not_allowed',
+  'end_before_start',
+  'referent_not_in_structure',
+  'referent_role',
+  'unknown_beneficiaire',
+  'unknown_organisation',
+  'unknown_referent',
+  'bad_request',
+  'unauthorized',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'client_closed',
+  'internal_error',
+  'extract_altered',
+  'audit_unavailable',
+  'error',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,

@@ -19,7 +19,7 @@ import { ApiError, errorBody } from './api-error.ts'
 import { allowRoles, audit, type ApiEnv } from './api-context.ts'
 import { DEFAULT_API_OPTIONS, type ApiOptions } from './api-options.ts'
 import { classifyApiPath } from './canonical-path.ts'
-import { DOCS_CSP, renderDocsPage } from './docs-page.ts'
+import { DOCS_CSP, docsAsset, renderDocsPage } from './docs-page.ts'
 import { buildOpenApiDocument } from './openapi-document.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { purposeFieldsCache, type ApiRouter, type RouteKit } from './route-kit.ts'
@@ -327,6 +327,14 @@ export function createApp(deps: ApiDeps): ApiApp {
   app.get('/docs', (c) => {
     c.header('Content-Security-Policy', DOCS_CSP)
     return c.html(renderDocsPage(openApi() as never))
+  })
+  // Swagger UI and the page's own style and configuration, from node_modules: no CDN, the page works offline.
+  app.get('/docs/assets/:name', (c) => {
+    const asset = docsAsset(c.req.param('name'))
+    if (!asset) return c.json(errorBody('not_found', 'no such resource'), 404)
+    c.header('Content-Type', asset.type)
+    c.header('Cache-Control', 'public, max-age=3600')
+    return c.body(asset.body as never)
   })
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
 

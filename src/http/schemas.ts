@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi'
+import { CODE_LISTS } from '../labels/code-labels.ts'
 import { ORGANISATION_TYPES, ROLES } from '../purposes/purpose.ts'
+import { ERROR_CODES } from './api-error.ts'
 
 /**
  * Request and response schemas of the partner API. Requests are validated with them (400 on any violation);
@@ -8,16 +10,16 @@ import { ORGANISATION_TYPES, ROLES } from '../purposes/purpose.ts'
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'not_found' }),
-      message: z.string().openapi({ example: 'no such resource' }),
+      code: z.enum(ERROR_CODES).openapi({ description: 'Code stable, à tester par le client (le message peut changer).', example: 'not_found' }),
+      message: z.string().openapi({ description: 'Explication en anglais pour le développeur ; ne contient jamais de donnée personnelle.', example: 'no such resource' }),
     }),
   })
-  .openapi('Error')
+  .openapi('Error', { description: 'La forme unique des erreurs.', example: { error: { code: 'not_found', message: 'no such resource' } } })
 
 const Uuid = z.uuid({ message: 'must be a UUID' })
 
 export const IdParam = z.object({
-  id: Uuid.openapi({ param: { name: 'id', in: 'path' }, description: 'Opaque id (UUID). Never a NIR.', example: '0b9f3c1e-4d2a-4e8b-9a57-2f3c6d7e8f90' }),
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' }, description: 'Identifiant opaque (UUID), jamais un NIR.', example: '0b9f3c1e-4d2a-4e8b-9a57-2f3c6d7e8f90' }),
 })
 
 const Cursor = z
@@ -25,7 +27,7 @@ const Cursor = z
   .min(1)
   .max(200, 'too long')
   .regex(/^[A-Za-z0-9_.-]+$/, 'not a cursor')
-  .openapi({ description: 'Opaque cursor from the previous page (`nextCursor`).' })
+  .openapi({ description: 'Curseur opaque de la page précédente (`nextCursor`).' })
 
 const limit = (max: number, fallback: number) =>
   z
@@ -35,7 +37,7 @@ const limit = (max: number, fallback: number) =>
     .pipe(z.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`))
     // Zod 4 returns a default as it is, without parsing it: it must be the number, not its text ("50" + 1 = "501").
     .default(fallback)
-    .openapi({ description: `Page size, 1 to ${max} (default ${fallback}).`, type: 'integer' })
+    .openapi({ description: `Taille de la page, de 1 à ${max} (${fallback} par défaut).`, type: 'integer', minimum: 1, maximum: max, default: fallback })
 
 /** Text typed by a person: no control characters (PostgreSQL refuses NUL; the others have no place in a name). */
 const Text = (max: number) =>
@@ -77,18 +79,18 @@ export const PortfolioQuery = z
     etatDroit: z
       .enum(['0', '1', '2', '3', '4', '5', '6'], { message: 'must be an ETATDOSRSA code 0 to 6' })
       .optional()
-      .openapi({ description: "État du droit (ETATDOSRSA 0-6). Needs the purpose to expose `dossier.etatDroit`." }),
+      .openapi({ description: `État du droit (ETATDOSRSA) : ${Object.entries(CODE_LISTS.ETATDOSRSA).map(([code, label]) => `${code} = ${label}`).join(' ; ')}. La finalité doit exposer \`dossier.etatDroit\`.` }),
     soumisDroitsDevoirs: BooleanText.optional().openapi({
       type: 'string',
       enum: ['true', 'false'],
-      description: 'Person subject to rights and duties. Needs the purpose to expose `personne.soumisDroitsDevoirs`.',
+      description: 'Personne soumise aux droits et devoirs. La finalité doit exposer `personne.soumisDroitsDevoirs`.',
     }),
     inscritFranceTravail: BooleanText.optional().openapi({
       type: 'string',
       enum: ['true', 'false'],
-      description: 'Currently registered at France Travail. Needs the purpose to expose `franceTravail.etat`.',
+      description: 'Inscrite actuellement à France Travail. La finalité doit exposer `franceTravail.etat`.',
     }),
-    modifieDepuis: Instant.optional().openapi({ description: 'Only persons whose data changed since this instant.' }),
+    modifieDepuis: Instant.optional().openapi({ description: 'Seulement les personnes dont les données ont changé depuis cet instant (ISO 8601 avec fuseau).' }),
   })
   .strict()
 
@@ -98,20 +100,20 @@ export const AccessSchema = z
   .object({
     via: z
       .enum(['referent', 'structure', 'departement'])
-      .openapi({ description: 'Assigned to the caller, or to the caller’s structure; `departement`: the caller is an instructor of the département (the RSA authority), who sees the whole active base.' }),
-    mode: z.enum(['current', 'grace']).openapi({ description: '`grace`: the assignment ended; read-only access until `until`.' }),
+      .openapi({ description: 'Confiée à l’appelant (`referent`) ou à sa structure (`structure`) ; `departement` : l’appelant est instructeur du département (autorité du RSA) et voit toute la base active.' }),
+    mode: z.enum(['current', 'grace']).openapi({ description: '`grace` : l’affectation a pris fin ; accès en lecture seule jusqu’à `until`.' }),
     readOnly: z.boolean(),
-    until: z.string().nullable().openapi({ description: 'Last day of access (YYYY-MM-DD); null while the assignment is open.' }),
+    until: z.string().nullable().openapi({ description: 'Dernier jour d’accès (AAAA-MM-JJ) ; null tant que l’affectation est ouverte.' }),
   })
   .openapi('Access')
 
 export const BeneficiaireSchema = z
   .object({
-    id: z.uuid().openapi({ description: 'Opaque id of the person.' }),
-    updatedAt: z.string().openapi({ description: 'Last change of the data behind this record.' }),
+    id: z.uuid().openapi({ description: 'Identifiant opaque de la personne.' }),
+    updatedAt: z.string().openapi({ description: 'Dernière modification des données de cette fiche.' }),
     access: AccessSchema,
     data: z.record(z.string(), z.unknown()).openapi('BeneficiaireData', {
-      description: 'The fields of the token’s purpose only, under the names the purpose declares (see the Donnees_* schemas).',
+      description: 'Les champs de la finalité du jeton seulement (schémas Donnees_*).',
     }),
   })
   .openapi('Beneficiaire')
@@ -122,8 +124,8 @@ export const BeneficiairePageSchema = z
 
 export const HistoryEntrySchema = z
   .object({
-    field: z.string().openapi({ description: 'Name of the field under the purpose.' }),
-    from: z.unknown().openapi({ description: 'Previous value (null when first seen).' }),
+    field: z.string().openapi({ description: 'Nom du champ dans la finalité.' }),
+    from: z.unknown().openapi({ description: 'Valeur précédente (null à la première apparition).' }),
     to: z.unknown(),
     effectiveDate: z.string().nullable(),
     recordedAt: z.string(),
@@ -132,7 +134,13 @@ export const HistoryEntrySchema = z
 
 export const HistoryPageSchema = z
   .object({ id: z.uuid(), items: z.array(HistoryEntrySchema), nextCursor: z.string().nullable() })
-  .openapi('HistoryPage')
+  .openapi('HistoryPage', {
+    example: {
+      id: '00000000-0000-4000-8000-000000000001',
+      items: [{ field: 'etatDroit', from: '0', to: '2', effectiveDate: '2000-01-01', recordedAt: '2000-01-02T00:00:00.000Z' }],
+      nextCursor: null,
+    },
+  })
 
 export const MeSchema = z
   .object({
@@ -145,11 +153,20 @@ export const MeSchema = z
       relation: z
         .enum(['referent', 'structure', 'departement'])
         .nullable()
-        .openapi({ description: 'Whose assignments the caller sees (`departement`: every person of the active base, for the département’s instructors); null: no portfolio.' }),
+        .openapi({ description: 'Les affectations que voit l’appelant (`departement` : toute la base active, pour les instructeurs du département) ; null : pas de portefeuille.' }),
       graceDays: z.number().int(),
     }),
   })
-  .openapi('Me')
+  .openapi('Me', {
+    example: {
+      user: { id: '00000000-0000-4000-8000-000000000002', email: 'referent.exemple@example.org', displayName: 'Référent Exemple', role: 'referent' },
+      organisation: { id: '00000000-0000-4000-8000-000000000003', siret: '00000000000000', name: 'CCAS Exemple', type: 'ccas' },
+      purpose: { id: 'accompagnement-rsa', title: 'Accompagnement des bénéficiaires du RSA', legalBasis: { gdpr: '6(1)(e)', national: 'CASF art. L.262-1 et suivants' } },
+      fields: [{ name: 'etatDroit', field: 'dossier.etatDroit', label: 'État du droit', transform: 'keep' }],
+      token: { id: 1, expiresAt: '2000-12-31T23:59:59.000Z' },
+      portfolio: { relation: 'referent', graceDays: 30 },
+    },
+  })
 
 // Administration
 
@@ -248,7 +265,7 @@ export const AuditEventSchema = z
     organisation: z.string().nullable(),
     purpose: z.string().nullable(),
     action: z.string(),
-    subject: z.string().nullable().openapi({ description: 'Keyed pseudonym of the person (never a clear identity).' }),
+    subject: z.string().nullable().openapi({ description: 'Pseudonyme à clé de la personne (jamais une identité en clair).' }),
     outcome: z.enum(['granted', 'denied', 'done', 'failed']),
     requestId: z.string().nullable(),
     clientAddress: z.string().nullable(),
@@ -264,12 +281,12 @@ export const AuditQuery = z
     cursor: Cursor.optional(),
     from: Instant.optional(),
     to: Instant.optional(),
-    actor: Text(254).optional().openapi({ description: 'User e-mail.' }),
+    actor: Text(254).optional().openapi({ description: 'Adresse électronique de l’utilisateur.' }),
     organisation: z.string().regex(/^\d{14}$/, 'must be 14 digits').optional().openapi({ description: 'SIRET.' }),
     purpose: z.string().max(64, 'too long').regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'not a purpose id').optional(),
     action: z.string().regex(/^[a-z0-9_.]{1,64}$/, 'not an action name').optional(),
     outcome: z.enum(['granted', 'denied', 'done', 'failed']).optional(),
     requestId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'not a request id').optional(),
-    beneficiaireId: Uuid.optional().openapi({ description: 'Events about this person (as subject, or among the persons a list served).' }),
+    beneficiaireId: Uuid.optional().openapi({ description: 'Événements concernant cette personne (comme sujet, ou parmi les personnes servies par une liste).' }),
   })
   .strict()

@@ -29,7 +29,7 @@ const NumberParam = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,11}$/, 'must be a request number')
     .transform(Number)
-    .openapi({ param: { name: 'number', in: 'path' }, description: 'Request number.', example: '12', type: 'integer' }),
+    .openapi({ param: { name: 'number', in: 'path' }, description: 'Request number.', example: 12, type: 'integer' }),
 })
 
 const OpenSchema = z

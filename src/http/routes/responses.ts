@@ -1,19 +1,26 @@
 import { ErrorSchema } from '../schemas.ts'
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid parameter or body (the message names the parameter and the rule).',
-  401: 'Missing, malformed, unknown, expired or revoked token.',
-  404: 'No such resource, or not one the caller may see (never 403: ids cannot be probed).',
-  409: 'Conflict with an existing resource.',
-  413: 'Request body too large.',
-  429: 'Rate limit exceeded (see Retry-After).',
-  503: 'The access could not be recorded in the audit log: nothing was served.',
+  400: 'Paramètre ou corps invalide (le message nomme le paramètre et la règle, jamais la valeur).',
+  401: 'Jeton absent, mal formé, inconnu, expiré ou révoqué.',
+  404: 'Ressource inexistante, ou que l’appelant ne peut pas voir (jamais 403 : les identifiants ne peuvent pas être sondés).',
+  409: 'Conflit avec l’état de la ressource.',
+  413: 'Corps de requête trop volumineux.',
+  429: 'Débit dépassé : réessayer après le nombre de secondes de l’en-tête Retry-After.',
+  503: 'L’accès n’a pas pu être inscrit au journal d’audit : rien n’a été servi.',
 }
 
 /** The error responses a route may give, in the one error shape. */
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
-    [...new Set([...statuses, 401, 429, 503])].map((s) => [s, { description: DESCRIPTIONS[s] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } }]),
+    [...new Set([...statuses, 401, 429, 503])].map((s) => [
+      s,
+      {
+        description: DESCRIPTIONS[s] ?? 'Erreur',
+        ...(s === 429 ? { headers: { 'Retry-After': { description: 'Nombre de secondes à attendre avant de réessayer.', schema: { type: 'integer', minimum: 1 } } } } : {}),
+        content: { 'application/json': { schema: ErrorSchema } },
+      },
+    ]),
   )
 }
 
