@@ -2,10 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Db } from '../../src/db/db.ts'
-import { openPglite } from '../../src/db/pglite.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
-import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
+import { createTestDatabase, inspectCliDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { cafFlowsReading } from '../helpers/ingest.ts'
 import { instanceEnv, spawnPasserelle } from '../helpers/processes.ts'
 import { startTcpRelay } from '../helpers/tcp-relay.ts'
@@ -29,16 +27,6 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
     await t?.drop()
     rmSync(work, { recursive: true, force: true })
   })
-
-  async function withDb<T>(dataDir: string, fn: (db: Db) => Promise<T>): Promise<T> {
-    if (t) return fn(t.db)
-    const db = await openPglite(path.join(dataDir, 'pglite'))
-    try {
-      return await fn(db)
-    } finally {
-      await db.close()
-    }
-  }
 
   async function scenario(sftp: TestSftp, crash: 'relay-frozen' | 'answer-half-written') {
     run++
@@ -85,7 +73,7 @@ describe.skipIf(postgresUnavailable())('a pull killed between commit and acknowl
       // Committed, not acknowledged: the file is still in the drop folder, without its answer.
       expect(existsSync(path.join(drop, name))).toBe(true)
       expect(existsSync(path.join(drop, `${name}.ack`))).toBe(false)
-      const stored = await withDb(dataDir, async (db) => {
+      const stored = await inspectCliDatabase(t, dataDir, async (db) => {
         const { rows } = await db.query<{ status: string; records_accepted: number; records_rejected: number }>(
           'select status, records_accepted, records_rejected from files where name = $1',
           [name],

@@ -5,11 +5,10 @@ import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseDocument } from 'yaml'
 import type { Flow } from '../../src/flows/flow.ts'
-import { openPglite } from '../../src/db/pglite.ts'
 import type { Db } from '../../src/db/db.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { pullFlow, type PullDeps } from '../../src/ingestion/pull-flow.ts'
-import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
+import { createTestDatabase, inspectCliDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { flowOnTestServer, pullDeps, REPO_ROOT, tableCounts } from '../helpers/ingest.ts'
 import { instanceEnv, spawnPasserelle } from '../helpers/processes.ts'
 import { startSftpForTests, type TestSftp } from '../helpers/sshd.ts'
@@ -91,15 +90,7 @@ describe.skipIf(postgresUnavailable())('a file whose reading never finishes', ()
       ...(t?.url ? { DATABASE_URL: t.url } : {}),
     })
 
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    if (t) return fn(t.db)
-    const db = await openPglite(path.join(dataDir, 'pglite'))
-    try {
-      return await fn(db)
-    } finally {
-      await db.close()
-    }
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>): Promise<T> => inspectCliDatabase(t, dataDir, fn)
 
   /** `passerelle ingest --flow caf-beneficiaires --json`, killed with SIGKILL once it is staging records, if asked. */
   async function ingest(kill: boolean) {
