@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { eraseOrphanAuditTexts } from '../audit/audit-texts.ts'
+import { eraseOrphanAuditTexts } from './erase-orphan-audit-texts.ts'
 import type { Keys } from '../crypto/keys.ts'
 import { withAdvisoryLock } from '../db/advisory-lock.ts'
 import type { Db, Queryable } from '../db/db.ts'
