@@ -327,6 +327,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   const events = readCnafFile(file.path, {
     fallbackEncoding: flow.format.encoding,
     organismes: flow.format.organismes,
+    expected: { natflux: flow.format.natflux, typeflux: flow.format.typeflux },
     fileLabel: file.name,
     signal: options.signal,
     // One worker parses while this thread maps and copies and the database merges: on 2 cores, 1.4x faster on a
