@@ -76,13 +76,13 @@ describe('the nature of a CNAF file against its flow', () => {
     expect(rejection.message).not.toContain(`${SENTINEL})`)
   })
 
-  it('refuses a TYPEFLUX the flow does not declare, naming only known codes', async () => {
+  it('refuses a TYPEFLUX the flow does not declare, naming only known codes (one outside the code list is a bad header)', async () => {
     const { rejection } = await rejectionOf(instructionFile('D', 'R'), { expected: { natflux: ['D'], typeflux: ['M', 'I'] } })
     expect(rejection.code).toBe('wrong_flow_type')
     expect(rejection.message).toContain('reprise file (TYPEFLUX=R) on a flow that takes TYPEFLUX=M or I')
     const unknown = await rejectionOf(instructionFile('D', SENTINEL), { expected: { natflux: ['D'], typeflux: ['M', 'I'] } })
-    expect(unknown.rejection.code).toBe('wrong_flow_type')
-    expect(unknown.rejection.message).toContain('an unknown TYPEFLUX')
+    expect(unknown.rejection.code).toBe('bad_header')
+    expect(unknown.rejection.message).toContain('IdentificationFlux.TYPEFLUX: code_list:TYPEFLUX')
   })
 
   it('takes the nature the flow declares: an instruction flow passes the nature check and fails on what follows', async () => {

@@ -46,7 +46,7 @@ const words = (codes: readonly string[]): string => codes.join(' or ')
  * Checks NATFLUX, then TYPEFLUX, of a parsed IdentificationFlux tree against what the flow takes, before the rest of
  * the header is validated (an instruction header has no DTREF: its nature is what is wrong, not a missing DTREF).
  * The message quotes only codes of the known lists, never a value read from the file ("an unknown NATFLUX").
- * An absent NATFLUX or TYPEFLUX is left to the header schema (`required`). Returns undefined when the file fits.
+ * An absent NATFLUX or TYPEFLUX, or a TYPEFLUX outside its code list, is left to the header schema (`bad_header`). Returns undefined when the file fits.
  */
 export function checkFluxNature(tree: unknown, expected: FluxNatureExpectation): { code: FileRejectionCode; message: string } | undefined {
   const header = typeof tree === 'object' && tree !== null ? (tree as Record<string, unknown>) : {}
@@ -59,9 +59,10 @@ export function checkFluxNature(tree: unknown, expected: FluxNatureExpectation):
       message: `IdentificationFlux.NATFLUX: ${what} on a ${flowNature} flow (it takes NATFLUX=${words(expected.natflux)}) (rule wrong_flow_nature)`,
     }
   }
+  // A TYPEFLUX outside the code list is a bad header (code_list:TYPEFLUX), left to the schema.
   const typeflux = header.TYPEFLUX
-  if (typeflux !== undefined && !isIn(expected.typeflux, typeflux)) {
-    const what = isIn(TYPEFLUX, typeflux) ? `${TYPEFLUX_NAMES[typeflux]} file (TYPEFLUX=${typeflux})` : 'an unknown TYPEFLUX'
+  if (isIn(TYPEFLUX, typeflux) && !isIn(expected.typeflux, typeflux)) {
+    const what = `${TYPEFLUX_NAMES[typeflux]} file (TYPEFLUX=${typeflux})`
     return {
       code: 'wrong_flow_type',
       message: `IdentificationFlux.TYPEFLUX: ${what} on a flow that takes TYPEFLUX=${words(expected.typeflux)} (rule wrong_flow_type)`,
