@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
@@ -35,7 +36,14 @@ describe.skipIf(postgresUnavailable())('MSA matricules through the partner API',
   const keys = testKeys()
   const flows = loadFlows(path.join(ROOT, 'flows'))
   const purposes = loadPurposes(path.join(ROOT, 'mappings'))
-  const deps = (): IngestDeps => ({ db: t.db, keys, log: createLogger({ level: 'silent' }), stored: storedFieldIds(purposes), purposes })
+  let logged = ''
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logged += chunk.toString()
+      done()
+    },
+  })
+  const deps = (): IngestDeps => ({ db: t.db, keys, log: createLogger({ level: 'debug', destination }), stored: storedFieldIds(purposes), purposes })
 
   beforeAll(async () => {
     t = await createTestDatabase()
@@ -58,6 +66,12 @@ describe.skipIf(postgresUnavailable())('MSA matricules through the partner API',
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true })
     await t?.drop()
+  })
+
+  it('counts the matricules withheld in the ingest log, which holds none of them', () => {
+    const line = logged.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => 'matriculesWithheld' in l)
+    expect(line?.matriculesWithheld).toBe(sentinels.length)
+    for (const nir of sentinels) expect(logged).not.toContain(nir)
   })
 
   it('stores no NIR as a matricule, and the other MSA matricules as sent', async () => {

@@ -14,6 +14,8 @@ export type CanonicalValues = Record<string, unknown>
 
 export interface MappedFoyer {
   dossier: CanonicalValues
+  /** The MATRICULE was a NIR, so the dossier has none (src/ingestion/cnaf/allocataire-number.ts): counted, never logged. */
+  nirAsMatricule?: boolean
   persons: { matchKey: string; nirIndex: string | null; values: CanonicalValues; member: CanonicalValues }[]
 }
 
@@ -63,6 +65,7 @@ export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
   }
   return {
     dossier,
+    nirAsMatricule: numero.nirAsMatricule,
     persons: foyer.personnes.map((p) => mapPersonne(foyer, p, indexKey)),
   }
 }
