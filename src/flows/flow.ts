@@ -1,5 +1,6 @@
 import cron from 'node-cron'
 import { z } from 'zod'
+import { NATFLUX, TYPEFLUX } from '../ingestion/cnaf/code-lists.ts'
 
 /**
  * A flow declaration, `flows/<id>.yaml` (the file name is the id). It says who produces the flow, its format,
@@ -43,6 +44,13 @@ const CnafFormat = z.object({
   record_element: z.literal('InfosFoyerRSA').default('InfosFoyerRSA'),
   /** FONORG values this flow may carry (CAF, MSA). */
   organismes: z.array(z.enum(['CAF', 'MSA'])).min(1),
+  /**
+   * IdentificationFlux.NATFLUX values the flow takes (D bénéficiaires, I instruction, R nouveau recueil); a file
+   * of another nature is rejected whole (`wrong_flow_nature`) before any record is read. Default: D.
+   */
+  natflux: z.array(z.enum(NATFLUX)).min(1).default(['D']),
+  /** IdentificationFlux.TYPEFLUX values the flow takes (M stock, I daily, R reprise); others: `wrong_flow_type`. Default: all three. */
+  typeflux: z.array(z.enum(TYPEFLUX)).min(1).default(['M', 'I', 'R']),
 })
 
 const FranceTravailCsvFormat = z.object({

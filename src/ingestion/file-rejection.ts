@@ -11,6 +11,10 @@ export type FileRejectionCode =
   | 'truncated'
   | 'count_mismatch'
   | 'bad_header'
+  /** IdentificationFlux.NATFLUX is not a nature the flow declares (e.g. an instruction file on the beneficiary flow). */
+  | 'wrong_flow_nature'
+  /** IdentificationFlux.TYPEFLUX is not a type the flow declares. */
+  | 'wrong_flow_type'
   | 'too_many_rejections'
   | 'out_of_order'
   | 'size_mismatch'

@@ -320,6 +320,8 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   let typeflux: string | undefined
   let referenceDate: string | null = null
   const rejectedKeys: string[] = []
+  /** Dossiers whose MATRICULE was a NIR, stored without a matricule (the MSA sends the NIR as matricule). */
+  let matriculesWithheld = 0
   // Two records of one dossier in a file: the first is stored, each later one is a `duplicate_dossier` rejection.
   const firstDossiers = new FirstOccurrences()
   const staging = oneInFlight()
@@ -327,6 +329,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   const events = readCnafFile(file.path, {
     fallbackEncoding: flow.format.encoding,
     organismes: flow.format.organismes,
+    expected: { natflux: flow.format.natflux, typeflux: flow.format.typeflux },
     fileLabel: file.name,
     signal: options.signal,
     // One worker parses while this thread maps and copies and the database merges: on 2 cores, 1.4x faster on a
@@ -368,6 +371,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
           failed.push(duplicateOf(at, first, { field: 'IdentificationRSA.DemandeRSA.NUMDEMRSA', rule: 'duplicate_dossier' }, foyer.numdemrsa))
           continue
         }
+        if (mapped.nirAsMatricule) matriculesWithheld++
         ok.push({ recordIndex: foyer.recordIndex, mapped })
       }
       state.total += event.records.length
@@ -389,6 +393,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   if (!ctx) throw new FileRejection('bad_header', `${file.name}: no IdentificationFlux header`)
   // A stock replaces the set of dossiers this flow transmits; a reprise or daily file only adds to it.
   if (typeflux === 'M') await markAbsentFromStock(tx, ctx, rejectedKeys)
+  if (matriculesWithheld > 0) deps.log.info({ flowId: flow.id, fileId, matriculesWithheld }, 'MATRICULE values that are NIRs were not stored')
   return { transmittedAt: ctx.transmittedAt, referenceDate }
 }
 

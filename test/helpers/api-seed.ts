@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { issueApiToken } from '../../src/auth/issue-api-token.ts'
 import { createOrganisation } from '../../src/auth/organisations.ts'
@@ -9,6 +11,8 @@ import { encryptNir } from '../../src/crypto/nir-cipher.ts'
 import type { Db, Queryable } from '../../src/db/db.ts'
 import { createApp, type ApiApp, type ApiExtension } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
+import type { Flow } from '../../src/flows/flow.ts'
+import { ingestFile, type FileOutcome, type IngestDeps } from '../../src/ingestion/ingest-file.ts'
 import type { ApiOptions } from '../../src/http/api-options.ts'
 import { parsePurpose, type Purpose, type Role } from '../../src/purposes/purpose.ts'
 
@@ -303,4 +307,22 @@ export function worldApp(
     log: setup.log,
     options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0, ...setup.options },
   })
+}
+
+/**
+ * The orientation tool assigns every applicant (DEM) in the database to one referent from `start` (DD/MM/YYYY), through
+ * the orientations flow: the file is written in `dir` as `orientations-<fileDate>.csv` and ingested.
+ */
+export async function assignEveryApplicant(
+  deps: IngestDeps,
+  orientations: Flow,
+  dir: string,
+  to: { siret: string; email: string; start: string; fileDate: string },
+): Promise<{ outcome: FileOutcome; applicants: number }> {
+  const { rows } = await deps.db.query<{ numdemrsa: string }>(`select d.numdemrsa from dossiers d join dossier_members m on m.dossier_id = d.id where m.role = 'DEM' order by 1`)
+  const csv = ['numdemrsa;rolepers;siret_structure;email_referent;date_debut;date_fin', ...rows.map((r) => `${r.numdemrsa};DEM;${to.siret};${to.email};${to.start};`)]
+  const name = `orientations-${to.fileDate.replaceAll('-', '')}.csv`
+  writeFileSync(path.join(dir, name), `${csv.join('\n')}\n`)
+  const outcome = await ingestFile(deps, orientations, { path: path.join(dir, name), name, source: 'local', modifiedAt: new Date(`${to.fileDate}T04:00:00Z`) })
+  return { outcome, applicants: rows.length }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log/logger.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { exposedName } from '../../src/purposes/purpose.ts'
 import { storedFieldIds } from '../../src/purposes/stored-fields.ts'
-import { seedOrganisation, seedToken, seedUser } from '../helpers/api-seed.ts'
+import { assignEveryApplicant, seedOrganisation, seedToken, seedUser } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -46,16 +46,8 @@ describe.skipIf(postgresUnavailable())('CAF stock → orientations → partner A
     await seedUser(t.db, 'referente@ccas.example', 'referent', org.id)
     token = (await seedToken(t.db, purposes, 'referente@ccas.example', 'accompagnement-rsa', NOW, '90d')).token
     // The orientation tool assigns every applicant (DEM) of the stock to the referent.
-    const { rows } = await t.db.query<{ numdemrsa: string }>(`select d.numdemrsa from dossiers d join dossier_members m on m.dossier_id = d.id where m.role = 'DEM' order by 1`)
-    const csv = ['numdemrsa;rolepers;siret_structure;email_referent;date_debut;date_fin', ...rows.map((r) => `${r.numdemrsa};DEM;${org.siret};referente@ccas.example;01/10/2026;`)]
-    writeFileSync(path.join(dir, 'orientations-20261003.csv'), `${csv.join('\n')}\n`)
-    const outcome = await ingestFile(deps(), flows.get('orientations')!, {
-      path: path.join(dir, 'orientations-20261003.csv'),
-      name: 'orientations-20261003.csv',
-      source: 'local',
-      modifiedAt: new Date('2026-10-03T04:00:00Z'),
-    })
-    expect(outcome).toMatchObject({ status: 'loaded', accepted: rows.length, rejected: 0 })
+    const { outcome, applicants } = await assignEveryApplicant(deps(), flows.get('orientations')!, dir, { siret: org.siret, email: 'referente@ccas.example', start: '01/10/2026', fileDate: '2026-10-03' })
+    expect(outcome).toMatchObject({ status: 'loaded', accepted: applicants, rejected: 0 })
     app = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => NOW, options: { rateLimit: { perSecond: 1000, burst: 1000 } } })
   })
   afterAll(async () => {

@@ -1,11 +1,11 @@
-import { mkdirSync, utimesSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { writeFranceTravailFile } from '../../src/fixtures/france-travail/write-france-travail-file.ts'
 import { pullFlow } from '../../src/ingestion/pull-flow.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
-import { flowOnTestServer, pullDeps } from '../helpers/ingest.ts'
+import { flowOnTestServer, pullDeps, tableCounts } from '../helpers/ingest.ts'
 import { startSftpForTests, type TestSftp } from '../helpers/sshd.ts'
 
 /** The MSA and France Travail flows end to end, and matching of the same persons across flows. */
@@ -83,5 +83,33 @@ describe.skipIf(postgresUnavailable())('MSA and France Travail flows', () => {
       `select column_name from information_schema.columns where table_name = 'france_travail_registrations'`,
     )
     expect(cols.map((c) => c.column_name)).not.toContain('nom')
+  })
+
+  it('refuses whole an instruction file (NATFLUX=I) on the beneficiary flow, loads nothing of it and nacks it naming the rule', async () => {
+    const flow = flowOnTestServer('caf-beneficiaires', sftp, 'caf')
+    const dir = sftp.localPath(flow.source!.remote_dir)
+    mkdirSync(dir, { recursive: true })
+    const name = 'CAF093.RSABEI.20261110.xml'
+    const file = path.join(dir, name)
+    await writeCnafFile(file, { flow: 'caf', seed: 5, typeflux: 'I', indices: [1, 2, 3], dtcreaflux: '2026-11-10' })
+    // Instruction-shaped (VIRS0901 as far as it is public): NATFLUX=I, no DTREF, InfoDemandeRSA records.
+    const beneficiary = readFileSync(file, 'latin1')
+    const instruction = beneficiary
+      .replace('<NATFLUX>D</NATFLUX>', '<NATFLUX>I</NATFLUX>')
+      .replace(/<DTREF>[^<]*<\/DTREF>/, '')
+      .replaceAll('InfosFoyerRSA>', 'InfoDemandeRSA>')
+    expect(instruction).not.toBe(beneficiary)
+    writeFileSync(file, instruction, 'latin1')
+    const before = await tableCounts(t.db)
+    const [outcome] = await pullFlow(pullDeps(t.db, sftp), flow)
+    expect(outcome).toMatchObject({ name, status: 'rejected', code: 'wrong_flow_nature' })
+    expect(outcome?.reason).toContain('instruction flow (NATFLUX=I) on a beneficiary flow')
+    expect(outcome?.reason).not.toMatch(/DTREF|unexpected/)
+    const after = await tableCounts(t.db)
+    expect({ ...after, files: before.files, rejections: before.rejections }).toEqual(before)
+    expect(existsSync(path.join(dir, 'rejected', name))).toBe(true)
+    const nack = readFileSync(path.join(dir, `${name}.nack`), 'utf8')
+    expect(nack).toContain('wrong_flow_nature')
+    expect(nack).toContain('instruction flow (NATFLUX=I) on a beneficiary flow')
   })
 })

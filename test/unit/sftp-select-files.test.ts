@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import path from 'node:path'
+import { loadFlows } from '../../src/flows/load-flows.ts'
 import type { RemoteFile } from '../../src/sftp/connect.ts'
 import { isControlFile, selectFiles } from '../../src/sftp/select-files.ts'
 
@@ -54,5 +56,25 @@ describe('isControlFile', () => {
     expect(isControlFile('RSABEM.xml.ACK')).toBe(true)
     expect(isControlFile('RSABEM.xml.done', '.done')).toBe(true)
     expect(isControlFile('RSABEM.xml.done')).toBe(false)
+  })
+})
+
+describe('the shipped beneficiary flows select their producer’s file names', () => {
+  const flows = loadFlows(path.resolve(import.meta.dirname, '../../flows'))
+  const sourceOf = (id: string) => {
+    const source = flows.get(id)?.source
+    if (!source) throw new Error(`test setup: flow ${id} has no source`)
+    return { ...source, min_age_seconds: 0 }
+  }
+  const listing = ['MSABEM.xml', 'MSABEI.xml', 'MSABEI_20250301.xml', 'CG005.RSABEM.anonyme.xml', 'RSABEI_1.RCV', 'MSABEX.xml', 'MSABEM.xml.bak', 'notes.txt']
+
+  it('takes the MSA names of the public fixtures (MSABEM.xml, MSABEI.xml) on the msa flow, with the CNAF ones', () => {
+    const { ready } = selectFiles(listing.map((n) => file(n)), sourceOf('msa-beneficiaires'), now)
+    expect(names(ready).sort()).toEqual(['CG005.RSABEM.anonyme.xml', 'MSABEI.xml', 'MSABEI_20250301.xml', 'MSABEM.xml', 'RSABEI_1.RCV'])
+  })
+
+  it('keeps the caf flow to CNAF names: an MSA file is not taken by it', () => {
+    const { ready } = selectFiles(listing.map((n) => file(n)), sourceOf('caf-beneficiaires'), now)
+    expect(names(ready).sort()).toEqual(['CG005.RSABEM.anonyme.xml', 'RSABEI_1.RCV'])
   })
 })

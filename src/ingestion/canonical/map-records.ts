@@ -1,4 +1,5 @@
 import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
+import { allocataireNumber } from '../cnaf/allocataire-number.ts'
 import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
 import type { FranceTravailRow } from '../france-travail/row.ts'
 import { nirKey } from '../validation/nir.ts'
@@ -13,15 +14,23 @@ export type CanonicalValues = Record<string, unknown>
 
 export interface MappedFoyer {
   dossier: CanonicalValues
+  /** The MATRICULE was a NIR, so the dossier has none (src/ingestion/cnaf/allocataire-number.ts): counted, never logged. */
+  nirAsMatricule?: boolean
   persons: { matchKey: string; nirIndex: string | null; values: CanonicalValues; member: CanonicalValues }[]
 }
 
 export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
   const a = foyer.adresse
+  // Per organisme: the CAF's 7-digit number, the MSA's matricule as sent; never a NIR (allocataire-number.ts).
+  const numero = allocataireNumber(
+    foyer.fonorg,
+    foyer.matricule,
+    foyer.personnes.map((p) => p.nir13),
+  )
   const dossier: CanonicalValues = {
     'dossier.numdemrsa': foyer.numdemrsa,
     'dossier.organisme': foyer.fonorg,
-    'dossier.matricule': foyer.matricule,
+    'dossier.matricule': numero.matricule,
     'dossier.numeroOrganisme': foyer.numorg,
     'dossier.dateDemande': foyer.dtdemrsa,
     'dossier.etatDroit': foyer.etatdosrsa,
@@ -56,6 +65,7 @@ export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
   }
   return {
     dossier,
+    nirAsMatricule: numero.nirAsMatricule,
     persons: foyer.personnes.map((p) => mapPersonne(foyer, p, indexKey)),
   }
 }

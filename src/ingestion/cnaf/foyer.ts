@@ -12,7 +12,8 @@ export interface CnafHeader {
   numversionapplieme: string
   /** M = monthly stock, I = infra-monthly (daily) movements, R = reprise. */
   typeflux: 'M' | 'I' | 'R'
-  natflux: string
+  /** D = bénéficiaires, I = instruction, R = nouveau recueil (checked against the flow before anything else). */
+  natflux: 'D' | 'I' | 'R'
   dtcreaflux: string
   heucreaflux: string | undefined
   dtref: string

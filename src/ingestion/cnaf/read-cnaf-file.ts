@@ -4,7 +4,7 @@ import { readXmlPrologStart } from '../decode/xml-declaration.ts'
 import { FileRejection } from '../file-rejection.ts'
 import { checkWellFormed, lineOfOffset } from './check-well-formed.ts'
 import { CnafFileCutter, type CutPiece } from './cut-cnaf-file.ts'
-import { IdentificationFluxSchema, TransmissionFluxSchema } from './flux-envelope-schema.ts'
+import { checkFluxNature, IdentificationFluxSchema, TransmissionFluxSchema, type FluxNatureExpectation } from './flux-envelope-schema.ts'
 import type { CnafFoyer, CnafHeader, CnafTrailer, ParsedRecord } from './foyer.ts'
 import { createRecordBatchParser, type BatchFault, type BatchResult, type RecordBatch, type RecordBatchParser } from './parse-record-batch.ts'
 import { RecordParsePool } from './parse-pool.ts'
@@ -39,6 +39,11 @@ export interface ReadCnafFileOptions {
   fallbackEncoding: string
   /** FONORG values the flow may carry; a foyer of another organisme is a rejected record. */
   organismes: readonly string[]
+  /**
+   * NATFLUX and TYPEFLUX values the flow takes (default: NATFLUX=D, any TYPEFLUX). The header is checked against
+   * them first: a file of another nature is rejected whole (`wrong_flow_nature`, `wrong_flow_type`).
+   */
+  expected?: FluxNatureExpectation
   /** How the file is named in rejection messages (e.g. its remote name). */
   fileLabel: string
   /** Records per `records` event (default 500). */
@@ -61,6 +66,7 @@ export interface ReadCnafFileOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
+const DEFAULT_EXPECTATION: FluxNatureExpectation = { natflux: ['D'], typeflux: ['M', 'I', 'R'] }
 
 /** Accumulates record bytes into one transferable buffer per batch (for the worker pool). */
 class BatchBuilder {
@@ -205,6 +211,8 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
       const line = piece.line + lineOfOffset(text, xml.fault.offset) - 1
       throw new FileRejection(xml.fault.rule, `${label}: line ${line}: IdentificationFlux: not well-formed XML: ${xml.fault.reason}`, { line })
     }
+    const nature = checkFluxNature(xml.tree, options.expected ?? DEFAULT_EXPECTATION)
+    if (nature) throw new FileRejection(nature.code, `${label}: line ${piece.line}: ${nature.message}`, { line: piece.line })
     const parsed = IdentificationFluxSchema.safeParse(xml.tree)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
