@@ -11,6 +11,7 @@ import {
   SEXE,
   SITFAM,
   TYPEDTNAI,
+  NATFLUX,
   TYPEFLUX,
 } from '../ingestion/cnaf/code-lists.ts'
 
@@ -76,6 +77,11 @@ export const CODE_LISTS = {
   FONORG: {
     CAF: "Caisse d'allocations familiales (CAF)",
     MSA: 'Mutualité sociale agricole (MSA)',
+  },
+  NATFLUX: {
+    D: 'Flux des bénéficiaires',
+    I: "Flux d'instruction",
+    R: 'Nouveau recueil',
   },
   TYPEFLUX: {
     M: 'Mensuel',
@@ -188,6 +194,7 @@ export const ENFORCED_CODE_LISTS: Readonly<Partial<Record<CodeListName, readonly
   TYPEDTNAI,
   SITFAM,
   FONORG,
+  NATFLUX,
   TYPEFLUX,
   ORIDEMRSA,
   MOTICLORSA,

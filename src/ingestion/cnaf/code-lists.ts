@@ -14,10 +14,8 @@ export const SITFAM = ['CEL', 'MAR', 'PAC', 'VIM', 'DIV', 'SEF', 'SEL', 'VEU', '
 export const FONORG = ['CAF', 'MSA'] as const
 export const TYPEFLUX = ['M', 'I', 'R'] as const
 /** TYPEFLUX in words: M monthly stock, I infra-monthly (daily) movements, R reprise. */
-export const TYPEFLUX_NAMES: Readonly<Record<(typeof TYPEFLUX)[number], string>> = { M: 'monthly stock', I: 'daily movements', R: 'reprise' }
 /** NATFLUX, the nature of the flow: D bénéficiaires, I instruction, R nouveau recueil. */
 export const NATFLUX = ['D', 'I', 'R'] as const
-export const NATFLUX_NAMES: Readonly<Record<(typeof NATFLUX)[number], string>> = { D: 'beneficiary', I: 'instruction', R: 'nouveau recueil' }
 export const ORIDEMRSA = ['DEM', 'RMI', 'API'] as const
 export const MOTICLORSA = ['PCG', 'ECH', 'EFF', 'MUT', 'RGD', 'RFD', 'RAU', 'RST', 'RSO'] as const
 export const MOTISUSVERSRSA = [

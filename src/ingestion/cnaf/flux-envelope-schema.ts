@@ -1,8 +1,12 @@
 import { z } from 'zod'
-import { NATFLUX, NATFLUX_NAMES, TYPEFLUX, TYPEFLUX_NAMES } from './code-lists.ts'
+import { NATFLUX, TYPEFLUX } from './code-lists.ts'
 import type { FileRejectionCode } from '../file-rejection.ts'
 import type { CnafHeader, CnafTrailer } from './foyer.ts'
 import { code, date, integer, shapeRule, text, time } from './xsd-values.ts'
+
+/** What each file nature and type is called in rejection messages (codes of the lists only, never a value read). */
+const TYPEFLUX_NAMES: Readonly<Record<(typeof TYPEFLUX)[number], string>> = { M: 'monthly stock', I: 'daily movements', R: 'reprise' }
+const NATFLUX_NAMES: Readonly<Record<(typeof NATFLUX)[number], string>> = { D: 'beneficiary', I: 'instruction', R: 'nouveau recueil' }
 
 /** The envelope of a VRSB0801 file: IdentificationFlux (header) and TransmissionFlux (trailer). */
 const block = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { error: shapeRule('type') })
