@@ -31,6 +31,7 @@ export function setLogFormat(next: LogFormat, options: { colorize?: boolean; for
       ? prettyFactory({
           colorize: options.colorize ?? false,
           singleLine: true,
+          translateTime: false,
           ignore: 'pid,hostname,service',
           ...(options.formatTime ? { customPrettifiers: { time: (t: string | object) => options.formatTime!(Number(t)) } } : {}),
         })

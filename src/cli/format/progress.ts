@@ -33,7 +33,12 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
   let last = { size: -1, bytes: 0 }
   const owner: LineOwner = {
     clear: () => void stream.write('\r\x1b[2K'),
-    redraw: () => (bar as unknown as { render(force: boolean): void }).render(true),
+    redraw: () => {
+      // The bar saved the cursor where it started (and goes back there when it stops): save the new line instead,
+      // or stopping would climb back over the log lines written above.
+      stream.write('\x1b7')
+      ;(bar as unknown as { render(force: boolean): void }).render(true)
+    },
   }
   const payload = (p: IngestProgress) => {
     const seconds = Math.max((performance.now() - started) / 1000, 0.001)
