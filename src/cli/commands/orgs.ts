@@ -4,6 +4,7 @@ import { isSiret } from '../../auth/siret.ts'
 import { createUser, findUserByEmail, listUsers, updateUser } from '../../auth/users.ts'
 import { ORGANISATION_TYPES, ROLES, type Role } from '../../purposes/purpose.ts'
 import { openContext } from '../context.ts'
+import { printJson } from '../format/print-json.ts'
 
 /** `passerelle orgs ...` and `passerelle users ...`: partner organisations and their users (admin helpers). */
 export function register(program: Command): void {
@@ -32,10 +33,13 @@ export function register(program: Command): void {
   orgs
     .command('list')
     .description('list organisations')
-    .action(async () => {
+    .option('--json', 'print { organisations: [{ id, siret, type, name }] }')
+    .action(async (opts: { json?: boolean }) => {
       const ctx = await openContext()
       try {
-        for (const o of await listOrganisations(ctx.db, { limit: 100_000 })) process.stdout.write(`${o.siret}\t${o.type}\t${o.publicId}\t${o.name}\n`)
+        const listed = await listOrganisations(ctx.db, { limit: 100_000 })
+        if (opts.json) return printJson({ organisations: listed.map((o) => ({ id: o.publicId, siret: o.siret, type: o.type, name: o.name })) })
+        for (const o of listed) process.stdout.write(`${o.siret}\t${o.type}\t${o.publicId}\t${o.name}\n`)
       } finally {
         await ctx.close()
       }
@@ -69,12 +73,17 @@ export function register(program: Command): void {
     .command('list')
     .description('list users')
     .option('--org <siret>', 'only this organisation’s users')
-    .action(async (opts: { org?: string }) => {
+    .option('--json', 'print { users: [{ id, email, role, active, organisation: { siret } }] }')
+    .action(async (opts: { org?: string; json?: boolean }) => {
       const ctx = await openContext()
       try {
         const organisation = opts.org ? await findOrganisationBySiret(ctx.db, opts.org) : undefined
         if (opts.org && !organisation) return fail('users list', '--org: no organisation has this SIRET')
-        for (const u of await listUsers(ctx.db, { organisationId: organisation?.id, limit: 100_000 })) {
+        const listed = await listUsers(ctx.db, { organisationId: organisation?.id, limit: 100_000 })
+        if (opts.json) {
+          return printJson({ users: listed.map((u) => ({ id: u.publicId, email: u.email, role: u.role, active: u.active, organisation: { siret: u.organisation.siret } })) })
+        }
+        for (const u of listed) {
           process.stdout.write(`${u.email}\t${u.role}\t${u.active ? 'active' : 'inactive'}\t${u.organisation.siret}\t${u.publicId}\n`)
         }
       } finally {
