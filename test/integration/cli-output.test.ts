@@ -5,6 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendAuditEvents } from '../../src/audit/audit-log.ts'
 import type { AuditEventInput } from '../../src/audit/chain.ts'
+import { completeSiret } from '../../src/auth/siret.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { seedOrganisation, seedUser } from '../helpers/api-seed.ts'
 import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
@@ -69,12 +70,19 @@ describe.skipIf(postgresUnavailable())('CLI output: --json, Paris times, no pers
   })
 
   it('prints one JSON document with the documented keys for each command given --json', () => {
+    const siret = completeSiret('2175000000099')
+    const createdOrg = json(['orgs', 'create', '--siret', siret, '--name', 'Structure 99', '--type', 'association'])
+    expect(createdOrg.status).toBe(0)
+    expect(createdOrg.value).toEqual({ id: expect.any(String), siret, type: 'association' })
+    const createdUser = json(['users', 'create', '--email', 'dpo@asso.example', '--name', 'Agent 99', '--role', 'structure-manager', '--org', siret])
+    expect(createdUser.value).toEqual({ id: expect.any(String), role: 'structure-manager', organisation: { siret } })
+
     const orgs = json(['orgs', 'list'])
     expect(orgs.status).toBe(0)
-    expect(orgs.value.organisations).toEqual([expect.objectContaining({ id: expect.any(String), siret: expect.stringMatching(/^\d{14}$/), type: 'ccas', name: 'Structure 7' })])
+    expect(orgs.value.organisations).toContainEqual({ id: expect.any(String), siret: expect.stringMatching(/^\d{14}$/), type: 'ccas', name: 'Structure 7' })
 
     const users = json(['users', 'list'])
-    expect(users.value.users).toEqual([{ id: expect.any(String), email: 'agent@ccas.example', role: 'referent', active: true, organisation: { siret: expect.stringMatching(/^\d{14}$/) } }])
+    expect(users.value.users).toContainEqual({ id: expect.any(String), email: 'agent@ccas.example', role: 'referent', active: true, organisation: { siret: expect.stringMatching(/^\d{14}$/) } })
 
     const token = json(['tokens', 'create', '--user', 'agent@ccas.example', '--purpose', 'accompagnement-rsa', '--expires', '30d'])
     expect(token.status).toBe(0)
@@ -112,6 +120,8 @@ describe.skipIf(postgresUnavailable())('CLI output: --json, Paris times, no pers
     const erased = json(['rights', 'erase', String(erasure.value.id), '--dry-run'])
     expect(erased.status).toBe(0)
     expect(erased.value).toMatchObject({ requestId: erasure.value.id, dryRun: true, decision: { outcome: 'refused' }, counts: expect.any(Object), ids: { count: expect.any(Number) } })
+    const closed = json(['rights', 'close', String(erasure.value.id), '--outcome', 'refused'])
+    expect(closed.value).toMatchObject({ id: erasure.value.id, state: 'closed', outcome: 'refused' })
 
     const listed = run(['tokens', 'list', '--json'])
     expect(listed.out.trim().split('\n').map((l) => JSON.parse(l) as { status: string })).toEqual([expect.objectContaining({ status: 'active' })])

@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .requiredOption('--siret <siret>', '14 digits')
     .requiredOption('--name <name>', 'its name')
     .requiredOption('--type <type>', ORGANISATION_TYPES.join(', '))
-    .action(async (opts: { siret: string; name: string; type: string }) => {
+    .option('--json', 'print { id, siret, type }')
+    .action(async (opts: { siret: string; name: string; type: string; json?: boolean }) => {
       const siret = opts.siret.replace(/\s+/g, '')
       if (!isSiret(siret)) return fail('orgs create', '--siret: not a valid SIRET (14 digits, Luhn check)')
       if (!(ORGANISATION_TYPES as readonly string[]).includes(opts.type)) return fail('orgs create', `--type: one of ${ORGANISATION_TYPES.join(', ')}`)
@@ -24,6 +25,7 @@ export function register(program: Command): void {
       try {
         const created = await createOrganisation(ctx.db, { siret, name: opts.name.trim(), type: opts.type })
         if (!created) return fail('orgs create', `an organisation has SIRET ${siret} already`)
+        if (opts.json) return printJson({ id: created.publicId, siret: created.siret, type: created.type })
         process.stdout.write(`organisation ${created.publicId} created (${created.siret}, ${created.type})\n`)
       } finally {
         await ctx.close()
@@ -54,7 +56,8 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'display name')
     .requiredOption('--role <role>', ROLES.join(', '))
     .requiredOption('--org <siret>', 'SIRET of their organisation')
-    .action(async (opts: { email: string; name: string; role: string; org: string }) => {
+    .option('--json', 'print { id, role, organisation: { siret } }')
+    .action(async (opts: { email: string; name: string; role: string; org: string; json?: boolean }) => {
       if (!(ROLES as readonly string[]).includes(opts.role)) return fail('users create', `--role: one of ${ROLES.join(', ')}`)
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(opts.email)) return fail('users create', '--email: not an e-mail address')
       const ctx = await openContext()
@@ -63,6 +66,7 @@ export function register(program: Command): void {
         if (!organisation) return fail('users create', '--org: no organisation has this SIRET (passerelle orgs create)')
         const created = await createUser(ctx.db, { email: opts.email, displayName: opts.name.trim(), role: opts.role as Role, organisationId: organisation.id })
         if (!created) return fail('users create', 'a user has this e-mail already')
+        if (opts.json) return printJson({ id: created.publicId, role: created.role, organisation: { siret: organisation.siret } })
         process.stdout.write(`user ${created.publicId} created (${created.role} at ${organisation.siret})\n`)
       } finally {
         await ctx.close()

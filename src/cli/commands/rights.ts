@@ -108,9 +108,11 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .requiredOption('--reason <text>', 'why (complexity, number of requests): the person is told it; no personal value')
     .option('--actor <name>', 'who extends (default: the system user)')
-    .action(async (requestId: number, opts: { reason: string; actor?: string }) => {
+    .option('--json', 'print the request as `rights show --json` prints it under "request"')
+    .action(async (requestId: number, opts: { reason: string; actor?: string; json?: boolean }) => {
       await withRights(opts.actor, async (ctx) => {
         const r = await extendRequest(ctx, requestId, opts.reason)
+        if (opts.json) return printJson(publicRequest(r))
         process.stdout.write(`request #${r.id} extended: now due ${r.extendedDueOn} (was ${r.dueOn})\n`)
       })
     })
@@ -121,11 +123,13 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .requiredOption('--outcome <outcome>', `the answer: ${OUTCOMES.join(', ')}`)
     .option('--actor <name>', 'who closes (default: the system user)')
-    .action(async (requestId: number, opts: { outcome: string; actor?: string }) => {
+    .option('--json', 'print the request as `rights show --json` prints it under "request"')
+    .action(async (requestId: number, opts: { outcome: string; actor?: string; json?: boolean }) => {
       if (!isOutcome(opts.outcome)) throw new Error(`--outcome: unknown outcome "${opts.outcome}" (known: ${OUTCOMES.join(', ')})`)
       const outcome = opts.outcome
       await withRights(opts.actor, async (ctx) => {
         const r = await closeRequest(ctx, requestId, outcome)
+        if (opts.json) return printJson(publicRequest(r))
         process.stdout.write(`request #${r.id} closed (${r.outcome}) on ${parisTime(r.closedAt!)}\n`)
       })
     })
