@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendAuditEvents } from '../../src/audit/audit-log.ts'
-import type { AuditEventInput } from '../../src/audit/chain.ts'
 import { completeSiret } from '../../src/auth/siret.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { seedOrganisation, seedUser } from '../helpers/api-seed.ts'
+import { apiReadEvent } from '../helpers/audit-events.ts'
 import { postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { instanceEnv, REPO } from '../helpers/processes.ts'
 import { adults, loadPopulation, mappingsWith, type Subject } from '../helpers/rights-world.ts'
@@ -42,18 +42,7 @@ describe.skipIf(postgresUnavailable())('CLI output: --json, Paris times, no pers
   // Two events at fixed UTC instants, one in winter (UTC+01:00), one in summer (UTC+02:00).
   const WINTER = new Date('2026-01-15T13:05:12Z')
   const SUMMER = new Date('2026-07-15T13:05:12Z')
-  const event = (i: number, at: Date): AuditEventInput => ({
-    occurredAt: at,
-    actor: 'referent@example.org',
-    organisation: '21750001600019',
-    purpose: 'accompagnement-rsa',
-    action: 'api.beneficiaire.read',
-    subject: `p_${i}`,
-    outcome: 'granted',
-    requestId: `r-${i}`,
-    clientAddress: '127.0.0.1',
-    details: { status: 200 },
-  })
+  const event = apiReadEvent
 
   beforeAll(async () => {
     t = await seedCliTestDatabase(env, async (db) => {
