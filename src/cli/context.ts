@@ -7,6 +7,8 @@ import type { Db } from '../db/db.ts'
 import { migrate } from '../db/migrate.ts'
 import { openDatabase, type DatabaseRole } from '../db/open-database.ts'
 import { log, type Logger } from '../log/logger.ts'
+import { setLogFormat } from '../log/log-output.ts'
+import { parisTime } from './format/paris-time.ts'
 
 /** What a CLI command or the server needs: configuration, an open and migrated database, keys, a logger. */
 export interface AppContext {
@@ -32,6 +34,9 @@ export function cliConfig(): Config {
 export function useConfig(config: Config): void {
   parsedConfig = config
   log.level = config.logLevel
+  // Pretty lines for a person at a terminal, JSON lines for anything else (LOG_FORMAT forces one).
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stderr.isTTY === true)
+  setLogFormat(pretty ? 'pretty' : 'json', { colorize: process.stderr.isTTY === true, formatTime: parisTime })
 }
 
 /** Who a CLI command audits as when `--actor` is not given: PASSERELLE_ACTOR, else `cli:<user name>`. */

@@ -39,6 +39,7 @@ const decimal = (min: number, max: number, exclusiveMin = false) =>
     )
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 
 const SettingsSchema = z.object({
   DATABASE_URL: z
@@ -60,6 +61,7 @@ const SettingsSchema = z.object({
   PASSERELLE_RETENTION_SCHEDULE: cronExpression.default('30 4 * * *'),
   PASSERELLE_EXTRACT_SCHEDULE: cronExpression.default('0 6 1 * *'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'),
   PASSERELLE_SFTP_RETRIES: integer(0, 10).default(3),
   PASSERELLE_SFTP_RETRY_DELAY_MS: integer(0, 600_000).default(1000),
   PASSERELLE_ACTOR: z.string().max(200).optional(),
@@ -96,6 +98,7 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
   PASSERELLE_RETENTION_SCHEDULE: { meaning: 'cron of the nightly retention run (Europe/Paris)' },
   PASSERELLE_EXTRACT_SCHEDULE: { meaning: 'cron of the monthly statistical extracts (Europe/Paris)' },
   LOG_LEVEL: { meaning: `log level: ${LOG_LEVELS.join(', ')}` },
+  LOG_FORMAT: { meaning: 'logs on stderr: auto (pretty lines on a terminal, JSON otherwise), json or pretty' },
   PASSERELLE_SFTP_RETRIES: { meaning: 'retries of an SFTP operation cut by a network fault (0-10)' },
   PASSERELLE_SFTP_RETRY_DELAY_MS: { meaning: 'first delay between SFTP retries, doubled each time' },
   PASSERELLE_ACTOR: { meaning: 'who CLI commands audit as (default cli:<user name>)' },
@@ -132,6 +135,7 @@ export type Config = {
   host: string
   schedules: { retention: string; extracts: string }
   logLevel: (typeof LOG_LEVELS)[number]
+  logFormat: (typeof LOG_FORMATS)[number]
   sftp: { retries: number; retryDelayMs: number }
   /** Who CLI commands audit as when `--actor` is not given (PASSERELLE_ACTOR), if set. */
   actor: string | undefined
@@ -215,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
     host: e.PASSERELLE_HOST,
     schedules: { retention: e.PASSERELLE_RETENTION_SCHEDULE, extracts: e.PASSERELLE_EXTRACT_SCHEDULE },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     sftp: { retries: e.PASSERELLE_SFTP_RETRIES, retryDelayMs: e.PASSERELLE_SFTP_RETRY_DELAY_MS },
     actor: e.PASSERELLE_ACTOR,
     api: {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { byteMeter, type ByteMeter, type IngestProgress } from './byte-meter.ts'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Keys } from '../crypto/keys.ts'
@@ -79,7 +80,8 @@ export interface FileOutcome {
 
 export interface IngestOptions {
   signal?: AbortSignal
-  onProgress?: (progress: { records: number }) => void
+  /** Records so far and bytes read out of the file's size, after each batch (and once at the end). */
+  onProgress?: (progress: IngestProgress) => void
   now?: () => Date
   /** Worker threads parsing CNAF records (default: none; the calling thread parses while the database merges). */
   parseWorkers?: number
@@ -167,7 +169,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       const fileId = rows[0]!.id
       await createStagingTables(tx)
       const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : flow.format.type === 'france-travail-csv' ? loadFranceTravail : loadOrientations
-      const loaded = await load({ tx, deps, flow, file, fileId, state, issues, options })
+      const loaded = await load({ tx, deps, flow, file, fileId, state, issues, options, report: reporter(options, fp.size) })
       const accepted = state.total - state.rejected
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
@@ -227,6 +229,23 @@ interface FileLoad {
   state: LoadState
   issues: Issues
   options: IngestOptions
+  report: Reporter
+}
+
+/** Tells `onProgress` the records so far and how far the reader is through the file. */
+interface Reporter {
+  meter: ByteMeter
+  progress(records: number, finished?: boolean): void
+}
+
+function reporter(options: IngestOptions, size: number): Reporter {
+  const meter = byteMeter()
+  return {
+    meter,
+    progress(records, finished = false) {
+      options.onProgress?.({ records, bytes: finished ? size : Math.min(meter.bytesRead(), size), size })
+    },
+  }
 }
 
 /** What a loader tells about the file once its records are merged. */
@@ -314,7 +333,7 @@ async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmitte
   }
 }
 
-async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
+async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'cnaf-vrsb0801') throw new Error(`flow ${flow.id} is not a CNAF flow`)
   let ctx: MergeContext | undefined
   let typeflux: string | undefined
@@ -336,6 +355,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
     // 367 MB stock than parsing here. Small files are not worth a worker's start-up.
     workers: options.parseWorkers ?? ((file.size ?? 0) >= PARSE_WORKER_THRESHOLD_BYTES ? 1 : 0),
     limits: readerLimits(flow.limits),
+    meter: report.meter,
   })
   for await (const event of guardReader(events, file.name)) {
     if (event.type === 'header') {
@@ -385,7 +405,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
         await mergeFoyers(tx, merge)
         await writeRejections(tx, fileId, failed, issues)
       })
-      options.onProgress?.({ records: state.total })
+      report.progress(state.total)
       deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
     }
   }
@@ -397,7 +417,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options }
   return { transmittedAt: ctx.transmittedAt, referenceDate }
 }
 
-async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
+async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'france-travail-csv') throw new Error(`flow ${flow.id} is not a France Travail flow`)
   const kind = detectFranceTravailKind(path.basename(file.name), flow.format.kinds)
   if (!kind) {
@@ -419,6 +439,7 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
     fileLabel: file.name,
     signal: options.signal,
     limits: readerLimits(flow.limits),
+    meter: report.meter,
   })
   for await (const batch of guardReader(batches, file.name)) {
     const ok: { recordIndex: number; line: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
@@ -433,7 +454,7 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
       await stageRegistrations(tx, ok, deps.stored, deps.keys)
       await writeRejections(tx, fileId, failed, issues)
     })
-    options.onProgress?.({ records: state.total })
+    report.progress(state.total)
     deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
   }
   await staging.drain()
@@ -448,7 +469,7 @@ async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, 
   return { transmittedAt, referenceDate: null }
 }
 
-async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, options }: FileLoad): Promise<Loaded> {
+async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
   if (flow.format.type !== 'orientations-csv') throw new Error(`flow ${flow.id} is not an orientations flow`)
   state.kind = 'orientations'
   const transmittedAt = file.modifiedAt
@@ -475,7 +496,7 @@ async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, o
     },
   )
   state.total = result.total
-  options.onProgress?.({ records: state.total })
+  report.progress(state.total, true)
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   return { transmittedAt, referenceDate: null }
 }

@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino'
 import { DatabaseError, isDriverError } from '../db/database-error.ts'
+import { logOutput } from './log-output.ts'
 
 /**
  * JSON logs with short lowercase events: `log.info({ flowId, fileId, accepted }, 'file loaded')`.
@@ -51,7 +52,7 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
       redact: { paths: REDACTED_KEYS, censor: '[redacted]' },
       serializers: { err: serializeError, error: serializeError, cause: serializeError },
     },
-    options.destination ?? pino.destination(2),
+    options.destination ?? logOutput,
   )
 }
 

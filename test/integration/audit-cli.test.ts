@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendAuditEvents } from '../../src/audit/audit-log.ts'
-import type { AuditEventInput } from '../../src/audit/chain.ts'
 import type { Db } from '../../src/db/db.ts'
+import { apiReadEvent } from '../helpers/audit-events.ts'
 import { inspectCliDatabase, postgresUnavailable, seedCliTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { instanceEnv, REPO } from '../helpers/processes.ts'
 
@@ -28,18 +28,7 @@ describe.skipIf(postgresUnavailable())('audit verify and checkpoints (CLI)', { t
   }
   const inspect = <T>(fn: (db: Db) => Promise<T>): Promise<T> => inspectCliDatabase(t, env.PASSERELLE_DATA_DIR!, fn)
 
-  const event = (i: number, at: Date): AuditEventInput => ({
-    occurredAt: at,
-    actor: 'referent@example.org',
-    organisation: '21750001600019',
-    purpose: 'accompagnement-rsa',
-    action: 'api.beneficiaire.read',
-    subject: `p_${i}`,
-    outcome: 'granted',
-    requestId: `r-${i}`,
-    clientAddress: '127.0.0.1',
-    details: { status: 200 },
-  })
+  const event = apiReadEvent
   const checkpointFile = path.join(work, 'data', 'audit-checkpoints.jsonl')
 
   beforeAll(async () => {

@@ -257,7 +257,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     const listed = cmd(['hold', 'list'])
     expect(listed.status).toBe(0)
     expect(listed.out).toMatch(
-      new RegExp(`^#1 CAF ${subject} since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by cli:dpo-test ref TA-2026-001 STANDING\\n {2}reason: contentieux devant le tribunal administratif\\n$`),
+      new RegExp(`^#1 CAF ${subject} since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\(UTC\\+0[12]:00\\) by cli:dpo-test ref TA-2026-001 STANDING\\n {2}reason: contentieux devant le tribunal administratif\\n$`),
     )
     // The dossier number is not listed: the pseudonym and the reference identify a hold.
     expect(listed.out).not.toContain(WORLD.held.numdemrsa)
@@ -314,7 +314,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     expect(again.status).toBe(1)
     expect(again.err).toMatch(/legal hold #1 is already released/)
     expect(cmd(['hold', 'list']).out).toBe('no legal hold\n')
-    expect(cmd(['hold', 'list', '--all']).out).toMatch(/^#1 CAF d_\S+ since \S+ by cli:dpo-test ref TA-2026-001 released \d{4}-\d\d-\d\dT[\d:.]+Z by cli:dpo-test\n/)
+    expect(cmd(['hold', 'list', '--all']).out).toMatch(/^#1 CAF d_\S+ since .+? by cli:dpo-test ref TA-2026-001 released \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\+0[12]:00\) by cli:dpo-test\n/)
 
     const second = cmd(['retention', '--json'])
     expect(second.err).toBe('')
@@ -370,7 +370,7 @@ describe.skipIf(postgresUnavailable())('passerelle retention, hold, archive (CLI
     expect(shown.status).toBe(0)
     // Output of the break-glass read holds personal values: compare lines, never print it in a failure message.
     const lines = shown.out.split('\n')
-    expect(/^archived dossier \(CAF, policy rsa-beneficiaires, archived \d{4}-\d\d-\d\dT[\d:.]+Z\) — this read is audited$/.test(lines[0]!)).toBe(true)
+    expect(/^archived dossier \(CAF, policy rsa-beneficiaires, archived \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\+0[12]:00\)\) — this read is audited$/.test(lines[0]!)).toBe(true)
     const expected = [
       `  dossier.numdemrsa: ${WORLD.recent.numdemrsa}`,
       '  dossier.matricule: 1234567',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { defaultCliActor, openContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
 import { showArchivedDossier, type ArchivedDossier } from '../../retention/read-archive.ts'
 
 /**
@@ -38,7 +39,7 @@ function formatDossier(d: ArchivedDossier): string {
     Object.entries(fields)
       .map(([k, v]) => `${indent}${k}: ${String(v)}`)
       .join('\n')
-  const lines = [`archived dossier (${d.organisme}, policy ${d.policyId}, archived ${d.archivedAt.toISOString()}) — this read is audited`, block(d.fields, '  ')]
+  const lines = [`archived dossier (${d.organisme}, policy ${d.policyId}, archived ${parisTime(d.archivedAt)}) — this read is audited`, block(d.fields, '  ')]
   d.members.forEach((m, i) => lines.push(`  member ${i + 1}:`, block(m.fields, '    ')))
   d.franceTravail.forEach((r, i) => lines.push(`  France Travail registration ${i + 1}:`, block(r.fields, '    ')))
   return `${lines.join('\n')}\n`

@@ -3,6 +3,8 @@ import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import { describeUnattested, verifyAuditLog } from '../../audit/verify-log.ts'
 import { searchAuditEvents } from '../../http/audit-search.ts'
 import { openContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
+import { printJson } from '../format/print-json.ts'
 
 /**
  * `passerelle audit verify` recomputes the hash chain of the audit log, compares it with the signed checkpoints
@@ -17,11 +19,28 @@ export function register(program: Command): void {
     .description(
       'recompute the hash chain and compare it with the signed checkpoints kept outside the database; exit 1 and name what differs if any event was changed, removed, inserted or reordered',
     )
-    .action(async () => {
+    .option('--json', 'print { ok, chain, receipts, checkpoints, lastCheckpoint, unattested, findings, note } (exit 1 when ok is false, as in text)')
+    .action(async (opts: { json?: boolean }) => {
       const ctx = await openContext()
       try {
         const verdict = await verifyAuditLog(ctx.db, ctx.keys.audit.verifying, ctx.config.audit)
         const { chain, receipts } = verdict
+        if (opts.json) {
+          printJson({
+            ok: verdict.ok,
+            chain: chain.ok
+              ? { ok: true, events: chain.events, firstSeq: chain.firstSeq, lastSeq: chain.lastSeq }
+              : { ok: false, events: chain.events, brokenAt: chain.brokenAt, reason: chain.reason, field: chain.field ?? null },
+            receipts: receipts.ok ? { ok: true, receipts: receipts.receipts } : { ok: false, receipts: receipts.receipts, brokenAt: receipts.brokenAt },
+            checkpoints: verdict.checkpoints,
+            lastCheckpoint: verdict.lastCheckpoint ? { n: verdict.lastCheckpoint.n, seq: verdict.lastCheckpoint.seq, at: verdict.lastCheckpoint.at } : null,
+            unattested: verdict.unattested,
+            findings: verdict.findings,
+            note: describeUnattested(verdict) ?? null,
+          })
+          if (!verdict.ok) process.exitCode = 1
+          return
+        }
         if (receipts.receipts > 0 || !receipts.ok) {
           process.stdout.write(
             receipts.ok
@@ -46,7 +65,7 @@ export function register(program: Command): void {
         }
         process.stdout.write(
           verdict.lastCheckpoint
-            ? `checkpoints: ${verdict.checkpoints} signed checkpoint(s), the last ${verdict.lastCheckpoint.n} at seq ${verdict.lastCheckpoint.seq} (${verdict.lastCheckpoint.at})\n`
+            ? `checkpoints: ${verdict.checkpoints} signed checkpoint(s), the last ${verdict.lastCheckpoint.n} at seq ${verdict.lastCheckpoint.seq} (${parisTime(verdict.lastCheckpoint.at)})\n`
             : 'checkpoints: none\n',
         )
         for (const finding of verdict.findings) process.stdout.write(`TAMPERING SUSPECTED: ${finding}\n`)
@@ -112,7 +131,7 @@ export function register(program: Command): void {
           else {
             const status = e.details.status === undefined ? '' : ` ${String(e.details.status)}`
             process.stdout.write(
-              `${e.seq}\t${e.occurredAt.toISOString()}\t${e.outcome}${status}\t${e.action}\t${e.actor ?? '-'}\t${e.organisation ?? '-'}\t${e.purpose ?? '-'}\t${e.subject ?? '-'}\t${e.requestId ?? '-'}\n`,
+              `${e.seq}\t${parisTime(e.occurredAt)}\t${e.outcome}${status}\t${e.action}\t${e.actor ?? '-'}\t${e.organisation ?? '-'}\t${e.purpose ?? '-'}\t${e.subject ?? '-'}\t${e.requestId ?? '-'}\n`,
             )
           }
         }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { listQuarantine, releaseQuarantinedFile } from '../../ingestion/quarantine/queries.ts'
 import { openContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
 
 /**
  * `passerelle files quarantined` lists the remote files the pull no longer fetches (reading them did not finish
@@ -26,9 +27,9 @@ export function register(program: Command): void {
         if (rows.length === 0) process.stdout.write('No quarantined file.\n')
         for (const r of rows) {
           process.stdout.write(
-            `  #${r.id}  ${r.status.padEnd(11)} ${r.flowId}  ${r.name}  ${r.size} bytes  modified ${r.modifiedAt.toISOString()}  ` +
+            `  #${r.id}  ${r.status.padEnd(11)} ${r.flowId}  ${r.name}  ${r.size} bytes  modified ${parisTime(r.modifiedAt)}  ` +
               `unfinished attempts ${r.unfinishedAttempts}${r.lastError ? `  last error ${r.lastError}` : ''}` +
-              `${r.quarantinedAt ? `  since ${r.quarantinedAt.toISOString()}` : ''}\n`,
+              `${r.quarantinedAt ? `  since ${parisTime(r.quarantinedAt)}` : ''}\n`,
           )
         }
       } finally {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { defaultCliActor, openContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
 import { addLegalHold, listLegalHolds, releaseLegalHold, type LegalHold } from '../../retention/legal-holds.ts'
 
 const defaultActor = defaultCliActor
@@ -75,8 +76,8 @@ function formatHolds(holds: LegalHold[]): string {
     holds
       .map(
         (h) =>
-          `#${h.id} ${h.organisme} ${h.dossierSubject} since ${h.createdAt.toISOString()} by ${h.createdBy}` +
-          `${h.reference ? ` ref ${h.reference}` : ''}${h.releasedAt ? ` released ${h.releasedAt.toISOString()} by ${h.releasedBy}` : ' STANDING'}\n  reason: ${h.reason}`,
+          `#${h.id} ${h.organisme} ${h.dossierSubject} since ${parisTime(h.createdAt)} by ${h.createdBy}` +
+          `${h.reference ? ` ref ${h.reference}` : ''}${h.releasedAt ? ` released ${parisTime(h.releasedAt)} by ${h.releasedBy}` : ' STANDING'}\n  reason: ${h.reason}`,
       )
       .join('\n') + '\n'
   )

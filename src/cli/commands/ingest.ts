@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
+import type { IngestProgress } from '../../ingestion/byte-meter.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
 import { log } from '../../log/logger.ts'
 import { cliConfig, openContext } from '../context.ts'
@@ -34,12 +35,15 @@ export function register(program: Command): void {
           const filePath = path.resolve(options.file)
           const info = await stat(filePath)
           const progress = options.json ? undefined : createProgress(path.basename(filePath))
-          outcomes.push(
-            await ingestFile(deps, flow, { path: filePath, name: path.basename(filePath), source: 'local', modifiedAt: info.mtime }, {
-              onProgress: (p) => progress?.update(p.records),
-            }),
-          )
-          progress?.done()
+          try {
+            outcomes.push(
+              await ingestFile(deps, flow, { path: filePath, name: path.basename(filePath), source: 'local', modifiedAt: info.mtime }, {
+                onProgress: (p) => progress?.update(p),
+              }),
+            )
+          } finally {
+            progress?.done()
+          }
         } else {
           const flows = options.flow ? [requireFlow(declarations, options.flow)] : [...declarations.flows.values()]
           for (const flow of flows) {
@@ -48,14 +52,17 @@ export function register(program: Command): void {
               continue
             }
             const progress = options.json ? undefined : createProgress(flow.id)
-            outcomes.push(
-              // A flow names its own SFTP variables (`${CAF_SFTP_HOST}`, private_key_env...): the entry point hands its
-              // environment to the pull, which reads only the names the declaration gives.
-              ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
-                onProgress: (p: { records: number }) => progress?.update(p.records),
-              })),
-            )
-            progress?.done()
+            try {
+              outcomes.push(
+                // A flow names its own SFTP variables (`${CAF_SFTP_HOST}`, private_key_env...): the entry point hands its
+                // environment to the pull, which reads only the names the declaration gives.
+                ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
+                  onProgress: (p: IngestProgress) => progress?.update(p),
+                })),
+              )
+            } finally {
+              progress?.done()
+            }
           }
         }
       } finally {

@@ -9,6 +9,8 @@ import { issueRectificationNotice } from '../../rights/rectification-notice.ts'
 import { closeRequest, extendRequest, listRequests, openRequest, publicRequest, showRequest, type ListedRequest, type RequestDetails } from '../../rights/requests.ts'
 import { isOutcome, isRequestType, OUTCOMES, REQUEST_TYPES, type RightsContext } from '../../rights/rights-request.ts'
 import { defaultCliActor, openContext, type AppContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
+import { printJson } from '../format/print-json.ts'
 
 /**
  * `passerelle rights ...`: the DPO's data-subject requests (docs/rights.md). The NIR and birth date given to
@@ -106,9 +108,11 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .requiredOption('--reason <text>', 'why (complexity, number of requests): the person is told it; no personal value')
     .option('--actor <name>', 'who extends (default: the system user)')
-    .action(async (requestId: number, opts: { reason: string; actor?: string }) => {
+    .option('--json', 'print the request as `rights show --json` prints it under "request"')
+    .action(async (requestId: number, opts: { reason: string; actor?: string; json?: boolean }) => {
       await withRights(opts.actor, async (ctx) => {
         const r = await extendRequest(ctx, requestId, opts.reason)
+        if (opts.json) return printJson(publicRequest(r))
         process.stdout.write(`request #${r.id} extended: now due ${r.extendedDueOn} (was ${r.dueOn})\n`)
       })
     })
@@ -119,12 +123,14 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .requiredOption('--outcome <outcome>', `the answer: ${OUTCOMES.join(', ')}`)
     .option('--actor <name>', 'who closes (default: the system user)')
-    .action(async (requestId: number, opts: { outcome: string; actor?: string }) => {
+    .option('--json', 'print the request as `rights show --json` prints it under "request"')
+    .action(async (requestId: number, opts: { outcome: string; actor?: string; json?: boolean }) => {
       if (!isOutcome(opts.outcome)) throw new Error(`--outcome: unknown outcome "${opts.outcome}" (known: ${OUTCOMES.join(', ')})`)
       const outcome = opts.outcome
       await withRights(opts.actor, async (ctx) => {
         const r = await closeRequest(ctx, requestId, outcome)
-        process.stdout.write(`request #${r.id} closed (${r.outcome}) on ${r.closedAt!.toISOString()}\n`)
+        if (opts.json) return printJson(publicRequest(r))
+        process.stdout.write(`request #${r.id} closed (${r.outcome}) on ${parisTime(r.closedAt!)}\n`)
       })
     })
 
@@ -134,10 +140,21 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .requiredOption('--out <dir>', 'directory for the files (created, mode 700; files mode 600)')
     .option('--actor <name>', 'who exports (default: the system user)')
-    .action(async (requestId: number, opts: { out: string; actor?: string }) => {
+    .option('--json', 'print { requestId, found, items, purposes, accesses, files: { html, json } } (paths and sha256, never the content)')
+    .action(async (requestId: number, opts: { out: string; actor?: string; json?: boolean }) => {
       await withRights(opts.actor, async (ctx) => {
         const written = await writeAccessExport(ctx, requestId, opts.out)
         const x = written.export
+        if (opts.json) {
+          return printJson({
+            requestId,
+            found: x.found,
+            items: x.found ? x.data.length : 0,
+            purposes: x.found ? x.purposes.length : 0,
+            accesses: x.found ? x.accessHistory.length : 0,
+            files: { html: { path: written.html.path, sha256: written.html.sha256 }, json: { path: written.json.path, sha256: written.json.sha256 } },
+          })
+        }
         process.stdout.write(
           `request #${requestId}: ${x.found ? `${x.data.length} item(s), ${x.purposes.length} purpose(s), ${x.accessHistory.length} access(es)` : 'nothing held'}\n` +
             `  ${written.html.path} (sha256 ${written.html.sha256})\n  ${written.json.path} (sha256 ${written.json.sha256})\n`,
@@ -171,7 +188,7 @@ export function register(program: Command): void {
     .action(async (requestId: number, opts: { actor?: string }) => {
       await withRights(opts.actor, async (ctx) => {
         const lifted = await liftLimitation(ctx, requestId)
-        process.stdout.write(`request #${requestId}: limitation ${lifted.limitationId} lifted on ${lifted.liftedAt.toISOString()}\n`)
+        process.stdout.write(`request #${requestId}: limitation ${lifted.limitationId} lifted on ${parisTime(lifted.liftedAt)}\n`)
       })
     })
 
@@ -181,9 +198,11 @@ export function register(program: Command): void {
     .argument('<id>', 'the request number', id)
     .option('--dry-run', 'decide and count, change nothing')
     .option('--actor <name>', 'who erases (default: the system user)')
-    .action(async (requestId: number, opts: { dryRun?: boolean; actor?: string }) => {
+    .option('--json', 'print { requestId, dryRun, decision, counts, ids: { count, sha256 } }')
+    .action(async (requestId: number, opts: { dryRun?: boolean; actor?: string; json?: boolean }) => {
       await withRights(opts.actor, async (ctx) => {
         const result = await eraseForRequest(ctx, requestId, { dryRun: opts.dryRun ?? false })
+        if (opts.json) return printJson({ requestId: result.requestId, dryRun: result.dryRun, decision: result.decision, counts: result.counts, ids: result.ids })
         process.stdout.write(formatErasure(result))
       })
     })
@@ -223,9 +242,9 @@ export function formatDetails(d: RequestDetails): string {
     ...(d.contested.length
       ? [`  flags: ${d.contested.map((c) => `${c.fieldId} on ${c.table} ${c.closedAt ? `closed (${c.closedReason}${c.closedByFileId ? `, file ${c.closedByFileId}` : ''})` : 'open'}`).join('; ')}`]
       : []),
-    ...(d.oppositions.length ? [`  standing oppositions: ${d.oppositions.map((o) => `${o.purpose} since ${o.since.toISOString()}`).join(', ')}`] : []),
+    ...(d.oppositions.length ? [`  standing oppositions: ${d.oppositions.map((o) => `${o.purpose} since ${parisTime(o.since)}`).join(', ')}`] : []),
     '  actions:',
-    ...d.actions.map((a) => `    ${a.occurredAt.toISOString()} ${a.action} by ${a.actor} ${JSON.stringify(a.details)}`),
+    ...d.actions.map((a) => `    ${parisTime(a.occurredAt)} ${a.action} by ${a.actor} ${JSON.stringify(a.details)}`),
   ]
   return `${lines.join('\n')}\n`
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { listJobRuns, listRecentFiles } from '../../jobs/queries.ts'
 import { openContext } from '../context.ts'
+import { parisTime } from '../format/paris-time.ts'
 
 export function register(program: Command): void {
   program
@@ -22,14 +23,14 @@ export function register(program: Command): void {
         if (files.rows.length === 0) process.stdout.write('  (none)\n')
         for (const f of files.rows) {
           process.stdout.write(
-            `  #${f.id}  ${new Date(f.finished_at).toISOString()}  ${f.status.padEnd(8)} ${f.flow_id}  ${f.name}  ${f.kind ?? ''}  accepted ${f.records_accepted}  rejected ${f.records_rejected}${f.reason ? `\n        ${f.reason}` : ''}\n`,
+            `  #${f.id}  ${parisTime(f.finished_at)}  ${f.status.padEnd(8)} ${f.flow_id}  ${f.name}  ${f.kind ?? ''}  accepted ${f.records_accepted}  rejected ${f.records_rejected}${f.reason ? `\n        ${f.reason}` : ''}\n`,
           )
         }
         process.stdout.write('Jobs\n')
         if (jobs.rows.length === 0) process.stdout.write('  (none)\n')
         for (const j of jobs.rows) {
           process.stdout.write(
-            `  #${j.id}  ${new Date(j.started_at).toISOString()}  ${(j.outcome ?? '').padEnd(9)} ${j.job}  ${JSON.stringify(j.counts)}${j.error ? `  error: ${j.error}` : ''}\n`,
+            `  #${j.id}  ${parisTime(j.started_at)}  ${(j.outcome ?? '').padEnd(9)} ${j.job}  ${JSON.stringify(j.counts)}${j.error ? `  error: ${j.error}` : ''}\n`,
           )
         }
       } finally {

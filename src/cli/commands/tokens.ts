@@ -4,6 +4,8 @@ import { issueApiToken, TokenIssueError } from '../../auth/issue-api-token.ts'
 import { findUserByEmail } from '../../auth/users.ts'
 import { loadPurposes } from '../../purposes/load-purposes.ts'
 import { openContext } from '../context.ts'
+import { parisTime, parisTimeOrDash } from '../format/paris-time.ts'
+import { printJson } from '../format/print-json.ts'
 
 /**
  * `passerelle tokens create|list|revoke`: API bearer tokens. A token is printed once, when created (only its
@@ -20,13 +22,15 @@ export function register(program: Command): void {
     .requiredOption('--purpose <id>', 'the purpose (mappings/<id>.yaml) it is bound to')
     .option('--expires <lifetime>', 'lifetime: a number and h, d, w, m or y (at most 1y)', '90d')
     .option('--label <text>', 'a note to recognise the token in `tokens list` (no personal data)')
-    .action(async (opts: { user: string; purpose: string; expires: string; label?: string }) => {
+    .option('--json', 'print { id, purpose, expiresAt, bearerToken } (the token itself, shown this once)')
+    .action(async (opts: { user: string; purpose: string; expires: string; label?: string; json?: boolean }) => {
       const ctx = await openContext()
       try {
         const purposes = loadPurposes(ctx.config.mappingsDir)
         const issued = await issueApiToken(ctx.db, purposes, { email: opts.user, purposeId: opts.purpose, lifetime: opts.expires, label: opts.label }, new Date())
-        process.stderr.write(`token ${issued.id} created for purpose ${opts.purpose}, expires ${issued.expiresAt.toISOString()}; it is shown once:\n`)
-        process.stdout.write(`${issued.token}\n`)
+        process.stderr.write(`token ${issued.id} created for purpose ${opts.purpose}, expires ${parisTime(issued.expiresAt)}; it is shown once:\n`)
+        if (opts.json) printJson({ id: issued.id, purpose: opts.purpose, expiresAt: issued.expiresAt, bearerToken: issued.token })
+        else process.stdout.write(`${issued.token}\n`)
       } catch (error) {
         if (error instanceof TokenIssueError) {
           process.stderr.write(`passerelle tokens create: ${error.message}\n`)
@@ -65,7 +69,7 @@ export function register(program: Command): void {
           for (const t of rows) process.stdout.write(`${JSON.stringify({ ...t, status: status(t) })}\n`)
           return
         }
-        const iso = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace('T', ' ') : '-')
+        const iso = parisTimeOrDash
         const lines = [['id', 'status', 'user', 'organisation', 'purpose', 'created', 'expires', 'last used', 'label']]
         for (const t of rows) {
           lines.push([String(t.id), status(t), t.userEmail, t.organisationSiret, t.purpose, iso(t.createdAt), iso(t.expiresAt), iso(t.lastUsedAt), t.label ?? ''])

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import type { ByteMeter } from '../byte-meter.ts'
 import { createDecoder, supportedEncoding, type Decode, type SupportedEncoding } from '../decode/text-encoding.ts'
 import { readXmlPrologStart } from '../decode/xml-declaration.ts'
 import { FileRejection } from '../file-rejection.ts'
@@ -49,6 +50,8 @@ export interface ReadCnafFileOptions {
   /** Records per `records` event (default 500). */
   batchSize?: number
   signal?: AbortSignal
+  /** Told how many bytes of the file were read so far (for a progress bar driven by the file size). */
+  meter?: ByteMeter
   /**
    * Worker threads parsing records (default 0: in the calling thread). With the default `scan` parser one
    * thread parses ~25-35 MB/s, and on a 2-core machine shared with PostgreSQL a worker adds CPU (results are
@@ -132,6 +135,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   const workers = options.workers ?? 0
 
   const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, signal })
+  if (options.meter) options.meter.bytesRead = () => stream.bytesRead
   const limits = options.limits ?? DEFAULT_READER_LIMITS
   const check = { limits }
   const cutter = new CnafFileCutter({ fileLabel, maxElementBytes: limits.maxRecordBytes })

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import type { ByteMeter } from '../byte-meter.ts'
 import { addAbortSignal, pipeline } from 'node:stream'
 import { CsvError, parse } from 'csv-parse'
 import type { ParsedRecord } from '../cnaf/foyer.ts'
@@ -38,6 +39,8 @@ export interface ReadCsvRecordsOptions<R> {
   end?: (file: { records: number; headerSeen: boolean; where: string }) => void
   /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
   limits?: ReaderLimits
+  /** Told how many bytes of the file were read so far (for a progress bar driven by the file size). */
+  meter?: ByteMeter
 }
 
 export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOptions<R>): AsyncGenerator<ParsedRecord<R>[]> {
@@ -45,6 +48,7 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
   const batchSize = Math.max(1, options.batchSize ?? 1000)
   const where = `file "${fileLabel}"`
   const source = createReadStream(path, { highWaterMark: 256 * 1024 })
+  if (options.meter) options.meter.bytesRead = () => source.bytesRead
   if (signal) addAbortSignal(signal, source)
   const limits = options.limits ?? DEFAULT_READER_LIMITS
   const decoder = createTextDecoderStream({ encoding: options.encoding, fileLabel, maxLineChars: limits.maxLineChars })

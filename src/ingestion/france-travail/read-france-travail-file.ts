@@ -1,3 +1,4 @@
+import type { ByteMeter } from '../byte-meter.ts'
 import type { ReaderLimits } from '../reader-limits.ts'
 import type { ParsedRecord } from '../cnaf/foyer.ts'
 import { readCsvRecords } from '../csv/read-csv-records.ts'
@@ -27,6 +28,8 @@ export interface ReadFranceTravailOptions {
   signal?: AbortSignal
   /** The flow's reader limits (default DEFAULT_READER_LIMITS). */
   limits?: ReaderLimits
+  /** Told how many bytes of the file were read so far. */
+  meter?: ByteMeter
 }
 
 /** The kind of a file, from its name: the flow's patterns, case-insensitive, first match wins. */
