@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts'
-import { DeclarationError, loadFlows } from '../flows/load-flows.ts'
+import { DeclarationError } from '../declarations/declaration-error.ts'
+import { loadFlows } from '../flows/load-flows.ts'
 import { CANONICAL_FIELDS } from '../model/fields.ts'
 import { loadPurposes } from '../purposes/load-purposes.ts'
 import { storedFieldIds } from '../purposes/stored-fields.ts'

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { checkpointAuditLog, writeAuditCheckpoint } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
-import type { Declarations } from '../flows/declarations.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
 import { pullFlow } from '../ingestion/pull-flow.ts'
 import type { JobCounts } from '../jobs/run-job.ts'
 import { metrics } from '../metrics/metrics.ts'

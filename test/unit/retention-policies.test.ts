@@ -2,7 +2,8 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DeclarationError, loadFlows } from '../../src/flows/load-flows.ts'
+import { DeclarationError } from '../../src/declarations/declaration-error.ts'
+import { loadFlows } from '../../src/flows/load-flows.ts'
 import { checkRetentionReferences, loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 
 const FLOWS = path.resolve('flows')

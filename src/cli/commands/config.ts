@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { ConfigError, EX_CONFIG, loadConfig, showSettings, SETTINGS, type Config } from '../../config/config.ts'
-import { loadDeclarations } from '../../flows/declarations.ts'
+import { loadDeclarations } from '../../declarations/load-declarations.ts'
 import type { SftpSource } from '../../flows/flow.ts'
 import { resolveSftpSource } from '../../sftp/resolve-source.ts'
 import { statisticsOf } from '../../statistics/declaration.ts'

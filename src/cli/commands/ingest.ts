@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
-import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
+import { loadDeclarations, requireFlow } from '../../declarations/load-declarations.ts'
 import type { IngestProgress } from '../../ingestion/byte-meter.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
 import { log } from '../../log/logger.ts'

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { loadDeclarations } from '../../flows/declarations.ts'
+import { loadDeclarations } from '../../declarations/load-declarations.ts'
 import { log } from '../../log/logger.ts'
 import { cliConfig, openContext } from '../context.ts'
 
