@@ -41,7 +41,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     schedule: schedules.retention,
     run: async () => {
       const report = await runRetention(
-        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
+        { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
         { now: new Date(), dryRun: false },
       )
       const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }
