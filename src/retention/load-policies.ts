@@ -79,30 +79,3 @@ export function checkPolicy(policy: RetentionPolicy): string[] {
   }
   return problems
 }
-
-/**
- * Cross-checks the declarations that name policies (pure): every flow's `retention` names a `flow-data` policy,
- * every purpose's `retention` names a `flow-data` or `purpose` policy. Returns problems (empty when all is well).
- */
-export function checkRetentionReferences(
-  policies: ReadonlyMap<string, RetentionPolicy>,
-  flows: Iterable<{ id: string; retention: string }>,
-  purposes: Iterable<{ id: string; retention: string }> = [],
-): string[] {
-  const problems: string[] = []
-  const known = (scopes: PolicyScope[]) =>
-    [...policies.values()].filter((p) => scopes.includes(p.appliesTo)).map((p) => p.id).sort().join(', ') || '(none)'
-  for (const flow of flows) {
-    const policy = policies.get(flow.retention)
-    if (!policy) problems.push(`flows/${flow.id}.yaml: retention: unknown policy "${flow.retention}" (known flow-data policies: ${known(['flow-data'])}; add flows/retention/${flow.retention}.yaml)`)
-    else if (policy.appliesTo !== 'flow-data') problems.push(`flows/${flow.id}.yaml: retention: policy "${flow.retention}" applies to ${policy.appliesTo}, not flow-data`)
-  }
-  for (const purpose of purposes) {
-    const policy = policies.get(purpose.retention)
-    if (!policy) problems.push(`mappings/${purpose.id}.yaml: retention: unknown policy "${purpose.retention}" (known: ${known(['flow-data', 'purpose'])}; add flows/retention/${purpose.retention}.yaml)`)
-    else if (policy.appliesTo !== 'flow-data' && policy.appliesTo !== 'purpose') {
-      problems.push(`mappings/${purpose.id}.yaml: retention: policy "${purpose.retention}" applies to ${policy.appliesTo}, not to a purpose's data`)
-    }
-  }
-  return problems
-}
