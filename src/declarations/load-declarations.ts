@@ -44,12 +44,18 @@ export function readDeclarations(config: Folders): DeclarationsReading {
   const policies = readRetentionPolicies(config.flowsDir)
   const purposes = readPurposes(config.mappingsDir)
   const problems = [...flows.problems, ...policies.problems, ...purposes.problems]
-  // A folder with problems is left out of the cross-checks: its missing entries would only echo its own problems.
+  // The valid entries are cross-checked even when other files of their folder are wrong (every problem at once);
+  // a folder with no valid entry at all is left out, its absence would only echo its own problem everywhere.
+  problems.push(
+    ...checkDeclarations({
+      purposes: purposes.purposes,
+      purposeFiles: purposes.files,
+      flows: flows.entries.size > 0 ? flows.entries : undefined,
+      retentionPolicies: policies.entries.size > 0 ? policies.entries : undefined,
+    }).map(formatProblem),
+  )
   const soundFlows = flows.problems.length === 0 ? flows.entries : undefined
   const soundPolicies = policies.problems.length === 0 ? policies.entries : undefined
-  problems.push(
-    ...checkDeclarations({ purposes: purposes.purposes, purposeFiles: purposes.files, flows: soundFlows, retentionPolicies: soundPolicies }).map(formatProblem),
-  )
   const statistics = new Map<string, Statistics>()
   for (const purpose of purposes.purposes.values()) {
     const read = readStatistics(purpose)
