@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander'
 import { writeFileSync } from 'node:fs'
 import { cliConfig, cliDeclarations } from '../context.ts'
-import { parisDay } from '../../retention/duration.ts'
+import { parisDay } from '../../calendar/paris-day.ts'
 import { registerFromDeclarations, renderRegister, type RegisterFormat } from '../../register/register-from-declarations.ts'
 
 export function register(program: Command): void {
