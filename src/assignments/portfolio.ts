@@ -11,7 +11,6 @@ import { parisDay } from '../calendar/paris-day.ts'
  *
  * Days are civil days in Europe/Paris; assignment dates are inclusive.
  */
-export const DEFAULT_GRACE_DAYS = 30
 
 export interface AssignmentSpan {
   /** `YYYY-MM-DD`, inclusive. */
