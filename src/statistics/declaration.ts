@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { FIELDS_BY_ID } from '../model/fields.ts'
+import { FIELDS_BY_ID, type FieldId } from '../model/fields.ts'
 import { HIERARCHY_KINDS, levelName, levelProblem, type LevelSpec } from './hierarchies.ts'
 
 /**
@@ -105,7 +105,7 @@ export interface StatisticalPurposeLike {
  * Canonical fields that identify a person directly: a statistical purpose may not declare them at all,
  * whatever the transform (a truncated name or street is still a name or a street).
  */
-export const DIRECT_IDENTIFIER_FIELDS: ReadonlySet<string> = new Set([
+export const DIRECT_IDENTIFIER_FIELDS: ReadonlySet<string> = new Set<FieldId>([
   'personne.nir',
   'personne.nom',
   'personne.nomNaissance',
