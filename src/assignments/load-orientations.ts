@@ -1,7 +1,7 @@
 import type { Keys } from '../crypto/keys.ts'
 import { personMatchKey } from '../crypto/blind-index.ts'
 import type { Queryable } from '../db/db.ts'
-import type { ParsedRecord, RecordIssue } from '../ingestion/cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue } from '../ingestion/records/parsed-record.ts'
 import { FirstOccurrences, duplicateOf } from '../ingestion/canonical/first-occurrence.ts'
 import { upsertAssignments, type NewAssignment } from './assignments.ts'
 import type { OrientationRow } from './orientation-row.ts'

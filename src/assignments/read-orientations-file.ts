@@ -1,5 +1,5 @@
 import type { ReaderLimits } from '../ingestion/reader-limits.ts'
-import type { ParsedRecord } from '../ingestion/cnaf/foyer.ts'
+import type { ParsedRecord } from '../ingestion/records/parsed-record.ts'
 import { readCsvRecords } from '../ingestion/csv/read-csv-records.ts'
 import { FileRejection } from '../ingestion/file-rejection.ts'
 import type { OrientationRow } from './orientation-row.ts'

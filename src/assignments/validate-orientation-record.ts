@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { isSiret } from '../auth/siret.ts'
-import type { ParsedRecord, RecordIssue } from '../ingestion/cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue } from '../ingestion/records/parsed-record.ts'
 import { frenchDateToIso } from '../ingestion/france-travail/validate-france-travail-record.ts'
 import { checkNir } from '../ingestion/validation/nir.ts'
 import type { OrientationRow } from './orientation-row.ts'

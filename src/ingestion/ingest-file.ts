@@ -21,7 +21,8 @@ import {
   type MergeContext,
   type StoredFields,
 } from './canonical/staging.ts'
-import type { CnafFoyer, ParsedRecord, RecordIssue } from './cnaf/foyer.ts'
+import type { CnafFoyer } from './cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue } from './records/parsed-record.ts'
 import { readCnafFile } from './cnaf/read-cnaf-file.ts'
 import { FileRejection } from './file-rejection.ts'
 import { detectFranceTravailKind, readFranceTravailFile } from './france-travail/read-france-travail-file.ts'

@@ -1,6 +1,6 @@
 import type { ByteMeter } from '../byte-meter.ts'
 import type { ReaderLimits } from '../reader-limits.ts'
-import type { ParsedRecord } from '../cnaf/foyer.ts'
+import type { ParsedRecord } from '../records/parsed-record.ts'
 import { readCsvRecords } from '../csv/read-csv-records.ts'
 import { FileRejection } from '../file-rejection.ts'
 import { layoutFromCellCount, layoutFromHeader, layoutsFor, type FranceTravailLayout } from './layouts.ts'

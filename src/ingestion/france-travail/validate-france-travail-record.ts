@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ParsedRecord, RecordIssue } from '../cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue } from '../records/parsed-record.ts'
 import { checkNir } from '../validation/nir.ts'
 import { dropTrailingEmptyCells, type FranceTravailColumn, type FranceTravailLayout } from './layouts.ts'
 import type { FranceTravailFileKind, FranceTravailRow } from './row.ts'
