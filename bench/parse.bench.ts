@@ -9,20 +9,27 @@
  *     size, to show time is linear.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, statSync, writeFileSync, createWriteStream } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs'
 import { once } from 'node:events'
 import path from 'node:path'
 import { writeCnafFile } from '../src/fixtures/cnaf/write-cnaf-file.ts'
 import { writeFranceTravailFile } from '../src/fixtures/france-travail/write-france-travail-file.ts'
+import { parse as parseYaml } from 'yaml'
 import { readCnafFile } from '../src/ingestion/cnaf/read-cnaf-file.ts'
 import { foyer } from '../src/fixtures/population.ts'
+import { loadFlows } from '../src/flows/load-flows.ts'
+import { CsvRecordsDeclarationSchema, type CsvRecordsDeclaration } from '../src/ingestion/formats/csv-records/declaration.ts'
+import { readCsvDeclared } from '../src/ingestion/formats/csv-records/read-csv-declared.ts'
+import { XmlRecordsDeclarationSchema, type XmlRecordsDeclaration } from '../src/ingestion/formats/xml-records/declaration.ts'
+import { readXmlDeclared } from '../src/ingestion/formats/xml-records/read-xml-declared.ts'
+import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined
 }
-const ROWS = Number(arg('rows') ?? 200_000)
+const ROWS = Number(arg("rows") ?? 100_000)
 const FOYERS = Number(arg('foyers') ?? 8000)
 const ROUNDS = Number(arg('rounds') ?? 2)
 const dir = path.resolve(import.meta.dirname, 'out')
@@ -42,27 +49,30 @@ async function cnaf(file: string): Promise<Counts> {
   return { records, rejected }
 }
 
-async function franceTravailDedicated(file: string): Promise<Counts> {
-  const { readFranceTravailFile } = await import('../src/ingestion/france-travail/read-france-travail-file.ts')
+const SHIPPED = loadFlows(path.resolve(import.meta.dirname, '../flows'))
+
+/** Reads a file through a csv-records or xml-records declaration, counting records and rejections. */
+async function declared(file: string, format: CsvRecordsDeclaration | XmlRecordsDeclaration, kind: string): Promise<Counts> {
   let records = 0
   let rejected = 0
-  for await (const batch of readFranceTravailFile(file, { kind: 'stock', encoding: 'iso-8859-1', delimiter: ';', header: true, fileLabel: 'bench.csv' })) {
+  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench' }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench' })
+  for await (const batch of batches) {
     records += batch.length
     for (const r of batch) if (!r.ok) rejected++
   }
   return { records, rejected }
 }
 
-async function orientationsDedicated(file: string): Promise<Counts> {
-  const { readOrientationsFile } = await import('../src/assignments/read-orientations-file.ts')
-  let records = 0
-  let rejected = 0
-  for await (const batch of readOrientationsFile(file, { encoding: 'utf-8', delimiter: ';', dateFormat: 'DD/MM/YYYY', fileLabel: 'bench.csv' })) {
-    records += batch.length
-    for (const r of batch) if (!r.ok) rejected++
-  }
-  return { records, rejected }
+function shippedCsv(id: string): CsvRecordsDeclaration {
+  const format = SHIPPED.get(id)?.format
+  if (format?.type !== 'csv-records') throw new Error(`flows/${id}.yaml is not a csv-records flow`)
+  return format
 }
+
+const franceTravail = (file: string) => declared(file, shippedCsv('france-travail'), 'stock')
+const orientations = (file: string) => declared(file, shippedCsv('orientations'), 'orientations')
+const genericCsv = (file: string) => declared(file, CsvRecordsDeclarationSchema.parse(parseYaml(SPIE_LIKE_CSV)), 'records')
+const genericXml = (file: string) => declared(file, XmlRecordsDeclarationSchema.parse(parseYaml(PECG_LIKE_XML)), 'records')
 
 async function writeOrientations(file: string, rows: number): Promise<void> {
   const out = createWriteStream(file)
@@ -76,7 +86,7 @@ async function writeOrientations(file: string, rows: number): Promise<void> {
   await once(out, 'finish')
 }
 
-const VARIANTS: Record<string, (file: string) => Promise<Counts>> = { cnafBaseline: cnaf, franceTravailDedicated, orientationsDedicated }
+const VARIANTS: Record<string, (file: string) => Promise<Counts>> = { cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml }
 
 async function child(): Promise<void> {
   const [, variant, file] = args
@@ -98,10 +108,22 @@ async function prepare(): Promise<Variant[]> {
   if (!existsSync(ftFile)) await writeFranceTravailFile({ kind: 'stock', seed: 'bench', foyers: Math.ceil(ROWS / 1.3), date: '2026-11-30' }, ftFile)
   const orFile = path.join(dir, `parse-orientations-${ROWS}.csv`)
   if (!existsSync(orFile)) await writeOrientations(orFile, ROWS)
+  const csv1 = path.join(dir, `parse-generic-${ROWS}.csv`)
+  const csv2 = path.join(dir, `parse-generic-${2 * ROWS}.csv`)
+  const xml1 = path.join(dir, `parse-generic-${ROWS / 2}.xml`)
+  const xml2 = path.join(dir, `parse-generic-${ROWS}.xml`)
+  if (!existsSync(csv1)) await writeSpieLikeCsv(csv1, ROWS)
+  if (!existsSync(csv2)) await writeSpieLikeCsv(csv2, 2 * ROWS)
+  if (!existsSync(xml1)) await writePecgLikeXml(xml1, ROWS / 2)
+  if (!existsSync(xml2)) await writePecgLikeXml(xml2, ROWS)
   return [
     { name: 'cnafBaseline', file: cnafFile, run: cnaf },
-    { name: 'franceTravailDedicated', file: ftFile, run: franceTravailDedicated },
-    { name: 'orientationsDedicated', file: orFile, run: orientationsDedicated },
+    { name: 'franceTravail', file: ftFile, run: franceTravail },
+    { name: 'orientations', file: orFile, run: orientations },
+    { name: 'genericCsv', file: csv1, run: genericCsv },
+    { name: 'genericCsv2x', file: csv2, run: genericCsv },
+    { name: 'genericXml', file: xml1, run: genericXml },
+    { name: 'genericXml2x', file: xml2, run: genericXml },
   ]
 }
 
@@ -113,7 +135,15 @@ function measure(variant: string, file: string) {
 
 async function main(): Promise<void> {
   const variants = await prepare()
-  const labels: Record<string, string> = { cnafBaseline: 'CNAF VRSB0801 (baseline)', franceTravailDedicated: 'France Travail stock (dedicated reader)', orientationsDedicated: 'orientations (dedicated reader)' }
+  const labels: Record<string, string> = {
+    cnafBaseline: 'CNAF VRSB0801, dedicated reader (baseline)',
+    franceTravail: 'France Travail stock, csv-records',
+    orientations: 'orientations, csv-records',
+    genericCsv: 'generic csv-records (SPIE-like), 1x',
+    genericCsv2x: 'generic csv-records (SPIE-like), 2x',
+    genericXml: 'generic xml-records (PE-CG-like), 1x',
+    genericXml2x: 'generic xml-records (PE-CG-like), 2x',
+  }
   console.log(`parse benchmark: ${ROUNDS} rounds, best reported; node ${process.version}`)
   console.log('reader'.padEnd(46) + 'MB'.padStart(8) + 'records'.padStart(10) + 'rejected'.padStart(10) + 's'.padStart(8) + 'MB/s'.padStart(8) + 'MB/cpu-s'.padStart(10) + 'peak RSS MB'.padStart(13))
   for (const v of variants) {
@@ -133,4 +163,3 @@ async function main(): Promise<void> {
 
 if (args[0] === '--child') await child()
 else await main()
-void writeFileSync

@@ -1,7 +1,6 @@
 import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
 import { allocataireNumber } from '../cnaf/allocataire-number.ts'
 import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
-import type { FranceTravailRow } from '../france-travail/row.ts'
 import { nirKey } from '../validation/nir.ts'
 
 /**
@@ -109,21 +108,4 @@ function mapPersonne(foyer: CnafFoyer, p: CnafPersonne, indexKey: Buffer): Mappe
 export interface MappedRegistration {
   personKey: string
   values: CanonicalValues
-}
-
-export function mapFranceTravailRow(row: FranceTravailRow, indexKey: Buffer): MappedRegistration {
-  return {
-    personKey: personMatchKey(indexKey, row.nir13, row.dtnai),
-    values: {
-      'franceTravail.identifiant': row.identifiantpe,
-      'franceTravail.etat': row.etat,
-      'franceTravail.dateEtat': row.date,
-      'franceTravail.code': row.code,
-      'franceTravail.motif': row.motif,
-      'franceTravail.codeInsee': row.codeinsee,
-      'franceTravail.localite': row.localite,
-      'franceTravail.adresse': row.adresse,
-      'franceTravail.agence': row.ale,
-    },
-  }
 }
