@@ -14,7 +14,7 @@ type: csv-records
 encoding: utf-8
 delimiter: ';'
 header: true
-null: 'NULL'
+null_literal: 'NULL'
 datetime_format: ['YYYY-MM-DD HH:mm:ss.S']
 values: { franceTravail.etat: inscription }
 fields:

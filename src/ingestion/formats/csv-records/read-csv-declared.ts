@@ -53,12 +53,15 @@ export class CsvColumns {
   private readonly names: string[][]
   private readonly byName = new Map<string, number>()
   readonly layouts: Columns[] | undefined
+  /** Scratch: the texts of the record being checked, by field. */
+  private readonly raw: (string | undefined)[]
 
   constructor(
     readonly declaration: CsvRecordsDeclaration,
     readonly kind: string,
   ) {
     this.rules = new RecordRules(declaration)
+    this.raw = declaration.fields.map(() => undefined)
     this.names = declaration.fields.map((f) => (f.column === undefined ? [f.name] : typeof f.column === 'string' ? [f.column] : f.column).map(normaliseHeaderCell))
     declaration.fields.forEach((f, i) => this.byName.set(f.name, i))
     this.layouts = declaration.layouts
@@ -114,7 +117,8 @@ export class CsvColumns {
     if (record.length !== width && !(columns.name === 'positions' && record.length >= width)) {
       return { ok: false, recordIndex: at.recordIndex, line: at.line, key: undefined, issues: [{ field: 'record', rule: 'column_count' }] }
     }
-    const raw: (string | undefined)[] = new Array(this.rules.fields.length)
+    const raw = this.raw
+    raw.fill(undefined)
     for (let i = 0; i < width; i++) {
       const f = fieldAt[i] as number
       if (f !== -1) raw[f] = record[i]

@@ -81,7 +81,7 @@ export const commonOptions = {
     .object({ true: z.array(z.string().min(1)).min(1), false: z.array(z.string().min(1)).min(1) })
     .default({ true: ['O', 'OUI', '1', 'true'], false: ['N', 'NON', '0', 'false'] }),
   /** A literal meaning "no value" (e.g. `NULL`). */
-  null: z.string().min(1).optional(),
+  null_literal: z.string().min(1).optional(),
   /** The kind of a file told from its name: regular expressions matched case-insensitively, first match wins. */
   kinds: z.array(z.object({ kind: Kind, pattern: Pattern, values: z.record(z.string(), z.string()).default({}) }).strict()).min(1).optional(),
   /** The kind of every file, when no `kinds` are given (default `records`). */
@@ -98,7 +98,7 @@ export interface CommonDeclaration {
   date_format: string[]
   datetime_format: string[]
   booleans: { true: string[]; false: string[] }
-  null?: string | undefined
+  null_literal?: string | undefined
   kinds?: { kind: string; pattern: string; values: Record<string, string> }[] | undefined
   kind: string
   values: Record<string, string>

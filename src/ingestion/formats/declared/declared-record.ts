@@ -31,6 +31,8 @@ export class RecordRules {
   private readonly equalChecks: { a: number; b: number; prefix: number | undefined; issue: RecordIssue }[] = []
   private readonly notBefore: { later: number; earlier: number; issue: RecordIssue }[] = []
   private readonly groups: { groups: number[][]; issue: RecordIssue }[] = []
+  /** Scratch: the checked values of the record being built. */
+  private readonly parsed: unknown[]
 
   constructor(declaration: CommonDeclaration) {
     this.fields = declaration.fields.map((f) => ({
@@ -48,10 +50,11 @@ export class RecordRules {
         normalise: f.normalise,
         formats: f.format ?? (f.type === 'datetime' ? declaration.datetime_format : declaration.date_format),
         booleans: declaration.booleans,
-        nullLiteral: declaration.null,
+        nullLiteral: declaration.null_literal,
       }),
     }))
     this.fields.forEach((f, i) => this.index.set(f.name, i))
+    this.parsed = this.fields.map(() => undefined)
     for (const c of declaration.checks) this.addCheck(c)
   }
 
@@ -79,12 +82,14 @@ export class RecordRules {
    */
   build(raw: readonly (string | undefined)[], at: { recordIndex: number; line: number }, constants: CanonicalValues): ParsedRecord<DeclaredRecord> {
     const fields = this.fields
-    const parsed: unknown[] = new Array(fields.length)
+    const parsed = this.parsed
     let issues: RecordIssue[] | undefined
     for (let i = 0; i < fields.length; i++) {
       const v = (fields[i] as CompiledField).check(raw[i])
-      if (v instanceof Broken) (issues ??= []).push({ field: (fields[i] as CompiledField).name, rule: v.rule })
-      else parsed[i] = v
+      if (v instanceof Broken) {
+        ;(issues ??= []).push({ field: (fields[i] as CompiledField).name, rule: v.rule })
+        parsed[i] = undefined
+      } else parsed[i] = v
     }
     for (const c of this.equalChecks) {
       if (comparable(raw[c.a], c.prefix) !== comparable(raw[c.b], c.prefix)) (issues ??= []).push(c.issue)
@@ -102,12 +107,14 @@ export class RecordRules {
       }
     }
     if (issues) return { ok: false, recordIndex: at.recordIndex, line: at.line, key: undefined, issues }
-    const values: CanonicalValues = { ...constants }
+    // Every record gets the same keys in the same order (undefined when empty): one object shape per flow.
+    const values: CanonicalValues = {}
+    for (const id in constants) values[id] = constants[id]
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i] as CompiledField
+      if (f.field === undefined) continue
       const v = parsed[i]
-      if (f.field === undefined || v === undefined) continue
-      values[f.field] = f.dateOnly ? (v as string).slice(0, 10) : v
+      values[f.field] = f.dateOnly && v !== undefined ? (v as string).slice(0, 10) : v
     }
     return { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values } }
   }
