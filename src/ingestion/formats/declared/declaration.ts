@@ -80,8 +80,8 @@ export const commonOptions = {
   booleans: z
     .object({ true: z.array(z.string().min(1)).min(1), false: z.array(z.string().min(1)).min(1) })
     .default({ true: ['O', 'OUI', '1', 'true'], false: ['N', 'NON', '0', 'false'] }),
-  /** A literal meaning "no value" (e.g. `NULL`). */
-  null_literal: z.string().min(1).optional(),
+  /** A literal meaning "no value" (e.g. `NULL`; YAML reads a bare `NULL` as null, taken as the text NULL). */
+  null_literal: z.union([z.string().min(1), z.null().transform(() => 'NULL')]).optional(),
   /** The kind of a file told from its name: regular expressions matched case-insensitively, first match wins. */
   kinds: z.array(z.object({ kind: Kind, pattern: Pattern, values: z.record(z.string(), z.string()).default({}) }).strict()).min(1).optional(),
   /** The kind of every file, when no `kinds` are given (default `records`). */

@@ -146,46 +146,42 @@ function textCheck(rules: FieldRules): (value: string) => unknown {
   }
 }
 
-interface CompiledDatePattern {
-  regex: RegExp
-  /** Capture group of each part (0: absent). */
-  year: number
-  month: number
-  day: number
-  hour: number
-  minute: number
-  second: number
+/** A compiled date pattern: fixed-width digits and literals, an optional run of fraction digits (`S`). */
+export interface CompiledDatePattern {
+  steps: DateStep[]
+  hasTime: boolean
 }
 
-const TOKENS: [string, keyof Omit<CompiledDatePattern, 'regex'> | 'fraction', string][] = [
-  ['YYYY', 'year', '(\\d{4})'],
-  ['MM', 'month', '(\\d{2})'],
-  ['DD', 'day', '(\\d{2})'],
-  ['HH', 'hour', '(\\d{2})'],
-  ['mm', 'minute', '(\\d{2})'],
-  ['ss', 'second', '(\\d{2})'],
-  ['S', 'fraction', '(\\d{1,9})'],
+type DatePart = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
+type DateStep = { digits: number; part: DatePart | undefined } | { literal: number } | { fraction: true }
+
+const TOKENS: [string, DateStep][] = [
+  ['YYYY', { digits: 4, part: 'year' }],
+  ['MM', { digits: 2, part: 'month' }],
+  ['DD', { digits: 2, part: 'day' }],
+  ['HH', { digits: 2, part: 'hour' }],
+  ['mm', { digits: 2, part: 'minute' }],
+  ['ss', { digits: 2, part: 'second' }],
+  ['S', { fraction: true }],
 ]
 
 /** Compiles `DD/MM/YYYY`, `YYYY-MM-DD HH:mm:ss.S`...; throws on a pattern without year, month and day. */
 export function compileDatePattern(pattern: string): CompiledDatePattern {
-  let source = '^'
-  let group = 0
-  const at: Partial<Record<string, number>> = {}
+  const steps: DateStep[] = []
+  const parts = new Set<string>()
   for (let i = 0; i < pattern.length; ) {
     const token = TOKENS.find(([t]) => pattern.startsWith(t, i))
     if (token) {
-      group++
-      at[token[1]] = group
-      source += token[2]
+      steps.push(token[1])
+      if ('part' in token[1] && token[1].part) parts.add(token[1].part)
       i += token[0].length
     } else {
-      source += (pattern[i] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      steps.push({ literal: pattern.charCodeAt(i) })
       i++
     }
   }
-  if (!at.year || !at.month || !at.day) throw new Error(`date pattern "${pattern}" needs YYYY, MM and DD`)
-  return { regex: new RegExp(`${source}$`), year: at.year, month: at.month, day: at.day, hour: at.hour ?? 0, minute: at.minute ?? 0, second: at.second ?? 0 }
+  if (!parts.has('year') || !parts.has('month') || !parts.has('day')) throw new Error(`date pattern "${pattern}" needs YYYY, MM and DD`)
+  return { steps, hasTime: parts.has('hour') }
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -195,26 +191,51 @@ function daysInMonth(year: number, month: number): number {
   return DAYS_IN_MONTH[month - 1] as number
 }
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
+
+/** The date parts of `value` read with `pattern` (character by character, no allocation), or undefined. */
+function readDate(value: string, pattern: CompiledDatePattern, out: Record<DatePart, number>): boolean {
+  out.hour = 0
+  out.minute = 0
+  out.second = 0
+  let at = 0
+  for (const step of pattern.steps) {
+    if ('literal' in step) {
+      if (value.charCodeAt(at) !== step.literal) return false
+      at++
+    } else if ('fraction' in step) {
+      const from = at
+      while (at < value.length && at - from < 9) {
+        const c = value.charCodeAt(at)
+        if (c < 48 || c > 57) break
+        at++
+      }
+      if (at === from) return false
+    } else {
+      let n = 0
+      for (let k = 0; k < step.digits; k++, at++) {
+        const c = value.charCodeAt(at)
+        if (c < 48 || c > 57) return false
+        n = n * 10 + (c - 48)
+      }
+      if (step.part) out[step.part] = n
+    }
+  }
+  return at === value.length
+}
+
 function dateCheck(formats: readonly string[], withTime: boolean): (value: string) => unknown {
   const patterns = formats.map(compileDatePattern)
+  const parts: Record<DatePart, number> = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 }
   return (value) => {
     for (const p of patterns) {
-      const m = p.regex.exec(value)
-      if (!m) continue
-      const yyyy = m[p.year] as string
-      const mm = m[p.month] as string
-      const dd = m[p.day] as string
-      const year = Number(yyyy)
-      const month = Number(mm)
-      const day = Number(dd)
+      if (!readDate(value, p, parts)) continue
+      const { year, month, day, hour, minute, second } = parts
       if (year < 1800 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return DATE_CALENDAR
-      const date = `${yyyy}-${mm}-${dd}`
+      const date = `${year}-${pad2(month)}-${pad2(day)}`
       if (!withTime) return date
-      const hh = p.hour ? (m[p.hour] as string) : '00'
-      const mi = p.minute ? (m[p.minute] as string) : '00'
-      const ss = p.second ? (m[p.second] as string) : '00'
-      if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return DATE_CALENDAR
-      return `${date}T${hh}:${mi}:${ss}`
+      if (hour > 23 || minute > 59 || second > 59) return DATE_CALENDAR
+      return `${date}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}`
     }
     return DATE_FORMAT
   }

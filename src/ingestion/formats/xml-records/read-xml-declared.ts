@@ -30,6 +30,8 @@ export interface ReadXmlDeclaredOptions {
   signal?: AbortSignal
   limits?: ReaderLimits
   meter?: ByteMeter
+  /** Bytes per read (default 256 KiB). */
+  readBytes?: number
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
@@ -69,7 +71,7 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   const open = `<${declaration.record}`
   const close = `</${declaration.record}>`
 
-  const source = createReadStream(path, { highWaterMark: 256 * 1024 })
+  const source = createReadStream(path, { highWaterMark: options.readBytes ?? 256 * 1024 })
   if (options.meter) options.meter.bytesRead = () => source.bytesRead
   if (signal) addAbortSignal(signal, source)
 
@@ -79,7 +81,7 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   let pos = 0
   /** Line of buf[pos]. */
   let line = 1
-  let state: 'head' | 'records' | 'tail' = 'head'
+  let state: 'head' | 'records' | 'between' | 'tail' = 'head'
   let tail = ''
   let tailLine = 1
   let recordIndex = 0
@@ -211,21 +213,30 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
         onRecord(text, line)
         line += countNewlines(text)
         pos = end
+        state = 'between'
+      }
+      if (state === 'between') {
         // Whitespace and comments between records; then another record, or the tail.
         let k = pos
         for (;;) {
           while (k < buf.length && (buf.charCodeAt(k) === 32 || buf.charCodeAt(k) === 10 || buf.charCodeAt(k) === 13 || buf.charCodeAt(k) === 9)) k++
-          if (buf.startsWith('<!--', k)) {
-            const c = buf.indexOf('-->', k + 4)
-            if (c === -1) break
-            k = c + 3
-          } else break
+          if (!buf.startsWith('<!--', k)) break
+          const c = buf.indexOf('-->', k + 4)
+          if (c === -1) {
+            if (!final) return
+            break
+          }
+          k = c + 3
         }
-        if (k + open.length + 1 > buf.length && !final) return
+        if (k + open.length + 1 > buf.length && !final) {
+          if (buf.length - pos > limits.maxRecordBytes) throw tooLarge('what follows a record is')
+          return
+        }
         const next = buf.charCodeAt(k + open.length)
         if (buf.startsWith(open, k) && (next === 32 || next === 62 || next === 47 || next === 10 || next === 13 || next === 9)) {
           line += countNewlines(buf, pos, k)
           pos = k
+          state = 'records'
           continue
         }
         state = 'tail'
@@ -246,20 +257,31 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   }
 
   let sawBytes = false
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    let bytes = chunk
-    if (!decode) bytes = openDecoder(chunk)
-    if (chunk.length > 0) sawBytes = true
+  /** The first bytes, kept until the XML declaration (if any) is whole, to know the encoding. */
+  let head: Buffer | undefined = Buffer.alloc(0)
+  const feed = async function* (bytes: Buffer, final: boolean): AsyncGenerator<ParsedRecord<DeclaredRecord>[]> {
     const text = decodeChunk(bytes)
     buf = pos >= buf.length ? text : buf.slice(pos) + text
     pos = 0
-    consume(false)
+    consume(final)
     for (const b of out) {
       yield b
       signal?.throwIfAborted()
     }
     out.length = 0
   }
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (chunk.length > 0) sawBytes = true
+    let bytes = chunk
+    if (head) {
+      head = Buffer.concat([head, chunk])
+      if (head.length < 512 && head.indexOf('?>') === -1 && !(head.length > 0 && head[0] !== 0x3c && head[0] !== 0xef)) continue
+      bytes = openDecoder(head)
+      head = undefined
+    }
+    yield* feed(bytes, false)
+  }
+  if (head && head.length > 0) yield* feed(openDecoder(head), false)
   signal?.throwIfAborted()
   if (!sawBytes || !decode) throw new FileRejection('empty_file', `${where}: the file is empty (rule empty_file)`, { line: 1 })
   const rest = decodeChunk(undefined)
