@@ -35,6 +35,7 @@ export interface ReadXmlDeclaredOptions {
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const XML_DECLARATION = /^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/
 
 function countNewlines(text: string, from = 0, to = text.length): number {
@@ -124,7 +125,7 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
 
   /** The envelope element (header or trailer) in `text`, parsed, or undefined when absent. */
   const envelope = (text: string, firstLine: number, element: string): XmlTree | string | undefined | null => {
-    const start = text.search(new RegExp(`<${element}[\\s/>]`))
+    const start = text.search(new RegExp(`<${escapeRegExp(element)}[\\s/>]`))
     if (start === -1) return null
     const selfClosing = text.indexOf('>', start)
     const end = selfClosing !== -1 && text[selfClosing - 1] === '/' ? selfClosing + 1 : text.indexOf(`</${element}>`, start)
@@ -133,15 +134,16 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
     return parseElement(text.slice(start, stop), firstLine + countNewlines(text, 0, start), `<${element}>`)
   }
 
-  const checkEnvelope = (tree: XmlTree | string | undefined, env: NonNullable<XmlRecordsDeclaration['header']>, code: 'bad_header' | 'truncated') => {
+  /** A header value other than declared is `bad_header`; a trailer's is `wrong_schema`. */
+  const checkEnvelope = (tree: XmlTree | string | undefined, env: NonNullable<XmlRecordsDeclaration['header']>, rule: 'bad_header' | 'wrong_schema') => {
     for (const [p, expected] of Object.entries(env.equals)) {
       if (valueAt(tree, p.split('/')) !== expected) {
-        throw new FileRejection(code === 'truncated' ? 'wrong_schema' : 'bad_header', `${where}: <${env.element}> ${p} is not "${expected}", the value the flow expects (rule ${code === 'truncated' ? 'wrong_schema' : 'bad_header'})`)
+        throw new FileRejection(rule, `${where}: <${env.element}> ${p} is not "${expected}", the value the flow expects (rule ${rule})`)
       }
     }
     if (env.count) {
       const raw = valueAt(tree, env.count.split('/'))?.trim()
-      if (raw === undefined || !/^\d{1,12}$/.test(raw)) throw new FileRejection('bad_header', `${where}: <${env.element}> ${env.count} is not a record count (rule bad_header)`)
+      if (raw === undefined || !/^\d{1,12}$/.test(raw)) throw new FileRejection(rule, `${where}: <${env.element}> ${env.count} is not a record count (rule ${rule})`)
       expectedCount = Number(raw)
     }
   }
@@ -178,7 +180,7 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   const consume = (final: boolean) => {
     for (;;) {
       if (state === 'head') {
-        const re = new RegExp(`${open}[\\s/>]`, 'g')
+        const re = new RegExp(`${escapeRegExp(open)}[\\s/>]`, 'g')
         re.lastIndex = pos
         const found = re.exec(buf)
         if (!found) {
@@ -289,15 +291,15 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   pos = 0
   if (buf.trim() === '' && state === 'head') throw new FileRejection('empty_file', `${where}: the file is empty (rule empty_file)`, { line: 1 })
   consume(true)
-  if (declaration.root && !new RegExp(`</${declaration.root}\\s*>`).test(tail)) {
+  if (declaration.root && !new RegExp(`</${escapeRegExp(declaration.root)}\\s*>`).test(tail)) {
     throw new FileRejection('truncated', `${where}: no </${declaration.root}> end tag: the file is cut short (rule truncated)`, { line: tailLine + countNewlines(tail) })
   }
   if (declaration.trailer) {
     const tree = envelope(tail, tailLine, declaration.trailer.element)
     if (tree === null) throw new FileRejection('truncated', `${where}: no <${declaration.trailer.element}> trailer after the records: the file is cut short (rule truncated)`, { line: tailLine })
-    checkEnvelope(tree, declaration.trailer, 'truncated')
+    checkEnvelope(tree, declaration.trailer, 'wrong_schema')
   }
-  if (new RegExp(`${open}[\\s/>]`).test(tail)) {
+  if (new RegExp(`${escapeRegExp(open)}[\\s/>]`).test(tail)) {
     throw new FileRejection('wrong_schema', `${where}: a <${declaration.record}> after the trailer or another element (rule wrong_schema)`, { line: tailLine })
   }
   if (expectedCount !== undefined && expectedCount !== recordIndex) {
