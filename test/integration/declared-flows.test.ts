@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -82,7 +82,9 @@ max_rejected_rate: 0.5
 describe.skipIf(postgresUnavailable())('a new flow declared in YAML only', () => {
   let t: TestDatabase
   let deps: IngestDeps
+  // The shipped flows folder, plus the two new files: adding a flow is dropping a YAML file there.
   const flowsDir = mkdtempSync(path.join(tmpdir(), 'passerelle-new-flows-'))
+  cpSync(path.join(REPO_ROOT, 'flows'), flowsDir, { recursive: true })
   const work = mkdtempSync(path.join(tmpdir(), 'passerelle-new-files-'))
   writeFileSync(path.join(flowsDir, 'suivi-france-travail.yaml'), CSV_FLOW)
   writeFileSync(path.join(flowsDir, 'liste-mensuelle.yaml'), XML_FLOW)
@@ -186,6 +188,7 @@ describe.skipIf(postgresUnavailable())('a new flow declared in YAML only', () =>
 
   it('refuses a flow whose fields name what its target cannot take, listing every problem', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-bad-flows-'))
+    cpSync(path.join(REPO_ROOT, 'flows'), dir, { recursive: true })
     writeFileSync(
       path.join(dir, 'mauvais-flux.yaml'),
       CSV_FLOW.replace('field: franceTravail.agence', 'field: franceTravail.agenceLocale').replace("- { name: nir, field: personne.nir, type: nir, required: true }", '- { name: nir, type: nir }'),
