@@ -1,0 +1,111 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Queryable } from '../db/db.ts'
+
+/**
+ * The console's server-side state: sign-ins in progress (OIDC state → PKCE verifier and nonce, a few minutes) and
+ * signed-in sessions. The browser holds only random secrets; the table holds their SHA-256.
+ */
+export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex')
+export const randomSecret = (): string => randomBytes(32).toString('base64url')
+
+export async function insertSignIn(db: Queryable, input: { state: string; codeVerifier: string; nonce: string; expiresAt: Date }): Promise<void> {
+  await db.query(
+    `insert into console_sign_ins (state_hash, code_verifier, nonce, expires_at)
+     values ($1, $2, $3, $4)`,
+    [sha256(input.state), input.codeVerifier, input.nonce, input.expiresAt],
+  )
+}
+
+/** Takes a sign-in once: the row is deleted whether or not it is still valid. */
+export async function takeSignIn(db: Queryable, state: string, now: Date): Promise<{ codeVerifier: string; nonce: string } | undefined> {
+  const { rows } = await db.query<{ code_verifier: string; nonce: string; expires_at: Date }>(
+    `delete from console_sign_ins
+     where state_hash = $1
+     returning code_verifier, nonce, expires_at`,
+    [sha256(state)],
+  )
+  const row = rows[0]
+  if (!row || new Date(row.expires_at) <= now) return undefined
+  return { codeVerifier: row.code_verifier, nonce: row.nonce }
+}
+
+export interface ConsoleSessionInput {
+  userId: number
+  organisationId: number
+  purpose: string
+  oidcSubject: string
+  acr: string | null
+  amr: string | null
+  idToken: string | null
+  expiresAt: Date
+}
+
+export interface ConsoleSession extends ConsoleSessionInput {
+  id: number
+  csrfToken: string
+  createdAt: Date
+}
+
+/** Creates a session; returns it with the secret for the cookie (only its hash is stored). */
+export async function insertSession(db: Queryable, input: ConsoleSessionInput): Promise<{ session: ConsoleSession; secret: string }> {
+  const secret = randomSecret()
+  const csrfToken = randomSecret()
+  const { rows } = await db.query<{ id: number; created_at: Date }>(
+    `insert into console_sessions (secret_hash, csrf_token, user_id, organisation_id, purpose, oidc_subject, acr, amr, id_token, expires_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     returning id, created_at`,
+    [sha256(secret), csrfToken, input.userId, input.organisationId, input.purpose, input.oidcSubject, input.acr, input.amr, input.idToken, input.expiresAt],
+  )
+  return { session: { ...input, id: Number(rows[0]!.id), csrfToken, createdAt: new Date(rows[0]!.created_at) }, secret }
+}
+
+interface SessionRow {
+  id: number
+  csrf_token: string
+  user_id: number
+  organisation_id: number
+  purpose: string
+  oidc_subject: string
+  acr: string | null
+  amr: string | null
+  id_token: string | null
+  created_at: Date
+  expires_at: Date
+}
+
+/** The live session a cookie secret names, if any. */
+export async function findSession(db: Queryable, secret: string, now: Date): Promise<ConsoleSession | undefined> {
+  const { rows } = await db.query<SessionRow>(
+    `select id, csrf_token, user_id, organisation_id, purpose, oidc_subject, acr, amr, id_token, created_at, expires_at
+     from console_sessions
+     where secret_hash = $1
+       and expires_at > $2`,
+    [sha256(secret), now],
+    { prepare: true },
+  )
+  const r = rows[0]
+  if (!r) return undefined
+  return {
+    id: Number(r.id),
+    csrfToken: r.csrf_token,
+    userId: Number(r.user_id),
+    organisationId: Number(r.organisation_id),
+    purpose: r.purpose,
+    oidcSubject: r.oidc_subject,
+    acr: r.acr,
+    amr: r.amr,
+    idToken: r.id_token,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+  }
+}
+
+export async function deleteSession(db: Queryable, id: number): Promise<void> {
+  await db.query('delete from console_sessions where id = $1', [id])
+}
+
+/** Forgets expired sessions and sign-ins. */
+export async function deleteExpired(db: Queryable, now: Date): Promise<void> {
+  await db.query('delete from console_sessions where expires_at <= $1', [now])
+  await db.query('delete from console_sign_ins where expires_at <= $1', [now])
+}
