@@ -375,7 +375,8 @@ ${
   registerDpoPages(app, kit)
   registerAdminPages(app, kit)
 
-  app.notFound((c) => kit.problem(c, 404, 'Page introuvable', 'Cette page n’existe pas, ou vous n’y avez pas accès.'))
+  // Mounted under the API app, whose notFound answers JSON: the console answers its own unknown pages.
+  app.all('*', (c) => kit.problem(c, 404, 'Page introuvable', 'Cette page n’existe pas, ou vous n’y avez pas accès.'))
   app.onError((error, c) => {
     if (error instanceof ConsoleRedirect) return c.redirect(error.location, 303)
     deps.log.error({ err: { name: error.name }, requestId: c.get('requestId') }, 'console page failed')
