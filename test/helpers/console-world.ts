@@ -108,7 +108,7 @@ export async function startConsoleWorld(
     signIn,
     async close() {
       await provider.close()
-      server.closeAllConnections?.()
+      ;(server as import("node:http").Server).closeAllConnections?.()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await writer.drain()
     },
