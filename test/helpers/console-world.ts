@@ -9,6 +9,8 @@ import type { Db } from '../../src/db/db.ts'
 import type { ApiApp } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import type { Purpose } from '../../src/purposes/purpose.ts'
+import { registerRightsRoutes } from '../../src/rights/http-routes.ts'
+import { registerRunsRoutes } from '../../src/server/runs-routes.ts'
 import { WORLD_NOW, worldApp, type World } from './api-seed.ts'
 
 /**
@@ -57,7 +59,8 @@ export async function startConsoleWorld(
       return writer.append(event)
     },
   }
-  const api = worldApp(db, keys, purposes, { now, log: options.log })
+  // The rights and runs routes are extensions of the API, as `serve` mounts them.
+  const api = worldApp(db, keys, purposes, { now, log: options.log, extensions: [registerRightsRoutes, registerRunsRoutes] })
   let oidc: ReturnType<typeof createOidcClient> | undefined
   api.route('/console', createConsoleApp({ db, keys, purposes, audit, log: options.log ?? (await import('../../src/log/logger.ts')).createLogger(), now, api, oidc: () => oidc, sessionMinutes: 60, registerConfig: { flowsDir: 'flows', mappingsDir: 'mappings', databaseUrl: undefined, keys: {} } }))
   const server = await new Promise<ServerType>((resolve) => {

@@ -70,14 +70,14 @@ ${table(
       'Affectations',
       h`<h1>Affectations</h1>
 ${message === 'creee' ? alert('success', 'Affectation créée', 'L’affectation précédente de la personne se termine la veille.') : ''}
-<h2>Créer une affectation</h2>
+<h2 class="fr-mt-4w">Créer une affectation</h2>
 <form method="post" action="/console/admin/affectations" class="fr-mb-4w">${csrfField(agent.csrfToken)}
 <div class="fr-input-group"><label class="fr-label" for="beneficiaireId">Identifiant de la personne <span class="fr-hint-text">Identifiant opaque (UUID), jamais un NIR</span></label><input class="fr-input" id="beneficiaireId" name="beneficiaireId" required pattern="[0-9a-fA-F-]{36}"></div>
 <div class="fr-select-group"><label class="fr-label" for="organisationSiret">Structure</label><select class="fr-select" id="organisationSiret" name="organisationSiret" required>${((orgs.json?.items ?? []) as any[]).map((o) => h`<option value="${o.siret}">${o.name} (${o.siret})</option>`)}</select></div>
 <div class="fr-select-group"><label class="fr-label" for="referentEmail">Référent <span class="fr-hint-text">Facultatif ; il doit appartenir à la structure</span></label><select class="fr-select" id="referentEmail" name="referentEmail"><option value="">Aucun (la structure seulement)</option>${referents.map((u) => h`<option value="${u.email}">${u.displayName} — ${u.organisation.name}</option>`)}</select></div>
 <div class="fr-input-group"><label class="fr-label" for="startsOn">Début</label><input class="fr-input" type="date" id="startsOn" name="startsOn" required value="${today(kit.now())}"></div>
 <button class="fr-btn" type="submit">Créer l’affectation</button></form>
-<h2>Affectations récentes</h2>
+<h2 class="fr-mt-4w">Affectations récentes</h2>
 ${table(
   'Affectations',
   ['Personne', 'Structure', 'Référent', 'Début', 'Fin', 'Origine'],
@@ -121,7 +121,7 @@ ${table(
   tokens.map((t) => [String(t.id), t.userEmail, t.organisationSiret, t.purpose, t.label ?? '—', day(t.expiresAt.toISOString()), t.lastUsedAt ? dateTime(t.lastUsedAt.toISOString()) : 'jamais']),
   'Aucun jeton valide.',
 )}
-<h2>Émettre un jeton</h2>
+<h2 class="fr-mt-4w">Émettre un jeton</h2>
 <form method="post" action="/console/admin/jetons">${csrfField(agent.csrfToken)}
 <div class="fr-input-group"><label class="fr-label" for="email">Agent <span class="fr-hint-text">Adresse électronique d’un utilisateur déclaré</span></label><input class="fr-input" type="email" id="email" name="email" required></div>
 <div class="fr-select-group"><label class="fr-label" for="purposeId">Finalité</label><select class="fr-select" id="purposeId" name="purposeId">${purposes.map((p) => h`<option value="${p.id}">${p.title}</option>`)}</select></div>
@@ -162,14 +162,14 @@ ${table(
       c,
       'Traitements et imports',
       h`<h1>Traitements et imports</h1>
-<h2>Derniers fichiers importés</h2>
+<h2 class="fr-mt-4w">Derniers fichiers importés</h2>
 ${table(
   'Fichiers importés, les plus récents d’abord',
   ['Flux', 'Fichier', 'État', 'Acceptés', 'Rejetés', 'Motif', 'Fini le'],
   (answer.json.files as any[]).map((f) => [f.flow, f.name, FILE_STATUS[f.status] ?? f.status, String(f.recordsAccepted), String(f.recordsRejected), f.reason ?? '—', dateTime(f.finishedAt)]),
   'Aucun fichier importé.',
 )}
-<h2>Dernières exécutions</h2>
+<h2 class="fr-mt-4w">Dernières exécutions</h2>
 ${table(
   'Exécutions des traitements planifiés',
   ['Traitement', 'Début', 'Fin', 'Résultat', 'Comptes'],

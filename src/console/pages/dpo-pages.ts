@@ -154,23 +154,23 @@ ${table('Demandes, les plus urgentes d’abord', ['Demande', 'Droit', 'Reçue le
     const steps: Safe[] = []
     if (r.state === 'open') {
       if (r.type === 'access')
-        steps.push(h`<h3>1. Préparer la réponse</h3><p>Toutes les données détenues sur la personne, ce que chaque finalité en voit, et qui a consulté son dossier.</p>
+        steps.push(h`<h3 class="fr-mt-3w">1. Préparer la réponse</h3><p>Toutes les données détenues sur la personne, ce que chaque finalité en voit, et qui a consulté son dossier.</p>
 <p><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${REQUESTS}/${n}/reponse" download>Télécharger la réponse (page HTML à imprimer)</a></p>`)
       if (r.type === 'rectification')
-        steps.push(h`<h3>1. Avis de rectification à l’organisme source</h3><p>Identifiants du dossier et données contestées, jamais les valeurs.</p>
+        steps.push(h`<h3 class="fr-mt-3w">1. Avis de rectification à l’organisme source</h3><p>Identifiants du dossier et données contestées, jamais les valeurs.</p>
 <p><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="${REQUESTS}/${n}/avis" download>Télécharger l’avis de rectification</a></p>`)
       if (r.type === 'limitation' && r.limitation !== null)
-        steps.push(h`<h3>1. Limitation en cours</h3><p>La personne n’est plus servie à personne tant que la limitation tient.</p>
+        steps.push(h`<h3 class="fr-mt-3w">1. Limitation en cours</h3><p>La personne n’est plus servie à personne tant que la limitation tient.</p>
 <form method="post" action="${REQUESTS}/${n}/lever">${csrf}<button class="fr-btn fr-btn--secondary" type="submit">Lever la limitation</button></form>`)
       if (r.type === 'opposition' || r.type === 'erasure')
-        steps.push(h`<h3>1. Décision d’effacement</h3><p>Décidée d’après les bases légales des finalités ; un refus vient avec le motif à donner à la personne.</p>
+        steps.push(h`<h3 class="fr-mt-3w">1. Décision d’effacement</h3><p>Décidée d’après les bases légales des finalités ; un refus vient avec le motif à donner à la personne.</p>
 <form method="post" action="${REQUESTS}/${n}/effacement" class="fr-mb-2w">${csrf}<input type="hidden" name="dryRun" value="true"><button class="fr-btn fr-btn--secondary" type="submit">Simuler (rien n’est effacé)</button></form>
 <form method="post" action="${REQUESTS}/${n}/effacement">${csrf}<input type="hidden" name="dryRun" value="false"><button class="fr-btn fr-btn--tertiary" type="submit">Effacer maintenant</button></form>`)
-      steps.push(h`<h3>${steps.length + 1}. Répondre à la personne</h3>
+      steps.push(h`<h3 class="fr-mt-3w">${steps.length + 1}. Répondre à la personne</h3>
 <form method="post" action="${REQUESTS}/${n}/cloture">${csrf}<div class="fr-select-group"><label class="fr-label" for="outcome">Réponse donnée</label><select class="fr-select" id="outcome" name="outcome">${Object.entries(OUTCOME_LABELS).map(([v, l]) => h`<option value="${v}">${l}</option>`)}</select></div>
 <button class="fr-btn" type="submit">Enregistrer la réponse et clore</button></form>`)
       if (!r.extendedDueOn)
-        steps.push(h`<h3>Prolonger l’échéance</h3><form method="post" action="${REQUESTS}/${n}/prolongation">${csrf}<div class="fr-input-group"><label class="fr-label" for="reason">Motif <span class="fr-hint-text">Au moins 10 caractères ; sans donnée personnelle</span></label><textarea class="fr-input" id="reason" name="reason" minlength="10" maxlength="1000" required></textarea></div><button class="fr-btn fr-btn--secondary" type="submit">Prolonger de deux mois</button></form>`)
+        steps.push(h`<h3 class="fr-mt-3w">Prolonger l’échéance</h3><form method="post" action="${REQUESTS}/${n}/prolongation">${csrf}<div class="fr-input-group"><label class="fr-label" for="reason">Motif <span class="fr-hint-text">Au moins 10 caractères ; sans donnée personnelle</span></label><textarea class="fr-input" id="reason" name="reason" minlength="10" maxlength="1000" required></textarea></div><button class="fr-btn fr-btn--secondary" type="submit">Prolonger de deux mois</button></form>`)
     }
     const actions = (d.actions as any[]).map((a) => [new Date(a.occurredAt).toLocaleString('fr-FR', { timeZone: 'Europe/Paris' }), a.actor, a.action])
     return kit.page(
@@ -184,8 +184,8 @@ ${message && messages[message] ? alert('success', messages[message]!) : ''}
 <li>Personne : ${r.matchedBy === 'none' ? 'aucune donnée trouvée' : 'retrouvée'} (pseudonyme ${r.subject.slice(0, 12)}…)</li>
 ${r.purpose ? h`<li>Finalité visée : ${kit.deps.purposes.get(r.purpose)?.title ?? r.purpose}</li>` : ''}
 ${r.state === 'closed' ? h`<li>Réponse : ${OUTCOME_LABELS[r.outcome] ?? r.outcome}, le ${frenchDate(String(r.closedAt).slice(0, 10))}</li>` : ''}</ul>
-${r.state === 'open' ? h`<h2>Étapes jusqu’à la réponse</h2>${steps}` : ''}
-<h2>Historique de la demande</h2>
+${r.state === 'open' ? h`<h2 class="fr-mt-4w">Étapes jusqu’à la réponse</h2>${steps}` : ''}
+<h2 class="fr-mt-4w">Historique de la demande</h2>
 ${table('Actions sur la demande', ['Date', 'Par', 'Action'], actions)}`,
       { current: REQUESTS },
     )
@@ -290,7 +290,7 @@ ${table(
 <p>Établi à partir des déclarations de Passerelle (flux, finalités, durées de conservation) le ${frenchDate(today(kit.now()))}.</p>
 <p><a class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left" href="/console/dpo/registre?format=html" download>Télécharger le registre complet</a></p>
 ${register.purposes.map(
-  (p) => h`<h2>${p.title}</h2><p>${p.description}</p>
+  (p) => h`<h2 class="fr-mt-4w">${p.title}</h2><p>${p.description}</p>
 <ul><li>Responsable : ${p.controller.name}</li><li>Base légale : ${p.legalBasis.gdprLabel} — ${p.legalBasis.national}</li>
 <li>Destinataires : ${p.recipients.map((r) => r.roleLabel).join(', ')}</li>
 <li>${p.fieldCount} donnée${p.fieldCount > 1 ? 's' : ''} communiquée${p.fieldCount > 1 ? 's' : ''}</li>

@@ -94,7 +94,7 @@ ${yesNo('inscritFranceTravail', 'Inscrit à France Travail')}
       ])
       const next = answer.json.nextCursor as string | null
       const nextParams = new URLSearchParams({ ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)), ...(next ? { page: next } : {}) })
-      results = h`<h2>${items.length} personne${items.length > 1 ? 's' : ''} sur cette page</h2>
+      results = h`<h2 class="fr-mt-4w">${items.length} personne${items.length > 1 ? 's' : ''} sur cette page</h2>
 ${table('Personnes de votre portefeuille', headers, rows, 'Aucune personne ne correspond à ces critères.')}
 ${next ? h`<p><a class="fr-link fr-icon-arrow-right-line fr-link--icon-right" href="${PORTFOLIO}?${nextParams.toString()}">Page suivante</a></p>` : ''}`
     }
@@ -147,11 +147,11 @@ ${form}${results}`,
 <h1>${name}</h1>
 ${access.readOnly ? alert('warning', 'Lecture seule', `L’accompagnement a pris fin : vous pouvez consulter cette fiche jusqu’au ${frenchDate(access.until)}, sans la modifier.`) : h`<p>${accessText(access)}.</p>`}
 <p class="fr-text--sm">Données vues à travers la finalité « ${purpose.title} » ; mises à jour le ${frenchDate(person.json.updatedAt.slice(0, 10))}. Cette consultation est enregistrée dans le journal d’audit.</p>
-<h2>Situation</h2>
+<h2 class="fr-mt-4w">Situation</h2>
 ${general.length > 0 ? list(general) : h`<p>Votre finalité ne donne accès à aucune donnée d’état civil ou de droit.</p>`}
-<h2>Situation France Travail</h2>
+<h2 class="fr-mt-4w">Situation France Travail</h2>
 ${ft.length === 0 ? h`<p>Votre finalité ne donne pas accès à la situation France Travail.</p>` : ft.every((f) => data[exposedName(f)] === null || data[exposedName(f)] === undefined) ? h`<p>Aucune inscription connue de France Travail.</p>` : list(ft)}
-<h2>Historique des changements</h2>
+<h2 class="fr-mt-4w">Historique des changements</h2>
 ${table('Historique des changements d’état', ['Donnée', 'Avant', 'Après', 'Date d’effet', 'Enregistré le'], historyRows, 'Aucun changement enregistré.')}`,
       { current: PORTFOLIO },
     )
