@@ -150,9 +150,9 @@ init = function(args)
 end
 request = function()
   local l = lines[math.random(#lines)]
-  local colon = l:find(":")
-  local sp = l:find(" ")
-  return wrk.format("GET", l:sub(sp + 1), { [l:sub(1, colon - 1)] = l:sub(colon + 1, sp - 1) })
+  local head, target = l:match("^(.*) (%S+)$")
+  local colon = head:find(":")
+  return wrk.format("GET", target, { [head:sub(1, colon - 1)] = head:sub(colon + 1) })
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -193,7 +193,7 @@ function wrk(requests: string, seconds: number): Promise<WrkResult> {
 for (const [name, f] of Object.entries(files)) {
   const line = (await import('node:fs')).readFileSync(f, 'utf8').split('\n')[0]!
   const colon = line.indexOf(':')
-  const sp = line.indexOf(' ')
+  const sp = line.lastIndexOf(' ')
   const res = await fetch(`http://127.0.0.1:${port}${line.slice(sp + 1)}`, { headers: { [line.slice(0, colon)]: line.slice(colon + 1, sp) } })
   const body = await res.text()
   if (res.status !== 200 || (name.startsWith('console') && !body.includes('NOM-'))) throw new Error(`${name}: answered ${res.status} without a person`)

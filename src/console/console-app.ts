@@ -6,7 +6,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { AuditEventInput } from '../audit/chain.ts'
 import { purposeAllows, type Principal } from '../auth/principal.ts'
-import { findUserByEmail, findUserById, normaliseEmail } from '../auth/users.ts'
+import { findUserByEmail, normaliseEmail } from '../auth/users.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { IN_PROCESS_CALLER, type InProcessCaller } from '../http/app.ts'
@@ -216,7 +216,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     if (secret && secret.length <= 100) {
       const t = now()
       const session = await findSession(deps.db, secret, t)
-      const user = session ? await findUserById(deps.db, session.userId) : undefined
+      const user = session?.user
       const purpose = session ? deps.purposes.get(session.purpose) : undefined
       if (session && user && user.active && purpose && user.organisation.id === session.organisationId && purposeAllows(purpose, user.role, user.organisation.type)) {
         c.set('agent', {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../db/db.ts'
+import type { Role } from '../purposes/purpose.ts'
 
 /**
  * The console's server-side state: sign-ins in progress (OIDC state → PKCE verifier and nonce, a few minutes) and
@@ -73,19 +74,44 @@ interface SessionRow {
   expires_at: Date
 }
 
-/** The live session a cookie secret names, if any. */
-export async function findSession(db: Queryable, secret: string, now: Date): Promise<ConsoleSession | undefined> {
-  const { rows } = await db.query<SessionRow>(
-    `select id, csrf_token, user_id, organisation_id, purpose, oidc_subject, acr, amr, id_token, created_at, expires_at
-     from console_sessions
-     where secret_hash = $1
-       and expires_at > $2`,
+export interface SessionUser {
+  id: number
+  publicId: string
+  email: string
+  displayName: string
+  role: Role
+  active: boolean
+  organisation: { id: number; publicId: string; siret: string; name: string; type: string }
+}
+
+/** The live session a cookie secret names, with its user and their organisation as they are now (one query). */
+export async function findSession(db: Queryable, secret: string, now: Date): Promise<(ConsoleSession & { user: SessionUser }) | undefined> {
+  const { rows } = await db.query<
+    SessionRow & { public_id: string; email: string; display_name: string; role: Role; active: boolean; user_organisation_id: number; organisation_public_id: string; siret: string; organisation_name: string; organisation_type: string }
+  >(
+    `select s.id, s.csrf_token, s.user_id, s.organisation_id, s.purpose, s.oidc_subject, s.acr, s.amr, s.id_token, s.created_at, s.expires_at,
+            u.public_id, u.email, u.display_name, u.role, u.active,
+            o.id as user_organisation_id, o.public_id as organisation_public_id, o.siret, o.name as organisation_name, o.type as organisation_type
+     from console_sessions s
+     join users u on u.id = s.user_id
+     join organisations o on o.id = u.organisation_id
+     where s.secret_hash = $1
+       and s.expires_at > $2`,
     [sha256(secret), now],
     { prepare: true },
   )
   const r = rows[0]
   if (!r) return undefined
   return {
+    user: {
+      id: Number(r.user_id),
+      publicId: r.public_id,
+      email: r.email,
+      displayName: r.display_name,
+      role: r.role,
+      active: r.active,
+      organisation: { id: Number(r.user_organisation_id), publicId: r.organisation_public_id, siret: r.siret, name: r.organisation_name, type: r.organisation_type },
+    },
     id: Number(r.id),
     csrfToken: r.csrf_token,
     userId: Number(r.user_id),
