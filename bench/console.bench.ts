@@ -9,12 +9,13 @@
  *   1. console: GET /console/portefeuille (the first page of 50 of a portfolio of 250), rendered as HTML;
  *   2. console: GET /console/beneficiaires/{id} (a person's page: the record and its history: two API calls);
  *   3. baseline, same run: the API answers those pages are made of (GET /v1/beneficiaires?limit=50 and
- *      GET /v1/beneficiaires/{id}) with bearer tokens.
+ *      GET /v1/beneficiaires/{id}) with bearer tokens;
+ *   4. the same four, one request at a time in process (300 each): a page's own cost when the CPU is not shared.
  * Each scenario is preceded by a 3 s warm-up. Prints a Markdown table. Needs PostgreSQL
  * (PASSERELLE_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) and wrk (apt-get install wrk).
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { serve } from '@hono/node-server'
@@ -191,7 +192,7 @@ function wrk(requests: string, seconds: number): Promise<WrkResult> {
 
 // A sanity check before measuring: each kind of request answers 200 with what it should.
 for (const [name, f] of Object.entries(files)) {
-  const line = (await import('node:fs')).readFileSync(f, 'utf8').split('\n')[0]!
+  const line = readFileSync(f, 'utf8').split('\n')[0]!
   const colon = line.indexOf(':')
   const sp = line.lastIndexOf(' ')
   const res = await fetch(`http://127.0.0.1:${port}${line.slice(sp + 1)}`, { headers: { [line.slice(0, colon)]: line.slice(colon + 1, sp) } })
@@ -220,6 +221,30 @@ for (const [name, f] of [
   })
 }
 await new Promise<void>((resolve) => server.close(() => resolve()))
+
+// One request at a time, in process (no wrk, no socket): what a page costs when the CPU is not fought over.
+const readLines = (f: string) => readFileSync(f, 'utf8').trim().split('\n')
+for (const [name, f] of [
+  ['sequential, in process: console portefeuille', files.consoleList],
+  ['sequential, in process: API list (baseline)', files.apiList],
+  ['sequential, in process: console person page', files.consoleShow],
+  ['sequential, in process: API person (baseline)', files.apiShow],
+] as const) {
+  const lines = readLines(f)
+  const latencies: number[] = []
+  for (let i = 0; i < 330; i++) {
+    const line = lines[(i * 7919) % lines.length]!
+    const colon = line.indexOf(':')
+    const sp = line.lastIndexOf(' ')
+    const t = performance.now()
+    const res = await app.request(line.slice(sp + 1), { headers: { [line.slice(0, colon)]: line.slice(colon + 1, sp) } })
+    await res.text()
+    if (i >= 30) latencies.push(performance.now() - t)
+  }
+  latencies.sort((a, b) => a - b)
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(1)
+  results.push({ scenario: name, 'req/s': Math.round(1000 / (latencies.reduce((a, b) => a + b, 0) / latencies.length)), 'p50 ms': q(0.5), 'p99 ms': q(0.99), 'max ms': latencies.at(-1)!.toFixed(1), errors: 0 })
+}
 await audit.drain()
 await db.close()
 
