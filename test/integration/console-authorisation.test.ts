@@ -156,6 +156,36 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect((await reads(from)).map((e) => e.outcome)).toEqual(['denied'])
   })
 
+  it('DPO: rectification notice, limitation lifted, erasure simulated then done — each step through the rights API', async () => {
+    const form = async (path: string, fields: Record<string, string>) => {
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('dpo', '/console/dpo/demandes/nouvelle')).text())![1]!
+      return page('dpo', path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, _csrf: csrf }) })
+    }
+    const open = async (type: string, p: string, extra: Record<string, string> = {}) => {
+      const res = await form('/console/dpo/demandes', { type, nir: world.persons[p]!.nir13, birthDate: world.persons[p]!.dateNaissance, receivedOn: '2026-06-10', ...extra })
+      expect(res.status).toBe(303)
+      return /\/console\/dpo\/demandes\/(\d+)/.exec(res.headers.get('location')!)![1]!
+    }
+    const rectification = await open('rectification', 'p2', { fields: 'personne.nom' })
+    const notice = await page('dpo', `/console/dpo/demandes/${rectification}/avis`)
+    expect(notice.status).toBe(200)
+    const noticeText = await notice.text()
+    expect(noticeText).toMatch(/Nom d(’|&#39;|')usage/)
+    expect(noticeText).not.toContain('NOM-0002')
+    const limitation = await open('limitation', 'p9')
+    expect(await (await page('dpo', `/console/dpo/demandes/${limitation}`)).text()).toContain('Lever la limitation')
+    expect((await form(`/console/dpo/demandes/${limitation}/lever`, {})).headers.get('location')).toContain('message=levee')
+    const erasure = await open('erasure', 'p8')
+    expect((await form(`/console/dpo/demandes/${erasure}/effacement`, { dryRun: 'true' })).headers.get('location')).toContain('message=simulation')
+    expect((await t.db.query('select 1 from persons where id = $1', [world.persons.p8!.personId])).rowCount).toBe(1)
+    expect((await form(`/console/dpo/demandes/${erasure}/effacement`, { dryRun: 'false' })).headers.get('location')).toContain('message=effacee')
+    expect((await form(`/console/dpo/demandes/${erasure}/cloture`, { outcome: 'granted' })).headers.get('location')).toContain('message=close')
+    const list = await (await page('dpo', '/console/dpo/demandes')).text()
+    expect(list).toContain(`Demande n° ${erasure}`)
+    // The NIR typed into the form is in no page.
+    expect(list).not.toContain(world.persons.p8!.nir13)
+  })
+
   it('signs out: the session is gone server-side', async () => {
     const signed = await site.signIn(world.users.refA2!.email)
     const home = await fetch(`${site.url}/console/portefeuille`, { headers: { cookie: signed.cookie } })
