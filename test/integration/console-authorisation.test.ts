@@ -177,7 +177,7 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect((await form(`/console/dpo/demandes/${limitation}/lever`, {})).headers.get('location')).toContain('message=levee')
     const erasure = await open('erasure', 'p8')
     expect((await form(`/console/dpo/demandes/${erasure}/effacement`, { dryRun: 'true' })).headers.get('location')).toContain('message=simulation')
-    expect((await t.db.query('select 1 from persons where id = $1', [world.persons.p8!.personId])).rowCount).toBe(1)
+    expect((await t.db.query('select 1 from persons where id = $1', [world.persons.p8!.personId])).rows).toHaveLength(1)
     expect((await form(`/console/dpo/demandes/${erasure}/effacement`, { dryRun: 'false' })).headers.get('location')).toContain('message=effacee')
     expect((await form(`/console/dpo/demandes/${erasure}/cloture`, { outcome: 'granted' })).headers.get('location')).toContain('message=close')
     const list = await (await page('dpo', '/console/dpo/demandes')).text()
