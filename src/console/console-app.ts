@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { alert, h, layout, navigationFor, type PageAgent, type Safe } from './html.ts'
 import type { OidcClient } from './oidc-client.ts'
-import { deleteExpired, deleteSession, findSession, insertSession, insertSignIn, takeSignIn } from './session-queries.ts'
+import { deleteExpired, deleteSession, findSession, insertSession, insertSignIn, setSessionPurpose, takeSignIn } from './session-queries.ts'
 import { registerAdminPages } from './pages/admin-pages.ts'
 import { registerDpoPages } from './pages/dpo-pages.ts'
 import { registerPortfolioPages } from './pages/portfolio-pages.ts'
@@ -109,9 +109,14 @@ class ConsoleRedirect extends Error {
   }
 }
 
-/** The first purpose whose recipients name the role and the organisation type (as demo tokens choose theirs). */
+/** The purposes whose recipients name the role and the organisation type, in declaration order. */
+export function consolePurposes(purposes: ReadonlyMap<string, Purpose>, role: string, organisationType: string): Purpose[] {
+  return [...purposes.values()].filter((p) => purposeAllows(p, role, organisationType))
+}
+
+/** The purpose a sign-in starts under: the first allowed (as demo tokens choose theirs); the agent may switch. */
 export function consolePurpose(purposes: ReadonlyMap<string, Purpose>, role: string, organisationType: string): Purpose | undefined {
-  return [...purposes.values()].find((p) => purposeAllows(p, role, organisationType))
+  return consolePurposes(purposes, role, organisationType)[0]
 }
 
 export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
@@ -350,6 +355,21 @@ ${
       clientAddress: clientAddress(c),
       details: { channel: 'console', consoleSessionId: session.id, acr: identity.acr ?? null, amr: identity.amr, siretChecked: identity.siret !== undefined },
     })
+    return c.redirect('/console', 303)
+  })
+
+  // Switching purpose: only to one whose recipients name the agent's role and organisation type (as a token's).
+  app.post('/finalite', async (c) => {
+    const agent = kit.agentOf(c)
+    const wanted = (await kit.form(c)).purpose ?? ''
+    const { user, organisation } = agent.principal
+    const purpose = consolePurposes(deps.purposes, user.role, organisation.type).find((p) => p.id === wanted)
+    if (!purpose) {
+      await kit.audit(c, { action: 'console.purpose.switch', outcome: 'denied', details: { reason: 'purpose_not_allowed' } })
+      return kit.problem(c, 403, 'Finalité refusée', 'Cette finalité ne vous est pas ouverte.')
+    }
+    await setSessionPurpose(deps.db, agent.sessionId, purpose.id)
+    await kit.audit(c, { action: 'console.purpose.switch', outcome: 'done', details: { from: agent.principal.purpose.id, to: purpose.id } })
     return c.redirect('/console', 303)
   })
 

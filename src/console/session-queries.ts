@@ -126,6 +126,11 @@ export async function findSession(db: Queryable, secret: string, now: Date): Pro
   }
 }
 
+/** Changes the purpose a session acts under (the caller checks that it allows the user). */
+export async function setSessionPurpose(db: Queryable, id: number, purpose: string): Promise<void> {
+  await db.query('update console_sessions set purpose = $2 where id = $1', [id, purpose])
+}
+
 export async function deleteSession(db: Queryable, id: number): Promise<void> {
   await db.query('delete from console_sessions where id = $1', [id])
 }

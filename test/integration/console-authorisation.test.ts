@@ -186,6 +186,23 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect(list).not.toContain(world.persons.p8!.nir13)
   })
 
+  it('switches purpose only to one that names the agent: the fields follow the purpose, as with a token', async () => {
+    const signed = await site.signIn(world.users.refFT!.email)
+    const get = (path: string) => fetch(`${site.url}${path}`, { redirect: 'manual', headers: { cookie: signed.cookie } })
+    const post = async (purpose: string) => {
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await get('/console/portefeuille')).text())![1]!
+      return fetch(`${site.url}/console/finalite`, { method: 'POST', redirect: 'manual', headers: { cookie: signed.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ purpose, _csrf: csrf }) })
+    }
+    const p10 = `/console/beneficiaires/${world.persons.p10!.publicId}`
+    expect(await (await get(p10)).text()).not.toContain(world.persons.p10!.nir13)
+    // test-instruction names instructors of a département only: refused, and nothing changes.
+    expect((await post('test-instruction')).status).toBe(403)
+    expect((await post('test-nir')).status).toBe(303)
+    const html = await (await get(p10)).text()
+    expect(html).toContain(world.persons.p10!.nir13)
+    expect(html).not.toContain('NOM-0010')
+  })
+
   it('signs out: the session is gone server-side', async () => {
     const signed = await site.signIn(world.users.refA2!.email)
     const home = await fetch(`${site.url}/console/portefeuille`, { headers: { cookie: signed.cookie } })

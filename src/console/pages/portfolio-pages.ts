@@ -3,8 +3,8 @@ import { CODE_LISTS } from '../../labels/code-labels.ts'
 import { exposedLabel, frenchFieldValue } from '../../labels/field-labels.ts'
 import { frenchDate } from '../../labels/french-format.ts'
 import { exposedName, type Purpose, type PurposeField } from '../../purposes/purpose.ts'
-import type { ConsoleEnv, ConsoleKit } from '../console-app.ts'
-import { alert, h, table, type Safe } from '../html.ts'
+import { consolePurposes, type ConsoleEnv, type ConsoleKit } from '../console-app.ts'
+import { alert, csrfField, h, table, type Safe } from '../html.ts'
 
 /**
  * The referent's and structure manager's pages (and the instructor's): the portfolio with the API's filters, and a
@@ -98,12 +98,19 @@ ${yesNo('inscritFranceTravail', 'Inscrit à France Travail')}
 ${table('Personnes de votre portefeuille', headers, rows, 'Aucune personne ne correspond à ces critères.')}
 ${next ? h`<p><a class="fr-link fr-icon-arrow-right-line fr-link--icon-right" href="${PORTFOLIO}?${nextParams.toString()}">Page suivante</a></p>` : ''}`
     }
+    const allowed = consolePurposes(kit.deps.purposes, agent.principal.user.role, agent.principal.organisation.type)
+    const switcher =
+      allowed.length > 1
+        ? h`<form method="post" action="/console/finalite" class="fr-mb-3w">${csrfField(agent.csrfToken)}<div class="fr-select-group"><label class="fr-label" for="purpose">Finalité de consultation <span class="fr-hint-text">Les données montrées dépendent de la finalité</span></label><select class="fr-select" id="purpose" name="purpose">${allowed.map(
+            (p) => h`<option value="${p.id}"${p.id === purpose.id ? h` selected` : ''}>${p.title}</option>`,
+          )}</select></div><button type="submit" class="fr-btn fr-btn--secondary">Changer de finalité</button></form>`
+        : ''
     return kit.page(
       c,
       'Mon portefeuille',
       h`<h1>Mon portefeuille</h1>
 <p>Les personnes qui vous sont confiées${agent.principal.user.role === 'structure-manager' ? ' (à votre structure)' : ''}, vues à travers la finalité « ${purpose.title} ». Après la fin d’un accompagnement, la fiche reste consultable en lecture seule pendant la période de grâce.</p>
-${form}${results}`,
+${switcher}${form}${results}`,
       { current: PORTFOLIO },
     )
   })
