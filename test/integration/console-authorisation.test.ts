@@ -186,6 +186,20 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect(list).not.toContain(world.persons.p8!.nir13)
   })
 
+  it('DPO: puts a legal hold on a dossier and releases it; a referent cannot', async () => {
+    const csrfOf = async (who: string, path: string) => /name="_csrf" value="([^"]+)"/.exec(await (await page(who, path)).text())![1]!
+    const post = async (who: string, path: string, fields: Record<string, string>) =>
+      page(who, path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, _csrf: await csrfOf(who, who === 'dpo' ? '/console/dpo/gels' : '/console/portefeuille') }) })
+    expect((await post('refA1', '/console/dpo/gels', { numdemrsa: world.persons.p1!.numdemrsa, reason: 'Contentieux TA 2026' })).status).toBe(404)
+    const added = await post('dpo', '/console/dpo/gels', { numdemrsa: world.persons.p1!.numdemrsa, reason: 'Contentieux TA 2026', reference: 'TA-2026-001' })
+    expect(added.headers.get('location')).toBe('/console/dpo/gels?message=pose')
+    const { rows } = await t.db.query<{ id: number; released_at: Date | null }>('select id, released_at from legal_holds where numdemrsa = $1', [world.persons.p1!.numdemrsa])
+    expect(rows).toHaveLength(1)
+    expect((await post('dpo', `/console/dpo/gels/${rows[0]!.id}/levee`, {})).headers.get('location')).toBe('/console/dpo/gels?message=leve')
+    expect((await post('dpo', `/console/dpo/gels/${rows[0]!.id}/levee`, {})).status).toBe(400)
+    expect((await t.db.query<{ released_at: Date | null }>('select released_at from legal_holds where id = $1', [rows[0]!.id])).rows[0]!.released_at).not.toBeNull()
+  })
+
   it('switches purpose only to one that names the agent: the fields follow the purpose, as with a token', async () => {
     const signed = await site.signIn(world.users.refFT!.email)
     const get = (path: string) => fetch(`${site.url}${path}`, { redirect: 'manual', headers: { cookie: signed.cookie } })

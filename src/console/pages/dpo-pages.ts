@@ -2,7 +2,7 @@ import type { Hono } from 'hono'
 import { frenchDate } from '../../labels/french-format.ts'
 import { loadRegister } from '../../register/load-register.ts'
 import { renderRegisterHtml } from '../../register/render-html.ts'
-import { listLegalHolds } from '../../retention/legal-holds.ts'
+import { addLegalHold, LegalHoldError, listLegalHolds, releaseLegalHold } from '../../retention/legal-holds.ts'
 import { today } from '../../rights/deadline.ts'
 import type { ConsoleContext, ConsoleEnv, ConsoleKit } from '../console-app.ts'
 import { alert, csrfField, h, table, type Safe } from '../html.ts'
@@ -264,15 +264,66 @@ ${result}`,
       c,
       'Gels juridiques',
       h`<h1>Gels juridiques</h1>
-<p>Tant qu’un gel tient (contentieux, enquête, réclamation en cours), le dossier peut être archivé mais n’est jamais détruit. Les gels se posent et se lèvent avec <code>passerelle hold</code>.</p>
+<p>Tant qu’un gel tient (contentieux, enquête, réclamation en cours), le dossier peut être archivé mais n’est jamais détruit. Lever le gel laisse la prochaine purge détruire ce qui est échu.</p>
+${c.req.query('message') === 'pose' ? alert('success', 'Gel posé') : c.req.query('message') === 'leve' ? alert('success', 'Gel levé') : ''}
 ${table(
   'Gels, en cours et levés',
   ['N°', 'Organisme', 'Dossier', 'Posé le', 'Par', 'Levé le'],
-  holds.map((hold) => [String(hold.id), hold.organisme, hold.numdemrsa ?? 'détruit', frenchDate(hold.createdAt.toISOString().slice(0, 10)), hold.createdBy, hold.releasedAt ? frenchDate(hold.releasedAt.toISOString().slice(0, 10)) : 'en cours']),
+  holds.map((hold) => [
+    String(hold.id),
+    hold.organisme,
+    hold.numdemrsa ?? 'détruit',
+    frenchDate(hold.createdAt.toISOString().slice(0, 10)),
+    hold.createdBy,
+    hold.releasedAt
+      ? frenchDate(hold.releasedAt.toISOString().slice(0, 10))
+      : h`<form method="post" action="/console/dpo/gels/${hold.id}/levee">${csrfField(agent.csrfToken)}<button class="fr-btn fr-btn--sm fr-btn--secondary" type="submit">Lever le gel n° ${hold.id}</button></form>`,
+  ]),
   'Aucun gel.',
-)}`,
+)}
+<h2 class="fr-mt-4w">Poser un gel</h2>
+<form method="post" action="/console/dpo/gels">${csrfField(agent.csrfToken)}
+<div class="fr-input-group"><label class="fr-label" for="numdemrsa">Numéro de dossier (NUMDEMRSA)</label><input class="fr-input" id="numdemrsa" name="numdemrsa" required pattern="[0-9A-Za-z]{1,20}" autocomplete="off"></div>
+<div class="fr-select-group"><label class="fr-label" for="organisme">Organisme <span class="fr-hint-text">Seulement si le numéro existe à la CAF et à la MSA</span></label><select class="fr-select" id="organisme" name="organisme"><option value="">Déduit du numéro</option><option value="CAF">CAF</option><option value="MSA">MSA</option></select></div>
+<div class="fr-input-group"><label class="fr-label" for="holdReason">Motif <span class="fr-hint-text">Le contentieux ou la réclamation servi, sans donnée personnelle</span></label><input class="fr-input" id="holdReason" name="reason" required minlength="5" maxlength="500"></div>
+<div class="fr-input-group"><label class="fr-label" for="reference">Référence <span class="fr-hint-text">Facultatif : numéro de dossier contentieux</span></label><input class="fr-input" id="reference" name="reference" maxlength="200"></div>
+<button class="fr-btn" type="submit">Poser le gel</button></form>`,
       { current: '/console/dpo/gels' },
     )
+  })
+
+  const holdRefused = (c: ConsoleContext) =>
+    kit.problem(c, 400, 'Gel refusé', 'Dossier introuvable, motif trop court ou contenant ce qui ressemble à une donnée personnelle, ou gel déjà levé.')
+  app.post('/dpo/gels', async (c) => {
+    const agent = kit.agentOf(c)
+    if (agent.principal.user.role !== 'dpo') return kit.problem(c, 404, 'Page introuvable', 'Cette page est réservée au délégué à la protection des données.')
+    const f = await kit.form(c)
+    try {
+      await addLegalHold(kit.deps.db, kit.deps.keys, {
+        numdemrsa: (f.numdemrsa ?? '').trim(),
+        ...(f.organisme ? { organisme: f.organisme } : {}),
+        reason: f.reason ?? '',
+        ...(f.reference ? { reference: f.reference } : {}),
+        actor: agent.principal.user.email,
+        now: kit.now(),
+      })
+    } catch (error) {
+      if (error instanceof LegalHoldError) return holdRefused(c)
+      throw error
+    }
+    return c.redirect('/console/dpo/gels?message=pose', 303)
+  })
+  app.post('/dpo/gels/:id/levee', async (c) => {
+    const agent = kit.agentOf(c)
+    const id = c.req.param('id')
+    if (agent.principal.user.role !== 'dpo' || !/^[1-9][0-9]{0,11}$/.test(id)) return kit.problem(c, 404, 'Page introuvable', 'Cette page est réservée au délégué à la protection des données.')
+    try {
+      await releaseLegalHold(kit.deps.db, { id: Number(id), actor: agent.principal.user.email, now: kit.now() })
+    } catch (error) {
+      if (error instanceof LegalHoldError) return holdRefused(c)
+      throw error
+    }
+    return c.redirect('/console/dpo/gels?message=leve', 303)
   })
 
   app.get('/dpo/registre', async (c) => {
