@@ -200,6 +200,15 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect((await t.db.query<{ released_at: Date | null }>('select released_at from legal_holds where id = $1', [rows[0]!.id])).rows[0]!.released_at).not.toBeNull()
   })
 
+  it('admin: revokes a partner token from the console; the API refuses it afterwards', async () => {
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('admin', '/console/admin/jetons')).text())![1]!
+    const { rows } = await t.db.query<{ id: number }>(`select t.id from api_tokens t join users u on u.id = t.user_id where u.email = 'refb@test.example' and t.revoked_at is null`)
+    const res = await page('admin', `/console/admin/jetons/${rows[0]!.id}/revocation`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf }) })
+    expect(res.headers.get('location')).toBe('/console/admin/jetons?message=revoque')
+    const api = await site.api.request('/v1/me', { headers: { Authorization: `Bearer ${world.tokens.refB}` } })
+    expect(api.status).toBe(401)
+  })
+
   it('switches purpose only to one that names the agent: the fields follow the purpose, as with a token', async () => {
     const signed = await site.signIn(world.users.refFT!.email)
     const get = (path: string) => fetch(`${site.url}${path}`, { redirect: 'manual', headers: { cookie: signed.cookie } })

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono'
-import { listApiTokens } from '../../auth/api-tokens.ts'
+import { listApiTokens, revokeApiToken } from '../../auth/api-tokens.ts'
 import { issueApiToken, TokenIssueError } from '../../auth/issue-api-token.ts'
 import { frenchDate } from '../../labels/french-format.ts'
 import { ORGANISATION_TYPE_LABELS, ROLE_LABELS } from '../../register/labels.ts'
@@ -114,11 +114,21 @@ ${table(
       c,
       'Jetons des logiciels partenaires',
       h`<h1>Jetons des logiciels partenaires</h1>
+${c.req.query('message') === 'revoque' ? alert('success', 'Jeton révoqué') : ''}
 <p>Les logiciels des partenaires appellent l’API avec un jeton lié à un agent, une organisation et une finalité. Les agents, eux, se connectent à la console par ProConnect.</p>
 ${table(
   'Jetons valides',
-  ['N°', 'Agent', 'Organisation', 'Finalité', 'Libellé', 'Expire le', 'Dernier usage'],
-  tokens.map((t) => [String(t.id), t.userEmail, t.organisationSiret, t.purpose, t.label ?? '—', day(t.expiresAt.toISOString()), t.lastUsedAt ? dateTime(t.lastUsedAt.toISOString()) : 'jamais']),
+  ['N°', 'Agent', 'Organisation', 'Finalité', 'Libellé', 'Expire le', 'Dernier usage', 'Révoquer'],
+  tokens.map((t) => [
+    String(t.id),
+    t.userEmail,
+    t.organisationSiret,
+    t.purpose,
+    t.label ?? '—',
+    day(t.expiresAt.toISOString()),
+    t.lastUsedAt ? dateTime(t.lastUsedAt.toISOString()) : 'jamais',
+    h`<form method="post" action="/console/admin/jetons/${t.id}/revocation">${csrfField(agent.csrfToken)}<button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">Révoquer le jeton n° ${t.id}</button></form>`,
+  ]),
   'Aucun jeton valide.',
 )}
 <h2 class="fr-mt-4w">Émettre un jeton</h2>
@@ -151,6 +161,17 @@ ${table(
       await kit.audit(c, { action: 'console.admin.tokens.issue', outcome: 'denied', details: { reason: 'invalid' } })
       return kit.problem(c, 400, 'Jeton refusé', 'Cet agent n’existe pas, est désactivé, ou cette finalité ne lui est pas ouverte.')
     }
+  })
+
+  app.post('/admin/jetons/:id/revocation', async (c) => {
+    const agent = kit.agentOf(c)
+    const id = c.req.param('id')
+    if (agent.principal.user.role !== 'admin' || !/^[1-9][0-9]{0,11}$/.test(id)) return adminOnly(c)
+    // The API's token cache trusts a valid token for PASSERELLE_API_TOKEN_CACHE_SECONDS (2 s by default) at most.
+    const revoked = await revokeApiToken(kit.deps.db, Number(id), kit.now())
+    await kit.audit(c, { action: 'console.admin.tokens.revoke', outcome: revoked ? 'done' : 'denied', details: { tokenId: Number(id), ...(revoked ? {} : { reason: 'unknown_or_revoked' }) } })
+    if (!revoked) return kit.problem(c, 404, 'Jeton introuvable', 'Ce jeton n’existe pas ou est déjà révoqué.')
+    return c.redirect('/console/admin/jetons?message=revoque', 303)
   })
 
   app.get('/admin/executions', async (c) => {
