@@ -134,7 +134,7 @@ ${table(
 <h2 class="fr-mt-4w">Émettre un jeton</h2>
 <form method="post" action="/console/admin/jetons">${csrfField(agent.csrfToken)}
 <div class="fr-input-group"><label class="fr-label" for="email">Agent <span class="fr-hint-text">Adresse électronique d’un utilisateur déclaré</span></label><input class="fr-input" type="email" id="email" name="email" required></div>
-<div class="fr-select-group"><label class="fr-label" for="purposeId">Finalité</label><select class="fr-select" id="purposeId" name="purposeId">${purposes.map((p) => h`<option value="${p.id}">${p.title}</option>`)}</select></div>
+<div class="fr-select-group"><label class="fr-label" for="purposeId">Finalité</label><select class="fr-select" id="purposeId" name="purposeId">${purposes.map((p) => h`<option value="${p.id}">${p.title} (${p.id})</option>`)}</select></div>
 <div class="fr-select-group"><label class="fr-label" for="lifetime">Durée</label><select class="fr-select" id="lifetime" name="lifetime"><option value="30d">30 jours</option><option value="90d" selected>90 jours</option><option value="1y">1 an</option></select></div>
 <div class="fr-input-group"><label class="fr-label" for="label">Libellé <span class="fr-hint-text">Le logiciel qui l’utilisera</span></label><input class="fr-input" id="label" name="label" maxlength="100"></div>
 <button class="fr-btn" type="submit">Émettre</button></form>`,
