@@ -44,8 +44,11 @@ export interface ConsoleDeps {
   /** The OpenID Connect client, or a getter (the demo's local provider starts after the server); none: nobody signs in. */
   oidc: OidcClient | undefined | (() => OidcClient | undefined)
   sessionMinutes: number
-  /** Flows and mappings folders etc. for the register page. */
-  registerConfig?: Parameters<typeof import('../register/load-register.ts').loadRegister>[0]
+  /** What the register page is built from: the loaded declarations and the running configuration. */
+  register?: {
+    declarations: Parameters<typeof import('../register/register-from-declarations.ts').registerFromDeclarations>[0]
+    config: Parameters<typeof import('../register/register-from-declarations.ts').registerFromDeclarations>[1]
+  }
 }
 
 export interface ConsoleAgent {

@@ -3,7 +3,7 @@ import { AuditWriter } from '../audit/audit-log.ts'
 import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
 import { migrationsApplied } from '../db/migrate.ts'
-import type { Declarations } from '../flows/declarations.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
 import { createConsoleApp } from '../console/console-app.ts'
 import { createOidcClient, type OidcClient } from '../console/oidc-client.ts'
 import { createApp, type ApiExtension } from '../http/app.ts'
@@ -59,7 +59,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       options: ctx.config.api,
       extensions: API_EXTENSIONS,
     })
-    app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, registerConfig: ctx.config }))
+    app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, register: { declarations, config: ctx.config } }))
     app.get('/readyz', async (c) => {
       const checks = { database: false, migrations: false, scheduler: scheduler ? scheduler.running : null }
       try {

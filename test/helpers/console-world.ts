@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import type { AuditEventInput } from '../../src/audit/chain.ts'
 import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { createConsoleApp } from '../../src/console/console-app.ts'
+import { loadDeclarations } from '../../src/declarations/load-declarations.ts'
 import { startLocalOidcProvider, type LocalOidcProvider } from '../../src/console/local-oidc-provider.ts'
 import { createOidcClient } from '../../src/console/oidc-client.ts'
 import type { Keys } from '../../src/crypto/keys.ts'
@@ -62,7 +63,7 @@ export async function startConsoleWorld(
   // The rights and runs routes are extensions of the API, as `serve` mounts them.
   const api = worldApp(db, keys, purposes, { now, log: options.log, extensions: [registerRightsRoutes, registerRunsRoutes] })
   let oidc: ReturnType<typeof createOidcClient> | undefined
-  api.route('/console', createConsoleApp({ db, keys, purposes, audit, log: options.log ?? (await import('../../src/log/logger.ts')).createLogger(), now, api, oidc: () => oidc, sessionMinutes: 60, registerConfig: { flowsDir: 'flows', mappingsDir: 'mappings', databaseUrl: undefined, keys: {} } }))
+  api.route('/console', createConsoleApp({ db, keys, purposes, audit, log: options.log ?? (await import('../../src/log/logger.ts')).createLogger(), now, api, oidc: () => oidc, sessionMinutes: 60, register: { declarations: loadDeclarations({ flowsDir: 'flows', mappingsDir: 'mappings' }), config: { databaseUrl: undefined, keys: {} } } }))
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })

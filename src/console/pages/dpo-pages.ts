@@ -1,6 +1,6 @@
 import type { Hono } from 'hono'
 import { frenchDate } from '../../labels/french-format.ts'
-import { loadRegister } from '../../register/load-register.ts'
+import { registerFromDeclarations } from '../../register/register-from-declarations.ts'
 import { renderRegisterHtml } from '../../register/render-html.ts'
 import { addLegalHold, LegalHoldError, listLegalHolds, releaseLegalHold } from '../../retention/legal-holds.ts'
 import { today } from '../../rights/deadline.ts'
@@ -328,8 +328,8 @@ ${table(
 
   app.get('/dpo/registre', async (c) => {
     const agent = kit.agentOf(c)
-    if (agent.principal.user.role !== 'dpo' || !kit.deps.registerConfig) return kit.problem(c, 404, 'Page introuvable', 'Cette page est réservée au délégué à la protection des données.')
-    const { register } = loadRegister(kit.deps.registerConfig, today(kit.now()))
+    if (agent.principal.user.role !== 'dpo' || !kit.deps.register) return kit.problem(c, 404, 'Page introuvable', 'Cette page est réservée au délégué à la protection des données.')
+    const register = registerFromDeclarations(kit.deps.register.declarations, kit.deps.register.config, today(kit.now()))
     await kit.audit(c, { action: 'console.dpo.register.read' })
     if (c.req.query('format') === 'html') {
       return c.body(renderRegisterHtml(register), 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Disposition': 'attachment; filename="registre-des-traitements.html"' })
