@@ -9,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { AuditEventInput } from '../audit/chain.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
+import type { Principal } from '../auth/principal.ts'
 import { createTokenAuthenticator } from '../auth/token-authenticator.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
@@ -67,6 +68,22 @@ export interface ApiDeps {
 export type ApiExtension = (v1: ApiRouter, kit: RouteKit) => void
 
 export type ApiApp = OpenAPIHono<ApiEnv>
+
+/**
+ * The web console (src/console) calls this API in process, as its signed-in agent: `api.fetch(request, { [IN_PROCESS_CALLER]:
+ * caller })`. The principal comes from the console's session, then everything else is the API's own: the same routes,
+ * role checks, row and column filters, rate limit and audit trail. Only an in-process caller can set it:
+ * @hono/node-server's env holds nothing but the Node request and response, and no header or URL reaches it.
+ */
+export const IN_PROCESS_CALLER = Symbol('passerelle.in-process-caller')
+export interface InProcessCaller {
+  principal: Principal
+  clientAddress: string | null
+}
+function inProcessCaller(c: { env?: unknown }): InProcessCaller | undefined {
+  const env = c.env as { [IN_PROCESS_CALLER]?: InProcessCaller } | undefined
+  return env?.[IN_PROCESS_CALLER]
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 
@@ -199,7 +216,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     const given = requestHeader(c, 'x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', id)
-    c.set('clientAddress', clientAddress(c))
+    c.set('clientAddress', inProcessCaller(c)?.clientAddress ?? clientAddress(c))
     // The target as the client sent it (Node's request line), not as the URL parser rewrote it.
     const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
     let apiPath = classifyApiPath(incoming?.url ?? c.req.url)
@@ -234,7 +251,7 @@ export function createApp(deps: ApiDeps): ApiApp {
         status,
         method: c.req.method,
         route: handler ?? null,
-        ...(principal ? { tokenId: principal.credential.id } : {}),
+        ...(principal ? (principal.credential.kind === 'api-token' ? { tokenId: principal.credential.id } : { consoleSessionId: principal.credential.id, channel: 'console' }) : {}),
         ...draft.details,
       },
     }
@@ -248,6 +265,11 @@ export function createApp(deps: ApiDeps): ApiApp {
   }
 
   const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
+    const handed = inProcessCaller(c)
+    if (handed) {
+      c.set('principal', handed.principal)
+      return next()
+    }
     const t = now()
     const outcome = await authenticator.authenticate({ authorization: requestHeader(c, 'authorization') }, t)
     if (!outcome.ok) {
@@ -270,7 +292,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   const rateLimit: MiddlewareHandler<ApiEnv> = async (c, next) => {
     const principal = c.get('principal')!
-    const taken = perToken.take(`token:${principal.credential.id}`, now().getTime())
+    const taken = perToken.take(`${principal.credential.kind}:${principal.credential.id}`, now().getTime())
     if (!taken.ok) {
       audit(c, { action: 'api.rate_limited', details: { reason: 'rate_limited' } })
       throw new ApiError(429, 'rate_limited', 'too many requests for this token; retry later', 'rate_limited', { 'Retry-After': String(taken.retryAfterSeconds) })

@@ -4,6 +4,8 @@ import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
 import { migrationsApplied } from '../db/migrate.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
+import { createConsoleApp } from '../console/console-app.ts'
+import { createOidcClient, type OidcClient } from '../console/oidc-client.ts'
 import { createApp, type ApiExtension } from '../http/app.ts'
 import { metrics, registry } from '../metrics/metrics.ts'
 import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/start-scheduler.ts'
@@ -17,6 +19,8 @@ export interface ServerOptions {
   api: boolean
   scheduler: boolean
   jobs: readonly ScheduledJob[]
+  /** The console's OpenID Connect client when not from the settings (the demo's local provider, set once started). */
+  consoleOidc?: () => OidcClient | undefined
 }
 
 export interface RunningServer {
@@ -28,6 +32,12 @@ export interface RunningServer {
 
 /** Extra /v1 routes of other features, mounted on the partner API. */
 export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes, registerRightsRoutes]
+
+function consoleOidcFromSettings(ctx: AppContext): OidcClient | undefined {
+  const settings = ctx.config.console.oidc
+  if (!settings) return undefined
+  return createOidcClient(settings)
+}
 
 /**
  * The long-running process: the partner API and the scheduler (either can be turned off to split them across
@@ -49,6 +59,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       options: ctx.config.api,
       extensions: API_EXTENSIONS,
     })
+    app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, register: { declarations, config: ctx.config } }))
     app.get('/readyz', async (c) => {
       const checks = { database: false, migrations: false, scheduler: scheduler ? scheduler.running : null }
       try {
