@@ -20,6 +20,7 @@ const NOT_RUN: { pattern: RegExp; reason: string }[] = [
   // (`npm ci && npm start` runs `npm start`: see NOT_RUN_PREFIXES)
   { pattern: /^npm ci$/, reason: 'reinstalls the node_modules of the checkout under test' },
   { pattern: /^npm test$|^npm run test:node\d+$/, reason: 'the test suite itself (run by .ci/run)' },
+  { pattern: /^npx vitest /, reason: 'a part of the test suite itself (run by npm test)' },
   { pattern: /^npm run bench:|^node --import tsx bench\//, reason: 'benchmarks: minutes and hundreds of MB each, they print figures, run by hand' },
   { pattern: /^docker /, reason: 'no Docker engine on test machines (the Dockerfile is checked by test/unit/dockerfile.test.ts)' },
   { pattern: /passerelle fixtures .*--foyers 100000\b/, reason: '370 MB and minutes; the same generator runs below on 10,000 foyers' },
