@@ -16,6 +16,7 @@ import {
   mergeFoyers,
   mergeRegistrations,
   encodeFoyerStage,
+  findNewerStocks,
   stageEncoded,
   stageRegistrations,
   type MergeContext,
@@ -33,6 +34,8 @@ import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
 import { breather } from './breather.ts'
 import { guardReader } from './guard-reader.ts'
 import { readerLimits } from './reader-limits.ts'
+import type { RetentionPolicy } from '../retention/policy.ts'
+import { isBeyondHorizon, retentionHorizon } from './retention-horizon.ts'
 
 export interface IngestDeps {
   db: Db
@@ -42,6 +45,8 @@ export interface IngestDeps {
   stored: StoredFields
   /** The purposes: standing oppositions are re-applied to what a file brings back (src/rights/). */
   purposes: ReadonlyMap<string, Purpose>
+  /** Retention policies by id: a CNAF file older than its flow's horizon is refused (src/ingestion/retention-horizon.ts). */
+  retention?: ReadonlyMap<string, RetentionPolicy>
 }
 
 export interface LocalFile {
@@ -65,6 +70,11 @@ export interface FileOutcome {
   kind: string | undefined
   accepted: number
   rejected: number
+  /**
+   * Records older than what was stored for their dossier (a file created later already wrote it): not written,
+   * not rejected. Not counted in `accepted`, which is what was stored.
+   */
+  superseded: number
   reason: string | undefined
   /** Machine-readable reason code (FileRejection code, or `already_loaded` / `already_rejected`). */
   code: string | undefined
@@ -150,6 +160,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       kind: seen.kind ?? undefined,
       accepted: 0,
       rejected: 0,
+      superseded: 0,
       code: seen.status === 'loaded' ? 'already_loaded' : 'already_rejected',
       reason: `already ${seen.status} as file ${seen.id}`,
       recorded: { accepted: seen.records_accepted, rejected: seen.records_rejected, ...recordedReason(seen.reason) },
@@ -157,7 +168,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
   }
 
   const issues: { recordIndex: number; line: number; issue: RecordIssue }[] = []
-  const state = { total: 0, rejected: 0, kind: undefined as string | undefined }
+  const state: LoadState = { total: 0, rejected: 0, superseded: 0, kind: undefined }
   try {
     const result = await deps.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ id: number }>(
@@ -170,7 +181,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       await createStagingTables(tx)
       const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : flow.format.type === 'france-travail-csv' ? loadFranceTravail : loadOrientations
       const loaded = await load({ tx, deps, flow, file, fileId, state, issues, options, report: reporter(options, fp.size) })
-      const accepted = state.total - state.rejected
+      const accepted = state.total - state.rejected - state.superseded
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
           'too_many_rejections',
@@ -180,27 +191,42 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       }
       await tx.query(
         `update files
-         set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7, finished_at = now()
+         set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7,
+             records_superseded = $8, finished_at = now()
          where id = $1`,
-        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected],
+        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected, state.superseded],
       )
+      // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
       await tx.query(
         `insert into flow_progress (flow_id, kind, last_file_id, last_transmitted_at)
          values ($1, 'all', $2, $3)
-         on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at`,
+         on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at
+         where flow_progress.last_transmitted_at <= excluded.last_transmitted_at`,
         [flow.id, fileId, loaded.transmittedAt],
       )
       // Data-subject rights follow the data: close rectifications this file corrects, re-apply oppositions.
       await applyRightsAfterFile(tx, { keys: deps.keys, purposes: deps.purposes }, fileId)
       return { fileId, accepted }
     })
-    deps.log.info({ flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected }, 'file loaded')
-    return done({ status: 'loaded', fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, code: undefined, reason: undefined })
+    deps.log.info(
+      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded },
+      'file loaded',
+    )
+    return done({
+      status: 'loaded',
+      fileId: result.fileId,
+      kind: state.kind,
+      accepted: result.accepted,
+      rejected: state.rejected,
+      superseded: state.superseded,
+      code: undefined,
+      reason: undefined,
+    })
   } catch (error) {
     if (!(error instanceof FileRejection)) throw error
     const fileId = await recordRejectedFile(deps.db, flow, file, fp, startedAt, state, issues, error)
     deps.log.warn({ flowId: flow.id, fileId, code: error.code, records: state.total, rejected: state.rejected }, 'file rejected')
-    return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, code: error.code, reason: error.message })
+    return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, superseded: 0, code: error.code, reason: error.message })
   }
 }
 
@@ -214,6 +240,8 @@ function recordedReason(reason: string | null): { code: string | undefined; reas
 interface LoadState {
   total: number
   rejected: number
+  /** Records older than their dossier's stored state (CNAF): neither written nor rejected. */
+  superseded: number
   kind: string | undefined
 }
 
@@ -317,6 +345,7 @@ function mostFrequentRules(issues: Issues, top = 3): string {
     .join(', ')
 }
 
+/** France Travail and orientation files are still applied in file order (a CNAF file is ordered per dossier). */
 async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmittedAt: Date): Promise<void> {
   const { rows } = await tx.query<{ last_transmitted_at: Date; last_file_id: number }>(
     `select last_transmitted_at, last_file_id
@@ -329,6 +358,18 @@ async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmitte
     throw new FileRejection(
       'out_of_order',
       `${file.name}: transmitted ${transmittedAt.toISOString()}, older than file ${last.last_file_id} already applied for flow ${flow.id} (${new Date(last.last_transmitted_at).toISOString()})`,
+    )
+  }
+}
+
+function checkHorizon(deps: IngestDeps, flow: Flow, file: LocalFile, createdAt: Date, options: IngestOptions): void {
+  if (!deps.retention) return
+  const horizon = retentionHorizon(flow, deps.retention, (options.now ?? (() => new Date()))())
+  if (horizon && isBeyondHorizon(horizon, createdAt)) {
+    throw new FileRejection(
+      'beyond_retention_horizon',
+      `${file.name}: created ${createdAt.toISOString()}, on or before ${horizon.cutoff}, the retention horizon of flow ${flow.id}` +
+        ` (policy ${horizon.policyId} keeps data active ${horizon.duration}): its data would be due to leave the active base as it is loaded`,
     )
   }
 }
@@ -360,11 +401,19 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options, 
   for await (const event of guardReader(events, file.name)) {
     if (event.type === 'header') {
       const transmittedAt = cnafTransmissionTime(event.header.dtcreaflux, event.header.heucreaflux)
-      await checkOrder(tx, flow, file, transmittedAt)
+      // No file order: a record older than its dossier's stored state is superseded (mergeFoyers). A file older than
+      // the retention horizon would only bring data already due to leave the active base.
+      checkHorizon(deps, flow, file, transmittedAt, options)
       typeflux = event.header.typeflux
       state.kind = typeflux === 'M' ? 'stock' : typeflux === 'I' ? 'daily' : 'reprise'
       referenceDate = event.header.dtref
-      ctx = { flowId: flow.id, fileId, transmittedAt, effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux }
+      ctx = {
+        flowId: flow.id,
+        fileId,
+        transmittedAt,
+        effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux,
+        newerStocks: await findNewerStocks(tx, flow.id, transmittedAt),
+      }
     } else if (event.type === 'records') {
       const ok: { recordIndex: number; mapped: ReturnType<typeof mapCnafFoyer> }[] = []
       const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
@@ -402,7 +451,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options, 
       const encoded = await encodeFoyerStage(ok, deps.stored, deps.keys, breathe)
       await staging.next(async () => {
         await stageEncoded(tx, encoded)
-        await mergeFoyers(tx, merge)
+        state.superseded += (await mergeFoyers(tx, merge)).superseded
         await writeRejections(tx, fileId, failed, issues)
       })
       report.progress(state.total)

@@ -5,6 +5,7 @@ import type { Declarations } from '../flows/declarations.ts'
 import { pullFlow } from '../ingestion/pull-flow.ts'
 import type { JobCounts } from '../jobs/run-job.ts'
 import { metrics } from '../metrics/metrics.ts'
+import { loadRetentionPolicies } from '../retention/load-policies.ts'
 import { runRetention } from '../retention/run-retention.ts'
 import type { ScheduledJob } from '../scheduler/start-scheduler.ts'
 import { extractJobs } from '../statistics/extract-jobs.ts'
@@ -22,6 +23,8 @@ export interface JobSchedules {
  */
 export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedules: JobSchedules, env: NodeJS.ProcessEnv): ScheduledJob[] {
   const jobs: ScheduledJob[] = []
+  // A CNAF file older than its flow's retention horizon is refused (src/ingestion/retention-horizon.ts).
+  const retention = loadRetentionPolicies(ctx.config.flowsDir)
   for (const flow of declarations.flows.values()) {
     if (!flow.source) continue
     jobs.push({
@@ -29,7 +32,16 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
       schedule: flow.schedule,
       run: async (signal) => ingestCounts(
         await pullFlow(
-          { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes, config: ctx.config, env },
+          {
+            db: ctx.db,
+            keys: ctx.keys,
+            log: ctx.log,
+            stored: declarations.stored,
+            purposes: declarations.purposes,
+            retention,
+            config: ctx.config,
+            env,
+          },
           flow,
           { signal },
         ),
