@@ -245,7 +245,7 @@ interface LoadState {
   kind: string | undefined
 }
 
-type Issues = { recordIndex: number; line: number; issue: RecordIssue }[]
+type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]
 
 /** What a format's loader works with, inside the file's transaction. */
 interface FileLoad {
@@ -282,26 +282,37 @@ interface Loaded {
   referenceDate: string | null
 }
 
+/**
+ * `withDossier` (CNAF): the row names the record's dossier by NUMDEMRSA, for `passerelle rejections dossiers` and a
+ * corrected single-dossier file (migration 0251). Other flows' keys are never written.
+ */
 async function writeRejections(
   tx: Queryable,
   fileId: number,
   failed: Extract<ParsedRecord<unknown>, { ok: false }>[],
   issues: Issues,
+  options: { withDossier?: boolean } = {},
 ): Promise<void> {
   const rows: unknown[][] = []
   for (const r of failed) {
+    const numdemrsa = options.withDossier ? dossierNumber(r.key) : null
     for (const issue of r.issues) {
-      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue))
-      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
+      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue, numdemrsa))
+      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue, numdemrsa })
     }
   }
   await tx.copyRows('rejections', REJECTION_COLUMNS, rows)
 }
 
-const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line']
+/** A NUMDEMRSA as CNAF (11 digits) and MSA (10 characters) write it; anything else (a NIR...) is not kept. */
+function dossierNumber(key: string | undefined): string | null {
+  return key !== undefined && /^[0-9A-Z]{10,11}$/.test(key) ? key : null
+}
 
-function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue): unknown[] {
-  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null]
+const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line', 'numdemrsa']
+
+function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue, numdemrsa: string | null = null): unknown[] {
+  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null, numdemrsa]
 }
 
 /** The index of a person met twice in one foyer (same match key), if any. */
@@ -452,7 +463,7 @@ async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options, 
       await staging.next(async () => {
         await stageEncoded(tx, encoded)
         state.superseded += (await mergeFoyers(tx, merge)).superseded
-        await writeRejections(tx, fileId, failed, issues)
+        await writeRejections(tx, fileId, failed, issues, { withDossier: true })
       })
       report.progress(state.total)
       deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
@@ -570,7 +581,7 @@ async function recordRejectedFile(
     )
     const fileId = rows[0]!.id
     const fileLevel = rejectionRow(fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, { field: '(file)', rule: rejection.code })
-    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue))])
+    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue, i.numdemrsa ?? null))])
     return fileId
   })
 }
