@@ -116,9 +116,9 @@ class BatchBuilder {
   }
 }
 
-function rejectionFromResult(result: BatchResult): ParsedRecord<CnafFoyer>[] {
+function rejectionFromResult(result: BatchResult): Extract<BatchResult, { ok: true }> {
   if (!result.ok) throw rejectionOf(result.fault)
-  return result.records
+  return result
 }
 
 function rejectionOf(fault: BatchFault): FileRejection {
@@ -150,6 +150,8 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   let head: Buffer | undefined
   let trailer: CnafTrailer | undefined
   let trailerLine = 0
+  /** Records holding at least one Anomalie block, for TransmissionFlux.NBTOTDOSRSATRANSMANO. */
+  let anomalyRecords = 0
 
   const decodeOrReject = (bytes: Uint8Array, line: number): string => {
     try {
@@ -252,9 +254,10 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     if (builder.count > 0 && pool) inFlight.push(pool.submit(builder.take()))
     const keep = all ? 0 : (pool?.size ?? 0) * 2
     while (inFlight.length > keep) {
-      const result = await (inFlight.shift() as Promise<BatchResult>)
+      const result = rejectionFromResult(await (inFlight.shift() as Promise<BatchResult>))
       signal?.throwIfAborted()
-      yield { type: 'records', records: rejectionFromResult(result) }
+      anomalyRecords += result.anomalies
+      yield { type: 'records', records: result.records }
     }
   }
 
@@ -274,6 +277,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
           const result = inline.parseRecord(piece.bytes, piece.recordIndex, piece.line)
           if (!result.ok) throw rejectionOf(result.fault)
           parsed.push(result.record)
+          if (result.anomaly) anomalyRecords++
           if (parsed.length >= batchSize) yield* flush(false)
         } else {
           builder.add(piece)
@@ -292,6 +296,14 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
           throw new FileRejection(
             'count_mismatch',
             `${label}: line ${trailerLine}: TransmissionFlux.NBTOTDOSRSATRANSM is ${trailer.nbtotdosrsatransm} but the file holds ${piece.records} InfosFoyerRSA`,
+            { line: trailerLine },
+          )
+        }
+        // Checked like the dossier count: the dossiers transmitted with anomalies (Anomalie blocks, anomaly flows).
+        if (trailer.nbtotdosrsatransmano !== anomalyRecords) {
+          throw new FileRejection(
+            'count_mismatch',
+            `${label}: line ${trailerLine}: TransmissionFlux.NBTOTDOSRSATRANSMANO is ${trailer.nbtotdosrsatransmano} but the file holds ${anomalyRecords} InfosFoyerRSA with an Anomalie block`,
             { line: trailerLine },
           )
         }
