@@ -130,6 +130,28 @@ describe.skipIf(postgresUnavailable())('CNAF files applied in any order', () => 
     expect(rows).toEqual([{ transmission_state: 'not_transmitted', not_transmitted_since: '2026-10-31' }])
   })
 
+  it('stores what triggered a daily movement (Evenement) for the purposes that declare it; a stock carries none', async () => {
+    await replay([previousStock], [dailyD1])
+    const { rows } = await t.db.query<{ numdemrsa: string; dernier_evenement_date: string | null; dernier_evenement_faits_generateurs: string | null }>(
+      `select d.numdemrsa, d.dernier_evenement_date::text, d.dernier_evenement_faits_generateurs
+       from dossiers d
+       join files f on f.id = d.file_id
+       where f.name = $1`,
+      [path.basename(dailyD1)],
+    )
+    expect(rows).toHaveLength(5)
+    for (const r of rows) {
+      expect(r.dernier_evenement_date).toBe('2026-11-03')
+      expect(r.dernier_evenement_faits_generateurs).toMatch(/^[A-Z0-9]+( [A-Z0-9]+)*$/)
+    }
+    // The stock of d+1 month rewrites the dossiers it holds: no movement, no event.
+    await load(await write({ typeflux: 'M', foyers: 10, dtcreaflux: '2026-12-01' }))
+    const { rows: after } = await t.db.query<{ n: number }>(
+      `select count(*)::int as n from dossiers where dernier_evenement_date is not null`,
+    )
+    expect(after[0]!.n).toBe(2) // 45 and 50 are not in that stock
+  })
+
   it('still skips an identical file', async () => {
     await replay([], [stock])
     expect(await load(stock)).toMatchObject({ status: 'skipped', code: 'already_loaded' })
