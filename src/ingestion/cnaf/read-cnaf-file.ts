@@ -69,6 +69,11 @@ export interface ReadCnafFileOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
+/**
+ * A batch sent to a parse worker is cut at this many bytes as well as at `batchSize` records (500 realistic foyers
+ * are ~1.5 MB), so that a worker's heap stays within its limits (parse-pool.ts) whatever the records' sizes.
+ */
+const MAX_BATCH_BYTES = 2 * 1024 * 1024
 const DEFAULT_EXPECTATION: FluxNatureExpectation = { natflux: ['D'], typeflux: ['M', 'I', 'R'] }
 
 /** Accumulates record bytes into one transferable buffer per batch (for the worker pool). */
@@ -85,6 +90,10 @@ class BatchBuilder {
 
   get count(): number {
     return this.ends.length
+  }
+
+  get byteLength(): number {
+    return this.length
   }
 
   add(piece: Extract<CutPiece, { kind: 'record' }>): void {
@@ -281,7 +290,7 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
           if (parsed.length >= batchSize) yield* flush(false)
         } else {
           builder.add(piece)
-          if (builder.count >= batchSize) yield* flush(false)
+          if (builder.count >= batchSize || builder.byteLength >= MAX_BATCH_BYTES) yield* flush(false)
         }
         return
       case 'trailer':
