@@ -1,5 +1,6 @@
 import type { Flow } from '../flows/flow.ts'
-import { cutoffFor, parisDay, type CalendarDate } from '../retention/duration.ts'
+import { parisDay } from '../calendar/paris-day.ts'
+import { cutoffFor, type CalendarDate } from '../retention/duration.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
 
 /** The oldest creation day a file of the flow may have, and the declaration that sets it. */

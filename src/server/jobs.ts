@@ -1,11 +1,10 @@
 import path from 'node:path'
 import { checkpointAuditLog, writeAuditCheckpoint } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
-import type { Declarations } from '../flows/declarations.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
 import { pullFlow } from '../ingestion/pull-flow.ts'
 import type { JobCounts } from '../jobs/run-job.ts'
 import { metrics } from '../metrics/metrics.ts'
-import { loadRetentionPolicies } from '../retention/load-policies.ts'
 import { runRetention } from '../retention/run-retention.ts'
 import type { ScheduledJob } from '../scheduler/start-scheduler.ts'
 import { extractJobs } from '../statistics/extract-jobs.ts'
@@ -23,8 +22,6 @@ export interface JobSchedules {
  */
 export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedules: JobSchedules, env: NodeJS.ProcessEnv): ScheduledJob[] {
   const jobs: ScheduledJob[] = []
-  // A CNAF file older than its flow's retention horizon is refused (src/ingestion/retention-horizon.ts).
-  const retention = loadRetentionPolicies(ctx.config.flowsDir)
   for (const flow of declarations.flows.values()) {
     if (!flow.source) continue
     jobs.push({
@@ -38,7 +35,8 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
             log: ctx.log,
             stored: declarations.stored,
             purposes: declarations.purposes,
-            retention,
+            // A CNAF file older than its flow's retention horizon is refused (src/ingestion/retention-horizon.ts).
+            retention: declarations.retentionPolicies,
             config: ctx.config,
             env,
           },
@@ -53,7 +51,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     schedule: schedules.retention,
     run: async () => {
       const report = await runRetention(
-        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
+        { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
         { now: new Date(), dryRun: false },
       )
       const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }
