@@ -4,12 +4,14 @@
  * Generates a realistic monthly CAF stock (VRSB0801, ~3 KB per foyer, windows-1252) and measures, in one run:
  *   1. the product path end to end: pull from a real OpenSSH server on loopback → staging → streaming parse and
  *      validation → minimisation → COPY into PostgreSQL → merge, one transaction (MB/s, persons/s, peak RSS);
+ *   1b. the operator's command, `passerelle ingest --file` into PostgreSQL, under `/usr/bin/time -f %M`: the peak
+ *      RSS of the whole process, worker threads included, as the issue 17 bar measures it (< 300 MB), beside MB/s;
  *   2. baseline: fast-xml-parser alone (default options), record by record, on the same file;
  *   3. baseline: `psql \copy` of the same number of person rows into a plain table.
  * Each measured run is a child process, so its peak RSS is its own. Prints a Markdown table.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
@@ -17,6 +19,7 @@ import pg from 'pg'
 import { cnafFileName, writeCnafFile } from '../src/fixtures/cnaf/write-cnaf-file.ts'
 import { loadDeclarations } from '../src/declarations/load-declarations.ts'
 import { startOpenSshForTests } from '../test/helpers/sshd.ts'
+import { instanceEnv } from '../test/helpers/processes.ts'
 
 const args = process.argv.slice(2)
 const foyerCounts = args.flatMap((a, i) => (a === '--foyers' ? [Number(args[i + 1])] : []))
@@ -29,6 +32,30 @@ function child(mode: string, ...argv: string[]): Record<string, any> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/ingest-child.ts', mode, ...argv], { encoding: 'utf8', maxBuffer: 1 << 24 })
   if (r.status !== 0) throw new Error(`bench child ${mode} failed: ${r.stderr.slice(-2000)}`)
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+}
+
+/** The peak RSS bar of `passerelle ingest --file` for a 100,000-foyer stock (issue 17), in MB as `time -f %M` / 1024. */
+const RSS_BAR_MB = 300
+
+/**
+ * `passerelle ingest --file` as an operator runs it, into a fresh PostgreSQL database, under `/usr/bin/time -f %M`
+ * (peak resident set of the process, all its threads): seconds and MB.
+ */
+function ingestCommand(databaseUrl: string, file: string, command: string[]): { seconds: number; peakRssMb: number; status: string } {
+  const env = instanceEnv({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', PASSERELLE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'passerelle-bench-data-')) })
+  execFileSync(process.execPath, ['bin/passerelle.js', 'migrate'], { env, stdio: 'ignore' })
+  const timeFile = path.join(mkdtempSync(path.join(tmpdir(), 'passerelle-bench-time-')), 'time.txt')
+  const t0 = performance.now()
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%M', '-o', timeFile, ...command, 'ingest', '--flow', 'caf-beneficiaires', '--file', file, '--json'],
+    { env, encoding: 'utf8', maxBuffer: 1 << 24 },
+  )
+  const seconds = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`passerelle ingest --file failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  const peakKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1))
+  const status = (JSON.parse(r.stdout) as { files: { status: string }[] }).files[0]?.status ?? 'none'
+  return { seconds, peakRssMb: Math.round(peakKb / 1024), status }
 }
 
 const rows: string[] = []
@@ -58,6 +85,22 @@ for (const foyers of sizes) {
   const u = new URL(adminUrl)
   u.pathname = `/${dbName}`
   execFileSync(process.execPath, ['bin/passerelle.js', 'migrate'], { env: { ...process.env, DATABASE_URL: u.toString(), LOG_LEVEL: 'warn' } })
+  // 1b. The operator's command, measured as the issue measures it (a database of its own): `passerelle` as
+  // installed (bin/passerelle.js run through its shebang). A V8 flag can be tried by adding a run here, e.g.
+  // [process.execPath, '--max-semi-space-size=4', 'bin/passerelle.js'], as the baseline of the same run.
+  const cliRun = async (suffix: string, command: string[]) => {
+    const cliDb = `${dbName}_${suffix}`
+    await admin.query(`drop database if exists ${cliDb}`)
+    await admin.query(`create database ${cliDb}`)
+    const cliUrl = new URL(adminUrl)
+    cliUrl.pathname = `/${cliDb}`
+    const run = ingestCommand(cliUrl.toString(), cached, command)
+    await admin.query(`drop database ${cliDb} with (force)`)
+    if (run.status !== 'loaded') throw new Error(`${command.join(' ')} ingest --file did not load the file: ${run.status}`)
+    return run
+  }
+  const cli = await cliRun('cli', ['bin/passerelle.js'])
+
   const flow = loadDeclarations({ flowsDir: 'flows', mappingsDir: 'mappings' }).flows.get('caf-beneficiaires')!
   const pull = child(
     'pull',
@@ -99,6 +142,7 @@ for (const foyers of sizes) {
   const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en')
   rows.push(
     `| ${foyers.toLocaleString('en')} foyers, ${mb.toFixed(0)} MB | Passerelle pull → PostgreSQL (end to end) | ${pull.seconds.toFixed(1)} | ${(mb / pull.seconds).toFixed(1)} | ${rate(persons, pull.seconds)} | ${pull.maxRssMb} |`,
+    `| | \`passerelle ingest --file\` → PostgreSQL, peak RSS by \`/usr/bin/time -f %M\` (bar < ${RSS_BAR_MB} MB${foyers === 100_000 ? (cli.peakRssMb < RSS_BAR_MB ? ': met' : ': NOT met') : ''}) | ${cli.seconds.toFixed(1)} | ${(mb / cli.seconds).toFixed(1)} | ${rate(persons, cli.seconds)} | ${cli.peakRssMb} |`,
     `| | baseline: fast-xml-parser alone, record by record | ${fxp.seconds.toFixed(1)} | ${(mb / fxp.seconds).toFixed(1)} | ${rate(persons, fxp.seconds)} | ${fxp.maxRssMb} |`,
     `| | baseline: psql \\copy of ${persons.toLocaleString('en')} person rows | ${copySeconds.toFixed(1)} | — | ${rate(persons, copySeconds)} | — |`,
     `| | ratio: end to end ÷ fast-xml-parser alone (speed) | | ×${(fxp.seconds / pull.seconds).toFixed(2)} | | |`,

@@ -16,7 +16,10 @@ export type FileRejectionCode =
   /** IdentificationFlux.TYPEFLUX is not a type the flow declares. */
   | 'wrong_flow_type'
   | 'too_many_rejections'
+  /** France Travail or orientations file older than the last one applied (CNAF files are ordered per dossier). */
   | 'out_of_order'
+  /** A file created before its flow's retention horizon (the active phase of the flow's retention policy). */
+  | 'beyond_retention_horizon'
   | 'size_mismatch'
   | 'empty_file'
   // Reader limits (src/ingestion/reader-limits.ts): a bound of the flow declaration's `limits:` block exceeded.

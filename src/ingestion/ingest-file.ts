@@ -13,6 +13,7 @@ import { REJECTION_COLUMNS, rejectionRow, reporter, type Issues, type LoadState 
 import { formatOf } from './formats/registry.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
+import type { RetentionPolicy } from '../retention/policy.ts'
 
 export interface IngestDeps {
   db: Db
@@ -22,6 +23,8 @@ export interface IngestDeps {
   stored: StoredFields
   /** The purposes: standing oppositions are re-applied to what a file brings back (src/rights/). */
   purposes: ReadonlyMap<string, Purpose>
+  /** Retention policies by id: a CNAF file older than its flow's horizon is refused (src/ingestion/retention-horizon.ts). */
+  retention?: ReadonlyMap<string, RetentionPolicy>
 }
 
 export interface LocalFile {
@@ -45,6 +48,11 @@ export interface FileOutcome {
   kind: string | undefined
   accepted: number
   rejected: number
+  /**
+   * Records older than what was stored for their dossier (a file created later already wrote it): not written,
+   * not rejected. Not counted in `accepted`, which is what was stored.
+   */
+  superseded: number
   reason: string | undefined
   /** Machine-readable reason code (FileRejection code, or `already_loaded` / `already_rejected`). */
   code: string | undefined
@@ -124,6 +132,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       kind: seen.kind ?? undefined,
       accepted: 0,
       rejected: 0,
+      superseded: 0,
       code: seen.status === 'loaded' ? 'already_loaded' : 'already_rejected',
       reason: `already ${seen.status} as file ${seen.id}`,
       recorded: { accepted: seen.records_accepted, rejected: seen.records_rejected, ...recordedReason(seen.reason) },
@@ -131,7 +140,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
   }
 
   const issues: Issues = []
-  const state: LoadState = { total: 0, rejected: 0, kind: undefined }
+  const state: LoadState = { total: 0, rejected: 0, superseded: 0, kind: undefined }
   try {
     const result = await deps.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ id: number }>(
@@ -143,7 +152,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       const fileId = rows[0]!.id
       await createStagingTables(tx)
       const loaded = await formatOf(flow.format).load({ tx, deps, flow, format: flow.format, file, fileId, state, issues, options, report: reporter(options, fp.size) })
-      const accepted = state.total - state.rejected
+      const accepted = state.total - state.rejected - state.superseded
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
           'too_many_rejections',
@@ -153,27 +162,42 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       }
       await tx.query(
         `update files
-         set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7, finished_at = now()
+         set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7,
+             records_superseded = $8, finished_at = now()
          where id = $1`,
-        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected],
+        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected, state.superseded],
       )
+      // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
       await tx.query(
         `insert into flow_progress (flow_id, kind, last_file_id, last_transmitted_at)
          values ($1, 'all', $2, $3)
-         on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at`,
+         on conflict (flow_id, kind) do update set last_file_id = excluded.last_file_id, last_transmitted_at = excluded.last_transmitted_at
+         where flow_progress.last_transmitted_at <= excluded.last_transmitted_at`,
         [flow.id, fileId, loaded.transmittedAt],
       )
       // Data-subject rights follow the data: close rectifications this file corrects, re-apply oppositions.
       await applyRightsAfterFile(tx, { keys: deps.keys, purposes: deps.purposes }, fileId)
       return { fileId, accepted }
     })
-    deps.log.info({ flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected }, 'file loaded')
-    return done({ status: 'loaded', fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, code: undefined, reason: undefined })
+    deps.log.info(
+      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded },
+      'file loaded',
+    )
+    return done({
+      status: 'loaded',
+      fileId: result.fileId,
+      kind: state.kind,
+      accepted: result.accepted,
+      rejected: state.rejected,
+      superseded: state.superseded,
+      code: undefined,
+      reason: undefined,
+    })
   } catch (error) {
     if (!(error instanceof FileRejection)) throw error
     const fileId = await recordRejectedFile(deps.db, flow, file, fp, startedAt, state, issues, error)
     deps.log.warn({ flowId: flow.id, fileId, code: error.code, records: state.total, rejected: state.rejected }, 'file rejected')
-    return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, code: error.code, reason: error.message })
+    return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, superseded: 0, code: error.code, reason: error.message })
   }
 }
 
@@ -218,7 +242,7 @@ async function recordRejectedFile(
     )
     const fileId = rows[0]!.id
     const fileLevel = rejectionRow(fileId, rejection.where.recordIndex ?? -1, rejection.where.line ?? null, { field: '(file)', rule: rejection.code })
-    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue))])
+    await tx.copyRows('rejections', REJECTION_COLUMNS, [fileLevel, ...issues.map((i) => rejectionRow(fileId, i.recordIndex, i.line, i.issue, i.numdemrsa ?? null))])
     return fileId
   })
 }

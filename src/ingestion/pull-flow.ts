@@ -47,7 +47,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
       const gate = await checkQuarantine(deps, key)
       if (!gate.fetch) {
         outcomes.push({
-          name: remote.name, flow: flow.id, status: 'skipped', fileId: undefined, kind: undefined, accepted: 0, rejected: 0,
+          name: remote.name, flow: flow.id, status: 'skipped', fileId: undefined, kind: undefined, accepted: 0, rejected: 0, superseded: 0,
           code: 'quarantined', reason: `quarantined (entry ${gate.id}): not fetched until released with passerelle files retry ${gate.id}`,
           sha256: '', size: remote.size, durationMs: 0,
         })
@@ -66,7 +66,7 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
       } catch (error) {
         deps.log.error({ flowId: flow.id, file: remote.name, err: { message: (error as Error).message } }, 'download failed')
         outcomes.push({
-          name: remote.name, flow: flow.id, status: 'skipped', fileId: undefined, kind: undefined, accepted: 0, rejected: 0,
+          name: remote.name, flow: flow.id, status: 'skipped', fileId: undefined, kind: undefined, accepted: 0, rejected: 0, superseded: 0,
           code: 'download_failed', reason: `download failed, retried next run: ${(error as Error).message}`,
           sha256: '', size: remote.size, durationMs: 0,
         })

@@ -29,7 +29,17 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
       schedule: flow.schedule,
       run: async (signal) => ingestCounts(
         await pullFlow(
-          { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes, config: ctx.config, env },
+          {
+            db: ctx.db,
+            keys: ctx.keys,
+            log: ctx.log,
+            stored: declarations.stored,
+            purposes: declarations.purposes,
+            // A CNAF file older than its flow's retention horizon is refused (src/ingestion/retention-horizon.ts).
+            retention: declarations.retentionPolicies,
+            config: ctx.config,
+            env,
+          },
           flow,
           { signal },
         ),

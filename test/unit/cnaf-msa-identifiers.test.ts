@@ -39,7 +39,7 @@ function msaFoyer(matricule: string, nir13: string | undefined = SENTINEL_NIR13)
     recordIndex: 0, line: 1, fonorg: 'MSA', numorg: '017', matricule, numdemrsa: '2000000001', dtdemrsa: '2024-01-01',
     personnes: [person], sitfam: 'CEL', ddsitfam: '2020-01-01', adresse: undefined, etatdosrsa: '2', refus: undefined,
     suspensionDroit: undefined, suspensionVersement: undefined, finDroit: undefined, topsansdomfixe: false, nbenfautcha: undefined,
-    oridemrsa: 'DEM', topfoydrodevorsa: true, mttotdrorsa: undefined,
+    oridemrsa: 'DEM', topfoydrodevorsa: true, mttotdrorsa: undefined, dernierEvenement: undefined,
   }
 }
 

@@ -321,3 +321,41 @@ describe('CNAF writer resources', () => {
     await expect(toBuffer({ flow: 'caf', seed: 1, typeflux: 'M', foyers: 1, dtcreaflux: '2026-13-01' })).rejects.toThrow(/YYYY-MM-DD|calendar/)
   })
 })
+
+describe('CNAF Evenement and Anomalie blocks (issue 17, point 5)', () => {
+  it.skipIf(!hasXmllint)('writes Anomalie blocks (anomaly flows) and Evenement blocks (daily files) that validate against vrsb0801.xsd', async () => {
+    const daily = await toFile('anomalies-daily.xml', { flow: 'caf', seed: 8, typeflux: 'I', indices: [0, 1, 2, 3, 4, 5, 6, 7], anomalies: { every: 3 }, ...base })
+    const stock = await toFile('anomalies-stock.xml', { flow: 'msa', seed: 8, typeflux: 'M', foyers: 40, anomalies: { every: 7 }, ...base })
+    const dailyXml = text(await readFile(daily.file))
+    expect(dailyXml).toContain('<Evenement>')
+    expect(dailyXml).toContain('<Anomalie>')
+    expect(daily.report.anomalies).toBe(3)
+    expect(values(dailyXml, 'NBTOTDOSRSATRANSMANO')).toEqual(['00000003'])
+    expect(stock.report.anomalies).toBe(6)
+    for (const file of [daily.file, stock.file]) expect(await xmllint(file)).toMatchObject({ ok: true })
+  })
+
+  it('reads a file whose NBTOTDOSRSATRANSMANO counts its records with Anomalie blocks, and refuses one that does not', async () => {
+    const read = async (file: string) => {
+      let trailer: unknown
+      for await (const event of readCnafFile(file, { fallbackEncoding: 'windows-1252', organismes: ['CAF'], fileLabel: path.basename(file) })) {
+        if (event.type === 'trailer') trailer = event.trailer
+      }
+      return trailer
+    }
+    const right = await toFile('anomalies-right.xml', { flow: 'caf', seed: 9, typeflux: 'I', indices: [0, 1, 2, 3, 4], anomalies: { every: 2 }, ...base })
+    expect(await read(right.file)).toEqual({ nbtotdosrsatransm: 5, nbtotdosrsatransmano: 3 })
+    for (const declared of [0, 2, 4]) {
+      const wrong = await toFile(`anomalies-wrong-${declared}.xml`, { flow: 'caf', seed: 9, typeflux: 'I', indices: [0, 1, 2, 3, 4], anomalies: { every: 2, declared }, ...base })
+      await expect(read(wrong.file)).rejects.toMatchObject({
+        code: 'count_mismatch',
+        message: expect.stringContaining(`NBTOTDOSRSATRANSMANO is ${declared} but the file holds 3 InfosFoyerRSA with an Anomalie block`),
+      })
+    }
+    // No Anomalie block and a count above zero: refused too.
+    const none = await toFile('anomalies-none.xml', { flow: 'caf', seed: 9, typeflux: 'I', indices: [0, 1], ...base })
+    const declaring = text(await readFile(none.file)).replace('<NBTOTDOSRSATRANSMANO>00000000<', '<NBTOTDOSRSATRANSMANO>00000001<')
+    await writeFile(none.file, Buffer.from(declaring, 'latin1'))
+    await expect(read(none.file)).rejects.toMatchObject({ code: 'count_mismatch' })
+  })
+})

@@ -30,7 +30,15 @@ export function register(program: Command): void {
       const ctx = await openContext(config)
       const outcomes: FileOutcome[] = []
       try {
-        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes }
+        const deps = {
+          db: ctx.db,
+          keys: ctx.keys,
+          log: ctx.log,
+          stored: declarations.stored,
+          purposes: declarations.purposes,
+          // A CNAF file older than its flow's retention horizon is refused.
+          retention: declarations.retentionPolicies,
+        }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)
           const filePath = path.resolve(options.file)
@@ -76,6 +84,7 @@ export function register(program: Command): void {
           status: o.status,
           accepted: o.accepted,
           rejected: o.rejected,
+          superseded: o.superseded,
           reason: o.reason ?? null,
           code: o.code ?? null,
           fileId: o.fileId ?? null,
@@ -93,7 +102,8 @@ export function register(program: Command): void {
 
 export function formatOutcome(o: FileOutcome): string {
   const head = `${o.status.padEnd(8)} ${o.flow}  ${o.name}`
-  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}`
+  const superseded = o.superseded > 0 ? `  superseded ${o.superseded}` : ''
+  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}`
   const reason = o.reason ? `\n         reason: ${o.reason}` : ''
   return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}`
 }

@@ -42,6 +42,8 @@ export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
     'dossier.dateSuspensionVersement': foyer.suspensionVersement?.date,
     'dossier.motifCloture': foyer.finDroit?.motif,
     'dossier.dateCloture': foyer.finDroit?.date,
+    'dossier.dernierEvenementDate': foyer.dernierEvenement?.date,
+    'dossier.dernierEvenementFaitsGenerateurs': foyer.dernierEvenement?.faitsGenerateurs,
     'dossier.situationFamiliale': foyer.sitfam,
     'dossier.dateSituationFamiliale': foyer.ddsitfam,
     'dossier.nombrePersonnes': foyer.personnes.length,

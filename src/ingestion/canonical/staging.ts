@@ -131,19 +131,56 @@ export interface MergeContext {
   transmittedAt: Date
   /** Effective date of state changes (DTREF of a CNAF file, the file date otherwise). */
   effectiveDate: string
+  /**
+   * CNAF: stocks of the flow created after this file and already loaded (it lands late). A dossier this file
+   * writes was in none of them (else its content would be newer and this record superseded), so it has been no
+   * longer transmitted since the first of them, as decided by the last: what the chronological order would say.
+   */
+  newerStocks?: NewerStocks
+}
+
+export interface NewerStocks {
+  /** DTREF of the first loaded stock created after the file. */
+  firstReferenceDate: string
+  /** Creation time of the last one. */
+  lastTransmittedAt: Date
+}
+
+/** The loaded stocks of a flow created after `transmittedAt`, if any (see MergeContext.newerStocks). */
+export async function findNewerStocks(tx: Queryable, flowId: string, transmittedAt: Date): Promise<NewerStocks | undefined> {
+  const { rows } = await tx.query<{ first_reference_date: string | null; last_transmitted_at: Date | null }>(
+    `select (array_agg(reference_date::text order by transmitted_at))[1] as first_reference_date,
+            max(transmitted_at) as last_transmitted_at
+     from files
+     where flow_id = $1
+       and kind = 'stock'
+       and status = 'loaded'
+       and transmitted_at > $2`,
+    [flowId, transmittedAt],
+  )
+  const r = rows[0]
+  if (!r?.last_transmitted_at || !r.first_reference_date) return undefined
+  return { firstReferenceDate: r.first_reference_date, lastTransmittedAt: new Date(r.last_transmitted_at) }
 }
 
 const set = (columns: string[]) => columns.map((c) => `${c} = excluded.${c}`).join(',\n  ')
+
+/** In the dossiers upsert: the stored transmission state was decided by a file created after the incoming record. */
+const decidedLater = 'coalesce(dossiers.state_as_of, dossiers.transmitted_at) > excluded.transmitted_at'
 
 /**
  * Merges the staged batch (one row per dossier: later records of a dossier are rejected by the loader) into the canonical tables: dossiers with their state
  * history, persons, then each dossier's members (a foyer is a whole snapshot), and empties the staging tables for
  * the next batch. Batches are merged while the next one is parsed, so the database works alongside the parser.
  */
-export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ dossiers: number; persons: number; members: number }> {
+export async function mergeFoyers(
+  tx: Queryable,
+  ctx: MergeContext,
+): Promise<{ dossiers: number; persons: number; members: number; superseded: number }> {
   const d = cols(DOSSIER_FIELDS)
   const p = cols(PERSON_FIELDS)
   const m = cols(MEMBER_FIELDS)
+  const superseded = await dropSuperseded(tx, ctx)
   await tx.query(
     `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select d.id, 'etat_droit', d.etat_droit, s.etat_droit, $1, $2, $3
@@ -157,22 +194,30 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
      select d.id, 'transmission_state', d.transmission_state, 'transmitted', $1, $2, $3
      from stage_dossiers s
      join dossiers d on d.organisme = s.organisme and d.numdemrsa = s.numdemrsa
-     where d.transmission_state <> 'transmitted'`,
+     where d.transmission_state <> 'transmitted'
+       and coalesce(d.state_as_of, d.transmitted_at) <= $3`,
     [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
   )
   // Upsert, and open the history of the dossiers seen for the first time, in one statement.
   const upsert = await tx.query<{ dossiers: number }>(
     `with upserted as (
-       insert into dossiers (flow_id, organisme, numdemrsa, ${d.join(', ')}, transmission_state, not_transmitted_since, file_id, transmitted_at)
-       select $1, organisme, numdemrsa, ${d.join(', ')}, 'transmitted', null, $2, $3
+       insert into dossiers (flow_id, organisme, numdemrsa, ${d.join(', ')}, transmission_state, not_transmitted_since, file_id, transmitted_at, state_as_of)
+       select $1, organisme, numdemrsa, ${d.join(', ')},
+              case when $6::timestamptz is null then 'transmitted' else 'not_transmitted' end, $5::date, $2, $3, greatest($3, $6::timestamptz)
        from stage_dossiers
        on conflict (organisme, numdemrsa) do update set
          flow_id = excluded.flow_id,
          ${set(d)},
-         transmission_state = 'transmitted',
-         not_transmitted_since = null,
+         -- A newer stock marked the dossier absent: its content is this record's, its state stays the stock's.
+         -- (This record re-transmitted it, so it has been absent since the first newer stock.)
+         transmission_state = case when ${decidedLater} then dossiers.transmission_state else 'transmitted' end,
+         not_transmitted_since = case
+           when ${decidedLater} and dossiers.transmission_state = 'not_transmitted' then coalesce($5::date, dossiers.not_transmitted_since)
+           when ${decidedLater} then dossiers.not_transmitted_since
+         end,
          file_id = excluded.file_id,
          transmitted_at = excluded.transmitted_at,
+         state_as_of = greatest(coalesce(dossiers.state_as_of, dossiers.transmitted_at), excluded.state_as_of),
          updated_at = now()
        returning id, (xmax = 0) as inserted, etat_droit
      ),
@@ -184,7 +229,7 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
      )
      select count(*)::int as dossiers
      from upserted`,
-    [ctx.flowId, ctx.fileId, ctx.transmittedAt, ctx.effectiveDate],
+    [ctx.flowId, ctx.fileId, ctx.transmittedAt, ctx.effectiveDate, ctx.newerStocks?.firstReferenceDate ?? null, ctx.newerStocks?.lastTransmittedAt ?? null],
   )
   const persons = await tx.query(
     `insert into persons (match_key, nir_index, ${p.join(', ')}, file_id, transmitted_at)
@@ -195,7 +240,8 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
        ${set(p)},
        file_id = excluded.file_id,
        transmitted_at = excluded.transmitted_at,
-       updated_at = now()`,
+       updated_at = now()
+     where persons.transmitted_at <= excluded.transmitted_at`,
     [ctx.fileId, ctx.transmittedAt],
   )
   await tx.query(
@@ -214,21 +260,55 @@ export async function mergeFoyers(tx: Queryable, ctx: MergeContext): Promise<{ d
     [ctx.fileId, ctx.transmittedAt],
   )
   await tx.exec('truncate stage_dossiers, stage_persons, stage_members')
-  return { dossiers: upsert.rows[0]?.dossiers ?? 0, persons: persons.rowCount, members: members.rowCount }
+  return { dossiers: upsert.rows[0]?.dossiers ?? 0, persons: persons.rowCount, members: members.rowCount, superseded }
+}
+
+/**
+ * Order per dossier: a staged dossier whose content was written by a file created after this one is superseded,
+ * and taken out of the batch with its members (a foyer is one snapshot). Its persons stay staged: each person is
+ * ordered on their own (the persons upsert keeps whichever identity is newer), as the chronological order would
+ * have written them before the newer record replaced the foyer. A tie (same creation time) applies, as files load.
+ * The dossier's transmission state is ordered apart (`state_as_of`, see the upsert).
+ */
+async function dropSuperseded(tx: Queryable, ctx: MergeContext): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    `with superseded as (
+       delete from stage_dossiers s
+       using dossiers d
+       where d.organisme = s.organisme
+         and d.numdemrsa = s.numdemrsa
+         and d.transmitted_at > $1
+       returning s.organisme, s.numdemrsa
+     )
+     select count(*)::int as n
+     from superseded`,
+    [ctx.transmittedAt],
+  )
+  const n = rows[0]?.n ?? 0
+  if (n === 0) return 0
+  await tx.exec(
+    `delete from stage_members sm
+     where not exists (select 1 from stage_dossiers s where s.organisme = sm.organisme and s.numdemrsa = sm.numdemrsa)`,
+  )
+  return n
 }
 
 /**
  * A monthly stock replaces the producer's active set: a dossier of this flow absent from the stock is marked
  * no longer transmitted (never deleted: retention decides). Dossiers whose record was rejected in this file are
- * not treated as absent.
+ * not treated as absent, nor are dossiers a file created after the stock has seen (a stock that lands late does
+ * not drop what a newer daily file sent, nor what its own superseded records name). Marking a dossier absent
+ * decides its state as of the stock: an older file arriving later does not bring it back.
  */
 export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, rejectedKeys: readonly string[]): Promise<number> {
-  // Every dossier of the file was merged with this file's id: the flow's other transmitted dossiers are absent.
+  // Every dossier of the file was merged with this file's id, and every superseded one is newer than the file: the
+  // flow's other transmitted dossiers, decided before this file, are absent.
   const absent = `
     from dossiers d
     where d.flow_id = $1
       and d.transmission_state = 'transmitted'
       and d.file_id <> $2
+      and coalesce(d.state_as_of, d.transmitted_at) < $5
       and not (d.numdemrsa = any($3::text[]))`
   await tx.query(
     `insert into state_changes (dossier_id, field, old_value, new_value, effective_date, file_id, transmitted_at)
@@ -240,9 +320,35 @@ export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, reje
     `update dossiers
      set transmission_state = 'not_transmitted',
          not_transmitted_since = $4,
+         state_as_of = $5,
          updated_at = now()
      where id in (select d.id ${absent})`,
-    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.effectiveDate],
+    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.effectiveDate, ctx.transmittedAt],
+  )
+  // Absent from this stock and already no longer transmitted: the absence is confirmed as of this stock.
+  await tx.query(
+    `update dossiers d
+     set state_as_of = $4
+     where d.flow_id = $1
+       and d.transmission_state = 'not_transmitted'
+       and coalesce(d.state_as_of, d.transmitted_at) < $4
+       and d.file_id <> $2
+       and not (d.numdemrsa = any($3::text[]))`,
+    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.transmittedAt],
+  )
+  // A newer stock already marked absent a dossier this older stock lacks too, and no file between them sent it:
+  // it has been absent since this stock, as the chronological order would have said.
+  await tx.query(
+    `update dossiers d
+     set not_transmitted_since = $4,
+         updated_at = now()
+     where d.flow_id = $1
+       and d.transmission_state = 'not_transmitted'
+       and d.not_transmitted_since > $4
+       and d.file_id <> $2
+       and d.transmitted_at < $5
+       and not (d.numdemrsa = any($3::text[]))`,
+    [ctx.flowId, ctx.fileId, rejectedKeys, ctx.effectiveDate, ctx.transmittedAt],
   )
   return result.rowCount
 }

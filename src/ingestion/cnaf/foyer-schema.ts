@@ -148,6 +148,8 @@ export const InfosFoyerRSASchema = block({
   Personne: list(PersonneSchema).min(1, { error: 'required' }),
   DonneesAdministratives: DonneesAdministrativesSchema,
   PrestationRSA: block({ SituationDossierRSA: SituationDossierRSASchema, DetailDroitRSA: DetailDroitRSASchema }),
+  // Daily files: what triggered the movement (DTLIQ xsd:date, FG up to 9 characters; HEULIQ is not used).
+  Evenement: list(block({ DTLIQ: date(), FG: text(9).optional() })).optional(),
 })
 
 export type InfosFoyerRSA = z.output<typeof InfosFoyerRSASchema>
@@ -160,6 +162,7 @@ export const REPEATABLE_ELEMENTS: ReadonlySet<string> = new Set([
   'Adresse',
   'SuspensionDroit',
   'SuspensionVersement',
+  'Evenement',
 ])
 
 /**
@@ -181,7 +184,6 @@ export const SKIPPED_ELEMENTS: ReadonlySet<string> = new Set([
   'SpecificiteDOM',
   'DetailCalculDroitRSA',
   'AvisPCGDroitRSA',
-  'Evenement',
   'Controle',
   'Anomalie',
 ])

@@ -94,4 +94,9 @@ export interface CnafFoyer {
   oridemrsa: string
   topfoydrodevorsa: boolean | undefined
   mttotdrorsa: string | undefined
+  /**
+   * The Evenement blocks (daily files) with the latest DTLIQ: that date and their FG codes, space-separated in file
+   * order. Undefined without Evenement (stocks).
+   */
+  dernierEvenement: { date: string; faitsGenerateurs: string } | undefined
 }

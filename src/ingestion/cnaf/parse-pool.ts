@@ -58,8 +58,13 @@ export class RecordParsePool {
     const tsxApi = tsxEsmApiUrl()
     const entry = new URL('./parse-record-worker.ts', import.meta.url).href
     for (let i = 0; i < size; i++) {
-      // A parse worker holds a few batches at a time: a small young generation keeps its heap, and the peak RSS, low.
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { tsxApi, entry, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } })
+      // A parse worker holds a few batches at a time (each at most ~2 MB plus one record: read-cnaf-file.ts): a small
+      // young generation and a bounded old one make it collect early, which keeps the peak RSS low.
+      const worker = new Worker(BOOTSTRAP, {
+        eval: true,
+        workerData: { tsxApi, entry, settings },
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 },
+      })
       const slot: Slot = { worker, pending: 0 }
       worker.on('message', (message: { id: number; result: BatchResult }) => {
         const waiter = this.waiters.get(message.id)

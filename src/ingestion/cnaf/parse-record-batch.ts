@@ -35,9 +35,10 @@ export interface BatchSettings {
 
 export type BatchFault = { code: FileRejectionCode; message: string; recordIndex: number; line: number }
 
-export type BatchResult = { ok: true; records: ParsedRecord<CnafFoyer>[] } | { ok: false; fault: BatchFault }
+/** `anomalies`: how many of the records hold at least one Anomalie block (checked against NBTOTDOSRSATRANSMANO). */
+export type BatchResult = { ok: true; records: ParsedRecord<CnafFoyer>[]; anomalies: number } | { ok: false; fault: BatchFault }
 
-export type RecordResult = { ok: true; record: ParsedRecord<CnafFoyer> } | { ok: false; fault: BatchFault }
+export type RecordResult = { ok: true; record: ParsedRecord<CnafFoyer>; anomaly: boolean } | { ok: false; fault: BatchFault }
 
 export interface RecordBatchParser {
   /** One record's bytes. */
@@ -48,7 +49,14 @@ export interface RecordBatchParser {
 
 export function createRecordBatchParser(settings: BatchSettings): RecordBatchParser {
   const decode: Decode = createDecoder(settings.encoding)
-  const xmlOptions = { repeatable: REPEATABLE_ELEMENTS, skipped: SKIPPED_ELEMENTS, parser: settings.parser, check: { limits: settings.limits } }
+  // Anomalie blocks are skipped (nothing is taken from them) but counted, for TransmissionFlux.NBTOTDOSRSATRANSMANO.
+  const xmlOptions = {
+    repeatable: REPEATABLE_ELEMENTS,
+    skipped: SKIPPED_ELEMENTS,
+    parser: settings.parser,
+    check: { limits: settings.limits },
+    countSkipped: 'Anomalie',
+  }
   const where = (recordIndex: number, line: number) => `file "${settings.fileLabel}": record ${recordIndex} (line ${line})`
 
   const parseRecord = (bytes: Uint8Array, recordIndex: number, line: number): RecordResult => {
@@ -73,7 +81,11 @@ export function createRecordBatchParser(settings: BatchSettings): RecordBatchPar
         fault: { code: xml.fault.rule, message: `${where(recordIndex, faultLine)}: ${what}: ${xml.fault.reason}`, recordIndex, line: faultLine },
       }
     }
-    return { ok: true, record: validateFoyer(xml.tree, { recordIndex, line, organismes: settings.organismes }) }
+    return {
+      ok: true,
+      record: validateFoyer(xml.tree, { recordIndex, line, organismes: settings.organismes }),
+      anomaly: (xml.counted ?? 0) > 0,
+    }
   }
 
   return {
@@ -81,14 +93,16 @@ export function createRecordBatchParser(settings: BatchSettings): RecordBatchPar
     parse(batch) {
       const records: ParsedRecord<CnafFoyer>[] = new Array(batch.ends.length)
       let start = 0
+      let anomalies = 0
       for (let k = 0; k < batch.ends.length; k++) {
         const end = batch.ends[k] as number
         const result = parseRecord(batch.bytes.subarray(start, end), batch.firstIndex + k, batch.lines[k] as number)
         if (!result.ok) return result
         records[k] = result.record
+        if (result.anomaly) anomalies++
         start = end
       }
-      return { ok: true, records }
+      return { ok: true, records, anomalies }
     },
   }
 }

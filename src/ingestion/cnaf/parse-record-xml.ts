@@ -129,6 +129,8 @@ export interface RecordXmlOptions {
   parser?: RecordParser
   /** Bounds (attributes, depth, text) and the names messages may quote: see checkWellFormed. */
   check?: CheckOptions
+  /** A skipped element to count (`Anomalie`): the result's `counted`. */
+  countSkipped?: string
 }
 
 /** XML end-of-line handling: CR LF and lone CR read as LF (before references are decoded: `&#13;` stays CR). */
@@ -232,7 +234,20 @@ class TreeBuilder implements TreeSink {
   }
 }
 
-export type RecordXmlResult = { ok: true; root: string; tree: XmlTree | string | undefined } | { ok: false; fault: WellFormednessFault }
+export type RecordXmlResult =
+  /** `counted`: with `options.countSkipped`, how many skipped elements of that name the element holds. */
+  | { ok: true; root: string; tree: XmlTree | string | undefined; counted?: number }
+  | { ok: false; fault: WellFormednessFault }
+
+/** How many of the skipped elements (ranges from the scan) are `name` elements (e.g. `Anomalie` blocks). */
+function countSkipped(text: string, ranges: readonly number[], name: string): number {
+  let n = 0
+  for (let i = 0; i < ranges.length; i += 2) {
+    const start = ranges[i] as number
+    if (text.startsWith(name, start + 1) && /[\s/>]/.test(text.charAt(start + 1 + name.length))) n++
+  }
+  return n
+}
 
 /**
  * Checks and parses one element. `tree` is the element's content: an object for an element with children, a
@@ -246,12 +261,16 @@ export function parseRecordXml(text: string, options: RecordXmlOptions): RecordX
     const fault = checkWellFormed(text, 'element', collector, builder, options.check)
     if (fault) return { ok: false, fault }
     const root = builder.root as { name: string; value: XmlValue }
-    return { ok: true, root: root.name, tree: root.value as XmlTree | string | undefined }
+    const tree = root.value as XmlTree | string | undefined
+    if (options.countSkipped === undefined) return { ok: true, root: root.name, tree }
+    return { ok: true, root: root.name, tree, counted: countSkipped(text, collector.ranges, options.countSkipped) }
   }
   const fault = checkWellFormed(text, 'element', collector, undefined, options.check)
   if (fault) return { ok: false, fault }
   const ordered = parser.parse(reduce(text, collector)) as OrderedNode[]
   const top = toTree(ordered, options.repeatable)
   const root = Object.keys(top)[0] as string
-  return { ok: true, root, tree: top[root] as XmlTree | string | undefined }
+  const tree = top[root] as XmlTree | string | undefined
+  if (options.countSkipped === undefined) return { ok: true, root, tree }
+  return { ok: true, root, tree, counted: countSkipped(text, collector.ranges, options.countSkipped) }
 }

@@ -70,6 +70,11 @@ export interface ReadCnafFileOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024
+/**
+ * A batch sent to a parse worker is cut at this many bytes as well as at `batchSize` records (500 realistic foyers
+ * are ~1.5 MB), so that a worker's heap stays within its limits (parse-pool.ts) whatever the records' sizes.
+ */
+const MAX_BATCH_BYTES = 2 * 1024 * 1024
 const DEFAULT_EXPECTATION: FluxNatureExpectation = { natflux: ['D'], typeflux: ['M', 'I', 'R'] }
 
 /** Accumulates record bytes into one transferable buffer per batch (for the worker pool). */
@@ -86,6 +91,10 @@ class BatchBuilder {
 
   get count(): number {
     return this.ends.length
+  }
+
+  get byteLength(): number {
+    return this.length
   }
 
   add(piece: Extract<CutPiece, { kind: 'record' }>): void {
@@ -117,9 +126,9 @@ class BatchBuilder {
   }
 }
 
-function rejectionFromResult(result: BatchResult): ParsedRecord<CnafFoyer>[] {
+function rejectionFromResult(result: BatchResult): Extract<BatchResult, { ok: true }> {
   if (!result.ok) throw rejectionOf(result.fault)
-  return result.records
+  return result
 }
 
 function rejectionOf(fault: BatchFault): FileRejection {
@@ -151,6 +160,8 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
   let head: Buffer | undefined
   let trailer: CnafTrailer | undefined
   let trailerLine = 0
+  /** Records holding at least one Anomalie block, for TransmissionFlux.NBTOTDOSRSATRANSMANO. */
+  let anomalyRecords = 0
 
   const decodeOrReject = (bytes: Uint8Array, line: number): string => {
     try {
@@ -253,9 +264,10 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
     if (builder.count > 0 && pool) inFlight.push(pool.submit(builder.take()))
     const keep = all ? 0 : (pool?.size ?? 0) * 2
     while (inFlight.length > keep) {
-      const result = await (inFlight.shift() as Promise<BatchResult>)
+      const result = rejectionFromResult(await (inFlight.shift() as Promise<BatchResult>))
       signal?.throwIfAborted()
-      yield { type: 'records', records: rejectionFromResult(result) }
+      anomalyRecords += result.anomalies
+      yield { type: 'records', records: result.records }
     }
   }
 
@@ -275,10 +287,11 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
           const result = inline.parseRecord(piece.bytes, piece.recordIndex, piece.line)
           if (!result.ok) throw rejectionOf(result.fault)
           parsed.push(result.record)
+          if (result.anomaly) anomalyRecords++
           if (parsed.length >= batchSize) yield* flush(false)
         } else {
           builder.add(piece)
-          if (builder.count >= batchSize) yield* flush(false)
+          if (builder.count >= batchSize || builder.byteLength >= MAX_BATCH_BYTES) yield* flush(false)
         }
         return
       case 'trailer':
@@ -293,6 +306,14 @@ export async function* readCnafFile(path: string, options: ReadCnafFileOptions):
           throw new FileRejection(
             'count_mismatch',
             `${label}: line ${trailerLine}: TransmissionFlux.NBTOTDOSRSATRANSM is ${trailer.nbtotdosrsatransm} but the file holds ${piece.records} InfosFoyerRSA`,
+            { line: trailerLine },
+          )
+        }
+        // Checked like the dossier count: the dossiers transmitted with anomalies (Anomalie blocks, anomaly flows).
+        if (trailer.nbtotdosrsatransmano !== anomalyRecords) {
+          throw new FileRejection(
+            'count_mismatch',
+            `${label}: line ${trailerLine}: TransmissionFlux.NBTOTDOSRSATRANSMANO is ${trailer.nbtotdosrsatransmano} but the file holds ${anomalyRecords} InfosFoyerRSA with an Anomalie block`,
             { line: trailerLine },
           )
         }

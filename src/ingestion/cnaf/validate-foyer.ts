@@ -127,7 +127,17 @@ function toFoyer(f: InfosFoyerRSA, context: FoyerContext): CnafFoyer {
     oridemrsa: tronc.ORIDEMRSA,
     topfoydrodevorsa: tronc.TOPFOYDRODEVORSA,
     mttotdrorsa: f.PrestationRSA.DetailDroitRSA.MontantsCalculDroitRSA?.MTTOTDRORSA,
+    dernierEvenement: latestEvents(f.Evenement),
   }
+}
+
+/** The Evenement blocks with the latest DTLIQ: that date and their FG codes in file order. */
+function latestEvents(events: readonly { DTLIQ: string; FG?: string | undefined }[] | undefined): CnafFoyer['dernierEvenement'] {
+  if (!events || events.length === 0) return undefined
+  let date = events[0]!.DTLIQ
+  for (const e of events) if (e.DTLIQ > date) date = e.DTLIQ
+  const codes = events.filter((e) => e.DTLIQ === date).map((e) => (e.FG ?? '').trim()).filter((fg) => fg.length > 0)
+  return { date, faitsGenerateurs: codes.join(' ') }
 }
 
 /**

@@ -13,10 +13,12 @@ import type { RecordIssue, RejectedRecord } from '../records/parsed-record.ts'
 export interface LoadState {
   total: number
   rejected: number
+  /** Records older than their dossier's stored state (CNAF): neither written nor rejected. */
+  superseded: number
   kind: string | undefined
 }
 
-export type Issues = { recordIndex: number; line: number; issue: RecordIssue }[]
+export type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]
 
 export interface FileLoad<F = Flow['format']> {
   tx: Queryable
@@ -57,21 +59,37 @@ export interface Loaded {
 /** Rejected-record rows kept in memory for a file rejected whole (the loaded ones are written as they come). */
 const MAX_ISSUES_KEPT = 1000
 
-export async function writeRejections(tx: Queryable, fileId: number, failed: readonly RejectedRecord[], issues: Issues): Promise<void> {
+/**
+ * `withDossier` (CNAF): the row names the record's dossier by NUMDEMRSA, for `passerelle rejections dossiers` and a
+ * corrected single-dossier file (migration 0251). Other flows' keys are never written.
+ */
+export async function writeRejections(
+  tx: Queryable,
+  fileId: number,
+  failed: readonly RejectedRecord[],
+  issues: Issues,
+  options: { withDossier?: boolean } = {},
+): Promise<void> {
   const rows: unknown[][] = []
   for (const r of failed) {
+    const numdemrsa = options.withDossier ? dossierNumber(r.key) : null
     for (const issue of r.issues) {
-      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue))
-      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
+      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue, numdemrsa))
+      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue, numdemrsa })
     }
   }
   await tx.copyRows('rejections', REJECTION_COLUMNS, rows)
 }
 
-export const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line']
+/** A NUMDEMRSA as CNAF (11 digits) and MSA (10 characters) write it; anything else (a NIR...) is not kept. */
+function dossierNumber(key: string | undefined): string | null {
+  return key !== undefined && /^[0-9A-Z]{10,11}$/.test(key) ? key : null
+}
 
-export function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue): unknown[] {
-  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null]
+export const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line', 'numdemrsa']
+
+export function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue, numdemrsa: string | null = null): unknown[] {
+  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null, numdemrsa]
 }
 
 /**
@@ -91,7 +109,10 @@ export function oneInFlight(): { next(write: () => Promise<void>): Promise<void>
   }
 }
 
-/** A file transmitted before the last file applied for the flow is refused whole (`out_of_order`). */
+/**
+ * A file transmitted before the last file applied for the flow is refused whole (`out_of_order`). France Travail and
+ * orientation files are still applied in file order; a CNAF file is ordered per dossier.
+ */
 export async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmittedAt: Date): Promise<void> {
   const { rows } = await tx.query<{ last_transmitted_at: Date; last_file_id: number }>(
     `select last_transmitted_at, last_file_id

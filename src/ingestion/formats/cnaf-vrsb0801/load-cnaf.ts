@@ -1,7 +1,7 @@
 import { breather } from '../../breather.ts'
 import { FirstOccurrences, duplicateOf } from '../../canonical/first-occurrence.ts'
 import { mapCnafFoyer, type MappedFoyer } from '../../canonical/map-records.ts'
-import { encodeFoyerStage, markAbsentFromStock, mergeFoyers, stageEncoded, type MergeContext } from '../../canonical/staging.ts'
+import { encodeFoyerStage, findNewerStocks, markAbsentFromStock, mergeFoyers, stageEncoded, type MergeContext } from '../../canonical/staging.ts'
 import type { CnafFoyer } from '../../cnaf/foyer.ts'
 import { readCnafFile } from '../../cnaf/read-cnaf-file.ts'
 import { FileRejection } from '../../file-rejection.ts'
@@ -9,7 +9,8 @@ import { guardReader } from '../../guard-reader.ts'
 import { readerLimits } from '../../reader-limits.ts'
 import type { ParsedRecord } from '../../records/parsed-record.ts'
 import { cnafTransmissionTime } from '../../transmission-time.ts'
-import { checkOrder, oneInFlight, writeRejections, type FileLoad, type Loaded } from '../file-load.ts'
+import { oneInFlight, writeRejections, type FileLoad, type Loaded } from '../file-load.ts'
+import { checkHorizon } from '../../retention-horizon.ts'
 import type { CnafDeclaration } from './declaration.ts'
 
 /**
@@ -46,11 +47,19 @@ export async function loadCnaf({ tx, deps, flow, format, file, fileId, state, is
   for await (const event of guardReader(events, file.name)) {
     if (event.type === 'header') {
       const transmittedAt = cnafTransmissionTime(event.header.dtcreaflux, event.header.heucreaflux)
-      await checkOrder(tx, flow, file, transmittedAt)
+      // No file order: a record older than its dossier's stored state is superseded (mergeFoyers). A file older than
+      // the retention horizon would only bring data already due to leave the active base.
+      checkHorizon(deps, flow, file, transmittedAt, options)
       typeflux = event.header.typeflux
       state.kind = typeflux === 'M' ? 'stock' : typeflux === 'I' ? 'daily' : 'reprise'
       referenceDate = event.header.dtref
-      ctx = { flowId: flow.id, fileId, transmittedAt, effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux }
+      ctx = {
+        flowId: flow.id,
+        fileId,
+        transmittedAt,
+        effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux,
+        newerStocks: await findNewerStocks(tx, flow.id, transmittedAt),
+      }
     } else if (event.type === 'records') {
       const ok: { recordIndex: number; mapped: ReturnType<typeof mapCnafFoyer> }[] = []
       const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
@@ -88,8 +97,8 @@ export async function loadCnaf({ tx, deps, flow, format, file, fileId, state, is
       const encoded = await encodeFoyerStage(ok, deps.stored, deps.keys, breathe)
       await staging.next(async () => {
         await stageEncoded(tx, encoded)
-        await mergeFoyers(tx, merge)
-        await writeRejections(tx, fileId, failed, issues)
+        state.superseded += (await mergeFoyers(tx, merge)).superseded
+        await writeRejections(tx, fileId, failed, issues, { withDossier: true })
       })
       report.progress(state.total)
       deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
