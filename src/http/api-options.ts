@@ -1,4 +1,4 @@
-import { DEFAULT_GRACE_DAYS } from '../assignments/portfolio.ts'
+import { DEFAULT_GRACE_DAYS } from '../access/portfolio.ts'
 
 /**
  * Settings of the partner API. They come from the environment through the one settings schema

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { portfolioRelation } from '../assignments/portfolio.ts'
+import { portfolioRelation } from '../access/portfolio.ts'
 import { codeListOf, ENFORCED_CODE_LISTS, fieldCodes } from '../labels/code-labels.ts'
 import { exposedLabel } from '../labels/field-labels.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'

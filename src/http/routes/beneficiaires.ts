@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
-import { bestAccess, decideAccess, portfolioRelation, portfolioWindow, type PortfolioAccess } from '../../assignments/portfolio.ts'
-import { FILTER_FIELDS, findPersonForCaller, listPersonStateChanges, listPortfolio, type PersonRow, type PortfolioCaller } from '../../assignments/portfolio-queries.ts'
+import { callerOf, decideForPerson } from '../../access/can-see.ts'
+import { bestAccess, portfolioRelation, portfolioWindow, type PortfolioAccess } from '../../access/portfolio.ts'
+import { FILTER_FIELDS, listPersonStateChanges, listPortfolio, type PersonRow } from '../../access/portfolio-queries.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { canonicalRecordFromRow, stateChangeField } from '../../model/canonical-records.ts'
@@ -15,7 +16,7 @@ import { errorResponses, json } from './responses.ts'
 
 /**
  * The referent's view: their portfolio, one beneficiary, and the history of a beneficiary's states. The row filter
- * is the assignment rules (src/assignments/portfolio.ts); the column filter is the token's purpose, through
+ * is the assignment rules (src/access/portfolio.ts); the column filter is the token's purpose, through
  * project(). A person outside the portfolio, unknown or under a limitation answers 404 alike.
  */
 const TAG = 'Bénéficiaires'
@@ -64,10 +65,6 @@ const historyRoute = createRoute({
   responses: { 200: json(HistoryPageSchema, 'A page of history'), ...errorResponses(400, 404) },
 })
 
-export function callerOf(principal: Principal): PortfolioCaller {
-  return { relation: portfolioRelation(principal.user.role), userId: principal.user.id, organisationId: principal.organisation.id, purposeId: principal.purpose.id }
-}
-
 export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
   const { db, keys, options } = kit
   const subjectOf = (principal: Principal, matchKey: string) =>
@@ -77,10 +74,10 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
   async function authorisedPerson(c: ApiContext, id: string): Promise<{ principal: Principal; row: PersonRow; access: PortfolioAccess; now: Date }> {
     const principal = principalOf(c)
     const now = kit.now()
-    const row = await findPersonForCaller(db, { publicId: id, caller: callerOf(principal), fields: kit.fieldsOf(principal.purpose), now })
-    if (!row) throw notFound('unknown_id')
+    const found = await decideForPerson(db, { principal, publicId: id, fields: kit.fieldsOf(principal.purpose), now, graceDays: options.graceDays })
+    if (!found) throw notFound('unknown_id')
+    const { row, decision } = found
     audit(c, { subject: subjectOf(principal, row.matchKey) })
-    const decision = decideAccess({ role: principal.user.role, assignments: row.assignments, limited: row.limited, now, graceDays: options.graceDays })
     if (!decision.granted) throw notFound(decision.reason)
     audit(c, { details: { access: decision.access.mode } })
     return { principal, row, access: decision.access, now }

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi'
-import { portfolioRelation } from '../../assignments/portfolio.ts'
+import { portfolioRelation } from '../../access/portfolio.ts'
 import { FIELDS_BY_ID } from '../../model/fields.ts'
 import { exposedName } from '../../purposes/purpose.ts'
 import { auditAs, EVERY_ROLE, forRoles, principalOf } from '../api-context.ts'

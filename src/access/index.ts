@@ -1,0 +1,32 @@
+/**
+ * Where access is decided: who may see which person under which purpose (portfolio.ts: referent, structure,
+ * instructor, grace period), what keeps a purpose from processing a person (exclusions.ts: limitation, opposition,
+ * archive), and the reads that apply both (portfolio-queries.ts). The partner API, the statistical extracts, the
+ * rights exports and the web console use these and nothing else.
+ */
+export { callerOf, canSee, decideForPerson, type PersonDecision } from './can-see.ts'
+export {
+  excludedSql,
+  exclusionSql,
+  limitationHolds,
+  oppositionHolds,
+  processableSql,
+  processingExclusion,
+  type Exclusion,
+  type ExclusionFacts,
+  type LimitationSpan,
+  type StandingOpposition,
+} from './exclusions.ts'
+export { findPersonForCaller, listPersonStateChanges, listPortfolio, type PersonRow, type PortfolioCaller, type PortfolioFilters } from './portfolio-queries.ts'
+export {
+  accessThrough,
+  bestAccess,
+  decideAccess,
+  DEFAULT_GRACE_DAYS,
+  portfolioRelation,
+  portfolioWindow,
+  type AccessDecision,
+  type AssignmentSpan,
+  type PortfolioAccess,
+  type PortfolioRelation,
+} from './portfolio.ts'
