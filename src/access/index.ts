@@ -17,6 +17,7 @@ export {
   type LimitationSpan,
   type StandingOpposition,
 } from './exclusions.ts'
+export { findPersonByPublicId, type PersonKeys } from './person-by-public-id.ts'
 export { findPersonForCaller, listPersonStateChanges, listPortfolio, type PersonRow, type PortfolioCaller, type PortfolioFilters } from './portfolio-queries.ts'
 export {
   accessThrough,

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ApiError, badRequest, notFound } from '../http/api-error.ts'
-import { forRoles, audit, auditAs, requireRole, type ApiContext } from '../http/api-context.ts'
+import { forRoles, audit, auditAs, type ApiContext, principalOf } from '../http/api-context.ts'
 import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
 import { errorResponses, json } from '../http/routes/responses.ts'
 import { CalendarDate } from '../http/schemas.ts'
@@ -220,7 +220,7 @@ function toApiError(error: unknown): unknown {
 
 export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
   const contextOf = (c: ApiContext): RightsContext => {
-    const principal = requireRole(c, ['dpo'])
+    const principal = principalOf(c)
     return { db: kit.db, keys: kit.keys, purposes: kit.purposes, now: kit.now(), actor: principal.user.email, organisation: principal.organisation.siret, requestId: c.get('requestId') }
   }
   /** Names the request and its person's pseudonym on the trail event, then runs the step. */

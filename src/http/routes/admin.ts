@@ -1,11 +1,12 @@
 import { createRoute } from '@hono/zod-openapi'
 import { findAssignmentById, findAssignmentByPublicId, listAssignments, setAssignmentEnd, upsertAssignments, type Assignment } from '../../assignments/assignments.ts'
+import { findPersonByPublicId } from '../../access/person-by-public-id.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import { createOrganisation, findOrganisationBySiret, listOrganisations, type Organisation } from '../../auth/organisations.ts'
 import { isSiret } from '../../auth/siret.ts'
 import { createUser, findUserByEmail, findUserByPublicId, listUsers, updateUser, type User } from '../../auth/users.ts'
 import { ApiError, badRequest, notFound } from '../api-error.ts'
-import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { forRoles, audit, auditAs, principalOf } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import {
@@ -130,7 +131,6 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   }
 
   v1.openapi(routes.listOrganisations, async (c) => {
-    requireRole(c, ['admin'])
     const q = c.req.valid('query')
     const rows = await listOrganisations(db, { afterId: decodeCursor(keys.pseudonym, 'organisations', q.cursor), limit: q.limit + 1 })
     const p = page(rows, q.limit, 'organisations')
@@ -138,7 +138,6 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.createOrganisation, async (c) => {
-    requireRole(c, ['admin'])
     const input = c.req.valid('json')
     if (!isSiret(input.siret)) throw badRequest('invalid_siret', 'siret: the Luhn check digit is wrong')
     const created = await createOrganisation(db, input)
@@ -148,7 +147,6 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.listUsers, async (c) => {
-    requireRole(c, ['admin'])
     const q = c.req.valid('query')
     const organisation = q.organisationSiret ? await organisationBySiret(q.organisationSiret) : undefined
     const rows = await listUsers(db, { organisationId: organisation?.id, afterId: decodeCursor(keys.pseudonym, 'users', q.cursor), limit: q.limit + 1 })
@@ -157,7 +155,6 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.createUser, async (c) => {
-    requireRole(c, ['admin'])
     const input = c.req.valid('json')
     const organisation = await organisationBySiret(input.organisationSiret)
     const created = await createUser(db, { email: input.email, displayName: input.displayName, role: input.role, organisationId: organisation.id })
@@ -167,7 +164,6 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.updateUser, async (c) => {
-    requireRole(c, ['admin'])
     const user = await findUserByPublicId(db, c.req.valid('param').id)
     if (!user) throw notFound('unknown_id')
     const changes = c.req.valid('json')
@@ -178,14 +174,13 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.listAssignments, async (c) => {
-    requireRole(c, ['admin'])
     const q = c.req.valid('query')
     let personId: number | undefined
     if (q.beneficiaireId) {
-      const { rows } = await db.query<{ id: number; match_key: string }>('select id, match_key from persons where public_id = $1', [q.beneficiaireId])
-      if (!rows[0]) throw notFound('unknown_id')
-      personId = rows[0].id
-      audit(c, { subject: auditSubject(keys.pseudonym, rows[0].match_key) })
+      const person = await findPersonByPublicId(db, q.beneficiaireId)
+      if (!person) throw notFound('unknown_id')
+      personId = person.personId
+      audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     }
     const referent = q.referentEmail ? await findUserByEmail(db, q.referentEmail) : undefined
     if (q.referentEmail && !referent) throw badRequest('unknown_referent', 'referentEmail: no user has this e-mail')
@@ -203,13 +198,12 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.createAssignment, async (c) => {
-    const principal = requireRole(c, ['admin'])
+    const principal = principalOf(c)
     const input = c.req.valid('json')
     if (input.endsOn && input.endsOn < input.startsOn) throw badRequest('end_before_start', 'endsOn: before startsOn')
-    const { rows } = await db.query<{ id: number; match_key: string }>('select id, match_key from persons where public_id = $1', [input.beneficiaireId])
-    const person = rows[0]
+    const person = await findPersonByPublicId(db, input.beneficiaireId)
     if (!person) throw badRequest('unknown_beneficiaire', 'beneficiaireId: no such person')
-    audit(c, { subject: auditSubject(keys.pseudonym, person.match_key) })
+    audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     const organisation = await organisationBySiret(input.organisationSiret)
     let referentUserId: number | null = null
     if (input.referentEmail) {
@@ -220,7 +214,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
       referentUserId = referent.id
     }
     const [id] = await db.transaction((tx) =>
-      upsertAssignments(tx, [{ personId: person.id, organisationId: organisation.id, referentUserId, startsOn: input.startsOn, endsOn: input.endsOn ?? null }], {
+      upsertAssignments(tx, [{ personId: person.personId, organisationId: organisation.id, referentUserId, startsOn: input.startsOn, endsOn: input.endsOn ?? null }], {
         source: 'admin',
         userId: principal.user.id,
       }),
@@ -231,11 +225,10 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(routes.updateAssignment, async (c) => {
-    requireRole(c, ['admin'])
     const assignment = await findAssignmentByPublicId(db, c.req.valid('param').id)
     if (!assignment) throw notFound('unknown_id')
-    const person = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [assignment.personPublicId])
-    if (person.rows[0]) audit(c, { subject: auditSubject(keys.pseudonym, person.rows[0].match_key) })
+    const person = await findPersonByPublicId(db, assignment.personPublicId)
+    if (person) audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     const { endsOn } = c.req.valid('json')
     if (endsOn !== null && endsOn < assignment.startsOn) throw badRequest('end_before_start', 'endsOn: before the assignment starts')
     await setAssignmentEnd(db, assignment.id, endsOn)

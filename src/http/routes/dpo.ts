@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { subjectOfPublicId } from '../../rights/identify-person.ts'
 import { notFound } from '../api-error.ts'
-import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { forRoles, audit, auditAs } from '../api-context.ts'
 import { searchAuditEvents, type AuditEventRow } from '../audit-search.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
@@ -57,7 +57,6 @@ export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
   }
 
   v1.openapi(searchRoute, async (c) => {
-    requireRole(c, ['dpo'])
     const q = c.req.valid('query')
     const subject = q.beneficiaireId ? await subjectOfPerson(q.beneficiaireId) : undefined
     if (subject) audit(c, { subject })
@@ -79,7 +78,6 @@ export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
   })
 
   v1.openapi(accessesRoute, async (c) => {
-    requireRole(c, ['dpo'])
     const q = c.req.valid('query')
     const beforeSeq = decodeCursor(keys.pseudonym, 'acces', q.cursor) || undefined
     const subject = await subjectOfPerson(c.req.valid('param').id)
