@@ -124,7 +124,7 @@ const RETRY_AFTER = {
   example: 2,
 }
 
-/** The routes the process serves outside /v1 (no token): /healthz here, /readyz and /metrics in `serve`. */
+/** The routes the app serves outside /v1 (no token): /healthz, /readyz and /metrics. */
 function operationsPaths(): Record<string, unknown> {
   const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } })
   const ready = {

@@ -6,8 +6,9 @@ import { createOrganisation, findOrganisationBySiret, listOrganisations, type Or
 import { isSiret } from '../../auth/siret.ts'
 import { createUser, findUserByEmail, findUserByPublicId, listUsers, updateUser, type User } from '../../auth/users.ts'
 import { ApiError, badRequest, notFound } from '../api-error.ts'
-import { forRoles, audit, auditAs, principalOf } from '../api-context.ts'
+import { audit, auditAs, principalOf } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import {
   AssignmentChangesSchema,
@@ -38,35 +39,30 @@ const body = <T>(schema: T) => ({ required: true, content: { 'application/json':
 const routes = {
   listOrganisations: createRoute({
     middleware: [auditAs('api.admin.organisations.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/organisations', tags: [TAG], security, summary: 'List organisations',
     request: { query: PageQuery },
     responses: { 200: json(z.object({ items: z.array(OrganisationSchema), nextCursor: z.string().nullable() }), 'A page of organisations'), ...errorResponses(400, 404) },
   }),
   createOrganisation: createRoute({
     middleware: [auditAs('api.admin.organisations.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/organisations', tags: [TAG], security, summary: 'Create an organisation',
     request: { body: body(NewOrganisationSchema) },
     responses: { 201: json(OrganisationSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   listUsers: createRoute({
     middleware: [auditAs('api.admin.users.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/users', tags: [TAG], security, summary: 'List users',
     request: { query: UsersQuery },
     responses: { 200: json(z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }), 'A page of users'), ...errorResponses(400, 404) },
   }),
   createUser: createRoute({
     middleware: [auditAs('api.admin.users.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/users', tags: [TAG], security, summary: 'Create a user',
     request: { body: body(NewUserSchema) },
     responses: { 201: json(UserSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   updateUser: createRoute({
     middleware: [auditAs('api.admin.users.update')] as const,
-    ...forRoles(['admin']),
     method: 'patch', path: '/admin/users/{id}', tags: [TAG], security, summary: 'Change a user (name, role, active)',
     description: 'Deactivating a user stops every token of theirs at once.',
     request: { params: IdParam, body: body(UserChangesSchema) },
@@ -74,14 +70,12 @@ const routes = {
   }),
   listAssignments: createRoute({
     middleware: [auditAs('api.admin.assignments.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/assignments', tags: [TAG], security, summary: 'List assignments',
     request: { query: AssignmentsQuery },
     responses: { 200: json(z.object({ items: z.array(AssignmentSchema), nextCursor: z.string().nullable() }), 'A page of assignments'), ...errorResponses(400, 404) },
   }),
   createAssignment: createRoute({
     middleware: [auditAs('api.admin.assignments.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/assignments', tags: [TAG], security, summary: 'Assign a beneficiary to a structure (and a referent)',
     description: 'As an orientation: it ends the person’s previous assignment the day before it starts.',
     request: { body: body(NewAssignmentSchema) },
@@ -89,7 +83,6 @@ const routes = {
   }),
   updateAssignment: createRoute({
     middleware: [auditAs('api.admin.assignments.update')] as const,
-    ...forRoles(['admin']),
     method: 'patch', path: '/admin/assignments/{id}', tags: [TAG], security, summary: 'End (or reopen) an assignment',
     request: { params: IdParam, body: body(AssignmentChangesSchema) },
     responses: { 200: json(AssignmentSchema, 'Updated'), ...errorResponses(400, 404, 413) },
@@ -118,7 +111,8 @@ const assignmentBody = (a: Assignment) => ({
   updatedAt: a.updatedAt.toISOString(),
 })
 
-export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function adminRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['admin'])
   const { db, keys } = kit
   const page = <T extends { id: number }>(rows: T[], limit: number, kind: string) => ({
     rows: rows.slice(0, limit),
@@ -130,14 +124,14 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return o
   }
 
-  v1.openapi(routes.listOrganisations, async (c) => {
+  router.openapi(routes.listOrganisations, async (c) => {
     const q = c.req.valid('query')
     const rows = await listOrganisations(db, { afterId: decodeCursor(keys.pseudonym, 'organisations', q.cursor), limit: q.limit + 1 })
     const p = page(rows, q.limit, 'organisations')
     return c.json({ items: p.rows.map(organisationBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createOrganisation, async (c) => {
+  router.openapi(routes.createOrganisation, async (c) => {
     const input = c.req.valid('json')
     if (!isSiret(input.siret)) throw badRequest('invalid_siret', 'siret: the Luhn check digit is wrong')
     const created = await createOrganisation(db, input)
@@ -146,7 +140,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(organisationBody(created), 201)
   })
 
-  v1.openapi(routes.listUsers, async (c) => {
+  router.openapi(routes.listUsers, async (c) => {
     const q = c.req.valid('query')
     const organisation = q.organisationSiret ? await organisationBySiret(q.organisationSiret) : undefined
     const rows = await listUsers(db, { organisationId: organisation?.id, afterId: decodeCursor(keys.pseudonym, 'users', q.cursor), limit: q.limit + 1 })
@@ -154,7 +148,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items: p.rows.map(userBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createUser, async (c) => {
+  router.openapi(routes.createUser, async (c) => {
     const input = c.req.valid('json')
     const organisation = await organisationBySiret(input.organisationSiret)
     const created = await createUser(db, { email: input.email, displayName: input.displayName, role: input.role, organisationId: organisation.id })
@@ -163,7 +157,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(userBody(created), 201)
   })
 
-  v1.openapi(routes.updateUser, async (c) => {
+  router.openapi(routes.updateUser, async (c) => {
     const user = await findUserByPublicId(db, c.req.valid('param').id)
     if (!user) throw notFound('unknown_id')
     const changes = c.req.valid('json')
@@ -173,7 +167,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(userBody(updated!), 200)
   })
 
-  v1.openapi(routes.listAssignments, async (c) => {
+  router.openapi(routes.listAssignments, async (c) => {
     const q = c.req.valid('query')
     let personId: number | undefined
     if (q.beneficiaireId) {
@@ -197,7 +191,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items: p.rows.map(assignmentBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createAssignment, async (c) => {
+  router.openapi(routes.createAssignment, async (c) => {
     const principal = principalOf(c)
     const input = c.req.valid('json')
     if (input.endsOn && input.endsOn < input.startsOn) throw badRequest('end_before_start', 'endsOn: before startsOn')
@@ -224,7 +218,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(assignmentBody(created!), 201)
   })
 
-  v1.openapi(routes.updateAssignment, async (c) => {
+  router.openapi(routes.updateAssignment, async (c) => {
     const assignment = await findAssignmentByPublicId(db, c.req.valid('param').id)
     if (!assignment) throw notFound('unknown_id')
     const person = await findPersonByPublicId(db, assignment.personPublicId)
@@ -235,4 +229,5 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     audit(c, { details: { assignment: assignment.publicId } })
     return c.json(assignmentBody((await findAssignmentById(db, assignment.id))!), 200)
   })
+  return router
 }

@@ -8,8 +8,9 @@ import { canonicalRecordFromRow, stateChangeField } from '../../model/canonical-
 import { project, transformValue } from '../../purposes/project.ts'
 import { exposedName, ROLES } from '../../purposes/purpose.ts'
 import { badRequest, notFound } from '../api-error.ts'
-import { audit, auditAs, forRoles, principalOf, type ApiContext } from '../api-context.ts'
+import { audit, auditAs, principalOf, type ApiContext } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { BeneficiairePageSchema, BeneficiaireSchema, HistoryPageSchema, IdParam, PageQuery, PortfolioQuery } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
@@ -26,7 +27,6 @@ const PORTFOLIO_ROLES = ROLES.filter((role) => portfolioRelation(role) !== undef
 
 const listRoute = createRoute({
   middleware: [auditAs('api.beneficiaires.list')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires',
   tags: [TAG],
@@ -40,7 +40,6 @@ const listRoute = createRoute({
 
 const getRoute = createRoute({
   middleware: [auditAs('api.beneficiaire.read')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}',
   tags: [TAG],
@@ -53,7 +52,6 @@ const getRoute = createRoute({
 
 const historyRoute = createRoute({
   middleware: [auditAs('api.beneficiaire.history')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}/historique',
   tags: [TAG],
@@ -65,7 +63,8 @@ const historyRoute = createRoute({
   responses: { 200: json(HistoryPageSchema, 'A page of history'), ...errorResponses(400, 404) },
 })
 
-export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(PORTFOLIO_ROLES)
   const { db, keys, options } = kit
   const subjectOf = (principal: Principal, matchKey: string) =>
     principal.purpose.audit === 'metadata' ? null : auditSubject(keys.pseudonym, matchKey)
@@ -90,7 +89,7 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     data: project(canonicalRecordFromRow(row.values, kit.fieldsOf(principal.purpose), keys), principal.purpose, { asOf: now }),
   })
 
-  v1.openapi(listRoute, async (c) => {
+  router.openapi(listRoute, async (c) => {
     const principal = principalOf(c)
     const query = c.req.valid('query')
     const filters = { etatDroit: query.etatDroit, soumisDroitsDevoirs: query.soumisDroitsDevoirs, inscritFranceTravail: query.inscritFranceTravail }
@@ -131,12 +130,12 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items, nextCursor }, 200)
   })
 
-  v1.openapi(getRoute, async (c) => {
+  router.openapi(getRoute, async (c) => {
     const { principal, row, access, now } = await authorisedPerson(c, c.req.valid('param').id)
     return c.json(present(principal, row, access, now), 200)
   })
 
-  v1.openapi(historyRoute, async (c) => {
+  router.openapi(historyRoute, async (c) => {
     const query = c.req.valid('query')
     const after = decodeCursor(keys.pseudonym, 'historique', query.cursor)
     const { principal, row, now } = await authorisedPerson(c, c.req.valid('param').id)
@@ -162,4 +161,5 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     const nextCursor = changes.length > query.limit && last ? encodeCursor(keys.pseudonym, 'historique', last.id) : null
     return c.json({ id: row.publicId, items, nextCursor }, 200)
   })
+  return router
 }
