@@ -9,7 +9,7 @@
  *   processes the person; the other purposes still do. An opposition is never lifted (a new consent would be a new
  *   purpose). Before `since` the processing was lawful: an extract as of an earlier instant still holds the person,
  *   exactly as for a limitation.
- * - **Archive**: a person who left the active base is in `archive.persons`, which no exit reads; the SQL below
+ * - **Archive**: a person who left the active base is in the archive schema, which no exit reads; the SQL below
  *   applies to rows of `persons` only, and the pure rule says `archived` for a person read from the archive.
  */
 export type Exclusion = 'archived' | 'limited' | 'opposed'

@@ -67,6 +67,8 @@ export async function identifyPerson(db: Queryable, keys: Pick<Keys, 'index' | '
  * the match key only, never an identity. Undefined when no person has this id.
  */
 export async function subjectOfPublicId(db: Queryable, keys: Pick<Keys, 'pseudonym'>, publicId: string): Promise<string | undefined> {
-  const person = await findPersonByPublicId(db, publicId, { includeArchive: true })
-  return person && auditSubject(keys.pseudonym, person.matchKey)
+  const active = await findPersonByPublicId(db, publicId)
+  if (active) return auditSubject(keys.pseudonym, active.matchKey)
+  const { rows } = await db.query<{ match_key: string }>('select match_key from archive.persons where public_id = $1', [publicId])
+  return rows[0] && auditSubject(keys.pseudonym, rows[0].match_key)
 }
