@@ -327,16 +327,21 @@ const ORPHAN_DUE = (cutoff: string) => `
   (${orphanPersonAnchorSql()} <= ${cutoff}::date
    or exists (select 1 from archive.persons ap where ap.match_key = p.match_key and not ap.identity_active))`
 
+/** The due persons no active dossier refers to (their file's flow), written once like `dueDossiers`. */
+function dueOrphans(params: { flows: string; cutoff: string }): string {
+  return `from persons p
+     join files f on f.id = p.file_id
+     where f.flow_id = any(${params.flows}::text[])
+       and ${ORPHAN_DUE(params.cutoff)}
+       and ${ORPHAN}`
+}
+
 /** Persons of the flows no active dossier refers to, past their active phase. */
 export async function selectDueOrphanPersons(tx: Queryable, q: OrphanQuery): Promise<DueRow[]> {
   const { rows } = await tx.query<{ id: number; anchor_day: string }>(
     `select p.id, ${orphanPersonAnchorSql()}::text as anchor_day
-     from persons p
-     join files f on f.id = p.file_id
-     where f.flow_id = any($1::text[])
+     ${dueOrphans({ flows: '$1', cutoff: '$3' })}
        and p.id > $2
-       and ${ORPHAN_DUE('$3')}
-       and ${ORPHAN}
      order by p.id
      limit $4
      for update of p skip locked`,
@@ -348,11 +353,7 @@ export async function selectDueOrphanPersons(tx: Queryable, q: OrphanQuery): Pro
 export async function countDueOrphanPersons(db: Queryable, q: Omit<OrphanQuery, 'afterId' | 'limit'>): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `select count(*)::int as n
-     from persons p
-     join files f on f.id = p.file_id
-     where f.flow_id = any($1::text[])
-       and ${ORPHAN_DUE('$2')}
-       and ${ORPHAN}`,
+     ${dueOrphans({ flows: '$1', cutoff: '$2' })}`,
     [q.flowIds, q.cutoff],
   )
   return rows[0]!.n
