@@ -1,27 +1,15 @@
 import cron from 'node-cron'
 import { z } from 'zod'
 import { NATFLUX, TYPEFLUX } from '../ingestion/cnaf/code-lists.ts'
+import { hasCredential, SftpConnectionSchema } from '../sftp/sftp-connection.ts'
 
 /**
  * A flow declaration, `flows/<id>.yaml` (the file name is the id). It says who produces the flow, its format,
  * where to fetch it, what to do with a file after it is loaded or rejected, when to pull, and which retention
  * policy applies to the data it brings.
  */
-const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not its value')
-
-export const SftpSourceSchema = z
-  .object({
-    /** Host and port may name environment variables (`${VAR}`) or be literal. */
-    host: z.string().min(1),
-    port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).default(22),
-    user: z.string().min(1),
-    /** Names of the environment variables holding the private key (PEM text or a file path) or password. */
-    private_key_env: EnvVarName.optional(),
-    passphrase_env: EnvVarName.optional(),
-    password_env: EnvVarName.optional(),
-    /** The server's host key fingerprint (SHA256:...), from an env variable; unchecked when absent (logged). */
-    host_key_env: EnvVarName.optional(),
-    remote_dir: z.string().min(1),
+export const SftpSourceSchema = SftpConnectionSchema
+  .extend({
     /** A JavaScript regular expression matched against the whole file name. */
     pattern: z.string().min(1),
     /** A file is taken only once it is this old (still being written otherwise). */
@@ -33,7 +21,7 @@ export const SftpSourceSchema = z
       .default({ action: 'move', dir: 'done', ack: true }),
     after_reject: z.object({ dir: z.string().default('rejected'), nack: z.boolean().default(true) }).default({ dir: 'rejected', nack: true }),
   })
-  .refine((s) => s.private_key_env || s.password_env, { message: 'give private_key_env or password_env' })
+  .refine(...hasCredential)
 
 export type SftpSource = z.infer<typeof SftpSourceSchema>
 

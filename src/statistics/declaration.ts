@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { FIELDS_BY_ID } from '../model/fields.ts'
+import { hasCredential, SftpConnectionSchema } from '../sftp/sftp-connection.ts'
 import { HIERARCHY_KINDS, levelName, levelProblem, type LevelSpec } from './hierarchies.ts'
 
 /**
@@ -10,7 +11,6 @@ import { HIERARCHY_KINDS, levelName, levelProblem, type LevelSpec } from './hier
  * Columns are the purpose's exposed names: the purpose's fields (and their transforms) decide what may leave;
  * this section decides how it is generalised and who receives it.
  */
-const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not its value')
 const Id = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case (a-z, 0-9, -)')
 const Column = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/)
 
@@ -27,22 +27,8 @@ export const QuasiIdentifierSchema = z.object({
 })
 export type QuasiIdentifier = z.infer<typeof QuasiIdentifierSchema>
 
-/**
- * Where a recipient's extracts are pushed: declared like a flow's SFTP source (same names), plus the remote folder.
- * Host and port may name environment variables (`${VAR}`).
- */
-export const SftpDestinationSchema = z
-  .object({
-    host: z.string().min(1),
-    port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]).default(22),
-    user: z.string().min(1),
-    private_key_env: EnvVarName.optional(),
-    passphrase_env: EnvVarName.optional(),
-    password_env: EnvVarName.optional(),
-    host_key_env: EnvVarName.optional(),
-    remote_dir: z.string().min(1),
-  })
-  .refine((s) => s.private_key_env || s.password_env, { message: 'give private_key_env or password_env' })
+/** Where a recipient's extracts are pushed: the same connection as a flow's SFTP source (src/sftp/sftp-connection.ts). */
+export const SftpDestinationSchema = SftpConnectionSchema.refine(...hasCredential)
 export type SftpDestination = z.infer<typeof SftpDestinationSchema>
 
 export const RecipientSchema = z.object({
