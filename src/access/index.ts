@@ -1,8 +1,9 @@
 /**
- * Where access is decided: who may see which person under which purpose (portfolio.ts: referent, structure,
- * instructor, grace period), what keeps a purpose from processing a person (exclusions.ts: limitation, opposition,
- * archive), and the reads that apply both (portfolio-queries.ts). The partner API, the statistical extracts, the
- * rights exports and the web console use these and nothing else.
+ * Where access is decided: which purpose a user may act under (purpose-allows.ts); who may see which person under
+ * it (portfolio.ts: referent, structure, instructor, grace period); what keeps a purpose from processing a person
+ * (exclusions.ts: limitation, opposition, archive); the reads that apply both (portfolio-queries.ts) and the
+ * decision for one person (can-see.ts). The partner API, the statistical extracts, the rights exports and the web
+ * console use these and nothing else.
  */
 export { callerOf, canSee, decideForPerson, type PersonDecision } from './can-see.ts'
 export {
@@ -17,6 +18,7 @@ export {
   type LimitationSpan,
   type StandingOpposition,
 } from './exclusions.ts'
+export { purposeAllows } from './purpose-allows.ts'
 export { findPersonByPublicId, type PersonKeys } from './person-by-public-id.ts'
 export { findPersonForCaller, listPersonStateChanges, listPortfolio, type PersonRow, type PortfolioCaller, type PortfolioFilters } from './portfolio-queries.ts'
 export {
