@@ -28,7 +28,7 @@ import { openPostgres } from '../src/db/postgres.ts'
 import { createApp } from '../src/http/app.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { purposeFields } from '../src/model/canonical-records.ts'
-import { loadPurposes } from '../src/purposes/load-purposes.ts'
+import { loadDeclarations } from '../src/declarations/load-declarations.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
@@ -69,7 +69,7 @@ const db = await openPostgres(url.toString(), { max: 16 })
 await migrate(db)
 const keys = testKeys()
 useAuditKeys(keys.audit)
-const purposes = loadPurposes(path.resolve('mappings'))
+const { purposes } = loadDeclarations({ flowsDir: path.resolve('flows'), mappingsDir: path.resolve('mappings') })
 if (!purposes.has(PURPOSE)) throw new Error(`purpose ${PURPOSE} is not declared in mappings/`)
 
 const loaded = (await db.query<{ n: number }>('select count(*)::int as n from persons')).rows[0]!.n === PERSONS

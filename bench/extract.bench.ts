@@ -19,8 +19,7 @@ import { migrate } from '../src/db/migrate.ts'
 import { openPostgres } from '../src/db/postgres.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { purposeFields } from '../src/model/canonical-records.ts'
-import { loadPurposes } from '../src/purposes/load-purposes.ts'
-import { statisticsOf } from '../src/statistics/declaration.ts'
+import { loadDeclarations } from '../src/declarations/load-declarations.ts'
 import { readPopulation, refreshPlannerStatistics } from '../src/statistics/queries.ts'
 import { runExtract } from '../src/statistics/run-extract.ts'
 
@@ -47,8 +46,9 @@ const cpuSeconds = () => {
 /** Child modes: each prints one JSON line with its figures. */
 async function childMain(mode: string, url: string): Promise<void> {
   const db = await openPostgres(url, { max: 2 })
-  const purpose = loadPurposes('mappings').get('statistiques')!
-  const stats = statisticsOf(purpose)
+  const declarations = loadDeclarations({ flowsDir: 'flows', mappingsDir: 'mappings' })
+  const purpose = declarations.purposes.get('statistiques')!
+  const stats = declarations.statistics.get('statistiques')!
   const log = createLogger({ level: 'warn' })
   const started = performance.now()
   const cpu0 = cpuSeconds()

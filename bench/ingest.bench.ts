@@ -15,7 +15,7 @@ import path from 'node:path'
 import { once } from 'node:events'
 import pg from 'pg'
 import { cnafFileName, writeCnafFile } from '../src/fixtures/cnaf/write-cnaf-file.ts'
-import { loadDeclarations } from '../src/flows/declarations.ts'
+import { loadDeclarations } from '../src/declarations/load-declarations.ts'
 import { startOpenSshForTests } from '../test/helpers/sshd.ts'
 
 const args = process.argv.slice(2)

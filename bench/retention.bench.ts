@@ -12,6 +12,7 @@
  * 30), BENCH_PAUSE_MS (smallest pause between chunks, default 0), BENCH_PAUSE_RATIO (pause after a chunk as a share
  * of its duration, default the product's 0.5).
  */
+import { loadDeclarations } from '../src/declarations/load-declarations.ts'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
@@ -264,7 +265,9 @@ async function main(): Promise<void> {
     await busy.stop()
     say(`API beside a busy backend: ${duringBusy.requests} requests, p50 ${duringBusy.p50.toFixed(2)} ms, p99 ${duringBusy.p99.toFixed(2)} ms`)
 
-    const deps = { db, keys, log, flowsDir: new URL('../flows/', import.meta.url).pathname }
+    // Archive and destroy only, as measured before: the flows and policies, without the stored-field set.
+    const { flows, retentionPolicies } = loadDeclarations({ flowsDir: 'flows', mappingsDir: 'mappings' })
+    const deps = { db, keys, log, declarations: { flows, retentionPolicies } }
     // Closed 2021-01-31: active until 2024-01-31, archived until 2027-01-31.
     const cpuArchive = await backendCpu(ADMIN_URL, 'retention-bench')
     t0 = performance.now()

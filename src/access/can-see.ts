@@ -1,8 +1,9 @@
 import type { Principal } from '../auth/principal.ts'
+import { DEFAULT_API_OPTIONS } from '../config/config.ts'
 import type { Queryable } from '../db/db.ts'
 import type { CanonicalField } from '../model/fields.ts'
 import { findPersonForCaller, type PersonRow, type PortfolioCaller } from './portfolio-queries.ts'
-import { decideAccess, DEFAULT_GRACE_DAYS, portfolioRelation, type AccessDecision } from './portfolio.ts'
+import { decideAccess, portfolioRelation, type AccessDecision } from './portfolio.ts'
 
 /**
  * Whether a principal may see one person now, under the principal's purpose: the portfolio rules (portfolio.ts)
@@ -32,13 +33,13 @@ export async function decideForPerson(
     assignments: row.assignments,
     exclusion: row.exclusion,
     now,
-    graceDays: input.graceDays ?? DEFAULT_GRACE_DAYS,
+    graceDays: input.graceDays ?? DEFAULT_API_OPTIONS.graceDays,
   })
   return { row, decision }
 }
 
 /** The decision alone: `canSee(db, principal, publicId, now).granted`. Reads no personal field. */
-export async function canSee(db: Queryable, principal: Principal, publicId: string, now: Date, graceDays = DEFAULT_GRACE_DAYS): Promise<PersonDecision> {
+export async function canSee(db: Queryable, principal: Principal, publicId: string, now: Date, graceDays = DEFAULT_API_OPTIONS.graceDays): Promise<PersonDecision> {
   const found = await decideForPerson(db, { principal, publicId, fields: [], now, graceDays })
   return found ? found.decision : { granted: false, reason: 'unknown_id' }
 }

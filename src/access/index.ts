@@ -25,7 +25,6 @@ export {
   accessThrough,
   bestAccess,
   decideAccess,
-  DEFAULT_GRACE_DAYS,
   portfolioRelation,
   portfolioWindow,
   type AccessDecision,

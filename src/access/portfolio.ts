@@ -1,4 +1,5 @@
 import type { Role } from '../purposes/purpose.ts'
+import { parisDay } from '../calendar/paris-day.ts'
 import type { Exclusion } from './exclusions.ts'
 
 /**
@@ -11,7 +12,6 @@ import type { Exclusion } from './exclusions.ts'
  *
  * Days are civil days in Europe/Paris; assignment dates are inclusive.
  */
-export const DEFAULT_GRACE_DAYS = 30
 
 export interface AssignmentSpan {
   /** `YYYY-MM-DD`, inclusive. */
@@ -51,17 +51,6 @@ export function portfolioRelation(role: Role): PortfolioRelation | undefined {
 
 /** An instructor's access: not through an assignment, so no end and no grace period. */
 const DEPARTEMENT_ACCESS: PortfolioAccess = { via: 'departement', mode: 'current', readOnly: false, until: null }
-
-const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' })
-
-let lastDay: { minute: number; day: string } | undefined
-
-/** The civil day (Europe/Paris) of an instant, `YYYY-MM-DD` (remembered for the last minute asked). */
-export function parisDay(now: Date): string {
-  const minute = Math.floor(now.getTime() / 60_000)
-  if (lastDay?.minute !== minute) lastDay = { minute, day: PARIS_DAY.format(now) }
-  return lastDay.day
-}
 
 export function addDays(day: string, days: number): string {
   const d = new Date(`${day}T00:00:00Z`)

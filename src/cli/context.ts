@@ -2,6 +2,7 @@ import { userInfo } from 'node:os'
 import { useAuditKeys } from '../audit/audit-keys.ts'
 import { auditHeadSeq, checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { Config } from '../config/config.ts'
+import { loadDeclarations, type Declarations } from '../declarations/load-declarations.ts'
 import { loadKeys, type Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
 import { migrate } from '../db/migrate.ts'
@@ -20,6 +21,7 @@ export interface AppContext {
 }
 
 let parsedConfig: Config | undefined
+let loadedDeclarations: Declarations | undefined
 
 /**
  * The configuration of this CLI run, parsed and validated once by the entry point (`main`, before the command's
@@ -37,6 +39,15 @@ export function useConfig(config: Config): void {
   // Pretty lines for a person at a terminal, JSON lines for anything else (LOG_FORMAT forces one).
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stderr.isTTY === true)
   setLogFormat(pretty ? 'pretty' : 'json', { colorize: process.stderr.isTTY === true, formatTime: parisTime })
+}
+
+/**
+ * The declarations of this CLI run, read and cross-checked once (on first use, by the commands that need them): a
+ * DeclarationError (every problem `passerelle check` reports) makes the entry point exit 78, like a bad setting.
+ */
+export function cliDeclarations(): Declarations {
+  loadedDeclarations ??= loadDeclarations(cliConfig())
+  return loadedDeclarations
 }
 
 /** Who a CLI command audits as when `--actor` is not given: PASSERELLE_ACTOR, else `cli:<user name>`. */

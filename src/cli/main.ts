@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, EX_CONFIG, loadConfig, type SettingOverride } from '../config/config.ts'
+import { DeclarationError } from '../declarations/declaration-error.ts'
 import { log } from '../log/logger.ts'
 import { useConfig } from './context.ts'
 
@@ -68,6 +69,11 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (error instanceof ConfigError) {
       process.stderr.write(`passerelle: ${error.message}\n`)
+      process.exitCode = EX_CONFIG
+      return
+    }
+    if (error instanceof DeclarationError) {
+      process.stderr.write(`passerelle: the declarations have ${error.problems.length} problem(s) (passerelle check lists them):\n${error.problems.map((p) => `  ${p}\n`).join('')}`)
       process.exitCode = EX_CONFIG
       return
     }

@@ -1,8 +1,30 @@
 import cron from 'node-cron'
 import path from 'node:path'
 import { z } from 'zod'
-import { DEFAULT_API_OPTIONS, type ApiOptions } from '../http/api-options.ts'
 import { parseFingerprints } from '../sftp/host-key.ts'
+
+/** Settings of the partner API (config.api), from the PASSERELLE_API_* variables below. */
+export interface ApiOptions {
+  graceDays: number
+  rateLimit: { perSecond: number; burst: number }
+  authFailuresPerMinute: number
+  bodyLimitBytes: number
+  trustProxy: boolean
+  /** Milliseconds a token found valid is trusted without reading it again (0: every request). */
+  tokenCacheMs: number
+  /** Largest page of a list endpoint. */
+  maxPageSize: number
+}
+
+export const DEFAULT_API_OPTIONS: ApiOptions = {
+  graceDays: 30,
+  rateLimit: { perSecond: 20, burst: 100 },
+  authFailuresPerMinute: 30,
+  bodyLimitBytes: 64 * 1024,
+  trustProxy: false,
+  tokenCacheMs: 2000,
+  maxPageSize: 200,
+}
 
 /**
  * Every setting of Passerelle, in one zod schema over the environment: parsed once by the entry point (the CLI's

@@ -1,27 +1,26 @@
 import cron from 'node-cron'
 import { z } from 'zod'
+import { hasCredentials, SftpEndpointSchema } from '../sftp/sftp-endpoint.ts'
 import { NATFLUX, TYPEFLUX } from '../ingestion/cnaf/code-lists.ts'
-import { hasCredential, SftpConnectionSchema } from '../sftp/sftp-connection.ts'
 
 /**
  * A flow declaration, `flows/<id>.yaml` (the file name is the id). It says who produces the flow, its format,
  * where to fetch it, what to do with a file after it is loaded or rejected, when to pull, and which retention
  * policy applies to the data it brings.
  */
-export const SftpSourceSchema = SftpConnectionSchema
-  .extend({
-    /** A JavaScript regular expression matched against the whole file name. */
-    pattern: z.string().min(1),
-    /** A file is taken only once it is this old (still being written otherwise). */
-    min_age_seconds: z.number().int().min(0).default(60),
-    /** When set, a file is taken only once `<name><suffix>` exists beside it (e.g. `.ok`). */
-    ready_marker_suffix: z.string().min(1).optional(),
-    after_load: z
-      .object({ action: z.enum(['move', 'delete']).default('move'), dir: z.string().default('done'), ack: z.boolean().default(true) })
-      .default({ action: 'move', dir: 'done', ack: true }),
-    after_reject: z.object({ dir: z.string().default('rejected'), nack: z.boolean().default(true) }).default({ dir: 'rejected', nack: true }),
-  })
-  .refine(...hasCredential)
+
+export const SftpSourceSchema = SftpEndpointSchema.extend({
+  /** A JavaScript regular expression matched against the whole file name. */
+  pattern: z.string().min(1),
+  /** A file is taken only once it is this old (still being written otherwise). */
+  min_age_seconds: z.number().int().min(0).default(60),
+  /** When set, a file is taken only once `<name><suffix>` exists beside it (e.g. `.ok`). */
+  ready_marker_suffix: z.string().min(1).optional(),
+  after_load: z
+    .object({ action: z.enum(['move', 'delete']).default('move'), dir: z.string().default('done'), ack: z.boolean().default(true) })
+    .default({ action: 'move', dir: 'done', ack: true }),
+  after_reject: z.object({ dir: z.string().default('rejected'), nack: z.boolean().default(true) }).default({ dir: 'rejected', nack: true }),
+}).refine(...hasCredentials)
 
 export type SftpSource = z.infer<typeof SftpSourceSchema>
 

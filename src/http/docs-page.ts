@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { escapeHtml } from '../html/escape-html.ts'
 
 /**
  * The documentation page for integrators (GET /docs), in French. The interactive part is Swagger UI
@@ -109,7 +110,6 @@ export const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete']
 

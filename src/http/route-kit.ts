@@ -6,7 +6,7 @@ import { purposeFields } from '../model/canonical-records.ts'
 import type { CanonicalField } from '../model/fields.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import type { ApiEnv } from './api-context.ts'
-import type { ApiOptions } from './api-options.ts'
+import type { ApiOptions } from '../config/config.ts'
 
 /** A resource's router under /v1 (resource-router.ts): authentication, rate limiting and the audit trail already apply. */
 export type ApiRouter = OpenAPIHono<ApiEnv>

@@ -14,6 +14,7 @@ import {
   NATFLUX,
   TYPEFLUX,
 } from '../ingestion/cnaf/code-lists.ts'
+import type { FieldId } from '../model/fields.ts'
 
 /**
  * The French label of every code a person reads: the CNAF VRSB0801 code lists (../shared/reference/flows.md §1.4)
@@ -216,7 +217,7 @@ export const FIELD_CODE_LISTS: Readonly<Record<string, CodeListName>> = {
   'personne.sexe': 'SEXE',
   'personne.role': 'ROLEPERS',
   'franceTravail.etat': 'FT_ETAT',
-}
+} satisfies Partial<Record<FieldId, CodeListName>>
 
 /** The French label of a code, or undefined when the list does not know it. */
 export function codeLabel(list: CodeListName, code: string): string | undefined {

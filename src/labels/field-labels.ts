@@ -1,4 +1,4 @@
-import { FIELDS_BY_ID, type CanonicalField } from '../model/fields.ts'
+import { FIELDS_BY_ID, type CanonicalField, type FieldId } from '../model/fields.ts'
 import type { Transform } from '../purposes/purpose.ts'
 import { codeLabel, codeListOf } from './code-labels.ts'
 import { euros, frenchDate } from './french-format.ts'
@@ -10,7 +10,7 @@ import { euros, frenchDate } from './french-format.ts'
 const YEAR_LABELS: Record<string, string> = {
   'personne.dateNaissance': 'Année de naissance',
   'dossier.dateDemande': 'Année de la demande',
-}
+} satisfies Partial<Record<FieldId, string>>
 
 export function exposedLabel(fieldId: string, transform: Transform, length?: number): string {
   const field = FIELDS_BY_ID.get(fieldId)

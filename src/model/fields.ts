@@ -22,8 +22,9 @@ export type FieldCategory =
 
 export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail'
 
-export interface CanonicalField {
-  id: string
+/** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
+export interface FieldDefinition<Id extends string = string> {
+  id: Id
   table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations'
   column: string
   type: FieldType
@@ -39,13 +40,13 @@ export interface CanonicalField {
 const CNAF: readonly SourceFlow[] = ['caf-beneficiaires', 'msa-beneficiaires']
 const FT: readonly SourceFlow[] = ['france-travail']
 
-type Def = Omit<CanonicalField, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
+type Def<Id extends string> = Omit<FieldDefinition<Id>, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
 
-function d(table: CanonicalField['table'], defs: Def[]): CanonicalField[] {
+function d<const Id extends string>(table: FieldDefinition['table'], defs: readonly Def<Id>[]): FieldDefinition<Id>[] {
   return defs.map((def) => ({ key: false, sources: table === 'france_travail_registrations' ? FT : CNAF, ...def, table }))
 }
 
-export const CANONICAL_FIELDS: readonly CanonicalField[] = [
+const CATALOGUE = [
   ...d('dossiers', [
     { id: 'dossier.numdemrsa', table: 'dossiers', column: 'numdemrsa', type: 'text', category: 'identifiant', key: true, source: 'DemandeRSA/NUMDEMRSA', label: 'Numéro de demande RSA', description: 'RSA application number (dossier key)' },
     { id: 'dossier.organisme', table: 'dossiers', column: 'organisme', type: 'code', category: 'identifiant', key: true, source: 'Organisme/FONORG', label: 'Organisme payeur', description: 'Paying body: CAF or MSA' },
@@ -117,6 +118,20 @@ export const CANONICAL_FIELDS: readonly CanonicalField[] = [
   ]),
 ]
 
+/**
+ * A canonical field id, derived from the catalogue: a typo in an id written in TypeScript fails to compile. Ids
+ * read from declarations are strings until checked (`isFieldId`, or loadDeclarations, which rejects unknown ones).
+ */
+export type FieldId = (typeof CATALOGUE)[number]['id']
+
+export type CanonicalField = FieldDefinition<FieldId>
+
+export const CANONICAL_FIELDS: readonly CanonicalField[] = CATALOGUE
+
 export const FIELDS_BY_ID: ReadonlyMap<string, CanonicalField> = new Map(CANONICAL_FIELDS.map((f) => [f.id, f]))
 
-export const KEY_FIELD_IDS: readonly string[] = CANONICAL_FIELDS.filter((f) => f.key).map((f) => f.id)
+export function isFieldId(id: string): id is FieldId {
+  return FIELDS_BY_ID.has(id)
+}
+
+export const KEY_FIELD_IDS: readonly FieldId[] = CANONICAL_FIELDS.filter((f) => f.key).map((f) => f.id)

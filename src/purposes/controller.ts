@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { readYamlFile } from '../declarations/read-yaml-dir.ts'
 
 /**
  * The controller (responsable du traitement) of this deployment, declared once in `mappings/controller.yaml`:
@@ -48,12 +48,8 @@ export function readController(dir: string): { controller: PurposeController | u
   const file = path.join(dir, CONTROLLER_FILE)
   const where = path.join(path.basename(dir), CONTROLLER_FILE)
   if (!existsSync(file)) return { controller: undefined, problems: [] }
-  let raw: unknown
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'))
-  } catch (error) {
-    return { controller: undefined, problems: [`${where}: (yaml): not valid YAML: ${(error as Error).message.split('\n')[0]}`] }
-  }
+  const { raw, problem } = readYamlFile(file, where)
+  if (problem) return { controller: undefined, problems: [problem] }
   const parsed = ControllerSchema.safeParse(raw)
   if (!parsed.success) {
     return {

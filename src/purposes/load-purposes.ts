@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
-import { DeclarationError } from '../flows/load-flows.ts'
+import { DeclarationError } from '../declarations/declaration-error.ts'
+import { readYamlDir } from '../declarations/read-yaml-dir.ts'
 import { closeMatches } from './close-matches.ts'
 import { CONTROLLER_FILE, readController } from './controller.ts'
 import { PurposeFieldSchema, PurposeSchema, type Purpose } from './purpose.ts'
@@ -17,7 +16,8 @@ export interface PurposesReading {
 
 /**
  * Loads and validates every `mappings/<id>.yaml` (or `.yml`); the file name is the purpose id. Throws a
- * DeclarationError listing every problem (file, key path, what is known) when any file is wrong.
+ * DeclarationError listing every problem (file, key path, what is known) when any file is wrong. Entry points use
+ * loadDeclarations (src/declarations/), which also cross-checks the purposes against the flows and policies.
  */
 export function loadPurposes(dir: string): Map<string, Purpose> {
   const { purposes, problems } = readPurposes(dir)
@@ -25,66 +25,29 @@ export function loadPurposes(dir: string): Map<string, Purpose> {
   return purposes
 }
 
-/** Same as loadPurposes, but hands back the problems instead of throwing (for `passerelle check`). */
+/** Same as loadPurposes, but hands back the problems instead of throwing. */
 export function readPurposes(dir: string): PurposesReading {
-  const problems: string[] = []
-  const purposes = new Map<string, Purpose>()
-  const files = new Map<string, string>()
-  let names: string[]
-  try {
-    names = readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && e.name !== CONTROLLER_FILE)
-      .map((e) => e.name)
-      .sort()
-  } catch (error) {
-    return { purposes, files, problems: [`${dir}: cannot read the mappings directory: ${(error as Error).message}`] }
-  }
+  const reading = readYamlDir(dir, PurposeSchema, {
+    kind: 'purpose',
+    skip: [CONTROLLER_FILE],
+    extraProblems: unknownKeys,
+    describeIssue: (issue, raw) => `${keyPath(issue.path, raw)}: ${describeIssue(issue, raw)}`,
+  })
   const declared = readController(dir)
-  problems.push(...declared.problems)
-  if (names.length === 0) problems.push(`${path.basename(dir)}: no purpose declared (no <id>.yaml file)`)
-  for (const name of names) {
-    const id = name.replace(/\.ya?ml$/, '')
-    const where = path.join(path.basename(dir), name)
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) {
-      problems.push(`${where}: (file name): the file name is the purpose id and must be kebab-case (got "${id}")`)
-      continue
-    }
-    const other = files.get(id)
-    if (other !== undefined) {
-      problems.push(`${where}: (file name): purpose id "${id}" is declared twice (${other} and ${where}): keep one file`)
-      continue
-    }
-    files.set(id, where)
-    let raw: unknown
-    try {
-      raw = parseYaml(readFileSync(path.join(dir, name), 'utf8'))
-    } catch (error) {
-      problems.push(`${where}: (yaml): not valid YAML: ${(error as Error).message.split('\n')[0]}`)
-      continue
-    }
-    const found = [...unknownKeys(raw), ...schemaProblems(raw)]
-    if (found.length > 0) {
-      problems.push(...found.map((p) => `${where}: ${p}`))
-      continue
-    }
-    const purpose = PurposeSchema.parse(raw)
+  const problems = [...declared.problems, ...reading.problems]
+  if (reading.files.size === 0 && reading.problems.length === 0) problems.push(`${path.basename(dir)}: no purpose declared (no <id>.yaml file)`)
+  const purposes = new Map<string, Purpose>()
+  for (const [id, purpose] of reading.entries) {
     const controller = purpose.controller ?? declared.controller
     if (!controller) {
       if (declared.problems.length === 0) {
-        problems.push(`${where}: controller: missing (declare the controller once for every purpose in ${path.join(path.basename(dir), CONTROLLER_FILE)}: name, address, dpo: { email })`)
+        problems.push(`${reading.files.get(id)}: controller: missing (declare the controller once for every purpose in ${path.join(path.basename(dir), CONTROLLER_FILE)}: name, address, dpo: { email })`)
       }
       continue
     }
     purposes.set(id, { ...purpose, id, controller })
   }
-  return { purposes, files, problems }
-}
-
-/** Validation problems as `key.path: message (known: ...)`, each naming what is expected. */
-function schemaProblems(raw: unknown): string[] {
-  const parsed = PurposeSchema.safeParse(raw)
-  if (parsed.success) return []
-  return parsed.error.issues.map((issue) => `${keyPath(issue.path, raw)}: ${describeIssue(issue, raw)}`)
+  return { purposes, files: reading.files, problems }
 }
 
 const HINTS: Record<string, string> = {

@@ -1,5 +1,5 @@
-import { DeclarationError } from '../flows/load-flows.ts'
-import { CANONICAL_FIELDS, FIELDS_BY_ID, KEY_FIELD_IDS, type CanonicalField } from '../model/fields.ts'
+import { DeclarationError } from '../declarations/declaration-error.ts'
+import { CANONICAL_FIELDS, isFieldId, KEY_FIELD_IDS, type CanonicalField, type FieldId } from '../model/fields.ts'
 import type { Purpose } from './purpose.ts'
 
 /**
@@ -26,12 +26,12 @@ export const BOOKKEEPING_COLUMNS: Readonly<Record<CanonicalTable, readonly strin
 export const CANONICAL_TABLES = Object.keys(BOOKKEEPING_COLUMNS) as CanonicalTable[]
 
 /** Canonical field ids Passerelle stores: every declared field plus KEY_FIELD_IDS. Throws on an unknown field id. */
-export function storedFieldIds(purposes: Purposes): ReadonlySet<string> {
-  const ids = new Set<string>(KEY_FIELD_IDS)
+export function storedFieldIds(purposes: Purposes): ReadonlySet<FieldId> {
+  const ids = new Set<FieldId>(KEY_FIELD_IDS)
   const unknown: string[] = []
   for (const purpose of purposeList(purposes)) {
     for (const field of purpose.fields) {
-      if (FIELDS_BY_ID.has(field.field)) ids.add(field.field)
+      if (isFieldId(field.field)) ids.add(field.field)
       else unknown.push(`purpose "${purpose.id}": fields: unknown canonical field "${field.field}" (run passerelle check)`)
     }
   }
@@ -44,7 +44,11 @@ export function storedFieldIds(purposes: Purposes): ReadonlySet<string> {
  * (BOOKKEEPING_COLUMNS) are not included; every table appears, possibly with only its key columns.
  */
 export function storedColumns(purposes: Purposes): Map<CanonicalTable, Set<string>> {
-  const stored = storedFieldIds(purposes)
+  return columnsOf(storedFieldIds(purposes))
+}
+
+/** The catalogue columns of `stored`, per table (every table appears). */
+export function columnsOf(stored: ReadonlySet<FieldId>): Map<CanonicalTable, Set<string>> {
   const columns = new Map<CanonicalTable, Set<string>>(CANONICAL_TABLES.map((t) => [t, new Set<string>()]))
   for (const field of CANONICAL_FIELDS) {
     if (stored.has(field.id)) columns.get(field.table)!.add(field.column)

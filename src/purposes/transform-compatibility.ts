@@ -1,9 +1,9 @@
-import type { CanonicalField } from '../model/fields.ts'
+import type { CanonicalField, FieldId } from '../model/fields.ts'
 import type { Transform } from './purpose.ts'
 
 /** Catalogue fields holding a French postcode or an INSEE commune code: what `postcode-to-departement` reads. */
-export const POSTCODE_FIELD_IDS: ReadonlySet<string> = new Set(['adresse.codePostal'])
-export const COMMUNE_CODE_FIELD_IDS: ReadonlySet<string> = new Set(['adresse.codeInsee', 'franceTravail.codeInsee'])
+export const POSTCODE_FIELD_IDS: ReadonlySet<string> = new Set<FieldId>(['adresse.codePostal'])
+export const COMMUNE_CODE_FIELD_IDS: ReadonlySet<string> = new Set<FieldId>(['adresse.codeInsee', 'franceTravail.codeInsee'])
 
 /**
  * Whether a transform makes sense on a catalogue field; the reason when it does not. `year` and `age-band` read

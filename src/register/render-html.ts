@@ -1,5 +1,6 @@
 import { plural } from '../labels/french-format.ts'
 import type { Register, RegisterRetention, RegisterStatistics } from './build-register.ts'
+import { escapeHtml as esc } from '../html/escape-html.ts'
 
 /**
  * The register as one standalone, print-friendly French HTML page: inline CSS, no script, no external asset.
@@ -194,6 +195,3 @@ function retention(r: RegisterRetention): string {
 export const CONTROLLER_TO_COMPLETE =
   'À compléter : le responsable du traitement déclaré (mappings/controller.yaml) porte encore une adresse d’exemple ; indiquer celle du Département et de son délégué à la protection des données, puis régénérer ce registre.'
 
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-}

@@ -1,5 +1,6 @@
 import type { ETATDOSRSA } from '../ingestion/cnaf/code-lists.ts'
-import { parisDay, type CalendarDate } from './duration.ts'
+import { parisDay } from '../calendar/paris-day.ts'
+import type { CalendarDate } from './duration.ts'
 import type { Anchor } from './policy.ts'
 
 /**

@@ -35,24 +35,6 @@ export function isCalendarDate(text: string): boolean {
   return d.toISOString().slice(0, 10) === text
 }
 
-const PARIS_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' })
-
-/** The civil day (Europe/Paris) of an instant. */
-export function parisDay(instant: Date): CalendarDate {
-  return PARIS_DAY.format(instant)
-}
-
-/** 00:00 Europe/Paris on `day`, as an instant (for comparisons with timestamptz columns). */
-export function parisMidnight(day: CalendarDate): Date {
-  // Paris is UTC+1 or UTC+2: start from UTC midnight minus 2 hours and step forward to the first instant on `day`.
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number]
-  for (const offsetHours of [2, 1]) {
-    const candidate = new Date(Date.UTC(y, m - 1, d, -offsetHours))
-    if (parisDay(candidate) === day && parisDay(new Date(candidate.getTime() - 1)) !== day) return candidate
-  }
-  throw new Error(`parisMidnight: cannot place ${day} in Europe/Paris`)
-}
-
 function daysInMonth(year: number, month0: number): number {
   return new Date(Date.UTC(year, month0 + 1, 0)).getUTCDate()
 }

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { parse as parseYaml } from 'yaml'
-import { DeclarationError } from '../flows/load-flows.ts'
+import { DeclarationError } from '../declarations/declaration-error.ts'
+import { readYamlDir, type YamlDirReading } from '../declarations/read-yaml-dir.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
 import { addDuration } from './duration.ts'
 import { ANCHORS_BY_SCOPE, RetentionPolicySchema, toRetentionPolicy, type PolicyScope, type RetentionPolicy } from './policy.ts'
@@ -10,54 +10,36 @@ import { ANCHORS_BY_SCOPE, RetentionPolicySchema, toRetentionPolicy, type Policy
 export const SYSTEM_SCOPES: readonly PolicyScope[] = ['audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens']
 
 /**
- * Loads and validates every `<flowsDir>/retention/<id>.yaml` (the file name is the policy id). Throws a
- * `DeclarationError` listing every problem, each naming the file and the field.
+ * Reads every `<flowsDir>/retention/<id>.yaml` (the file name is the policy id), listing every problem, each naming
+ * the file and the field; each system scope needs exactly one policy.
  */
-export function loadRetentionPolicies(flowsDir: string): Map<string, RetentionPolicy> {
+export function readRetentionPolicies(flowsDir: string): YamlDirReading<RetentionPolicy> {
+  const label = `${path.basename(flowsDir)}/retention`
   const dir = path.join(flowsDir, 'retention')
-  const where = (file: string) => path.join(path.basename(flowsDir), 'retention', file)
   if (!existsSync(dir)) {
-    throw new DeclarationError([`${path.join(path.basename(flowsDir), 'retention')}/: no retention policy folder (expected flows/retention/<policy-id>.yaml)`])
+    return { entries: new Map(), files: new Map(), problems: [`${label}/: no retention policy folder (expected flows/retention/<policy-id>.yaml)`] }
   }
-  const problems: string[] = []
+  const reading = readYamlDir(dir, RetentionPolicySchema, { kind: 'policy', label })
+  const problems = [...reading.problems]
   const policies = new Map<string, RetentionPolicy>()
-  const files = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => e.name)
-    .sort()
-  for (const file of files) {
-    const id = file.replace(/\.ya?ml$/, '')
-    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) {
-      problems.push(`${where(file)}: the file name is the policy id and must be kebab-case (got "${id}")`)
-      continue
-    }
-    if (policies.has(id)) {
-      problems.push(`${where(file)}: policy id "${id}" is declared twice (.yaml and .yml)`)
-      continue
-    }
-    let raw: unknown
-    try {
-      raw = parseYaml(readFileSync(path.join(dir, file), 'utf8'))
-    } catch (error) {
-      problems.push(`${where(file)}: not valid YAML: ${(error as Error).message}`)
-      continue
-    }
-    const parsed = RetentionPolicySchema.safeParse(raw)
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${where(file)}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
-      continue
-    }
-    const policy = toRetentionPolicy(id, parsed.data)
-    problems.push(...checkPolicy(policy).map((p) => `${where(file)}: ${p}`))
+  for (const [id, declared] of reading.entries) {
+    const policy = toRetentionPolicy(id, declared)
+    problems.push(...checkPolicy(policy).map((p) => `${reading.files.get(id)}: ${p}`))
     policies.set(id, policy)
   }
   for (const scope of SYSTEM_SCOPES) {
     const ids = [...policies.values()].filter((p) => p.appliesTo === scope).map((p) => p.id)
-    if (ids.length === 0) problems.push(`${path.basename(flowsDir)}/retention/: no policy with applies_to: ${scope} (the gateway's own data needs one)`)
-    if (ids.length > 1) problems.push(`${path.basename(flowsDir)}/retention/: several policies apply to ${scope} (${ids.join(', ')}): keep one`)
+    if (ids.length === 0) problems.push(`${label}/: no policy with applies_to: ${scope} (the gateway's own data needs one)`)
+    if (ids.length > 1) problems.push(`${label}/: several policies apply to ${scope} (${ids.join(', ')}): keep one`)
   }
+  return { entries: policies, files: reading.files, problems }
+}
+
+/** readRetentionPolicies, throwing a DeclarationError when anything is wrong (entry points use loadDeclarations). */
+export function loadRetentionPolicies(flowsDir: string): Map<string, RetentionPolicy> {
+  const { entries, problems } = readRetentionPolicies(flowsDir)
   if (problems.length > 0) throw new DeclarationError(problems)
-  return policies
+  return entries
 }
 
 /** The rules a single policy must follow beyond its schema (pure). */
@@ -93,33 +75,6 @@ export function checkPolicy(policy: RetentionPolicy): string[] {
             'both durations count from the anchor, so the archive duration must be the longer one',
         )
       }
-    }
-  }
-  return problems
-}
-
-/**
- * Cross-checks the declarations that name policies (pure): every flow's `retention` names a `flow-data` policy,
- * every purpose's `retention` names a `flow-data` or `purpose` policy. Returns problems (empty when all is well).
- */
-export function checkRetentionReferences(
-  policies: ReadonlyMap<string, RetentionPolicy>,
-  flows: Iterable<{ id: string; retention: string }>,
-  purposes: Iterable<{ id: string; retention: string }> = [],
-): string[] {
-  const problems: string[] = []
-  const known = (scopes: PolicyScope[]) =>
-    [...policies.values()].filter((p) => scopes.includes(p.appliesTo)).map((p) => p.id).sort().join(', ') || '(none)'
-  for (const flow of flows) {
-    const policy = policies.get(flow.retention)
-    if (!policy) problems.push(`flows/${flow.id}.yaml: retention: unknown policy "${flow.retention}" (known flow-data policies: ${known(['flow-data'])}; add flows/retention/${flow.retention}.yaml)`)
-    else if (policy.appliesTo !== 'flow-data') problems.push(`flows/${flow.id}.yaml: retention: policy "${flow.retention}" applies to ${policy.appliesTo}, not flow-data`)
-  }
-  for (const purpose of purposes) {
-    const policy = policies.get(purpose.retention)
-    if (!policy) problems.push(`mappings/${purpose.id}.yaml: retention: unknown policy "${purpose.retention}" (known: ${known(['flow-data', 'purpose'])}; add flows/retention/${purpose.retention}.yaml)`)
-    else if (policy.appliesTo !== 'flow-data' && policy.appliesTo !== 'purpose') {
-      problems.push(`mappings/${purpose.id}.yaml: retention: policy "${purpose.retention}" applies to ${policy.appliesTo}, not to a purpose's data`)
     }
   }
   return problems

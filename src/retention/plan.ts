@@ -1,4 +1,5 @@
-import { addDuration, cutoffFor, parisDay, type CalendarDate, type Duration } from './duration.ts'
+import { parisDay } from '../calendar/paris-day.ts'
+import { addDuration, cutoffFor, type CalendarDate, type Duration } from './duration.ts'
 import { anchorDay, type AnchorFacts } from './anchors.ts'
 import type { RetentionPhase, RetentionPolicy } from './policy.ts'
 

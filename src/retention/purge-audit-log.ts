@@ -1,5 +1,6 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
-import { addDuration, parisMidnight } from './duration.ts'
+import { parisMidnight } from '../calendar/paris-day.ts'
+import { addDuration } from './duration.ts'
 import type { PolicyCutoffs } from './plan.ts'
 import { retentionReceipt } from './receipt.ts'
 import { betweenChunks, type RunContext } from './run-context.ts'

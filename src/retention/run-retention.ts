@@ -3,13 +3,11 @@ import { eraseOrphanAuditTexts } from './erase-orphan-audit-texts.ts'
 import type { Keys } from '../crypto/keys.ts'
 import { withAdvisoryLock } from '../db/advisory-lock.ts'
 import type { Db, Queryable } from '../db/db.ts'
-import { loadFlows } from '../flows/load-flows.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
 import type { Logger } from '../log/logger.ts'
-import { loadPurposes } from '../purposes/load-purposes.ts'
-import { storedColumns } from '../purposes/stored-fields.ts'
+import { columnsOf } from '../purposes/stored-fields.ts'
 import { archiveExpired } from './archive-expired.ts'
 import { destroyExpired } from './destroy-expired.ts'
-import { loadRetentionPolicies } from './load-policies.ts'
 import { activeClearTargets, archiveClearTargets, countMinimisable, minimiseStored, type ClearTarget } from './minimise-stored.ts'
 import { planRetention, type PolicyCutoffs } from './plan.ts'
 import type { RetentionPolicy } from './policy.ts'
@@ -59,9 +57,11 @@ export interface RetentionDeps {
   db: Db
   keys: Keys
   log: Logger
-  flowsDir: string
-  /** When given, the run also clears stored columns that no purpose declares any more. */
-  mappingsDir?: string
+  /**
+   * The declarations the process loaded (loadDeclarations): the same object ingestion stores by, so retention clears
+   * exactly the columns ingestion no longer fills. Without `stored`, active-base minimisation is not checked.
+   */
+  declarations: Pick<Declarations, 'flows' | 'retentionPolicies'> & Partial<Pick<Declarations, 'stored'>>
   /** When given, leftover staged files past the staging policy are deleted. */
   stagingDir?: string
   /** When given, statistical extract files past the extract-files policy are deleted. */
@@ -180,8 +180,7 @@ async function countUngoverned(db: Queryable, governed: string[]): Promise<Reten
 export async function runRetention(deps: RetentionDeps, options: RetentionOptions): Promise<RetentionReport> {
   const { db, log } = deps
   const runId = randomUUID()
-  const policies = loadRetentionPolicies(deps.flowsDir)
-  const flows = loadFlows(deps.flowsDir)
+  const { retentionPolicies: policies, flows, stored } = deps.declarations
   const plan = planRetention(policies, options.now)
   const ctx: RunContext = {
     db,
@@ -231,10 +230,10 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
   const kept = new Map(flowData.map((p) => [p.id, keptColumns(p)] as const))
   await step('minimise', async () => {
     const targets: ClearTarget[] = []
-    if (deps.mappingsDir) {
-      targets.push(...activeClearTargets(storedColumns(loadPurposes(deps.mappingsDir)) as Map<CanonicalTable, Set<string>>))
+    if (stored) {
+      targets.push(...activeClearTargets(columnsOf(stored) as Map<CanonicalTable, Set<string>>))
     } else {
-      report.minimisation.skipped = 'no mappings directory given: active-base minimisation not checked'
+      report.minimisation.skipped = 'no stored-field set given: active-base minimisation not checked'
     }
     for (const policy of flowData) targets.push(...archiveClearTargets(policy.id, kept.get(policy.id)!))
     if (options.dryRun) {

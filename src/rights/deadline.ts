@@ -1,4 +1,5 @@
-import { addDuration, isCalendarDate, parisDay, type CalendarDate } from '../retention/duration.ts'
+import { parisDay } from '../calendar/paris-day.ts'
+import { addDuration, isCalendarDate, type CalendarDate } from '../retention/duration.ts'
 
 /**
  * Legal deadlines of data-subject requests (GDPR art. 12(3)): one month from receipt, extendable by two further

@@ -1,17 +1,11 @@
+import { escapeHtml as esc } from '../html/escape-html.ts'
+
 export { frenchDate } from '../labels/french-format.ts'
 
-/**
+/*
  * The standalone French HTML pages of data-subject requests (access export, rectification notice): inline CSS,
- * no script, no external asset, print-friendly. Every text goes through `esc`.
+ * no script, no external asset, print-friendly. Every text goes through escapeHtml.
  */
-export function esc(value: unknown): string {
-  return String(value ?? '')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;')
-}
 
 const CSS = `
   body { font-family: "Marianne", "Segoe UI", Arial, sans-serif; margin: 2rem auto; max-width: 60rem; color: #161616; line-height: 1.45; }

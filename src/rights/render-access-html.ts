@@ -1,5 +1,6 @@
 import type { AccessExport, ExportItem, ExportSource, PurposeView } from './access-export.ts'
-import { esc, frenchDate, htmlPage } from './html-page.ts'
+import { escapeHtml as esc } from '../html/escape-html.ts'
+import { frenchDate, htmlPage } from './html-page.ts'
 import { OUTCOME_LABELS, REQUEST_TYPE_LABELS } from './labels.ts'
 import { isOutcome, isRequestType } from './rights-request.ts'
 

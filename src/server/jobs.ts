@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { checkpointAuditLog, writeAuditCheckpoint } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
-import type { Declarations } from '../flows/declarations.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
 import { pullFlow } from '../ingestion/pull-flow.ts'
 import type { JobCounts } from '../jobs/run-job.ts'
 import { metrics } from '../metrics/metrics.ts'
@@ -41,7 +41,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     schedule: schedules.retention,
     run: async () => {
       const report = await runRetention(
-        { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
+        { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
         { now: new Date(), dryRun: false },
       )
       const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import SftpClient from 'ssh2-sftp-client'
-import type { SftpConnection } from './sftp-connection.ts'
+import type { DeclaredSftpEndpoint } from './sftp-endpoint.ts'
 import type { Logger } from '../log/logger.ts'
 import { backoffDelay, sleep } from './backoff.ts'
 import { fingerprintOfKeyBlob } from './host-key.ts'
@@ -68,7 +68,7 @@ export interface SftpSessionContext {
  * then connects, retrying connection faults with exponential backoff and jitter. Authentication failures and a
  * host key that does not match the configured fingerprint are never retried.
  */
-export async function openSftpSession(source: SftpConnection, ctx: SftpSessionContext): Promise<SftpSession> {
+export async function openSftpSession(source: DeclaredSftpEndpoint, ctx: SftpSessionContext): Promise<SftpSession> {
   const endpoint = resolveSftpSource(source, ctx.flowId, ctx.env)
   if (!endpoint.hostKeyFingerprints) {
     ctx.log.warn({ flowId: ctx.flowId, host: endpoint.host, port: endpoint.port }, 'sftp host key not checked: the flow declares no host_key_env')
@@ -286,10 +286,12 @@ class ClientSession implements SftpSession {
     const client = await this.ready()
     try {
       // 64 parallel reads of 128 KiB: 2-3x the default 32 KiB chunks over loopback from OpenSSH (whose packets
-      // carry up to 256 KiB); ssh2 splits a chunk for servers with smaller packets.
+      // carry up to 256 KiB). A server that announces no larger reads (no limits@openssh.com) gets chunks of its own
+      // read size: ssh2 would split a bigger chunk into sequential reads, so nothing would reach the disk until a
+      // quarter of the file had crossed the network.
       await this.abortable(client.fastGet(remotePath, localPath, {
         concurrency: 64,
-        chunkSize: 131_072,
+        chunkSize: downloadChunkSize(client),
         ...(options.onProgress ? { step: (transferred: number, _chunk: number, total: number) => options.onProgress!(transferred, total) } : {}),
       }))
     } catch (error) {
@@ -373,6 +375,12 @@ class ClientSession implements SftpSession {
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code
   return typeof code === 'string' ? code : typeof code === 'number' ? String(code) : undefined
+}
+
+/** The download chunk: 128 KiB, or the largest read the server accepts in one request when that is smaller. */
+function downloadChunkSize(client: SftpClient): number {
+  const maxRead = (client as unknown as { sftp?: { _maxReadLen?: unknown } }).sftp?._maxReadLen
+  return typeof maxRead === 'number' && maxRead > 0 ? Math.min(131_072, maxRead) : 131_072
 }
 
 /** ssh2-sftp-client prefixes messages with the names of its internal functions ("getConnection: ", "_fastGet->"). */

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { FIELDS_BY_ID } from '../model/fields.ts'
-import { hasCredential, SftpConnectionSchema } from '../sftp/sftp-connection.ts'
+import { hasCredentials, SftpEndpointSchema } from '../sftp/sftp-endpoint.ts'
+import { FIELDS_BY_ID, type FieldId } from '../model/fields.ts'
 import { HIERARCHY_KINDS, levelName, levelProblem, type LevelSpec } from './hierarchies.ts'
 
 /**
@@ -27,8 +27,11 @@ export const QuasiIdentifierSchema = z.object({
 })
 export type QuasiIdentifier = z.infer<typeof QuasiIdentifierSchema>
 
-/** Where a recipient's extracts are pushed: the same connection as a flow's SFTP source (src/sftp/sftp-connection.ts). */
-export const SftpDestinationSchema = SftpConnectionSchema.refine(...hasCredential)
+/**
+ * Where a recipient's extracts are pushed: declared like a flow's SFTP source (same names), plus the remote folder.
+ * Host and port may name environment variables (`${VAR}`).
+ */
+export const SftpDestinationSchema = SftpEndpointSchema.refine(...hasCredentials)
 export type SftpDestination = z.infer<typeof SftpDestinationSchema>
 
 export const RecipientSchema = z.object({
@@ -91,7 +94,7 @@ export interface StatisticalPurposeLike {
  * Canonical fields that identify a person directly: a statistical purpose may not declare them at all,
  * whatever the transform (a truncated name or street is still a name or a street).
  */
-export const DIRECT_IDENTIFIER_FIELDS: ReadonlySet<string> = new Set([
+export const DIRECT_IDENTIFIER_FIELDS: ReadonlySet<string> = new Set<FieldId>([
   'personne.nir',
   'personne.nom',
   'personne.nomNaissance',

@@ -21,6 +21,7 @@ import { microdataChunks, microdataHeader, orderByPseudonym } from './microdata.
 import { derivePseudonymKey } from './pseudonym.ts'
 import { sftpPusher, type ExtractPusher } from './push-extract.ts'
 import { insertExtract, latestMicrodataExtract, markExtractDelivered, readPopulation, refreshPlannerStatistics, type ExtractRecord } from './queries.ts'
+import { parisDay } from '../calendar/paris-day.ts'
 
 /**
  * One statistical extract, end to end: read the population through the purpose's projection, apply disclosure
@@ -148,11 +149,6 @@ export class ExtractRefusedError extends Error {
 
 const DEFAULT_BATCH = 20_000
 
-/** Today's date in Europe/Paris, `YYYY-MM-DD`. */
-export function parisDate(at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit' }).format(at)
-}
-
 function checkAsOf(asOf: string): void {
   const date = new Date(`${asOf}T00:00:00Z`)
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== asOf) {
@@ -228,7 +224,7 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
   const { purpose } = options
   const stats = statisticsOf(purpose)
   const recipient = recipientOf(purpose, stats, options.recipientId)
-  const asOf = options.asOf ?? parisDate(now)
+  const asOf = options.asOf ?? parisDay(now)
   checkAsOf(asOf)
   const table = options.aggregate === undefined ? undefined : stats.aggregates.find((t) => t.name === options.aggregate)
   if (options.aggregate !== undefined && !table) {

@@ -13,7 +13,7 @@ import { createApp, type ApiApp } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import type { Flow } from '../../src/flows/flow.ts'
 import { ingestFile, type FileOutcome, type IngestDeps } from '../../src/ingestion/ingest-file.ts'
-import type { ApiOptions } from '../../src/http/api-options.ts'
+import type { ApiOptions } from '../../src/config/config.ts'
 import { parsePurpose, type Purpose, type Role } from '../../src/purposes/purpose.ts'
 
 /**

@@ -70,7 +70,7 @@ describe.skipIf(postgresUnavailable())('a process killed mid-load', () => {
 
   it('leaves nothing half-loaded, and the rerun loads the file once', async () => {
     const file = path.join(work, cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: '2026-11-02' }))
-    await writeCnafFile(file, { flow: 'caf', seed: 11, typeflux: 'M', foyers: 3000, dtcreaflux: '2026-11-02' })
+    await writeCnafFile(file, { flow: 'caf', seed: 11, typeflux: 'M', foyers: 1200, dtcreaflux: '2026-11-02' })
 
     const first = await ingest(file, true)
     expect(first.signal).toBe('SIGKILL')
@@ -79,11 +79,11 @@ describe.skipIf(postgresUnavailable())('a process killed mid-load', () => {
 
     const second = await ingest(file, false)
     expect(second.code).toBe(0)
-    expect(JSON.parse(second.out).files[0]).toMatchObject({ status: 'loaded', accepted: 3000, rejected: 0 })
+    expect(JSON.parse(second.out).files[0]).toMatchObject({ status: 'loaded', accepted: 1200, rejected: 0 })
     const third = await ingest(file, false)
     expect(JSON.parse(third.out).files[0]).toMatchObject({ status: 'skipped' })
     const final = await counts()
     expect(final.files).toBe(1)
-    expect(final.dossiers).toBe(3000)
+    expect(final.dossiers).toBe(1200)
   }, 240_000)
 })

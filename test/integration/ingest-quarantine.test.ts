@@ -124,7 +124,7 @@ describe.skipIf(postgresUnavailable())('a file whose reading never finishes', ()
 
   it('is quarantined after two deaths, skipped with a log line, and read again once released', async () => {
     const name = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: '2026-11-02' })
-    await writeCnafFile(path.join(dropDir, name), { flow: 'caf', seed: 11, typeflux: 'M', foyers: 3000, dtcreaflux: '2026-11-02' })
+    await writeCnafFile(path.join(dropDir, name), { flow: 'caf', seed: 11, typeflux: 'M', foyers: 1200, dtcreaflux: '2026-11-02' })
 
     // One death: the next pull tries again (a restart during a load is not a reason to set a file aside).
     expect((await ingest(true)).signal).toBe('SIGKILL')
@@ -158,7 +158,7 @@ describe.skipIf(postgresUnavailable())('a file whose reading never finishes', ()
 
     const loaded = await ingest(false)
     expect(loaded.code).toBe(0)
-    expect(JSON.parse(loaded.out).files).toMatchObject([{ name, status: 'loaded', accepted: 3000 }])
+    expect(JSON.parse(loaded.out).files).toMatchObject([{ name, status: 'loaded', accepted: 1200 }])
     expect(existsSync(path.join(dropDir, 'done', name))).toBe(true)
     // A file that finishes leaves nothing in the quarantine.
     expect((await withDb((db) => db.query('select 1 from file_quarantine'))).rows).toEqual([])

@@ -95,7 +95,7 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
   }
 
   it('a pull killed mid-download leaves a private partial copy, which the next serve start removes', async () => {
-    const name = await dropFile('2026-10-02', 2000)
+    const name = await dropFile('2026-10-02', 1200)
     proxy.holdAfter(256 * 1024)
     const pull = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env('a'))
     const partial = await until('a partial download', () => {
@@ -121,7 +121,7 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
   }, 600_000)
 
   it('a pull killed mid-load leaves its full copy, which the next ingest removes before loading the file once', async () => {
-    const name = await dropFile('2026-10-02', 2000)
+    const name = await dropFile('2026-10-02', 1200)
     const pull = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env('a'))
     await pull.waitFor(/records staged/, 240_000)
     pull.child.kill('SIGKILL')
@@ -133,12 +133,12 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
     const again = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env('a'))
     const exit = await again.exited
     expect(exit.code, again.stderr().slice(-800)).toBe(0)
-    expect(JSON.parse(again.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 2000 }])
+    expect(JSON.parse(again.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 1200 }])
     expect(filesBelow(staging)).toEqual([])
   }, 600_000)
 
   it('a start beside a live pull leaves its download alone, and that pull then loads its file', async () => {
-    const name = await dropFile('2026-11-02', 2000)
+    const name = await dropFile('2026-11-02', 1200)
     proxy.holdAfter(256 * 1024)
     const pull = spawnPasserelle(['ingest', '--flow', 'caf-beneficiaires', '--json'], env('a'))
     const partial = await until('a partial download', () => {
@@ -170,7 +170,7 @@ describe.skipIf(postgresUnavailable())('staged copies after a killed pull', () =
     }
     const exit = await pull.exited
     expect(exit.code, pull.stderr().slice(-800)).toBe(0)
-    expect(JSON.parse(pull.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 2000 }])
+    expect(JSON.parse(pull.stdout()).files).toMatchObject([{ name, status: 'loaded', accepted: 1200 }])
     expect(filesBelow(staging)).toEqual([])
   }, 600_000)
 })

@@ -10,6 +10,7 @@ import { showArchivedDossier } from '../../src/retention/read-archive.ts'
 import { runRetention } from '../../src/retention/run-retention.ts'
 import { readPopulation } from '../../src/statistics/queries.ts'
 import { buildWorld, seedAssignment, testPurposes, worldApp, WORLD_NOW, type World } from '../helpers/api-seed.ts'
+import { flowDeclarations } from '../helpers/declarations.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { day, resetRetentionTables, retransmitRegistration, seedDossier, seedFile, seedRegistration } from '../helpers/retention-seed.ts'
 
@@ -26,12 +27,11 @@ describe.skipIf(postgresUnavailable())('a person whose RSA dossier is archived w
   const keys = testKeys()
   const purposes = testPurposes()
   const log = createLogger({ level: 'silent' })
-  const flowsDir = path.resolve('flows')
   const get = (token: string, p: string) => app.request(p, { headers: { Authorization: `Bearer ${token}` } })
   const SENTINEL_NAME = 'NOM-0001'
   const SENTINEL_BIRTH = '1981-01-15'
   let p1: World['persons'][string]
-  const run = (now: Date) => runRetention({ db: t.db, keys, log, flowsDir }, { now, dryRun: false })
+  const run = (now: Date) => runRetention({ db: t.db, keys, log, declarations: flowDeclarations() }, { now, dryRun: false })
 
   /** Rows of every table (public and archive schemas) whose text holds `needle`, as `schema.table` names. */
   async function rowsHolding(needle: string): Promise<string[]> {
@@ -214,8 +214,7 @@ describe.skipIf(postgresUnavailable())('one identity while a person moves betwee
   let t: TestDatabase
   const keys = testKeys()
   const log = createLogger({ level: 'silent' })
-  const flowsDir = path.resolve('flows')
-  const run = (now: Date) => runRetention({ db: t.db, keys, log, flowsDir }, { now, dryRun: false })
+  const run = (now: Date) => runRetention({ db: t.db, keys, log, declarations: flowDeclarations() }, { now, dryRun: false })
   const places = async (matchKey: string) =>
     (await t.db.query<{ place: string }>(
       `select 'persons' as place from persons where match_key = $1 and nom is not null

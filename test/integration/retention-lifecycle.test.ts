@@ -11,6 +11,7 @@ import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 import { runRetention, type RetentionOptions } from '../../src/retention/run-retention.ts'
 import { ANCHORS } from '../../src/retention/policy.ts'
 import { withAdvisoryLock } from '../../src/db/advisory-lock.ts'
+import { flowDeclarations } from '../helpers/declarations.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { day, resetRetentionTables, retransmitRegistration, seedDossier, seedRegistration } from '../helpers/retention-seed.ts'
 
@@ -21,7 +22,7 @@ const flowsDir = path.resolve('flows')
 describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
   let t: TestDatabase
   const run = (now: Date, extra: Partial<RetentionOptions> = {}) =>
-    runRetention({ db: t.db, keys, log, flowsDir }, { now, dryRun: false, ...extra })
+    runRetention({ db: t.db, keys, log, declarations: flowDeclarations(flowsDir) }, { now, dryRun: false, ...extra })
   const count = async (table: string, where = 'true', params: unknown[] = []) =>
     (await t.db.query<{ n: number }>(`select count(*)::int as n from ${table} where ${where}`, params)).rows[0]!.n
 
@@ -192,7 +193,7 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     await seedRegistration(t.db, { personKey: held.persons[0]!.matchKey, etat: 'radiation', dateEtat: '2014-01-01', transmittedAt: day('2014-02-01') })
     await seedDossier(t.db, keys, { numdemrsa: 'FREE1', etatDroit: '5', dateCloture: '2015-01-31', transmittedAt: day('2015-02-05'), persons: [{ nir13: '1800175000007', birthDate: '1980-01-07', nom: 'NOMG', prenom: 'PG' }] })
     const hold = await addLegalHold(t.db, keys, { numdemrsa: 'HELD1', reason: 'contentieux devant le tribunal administratif', reference: 'TA-2026-001', actor: 'dpo', now: day('2026-01-01') })
-    const dry = await runRetention({ db: t.db, keys, log, flowsDir }, { now: day('2026-01-02'), dryRun: true })
+    const dry = await runRetention({ db: t.db, keys, log, declarations: flowDeclarations(flowsDir) }, { now: day('2026-01-02'), dryRun: true })
     const rsaPlan = dry.policies.find((p) => p.id === 'rsa-beneficiaires')!
     expect(rsaPlan.archived.dossiers).toBe(2)
     expect(rsaPlan.alsoDestroyedOnArchiving).toBe(1)
@@ -311,7 +312,7 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
   it('plans a future day without changing anything (dry run, as of)', async () => {
     await seedRegistration(t.db, { personKey: 'ft-3', etat: 'inscription', dateEtat: '2026-01-10', transmittedAt: day('2026-01-15') })
     const plan = planRetention(loadRetentionPolicies(flowsDir), day('2026-06-15'))
-    const report = await runRetention({ db: t.db, keys, log, flowsDir }, { now: day('2026-06-15'), dryRun: true })
+    const report = await runRetention({ db: t.db, keys, log, declarations: flowDeclarations(flowsDir) }, { now: day('2026-06-15'), dryRun: true })
     const ft = report.policies.find((p) => p.id === 'france-travail')!
     expect(ft).toMatchObject({ archived: { france_travail_registrations: 1 }, active: { anchorCutoff: plan.cutoffs.get('france-travail')!.activeAnchorCutoff } })
     expect(await count('france_travail_registrations')).toBe(1)

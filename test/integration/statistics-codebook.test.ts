@@ -12,6 +12,7 @@ import { exposedName, type Purpose } from '../../src/purposes/purpose.ts'
 import { runRetention } from '../../src/retention/run-retention.ts'
 import { CODEBOOK_HEADER } from '../../src/statistics/codebook.ts'
 import { runExtract, type AggregateManifest, type ExtractDeps, type MicrodataManifest } from '../../src/statistics/run-extract.ts'
+import { flowDeclarations } from '../helpers/declarations.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 import { day } from '../helpers/retention-seed.ts'
@@ -176,7 +177,7 @@ describe.skipIf(postgresUnavailable())('the codebook of an extract', () => {
     expect(codebooks.length).toBeGreaterThanOrEqual(3)
     for (const f of readdirSync(outDir)) utimesSync(path.join(outDir, f), day('2026-05-01'), day('2026-05-01'))
     const report = await runRetention(
-      { db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), flowsDir: path.join(REPO_ROOT, 'flows'), extractsDir: outDir },
+      { db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), declarations: flowDeclarations(), extractsDir: outDir },
       { now: day('2026-09-01'), dryRun: false },
     )
     expect(report.errors).toEqual([])

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { accessThrough, addDays, bestAccess, decideAccess, parisDay, portfolioWindow } from '../../src/access/portfolio.ts'
+import { accessThrough, addDays, bestAccess, decideAccess, portfolioWindow } from '../../src/access/portfolio.ts'
+import { parisDay } from '../../src/calendar/paris-day.ts'
 
 const at = (iso: string) => new Date(iso)
 

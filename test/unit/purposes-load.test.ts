@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DeclarationError } from '../../src/flows/load-flows.ts'
+import { DeclarationError } from '../../src/declarations/declaration-error.ts'
 import { namesExampleDomain } from '../../src/purposes/controller.ts'
 import { loadPurposes, readPurposes } from '../../src/purposes/load-purposes.ts'
 

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DeclarationError } from '../../src/flows/load-flows.ts'
+import { DeclarationError } from '../../src/declarations/declaration-error.ts'
 import { CANONICAL_FIELDS, FIELDS_BY_ID, KEY_FIELD_IDS } from '../../src/model/fields.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { project } from '../../src/purposes/project.ts'
@@ -78,7 +78,7 @@ describe('the shipped purposes', () => {
   })
 
   it('let no direct identifier out of statistiques: quasi-identifiers are generalised', () => {
-    const identifying = CANONICAL_FIELDS.filter((f) => ['identifiant', 'etat-civil', 'adresse'].includes(f.category)).map((f) => f.id)
+    const identifying: string[] = CANONICAL_FIELDS.filter((f) => ['identifiant', 'etat-civil', 'adresse'].includes(f.category)).map((f) => f.id)
     const statistiques = purposes.get('statistiques')!
     const kept = exposed('statistiques').filter((id) => identifying.includes(id))
     // Only the paying body (CAF/MSA) and the sex are kept as they are; birth date and postcode are generalised.

@@ -7,14 +7,18 @@ import { durationInWords } from '../../src/labels/french-format.ts'
 import { FIELDS_BY_ID } from '../../src/model/fields.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { buildRegister, type Register } from '../../src/register/build-register.ts'
-import { loadRegister, renderRegister } from '../../src/register/load-register.ts'
+import { loadDeclarations } from '../../src/declarations/load-declarations.ts'
+import { registerFromDeclarations, renderRegister } from '../../src/register/register-from-declarations.ts'
 import { securityMeasures } from '../../src/register/security-measures.ts'
 import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 
 const FLOWS_DIR = path.resolve('flows')
 const MAPPINGS_DIR = path.resolve('mappings')
 const NO_KEYS = { databaseUrl: undefined, keys: {} }
-const shipped = () => loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: MAPPINGS_DIR, ...NO_KEYS }, '2026-11-23')
+const loadRegister = (dirs: { flowsDir: string; mappingsDir: string }, generatedOn: string) => ({
+  register: registerFromDeclarations(loadDeclarations(dirs), NO_KEYS, generatedOn),
+})
+const shipped = () => loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: MAPPINGS_DIR }, '2026-11-23')
 
 const dirs: string[] = []
 function tempCopy(dir: string): string {
@@ -37,13 +41,12 @@ function section(md: string, id: string): string {
 }
 
 describe('the register of the shipped configuration', () => {
-  const { register, notes } = shipped()
+  const { register } = shipped()
   const purposes = loadPurposes(MAPPINGS_DIR)
   const policies = loadRetentionPolicies(FLOWS_DIR)
   const outputs = { md: renderRegister(register, 'md'), html: renderRegister(register, 'html'), json: renderRegister(register, 'json') }
 
   it('loads everything it needs', () => {
-    expect(notes).toEqual([])
     expect(register.purposes.map((p) => p.id)).toEqual(['accompagnement-rsa', 'instruction', 'orientation', 'pilotage-et-controle', 'statistiques'])
   })
 
@@ -141,7 +144,7 @@ describe('the register of the shipped configuration', () => {
     const doc = readFileSync(path.resolve('docs/register.md'), 'utf8')
     const dated = /^Généré le (\d{4}-\d{2}-\d{2}) /m.exec(doc)
     expect(dated).not.toBeNull()
-    const { register: again } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: MAPPINGS_DIR, ...NO_KEYS }, dated![1]!)
+    const { register: again } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: MAPPINGS_DIR }, dated![1]!)
     expect(doc, 'docs/register.md is stale: regenerate it (docs/purposes.md, step 3)').toBe(renderRegister(again, 'md'))
   })
 })
@@ -155,7 +158,7 @@ describe('the register follows the declarations', () => {
       .replace('  - { field: personne.activite, as: activite }\n', '  - { field: personne.activite, as: activite }\n  - { field: personne.sexe, as: sexe }\n')
       .replace('title: Orientation des bénéficiaires', 'title: Orientation modifiée des bénéficiaires')
     writeFileSync(file, text)
-    const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: mappings, ...NO_KEYS }, '2026-11-23')
+    const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: mappings }, '2026-11-23')
     const after = renderRegister(register, 'md')
     expect(after).not.toBe(before)
     expect(section(after, 'orientation')).toContain('| État civil | Sexe | `personne.sexe` | `sexe` |')
@@ -168,27 +171,25 @@ describe('the register follows the declarations', () => {
     const mappings = tempCopy(MAPPINGS_DIR)
     const file = path.join(mappings, 'instruction.yaml')
     writeFileSync(file, readFileSync(file, 'utf8').replace('  - { field: personne.communeNaissance, as: communeNaissance }\n', ''))
-    const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: mappings, ...NO_KEYS }, '2026-11-23')
+    const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: mappings }, '2026-11-23')
     expect(register.neverStored.map((f) => f.id)).toContain('personne.communeNaissance')
     expect(register.dataMap.rows.find((r) => r.id === 'personne.communeNaissance')!.stored).toBe(false)
   })
 
   it('says "not found" for a retention policy it cannot find', () => {
-    const mappings = tempCopy(MAPPINGS_DIR)
-    const file = path.join(mappings, 'statistiques.yaml')
-    writeFileSync(file, readFileSync(file, 'utf8').replace('retention: rsa-beneficiaires', 'retention: extraits-statistiques'))
-    const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: mappings, ...NO_KEYS }, '2026-11-23')
+    // loadDeclarations refuses such declarations (below); the register built from them says so plainly.
+    const purposes = loadPurposes(MAPPINGS_DIR)
+    purposes.set('statistiques', { ...purposes.get('statistiques')!, retention: 'extraits-statistiques' })
+    const register = buildRegister({ purposes, flows: loadFlows(FLOWS_DIR), retentionPolicies: loadRetentionPolicies(FLOWS_DIR), security: [], generatedOn: '2026-11-23' })
     const md = renderRegister(register, 'md')
     expect(section(md, 'statistiques')).toContain('Politique de la finalité : politique `extraits-statistiques` (introuvable : déclarer flows/retention/extraits-statistiques.yaml)')
     expect(renderRegister(register, 'html')).toContain('politique <code>extraits-statistiques</code> (introuvable')
   })
 
-  it('still renders, every policy "not found", when the retention policies cannot be loaded', () => {
+  it('is not built from declarations check rejects (no retention policies)', () => {
     const flows = tempCopy(FLOWS_DIR)
     rmSync(path.join(flows, 'retention'), { recursive: true })
-    const { register, notes } = loadRegister({ flowsDir: flows, mappingsDir: MAPPINGS_DIR, ...NO_KEYS }, '2026-11-23')
-    expect(notes).toEqual([expect.stringMatching(/^retention policies not loaded \(1 problem\(s\), see passerelle check\)/)])
-    expect(register.purposes.every((p) => !p.retention.found)).toBe(true)
+    expect(() => loadRegister({ flowsDir: flows, mappingsDir: MAPPINGS_DIR }, '2026-11-23')).toThrow(/retention\/: no retention policy folder/)
   })
 })
 

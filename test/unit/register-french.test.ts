@@ -4,7 +4,8 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ISO_DURATION_PATTERN } from '../../src/labels/french-format.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
-import { loadRegister, renderRegister } from '../../src/register/load-register.ts'
+import { loadDeclarations } from '../../src/declarations/load-declarations.ts'
+import { registerFromDeclarations, renderRegister } from '../../src/register/register-from-declarations.ts'
 
 /**
  * The register is a French document for the DPO and the CNIL: no English sentence from the declarations, no ISO
@@ -13,6 +14,9 @@ import { loadRegister, renderRegister } from '../../src/register/load-register.t
 const FLOWS_DIR = path.resolve('flows')
 const MAPPINGS_DIR = path.resolve('mappings')
 const NO_KEYS = { databaseUrl: undefined, keys: {} }
+const loadRegister = (dirs: { flowsDir: string; mappingsDir: string }, generatedOn: string) => ({
+  register: registerFromDeclarations(loadDeclarations(dirs), NO_KEYS, generatedOn),
+})
 
 const dirs: string[] = []
 function tempMappings(): string {
@@ -47,7 +51,7 @@ const KNOWN_ENGLISH = [
 ]
 
 function renderings(mappingsDir = MAPPINGS_DIR) {
-  const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir, ...NO_KEYS }, '2026-12-06')
+  const { register } = loadRegister({ flowsDir: FLOWS_DIR, mappingsDir }, '2026-12-06')
   return { register, md: renderRegister(register, 'md'), html: renderRegister(register, 'html') }
 }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { addDuration, cutoffFor, parisDay, parisMidnight, parseDuration } from '../../src/retention/duration.ts'
+import { parisDay, parisMidnight } from '../../src/calendar/paris-day.ts'
+import { addDuration, cutoffFor, parseDuration } from '../../src/retention/duration.ts'
 import { dossierAnchorFacts, orphanPersonAnchorFacts, registrationAnchorFacts, type AnchorFacts, type DossierRowFacts } from '../../src/retention/anchors.ts'
 import { decideActiveRow, decideArchivedRow, planRetention, policyCutoffs } from '../../src/retention/plan.ts'
 import { toRetentionPolicy, RetentionPolicySchema, type RetentionPolicy } from '../../src/retention/policy.ts'

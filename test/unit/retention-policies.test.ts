@@ -2,8 +2,11 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DeclarationError, loadFlows } from '../../src/flows/load-flows.ts'
-import { checkRetentionReferences, loadRetentionPolicies } from '../../src/retention/load-policies.ts'
+import { DeclarationError } from '../../src/declarations/declaration-error.ts'
+import { loadFlows } from '../../src/flows/load-flows.ts'
+import { checkDeclarations, formatProblem } from '../../src/declarations/check-declarations.ts'
+import { loadPurposes } from '../../src/purposes/load-purposes.ts'
+import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 
 const FLOWS = path.resolve('flows')
 const dirs: string[] = []
@@ -52,7 +55,8 @@ describe('retention policies', () => {
     })
     expect(policies.get('france-travail')!.sources[0]!.text).toContain('R. 262-106')
     for (const p of policies.values()) for (const s of p.sources) expect(s.justification.length).toBeGreaterThan(20)
-    expect(checkRetentionReferences(policies, loadFlows(FLOWS).values())).toEqual([])
+    const flows = loadFlows(FLOWS)
+    expect(checkDeclarations({ purposes: new Map(), flows, retentionPolicies: policies })).toEqual([])
   })
 
   it('names the file and the field of an unknown archived field, with the known ones', () => {
@@ -93,23 +97,26 @@ describe('retention policies', () => {
       'e.yaml': 'title: [unclosed',
     })
     const problems = problemsOf(dir).join('\n')
-    expect(problems).toContain('flows/retention/Bad_Name.yaml: the file name is the policy id and must be kebab-case')
+    expect(problems).toContain('flows/retention/Bad_Name.yaml: (file name): the file name is the policy id and must be kebab-case')
     expect(problems).toMatch(/flows\/retention\/d\.yaml: \(root\): Unrecognized key.*extra/)
-    expect(problems).toContain('flows/retention/e.yaml: not valid YAML')
+    expect(problems).toContain('flows/retention/e.yaml: (yaml): not valid YAML')
   })
 
   it('names flows and purposes that refer to an unknown policy or to one of the wrong kind', () => {
     const policies = loadRetentionPolicies(FLOWS)
-    expect(
-      checkRetentionReferences(
-        policies,
-        [{ id: 'caf-beneficiaires', retention: 'rsa' }, { id: 'france-travail', retention: 'audit-log' }],
-        [{ id: 'orientation', retention: 'accompagnement-rsa' }],
-      ),
-    ).toEqual([
-      'flows/caf-beneficiaires.yaml: retention: unknown policy "rsa" (known flow-data policies: france-travail, rsa-beneficiaires; add flows/retention/rsa.yaml)',
-      'flows/france-travail.yaml: retention: policy "audit-log" applies to audit-log, not flow-data',
-      'mappings/orientation.yaml: retention: unknown policy "accompagnement-rsa" (known: france-travail, rsa-beneficiaires; add flows/retention/accompagnement-rsa.yaml)',
+    const flows = new Map([
+      ['caf-beneficiaires', { id: 'caf-beneficiaires', retention: 'rsa' }],
+      ['france-travail', { id: 'france-travail', retention: 'audit-log' }],
+    ])
+    const orientation = loadPurposes(path.resolve(import.meta.dirname, '../../mappings')).get('orientation')!
+    const purposes = new Map([['orientation', { ...orientation, retention: 'accompagnement-rsa' }]])
+    const problems = checkDeclarations({ purposes, retentionPolicies: policies, flows })
+      .filter((p) => p.kind === 'unknown-retention-policy')
+      .map(formatProblem)
+    expect(problems).toEqual([
+      'mappings/orientation.yaml: retention: unknown retention policy "accompagnement-rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/accompagnement-rsa.yaml or name a known one',
+      'flows/caf-beneficiaires.yaml: retention: unknown retention policy "rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/rsa.yaml or name a known one',
+      'flows/france-travail.yaml: retention: retention policy "audit-log" applies to audit-log, not to a flow\'s data (known: france-travail, rsa-beneficiaires)',
     ])
   })
 })

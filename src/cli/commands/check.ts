@@ -3,7 +3,7 @@ import { cliConfig, sayWaiting } from '../context.ts'
 import { printJson } from '../format/print-json.ts'
 import { migrate } from '../../db/migrate.ts'
 import { openDatabase } from '../../db/open-database.ts'
-import { checkConfiguration } from '../../purposes/check-configuration.ts'
+import { checkConfiguration } from '../../declarations/check-configuration.ts'
 
 export function register(program: Command): void {
   program

@@ -1,9 +1,8 @@
 import type { Command } from 'commander'
 import { ConfigError, EX_CONFIG, loadConfig, showSettings, SETTINGS, type Config } from '../../config/config.ts'
-import { loadDeclarations } from '../../flows/declarations.ts'
+import { loadDeclarations } from '../../declarations/load-declarations.ts'
 import type { SftpSource } from '../../flows/flow.ts'
 import { resolveSftpSource } from '../../sftp/resolve-source.ts'
-import { statisticsOf } from '../../statistics/declaration.ts'
 import { reportsItsOwnConfig, settingOverrides } from '../main.ts'
 
 /** Prefixes of variables that are not settings of the gateway itself (test and benchmark harnesses). */
@@ -71,12 +70,11 @@ function sftpReports(config: Config, env: NodeJS.ProcessEnv, problems: string[])
   }
   const targets: { target: string; id: string; source: SftpSource }[] = []
   for (const flow of declarations.flows.values()) if (flow.source) targets.push({ target: `flow ${flow.id}`, id: flow.id, source: flow.source })
-  for (const purpose of declarations.purposes.values()) {
-    if (!purpose.statistics) continue
-    for (const recipient of statisticsOf(purpose).recipients) {
+  for (const [purposeId, statistics] of declarations.statistics) {
+    for (const recipient of statistics.recipients) {
       if (!recipient.sftp) continue
       const source = { ...recipient.sftp, pattern: '.*', min_age_seconds: 0 } as unknown as SftpSource
-      targets.push({ target: `extract ${purpose.id} → ${recipient.id}`, id: `${purpose.id}:${recipient.id}`, source })
+      targets.push({ target: `extract ${purposeId} → ${recipient.id}`, id: `${purposeId}:${recipient.id}`, source })
     }
   }
   return targets.map(({ target, id, source }) => {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander'
-import { loadPurposes } from '../../purposes/load-purposes.ts'
 import { DeclarationProblem } from '../../statistics/declaration.ts'
 import { ExtractKeyError } from '../../statistics/extract-keys.ts'
 import { ExtractRefusedError, runExtract } from '../../statistics/run-extract.ts'
-import { defaultCliActor, openContext } from '../context.ts'
+import { cliDeclarations, defaultCliActor, openContext } from '../context.ts'
 
 /**
  * `passerelle extract`: one statistical extract for one recipient — pseudonymised, k-anonymous microdata, or an
@@ -23,9 +22,9 @@ export function register(program: Command): void {
     .option('--bom', 'start the CSV files with a UTF-8 byte order mark, for Excel (default: the declaration’s csv_bom)')
     .option('--json', 'print the whole manifest as JSON')
     .action(async (opts: { purpose: string; recipient: string; out: string; asOf?: string; aggregate?: string; push: boolean; bom?: boolean; json?: boolean }) => {
+      const { purposes } = cliDeclarations()
       const ctx = await openContext()
       try {
-        const purposes = loadPurposes(ctx.config.mappingsDir)
         const purpose = purposes.get(opts.purpose)
         if (!purpose) {
           process.stderr.write(`passerelle extract: unknown purpose "${opts.purpose}" (known: ${[...purposes.keys()].sort().join(', ')})\n`)

@@ -8,6 +8,7 @@ import {
   type FixtureResult,
 } from '../../fixtures/generate-fixture.ts'
 import type { FranceTravailFileKind } from '../../ingestion/france-travail/row.ts'
+import { parisDay } from '../../calendar/paris-day.ts'
 
 /**
  * `passerelle fixtures --flow ID --foyers N --seed S --out DIR`: writes one synthetic flow file (deterministic
@@ -43,7 +44,7 @@ export function register(program: Command): void {
         foyers: opts.foyers,
         seed: opts.seed,
         outDir: opts.out,
-        date: opts.date ?? today(),
+        date: opts.date ?? parisDay(new Date()),
         type: opts.type,
         departement: opts.departement,
         minimal: opts.minimal ?? false,
@@ -128,9 +129,6 @@ function round(seconds: number): number {
   return Math.round(seconds * 100) / 100
 }
 
-function today(): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date())
-}
 
 function oneOf<T extends string>(values: readonly T[], what: string): (value: string) => T {
   return (value) => {

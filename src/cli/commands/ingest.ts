@@ -1,11 +1,11 @@
 import type { Command } from 'commander'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
-import { loadDeclarations, requireFlow } from '../../flows/declarations.ts'
+import { requireFlow } from '../../declarations/load-declarations.ts'
 import type { IngestProgress } from '../../ingestion/byte-meter.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
 import { log } from '../../log/logger.ts'
-import { cliConfig, openContext } from '../context.ts'
+import { cliConfig, cliDeclarations, openContext } from '../context.ts'
 import { createProgress } from '../format/progress.ts'
 
 export function register(program: Command): void {
@@ -24,11 +24,12 @@ export function register(program: Command): void {
       // What a killed pull left in the staging area (full copies of producers' files) goes first, before the
       // database is even opened.
       const config = cliConfig()
-      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
+      // Declarations `passerelle check` rejects stop here (exit 78), before anything is opened or loaded.
+      const declarations = cliDeclarations()
+      await sweepStaging(config.stagingDir, { flowIds: [...declarations.flows.keys()], log })
       const ctx = await openContext(config)
       const outcomes: FileOutcome[] = []
       try {
-        const declarations = loadDeclarations(ctx.config)
         const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored, purposes: declarations.purposes }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander'
 import { writeFileSync } from 'node:fs'
-import { cliConfig } from '../context.ts'
-import { parisDay } from '../../retention/duration.ts'
-import { loadRegister, renderRegister, type RegisterFormat } from '../../register/load-register.ts'
+import { cliConfig, cliDeclarations } from '../context.ts'
+import { parisDay } from '../../calendar/paris-day.ts'
+import { registerFromDeclarations, renderRegister, type RegisterFormat } from '../../register/register-from-declarations.ts'
 
 export function register(program: Command): void {
   program
@@ -18,8 +18,7 @@ export function register(program: Command): void {
         throw new Error(`--date: expected YYYY-MM-DD (got "${options.date}")`)
       }
       // --flows and --mappings override PASSERELLE_FLOWS_DIR and PASSERELLE_MAPPINGS_DIR (applied by the entry point).
-      const { register: reg, notes } = loadRegister(cliConfig(), options.date ?? parisDay(new Date()))
-      for (const note of notes) process.stderr.write(`note: ${note}\n`)
+      const reg = registerFromDeclarations(cliDeclarations(), cliConfig(), options.date ?? parisDay(new Date()))
       const text = renderRegister(reg, options.format)
       if (options.out) {
         writeFileSync(options.out, text)

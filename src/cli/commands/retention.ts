@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { openContext } from '../context.ts'
+import { cliDeclarations, openContext } from '../context.ts'
 import { withAdvisoryLock } from '../../db/advisory-lock.ts'
 import { isCalendarDate } from '../../retention/duration.ts'
 import { DEFAULT_PAUSE_RATIO } from '../../retention/run-context.ts'
@@ -26,9 +26,10 @@ export function register(program: Command): void {
       if (!Number.isFinite(opts.pauseRatio) || opts.pauseRatio < 0 || opts.pauseRatio > 10) throw new Error('--pause-ratio must be a number from 0 to 10')
       // Noon UTC is the same civil day in Europe/Paris, whatever the season.
       const now = opts.asOf ? new Date(`${opts.asOf}T12:00:00Z`) : new Date()
+      const declarations = cliDeclarations()
       const ctx = await openContext()
       try {
-        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir, mappingsDir: ctx.config.mappingsDir, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir }
+        const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir }
         const run = () => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, pauseRatio: opts.pauseRatio })
         let report: RetentionReport
         if (opts.dryRun) report = await run()

@@ -1,14 +1,13 @@
 import type { Command } from 'commander'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { loadPurposes } from '../../purposes/load-purposes.ts'
 import { writeAccessExport } from '../../rights/access-export.ts'
 import { eraseForRequest, type ErasureResult } from '../../rights/erasure.ts'
 import { liftLimitation } from '../../rights/limitation.ts'
 import { issueRectificationNotice } from '../../rights/rectification-notice.ts'
 import { closeRequest, extendRequest, listRequests, openRequest, publicRequest, showRequest, type ListedRequest, type RequestDetails } from '../../rights/requests.ts'
 import { isOutcome, isRequestType, OUTCOMES, REQUEST_TYPES, type RightsContext } from '../../rights/rights-request.ts'
-import { defaultCliActor, openContext, type AppContext } from '../context.ts'
+import { cliDeclarations, defaultCliActor, openContext, type AppContext } from '../context.ts'
 import { parisTime } from '../format/paris-time.ts'
 import { printJson } from '../format/print-json.ts'
 
@@ -20,9 +19,9 @@ import { printJson } from '../format/print-json.ts'
 const defaultActor = defaultCliActor
 
 async function withRights<T>(actor: string | undefined, fn: (ctx: RightsContext, app: AppContext) => Promise<T>): Promise<T> {
+  const { purposes } = cliDeclarations()
   const app = await openContext()
   try {
-    const purposes = loadPurposes(app.config.mappingsDir)
     return await fn({ db: app.db, keys: app.keys, purposes, now: new Date(), actor: actor ?? defaultActor() }, app)
   } finally {
     await app.close()

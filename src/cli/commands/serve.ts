@@ -2,9 +2,8 @@ import type { Command } from 'commander'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { loadDeclarations } from '../../flows/declarations.ts'
 import { log } from '../../log/logger.ts'
-import { cliConfig, openContext } from '../context.ts'
+import { cliConfig, cliDeclarations, openContext } from '../context.ts'
 
 interface ServeFlags {
   port?: string
@@ -32,9 +31,10 @@ export function register(program: Command): void {
       // the database is even opened.
       const { sweepStaging } = await import('../../sftp/staging-area.ts')
       const config = cliConfig()
-      await sweepStaging(config.stagingDir, { flowIds: [...loadDeclarations(config).flows.keys()], log })
+      // Declarations `passerelle check` rejects stop the server here (exit 78), before anything is opened.
+      const declarations = cliDeclarations()
+      await sweepStaging(config.stagingDir, { flowIds: [...declarations.flows.keys()], log })
       const ctx = await openContext(config, { role: 'serve' })
-      const declarations = loadDeclarations(ctx.config)
       // --port and --host override PORT and PASSERELLE_HOST: validated with every other setting by the entry point.
       const { port, host } = ctx.config
 
@@ -72,9 +72,8 @@ export function register(program: Command): void {
           // The demo population is far too small for k-anonymous microdata (k = 11 over nine quasi-identifiers): the
           // monthly microdata job would rightly refuse it. The protected aggregate tables work at any size.
           const { runExtract } = await import('../../statistics/run-extract.ts')
-          const { statisticsOf } = await import('../../statistics/declaration.ts')
           const statistiques = declarations.purposes.get('statistiques')
-          for (const table of statistiques ? statisticsOf(statistiques).aggregates : []) {
+          for (const table of declarations.statistics.get('statistiques')?.aggregates ?? []) {
             const name = `extract:statistiques:observatoire:${table.name}`
             report(
               name,

@@ -2,8 +2,7 @@ import type { Command } from 'commander'
 import { listApiTokens, revokeApiToken } from '../../auth/api-tokens.ts'
 import { issueApiToken, TokenIssueError } from '../../auth/issue-api-token.ts'
 import { findUserByEmail } from '../../auth/users.ts'
-import { loadPurposes } from '../../purposes/load-purposes.ts'
-import { openContext } from '../context.ts'
+import { cliDeclarations, openContext } from '../context.ts'
 import { parisTime, parisTimeOrDash } from '../format/paris-time.ts'
 import { printJson } from '../format/print-json.ts'
 
@@ -26,7 +25,7 @@ export function register(program: Command): void {
     .action(async (opts: { user: string; purpose: string; expires: string; label?: string; json?: boolean }) => {
       const ctx = await openContext()
       try {
-        const purposes = loadPurposes(ctx.config.mappingsDir)
+        const { purposes } = cliDeclarations()
         const issued = await issueApiToken(ctx.db, purposes, { email: opts.user, purposeId: opts.purpose, lifetime: opts.expires, label: opts.label }, new Date())
         process.stderr.write(`token ${issued.id} created for purpose ${opts.purpose}, expires ${parisTime(issued.expiresAt)}; it is shown once:\n`)
         if (opts.json) printJson({ id: issued.id, purpose: opts.purpose, expiresAt: issued.expiresAt, bearerToken: issued.token })

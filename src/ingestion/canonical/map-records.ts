@@ -1,6 +1,7 @@
 import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
 import { allocataireNumber } from '../cnaf/allocataire-number.ts'
 import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
+import type { FieldId } from '../../model/fields.ts'
 import type { FranceTravailRow } from '../france-travail/row.ts'
 import { nirKey } from '../validation/nir.ts'
 
@@ -10,7 +11,7 @@ import { nirKey } from '../validation/nir.ts'
  * reaches the database. Matching keys are derived here, with the index key; the NIR itself is passed through
  * only as `personne.nir` and encrypted by the staging step if a purpose stores it.
  */
-export type CanonicalValues = Record<string, unknown>
+export type CanonicalValues = Partial<Record<FieldId, unknown>>
 
 export interface MappedFoyer {
   dossier: CanonicalValues

@@ -1,9 +1,9 @@
 import type { Flow } from '../flows/flow.ts'
 import { CANONICAL_FIELDS, type CanonicalField, type FieldCategory } from '../model/fields.ts'
-import { closeMatches } from './close-matches.ts'
-import { exposedName, type Purpose } from './purpose.ts'
-import { BOOKKEEPING_COLUMNS, CANONICAL_TABLES, type CanonicalTable } from './stored-fields.ts'
-import { transformIncompatibility } from './transform-compatibility.ts'
+import { closeMatches } from '../purposes/close-matches.ts'
+import { exposedName, type Purpose } from '../purposes/purpose.ts'
+import { BOOKKEEPING_COLUMNS, CANONICAL_TABLES, type CanonicalTable } from '../purposes/stored-fields.ts'
+import { transformIncompatibility } from '../purposes/transform-compatibility.ts'
 
 /** Catalogue categories that are special categories of data (GDPR Art. 9): declaring one needs an Art. 9(2) condition. */
 export const ARTICLE9_CATEGORIES: readonly FieldCategory[] = ['sante']
@@ -67,7 +67,7 @@ export interface DeclarationsToCheck {
  */
 export function checkDeclarations(input: DeclarationsToCheck): DeclarationProblem[] {
   const catalogue = input.catalogue ?? CANONICAL_FIELDS
-  const byId = new Map(catalogue.map((f) => [f.id, f]))
+  const byId = new Map<string, CanonicalField>(catalogue.map((f) => [f.id, f]))
   const problems: DeclarationProblem[] = []
   const fileOf = (id: string) => input.purposeFiles?.get(id) ?? `mappings/${id}.yaml`
 
@@ -186,9 +186,17 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
     }
   }
 
-  if (input.schemaColumns) problems.push(...checkSchema(catalogue, input.schemaColumns))
-  if (input.storedValueCounts) problems.push(...checkStoredValues(input.purposes, catalogue, input.storedValueCounts))
+  problems.push(...checkDatabase(input))
   return problems
+}
+
+/** The database against the declarations: its schema (when schemaColumns is given) and its stored values (storedValueCounts). */
+export function checkDatabase(input: Pick<DeclarationsToCheck, 'purposes' | 'schemaColumns' | 'storedValueCounts' | 'catalogue'>): DeclarationProblem[] {
+  const catalogue = input.catalogue ?? CANONICAL_FIELDS
+  return [
+    ...(input.schemaColumns ? checkSchema(catalogue, input.schemaColumns) : []),
+    ...(input.storedValueCounts ? checkStoredValues(input.purposes, catalogue, input.storedValueCounts) : []),
+  ]
 }
 
 /**
@@ -229,7 +237,7 @@ function checkStoredValues(
   catalogue: readonly CanonicalField[],
   counts: ReadonlyMap<string, number>,
 ): DeclarationProblem[] {
-  const declared = new Set(catalogue.filter((f) => f.key).map((f) => f.id))
+  const declared = new Set<string>(catalogue.filter((f) => f.key).map((f) => f.id))
   for (const p of purposes.values()) for (const f of p.fields) declared.add(f.field)
   const problems: DeclarationProblem[] = []
   for (const field of catalogue) {

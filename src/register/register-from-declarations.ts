@@ -1,0 +1,36 @@
+import type { Config } from '../config/config.ts'
+import type { Declarations } from '../declarations/load-declarations.ts'
+import { CANONICAL_FIELDS } from '../model/fields.ts'
+import { buildRegister, type Register } from './build-register.ts'
+import { renderRegisterHtml } from './render-html.ts'
+import { renderRegisterMarkdown } from './render-markdown.ts'
+import { securityMeasures } from './security-measures.ts'
+
+export type RegisterFormat = 'md' | 'html' | 'json'
+
+/** The register of the loaded declarations (loadDeclarations) and the running configuration's security measures. */
+export function registerFromDeclarations(
+  declarations: Pick<Declarations, 'flows' | 'purposes' | 'retentionPolicies' | 'stored'>,
+  config: Pick<Config, 'databaseUrl' | 'keys'>,
+  generatedOn: string,
+): Register {
+  const { flows, purposes, retentionPolicies, stored } = declarations
+  return buildRegister({
+    purposes,
+    flows,
+    retentionPolicies,
+    security: securityMeasures(config, flows.values(), { stored: stored.size, catalogue: CANONICAL_FIELDS.length }),
+    generatedOn,
+  })
+}
+
+export function renderRegister(register: Register, format: RegisterFormat): string {
+  switch (format) {
+    case 'md':
+      return renderRegisterMarkdown(register)
+    case 'html':
+      return renderRegisterHtml(register)
+    case 'json':
+      return `${JSON.stringify(register, null, 2)}\n`
+  }
+}
