@@ -8,6 +8,6 @@ export interface Principal {
   user: { id: number; publicId: string; email: string; displayName: string; role: Role }
   organisation: { id: number; publicId: string; siret: string; name: string; type: string }
   purpose: Purpose
-  /** How the caller authenticated, and the credential's id (a token id; an OIDC session id later). */
-  credential: { kind: 'api-token'; id: number; expiresAt: Date }
+  /** How the caller authenticated, and the credential's id (an API token id, or a console session id after an OIDC sign-in). */
+  credential: { kind: 'api-token' | 'console-session'; id: number; expiresAt: Date }
 }

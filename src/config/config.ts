@@ -60,6 +60,15 @@ const decimal = (min: number, max: number, exclusiveMin = false) =>
       (exclusiveMin ? z.number().gt(min) : z.number().min(min)).max(max).refine(Number.isFinite, `must be a number from ${min} to ${max}`),
     )
 
+/** An http(s) URL without credentials: http only on loopback (a local provider), https elsewhere. */
+const httpUrl = z.string().refine((value) => {
+  if (!URL.canParse(value)) return false
+  const u = new URL(value)
+  if (u.username || u.password) return false
+  if (u.protocol === 'https:') return true
+  return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)
+}, 'must be an https:// URL (http:// only on loopback), without credentials')
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 
@@ -99,6 +108,21 @@ const SettingsSchema = z.object({
   PASSERELLE_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
   PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: z.string().min(1).optional(),
   PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: cronExpression.default('*/5 * * * *'),
+  // The web console's sign-in (OpenID Connect; ProConnect in production). All four or none: without them the
+  // console signs nobody in (and `serve --demo` starts a local provider on loopback instead).
+  PASSERELLE_OIDC_ISSUER: httpUrl.optional(),
+  PASSERELLE_OIDC_CLIENT_ID: z.string().min(1).max(500).optional(),
+  PASSERELLE_OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  PASSERELLE_OIDC_REDIRECT_URL: httpUrl.optional(),
+  PASSERELLE_OIDC_POST_LOGOUT_URL: httpUrl.optional(),
+  PASSERELLE_OIDC_SCOPES: z
+    .string()
+    .regex(/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/, 'must be scopes separated by single spaces')
+    .refine((s) => s.split(' ').includes('openid'), 'must include openid')
+    .default('openid email given_name usual_name siret'),
+  PASSERELLE_OIDC_ACR_VALUES: z.string().regex(/^[A-Za-z0-9_:.-]+( [A-Za-z0-9_:.-]+)*$/, 'must be values separated by single spaces').optional(),
+  PASSERELLE_OIDC_USERINFO_SIGNED_ALG: z.enum(['RS256', 'ES256'], { error: 'must be RS256 or ES256' }).optional(),
+  PASSERELLE_CONSOLE_SESSION_MINUTES: integer(5, 24 * 60).default(480),
 })
 
 type SettingName = keyof z.input<typeof SettingsSchema>
@@ -138,6 +162,15 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
   PASSERELLE_AUDIT_CHECKPOINT_FILE: { meaning: 'append-only file of signed audit checkpoints (default <data>/audit-checkpoints.jsonl)' },
   PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: { meaning: 'a second folder (another disk or mount) receiving every checkpoint line' },
   PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: { meaning: 'cron of the periodic audit checkpoint (Europe/Paris)' },
+  PASSERELLE_OIDC_ISSUER: { meaning: 'console sign-in: OpenID Connect issuer URL (ProConnect in production); unset: nobody signs in to the console' },
+  PASSERELLE_OIDC_CLIENT_ID: { meaning: 'console sign-in: client id registered with the provider' },
+  PASSERELLE_OIDC_CLIENT_SECRET: { meaning: 'console sign-in: client secret', secret: 'value' },
+  PASSERELLE_OIDC_REDIRECT_URL: { meaning: 'console sign-in: redirect URL registered with the provider (https://<host>/console/auth/callback)' },
+  PASSERELLE_OIDC_POST_LOGOUT_URL: { meaning: 'console sign-out: where the provider sends the agent back (default: the console home)' },
+  PASSERELLE_OIDC_SCOPES: { meaning: 'console sign-in: scopes asked (must include openid; siret for the organisation check)' },
+  PASSERELLE_OIDC_ACR_VALUES: { meaning: 'console sign-in: acr_values asked (e.g. eidas1)' },
+  PASSERELLE_OIDC_USERINFO_SIGNED_ALG: { meaning: 'console sign-in: algorithm of a signed UserInfo answer (ProConnect: RS256)' },
+  PASSERELLE_CONSOLE_SESSION_MINUTES: { meaning: 'console session lifetime in minutes (5-1440)' },
 }
 
 export type Config = {
@@ -162,6 +195,20 @@ export type Config = {
   /** Who CLI commands audit as when `--actor` is not given (PASSERELLE_ACTOR), if set. */
   actor: string | undefined
   api: ApiOptions
+  /** The web console: its OpenID Connect client (undefined when no provider is configured) and session lifetime. */
+  console: { oidc: OidcSettings | undefined; sessionMinutes: number }
+}
+
+/** The console's OpenID Connect client settings (ProConnect in production, the local provider in the demo). */
+export interface OidcSettings {
+  issuer: string
+  clientId: string
+  clientSecret: string
+  redirectUrl: string
+  postLogoutUrl?: string | undefined
+  scopes: string
+  acrValues?: string | undefined
+  userinfoSignedAlg?: string | undefined
 }
 
 /** A CLI option that overrides a setting (`serve --port` over PORT): checked by the same rule, in the same pass. */
@@ -220,6 +267,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
       problems.push(`${override ? `${override.option} (overrides ${variable})` : variable}: ${issue.message}`)
     }
   }
+  if (parsed.success) {
+    const oidc = ['PASSERELLE_OIDC_ISSUER', 'PASSERELLE_OIDC_CLIENT_ID', 'PASSERELLE_OIDC_CLIENT_SECRET', 'PASSERELLE_OIDC_REDIRECT_URL'] as const
+    const given = oidc.filter((name) => parsed.data[name] !== undefined)
+    if (given.length > 0 && given.length < oidc.length) {
+      for (const name of oidc.filter((n) => !given.includes(n))) problems.push(`${name}: must be set with ${given.join(', ')} (the console's sign-in needs all four)`)
+    }
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   const dataDir = path.resolve(e.PASSERELLE_DATA_DIR)
@@ -252,6 +306,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
       trustProxy: e.PASSERELLE_API_TRUST_PROXY === 'true',
       tokenCacheMs: Math.round(e.PASSERELLE_API_TOKEN_CACHE_SECONDS * 1000),
       maxPageSize: DEFAULT_API_OPTIONS.maxPageSize,
+    },
+    console: {
+      oidc:
+        e.PASSERELLE_OIDC_ISSUER && e.PASSERELLE_OIDC_CLIENT_ID && e.PASSERELLE_OIDC_CLIENT_SECRET && e.PASSERELLE_OIDC_REDIRECT_URL
+          ? {
+              issuer: e.PASSERELLE_OIDC_ISSUER,
+              clientId: e.PASSERELLE_OIDC_CLIENT_ID,
+              clientSecret: e.PASSERELLE_OIDC_CLIENT_SECRET,
+              redirectUrl: e.PASSERELLE_OIDC_REDIRECT_URL,
+              postLogoutUrl: e.PASSERELLE_OIDC_POST_LOGOUT_URL,
+              scopes: e.PASSERELLE_OIDC_SCOPES,
+              acrValues: e.PASSERELLE_OIDC_ACR_VALUES,
+              userinfoSignedAlg: e.PASSERELLE_OIDC_USERINFO_SIGNED_ALG,
+            }
+          : undefined,
+      sessionMinutes: e.PASSERELLE_CONSOLE_SESSION_MINUTES,
     },
   }
 }
@@ -302,5 +372,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...config,
     databaseUrl: config.databaseUrl ? redactUrl(config.databaseUrl) : '(embedded PGlite)',
     keys: Object.fromEntries(Object.entries(config.keys).map(([k, v]) => [k, v ? '***' : '(unset)'])),
+    console: { ...config.console, oidc: config.console.oidc ? { ...config.console.oidc, clientSecret: '***' } : undefined },
   }
 }

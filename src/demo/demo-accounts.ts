@@ -42,6 +42,17 @@ export async function ensureDemoAccounts(db: Db): Promise<Map<string, { id: numb
   return organisations
 }
 
+/** The demo users as agents of the local OpenID Connect provider (the console's demo sign-in). */
+export function demoAgents(): { email: string; givenName: string; usualName: string; siret: string; label: string }[] {
+  return USERS.map((u) => ({
+    email: u.email,
+    givenName: u.name.split(' ')[0]!,
+    usualName: '(démo)',
+    siret: DEMO_STRUCTURES[u.structure].siret,
+    label: u.name,
+  }))
+}
+
 /** One fresh demo token per demo user (organisations and users must exist: ensureDemoAccounts). */
 export async function issueDemoTokens(db: Db, purposes: ReadonlyMap<string, Purpose>, now: Date): Promise<{ tokens: DemoToken[]; skipped: string[] }> {
   const organisations = await ensureDemoAccounts(db)

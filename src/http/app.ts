@@ -35,6 +35,7 @@ import { runsRoutes } from './routes/runs.ts'
 import { validationHook } from './validation-hook.ts'
 
 export { UNMATCHED_ROUTE } from './middleware/route-pattern.ts'
+export { IN_PROCESS_CALLER, type InProcessCaller } from './middleware/in-process-caller.ts'
 
 /**
  * The partner API. `createApp(deps)` only wires routes and middleware (no I/O): tests call `app.request(...)`,

@@ -3,6 +3,8 @@ import { AuditWriter } from '../audit/audit-log.ts'
 import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
+import { createConsoleApp } from '../console/console-app.ts'
+import { createOidcClient, type OidcClient } from '../console/oidc-client.ts'
 import { createApp } from '../http/app.ts'
 import { metrics } from '../metrics/metrics.ts'
 import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/start-scheduler.ts'
@@ -13,6 +15,8 @@ export interface ServerOptions {
   api: boolean
   scheduler: boolean
   jobs: readonly ScheduledJob[]
+  /** The console's OpenID Connect client when not from the settings (the demo's local provider, set once started). */
+  consoleOidc?: () => OidcClient | undefined
 }
 
 export interface RunningServer {
@@ -20,6 +24,12 @@ export interface RunningServer {
   scheduler: Scheduler | undefined
   /** Graceful stop: no new jobs, current file rolled back or finished, HTTP drained, audit flushed and checkpointed. */
   stop(): Promise<void>
+}
+
+function consoleOidcFromSettings(ctx: AppContext): OidcClient | undefined {
+  const settings = ctx.config.console.oidc
+  if (!settings) return undefined
+  return createOidcClient(settings)
 }
 
 /**
@@ -42,6 +52,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       options: ctx.config.api,
       schedulerRunning: () => (scheduler ? scheduler.running : null),
     })
+    app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, register: { declarations, config: ctx.config } }))
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s))
     })

@@ -205,6 +205,12 @@ describe.skipIf(testBackend() !== 'pglite')('serve --demo: the first run with no
     expect((await fetch(`${base}/v1/admin/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
     expect(out).toMatch(/succeeded\s+ingest:caf-beneficiaires/)
     expect(out).toMatch(/succeeded\s+ingest:orientations/)
+    // The console, with sign-in through the local OpenID Connect provider on loopback.
+    const consoleUrl = out.match(/Console\s+(http:\/\/\S+\/console)/)![1]!
+    expect(await (await fetch(consoleUrl)).text()).toContain('Se connecter')
+    const signIn = await fetch(`${consoleUrl}/connexion`, { redirect: 'manual' })
+    expect(signIn.status).toBe(302)
+    expect(new URL(signIn.headers.get('location')!).hostname).toBe('127.0.0.1')
     const exit = await stopAll([demo])
     expect(exit[0]!.code).toBe(0)
   }, 200_000)

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { log } from '../../log/logger.ts'
+import type { OidcClient } from '../../console/oidc-client.ts'
 import { cliConfig, cliDeclarations, openContext } from '../context.ts'
 
 interface ServeFlags {
@@ -90,7 +91,32 @@ export function register(program: Command): void {
       }
 
       const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
-      const server = await startServer(ctx, declarations, { port, host, api: flags.api, scheduler: flags.scheduler, jobs })
+      // The demo's console signs in through a local OpenID Connect provider on loopback (ProConnect's contract),
+      // started once the server's URL is known; a configured provider (PASSERELLE_OIDC_*) always wins.
+      let demoOidc: OidcClient | undefined
+      const useDemoOidc = demo && !ctx.config.console.oidc
+      const server = await startServer(ctx, declarations, {
+        port,
+        host,
+        api: flags.api,
+        scheduler: flags.scheduler,
+        jobs,
+        ...(useDemoOidc ? { consoleOidc: () => demoOidc } : {}),
+      })
+      let closeOidc: (() => Promise<void>) | undefined
+      if (useDemoOidc && server.url) {
+        const { ensureDemoAccounts, demoAgents } = await import('../../demo/demo-accounts.ts')
+        const { startLocalOidcProvider } = await import('../../console/local-oidc-provider.ts')
+        const { createOidcClient } = await import('../../console/oidc-client.ts')
+        await ensureDemoAccounts(ctx.db)
+        const provider = await startLocalOidcProvider({
+          agents: demoAgents(),
+          redirectUris: [`${server.url}/console/auth/callback`],
+          postLogoutUris: [`${server.url}/console`],
+        })
+        demoOidc = createOidcClient(provider.settings(`${server.url}/console/auth/callback`, `${server.url}/console`))
+        closeOidc = () => provider.close()
+      }
 
       let stopping = false
       const stop = async (signal: string) => {
@@ -98,6 +124,7 @@ export function register(program: Command): void {
         stopping = true
         ctx.log.info({ signal }, 'shutting down')
         await server.stop()
+        await closeOidc?.()
         await closeDemo?.()
         await ctx.close()
         process.exit(0)
@@ -111,7 +138,7 @@ export function register(program: Command): void {
         await demoCycle()
         const { issueDemoTokens } = await import('../../demo/demo-accounts.ts')
         const accounts = await issueDemoTokens(ctx.db, declarations.purposes, new Date())
-        process.stdout.write(demoBanner(server.url, accounts.tokens, accounts.skipped, (performance.now() - started) / 1000))
+        process.stdout.write(demoBanner(server.url, accounts.tokens, accounts.skipped, (performance.now() - started) / 1000, demoOidc !== undefined))
       } else if (server.url) {
         process.stdout.write(`Passerelle listening on ${server.url} (docs ${server.url}/docs)\n`)
       }
@@ -136,10 +163,11 @@ function demoExtractKeys(demoDir: string): string {
   return dir
 }
 
-function demoBanner(url: string | undefined, tokens: { role: string; email: string; organisation: string; purpose: string; token: string }[], skipped: string[], seconds: number): string {
+function demoBanner(url: string | undefined, tokens: { role: string; email: string; organisation: string; purpose: string; token: string }[], skipped: string[], seconds: number, console = false): string {
   const lines = [
     '',
     `Ready in ${seconds.toFixed(1)} s.`,
+    url && console ? `  Console    ${url}/console   (click "Se connecter", then pick a demo agent: referent, DPO, admin...)` : '',
     url ? `  API        ${url}/v1` : '  API        (disabled)',
     url ? `  Docs       ${url}/docs` : '',
     url ? `  OpenAPI    ${url}/openapi.json` : '',

@@ -33,7 +33,7 @@ export function auditTrail(deps: { audit: { append(event: AuditEventInput): Prom
         status,
         method: c.req.method,
         route: handler ?? null,
-        ...(principal ? { tokenId: principal.credential.id } : {}),
+        ...(principal ? (principal.credential.kind === 'api-token' ? { tokenId: principal.credential.id } : { consoleSessionId: principal.credential.id, channel: 'console' }) : {}),
         ...draft.details,
       },
     }

@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import type { MiddlewareHandler } from 'hono'
 import type { ApiEnv } from '../api-context.ts'
 import { classifyApiPath } from '../canonical-path.ts'
+import { inProcessCaller } from './in-process-caller.ts'
 import { requestHeader } from './request-header.ts'
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
@@ -25,7 +26,7 @@ export function requestId(options: { trustProxy: boolean }): MiddlewareHandler<A
     const given = requestHeader(c, 'x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', id)
-    c.set('clientAddress', clientAddress(c))
+    c.set('clientAddress', inProcessCaller(c)?.clientAddress ?? clientAddress(c))
     // The target as the client sent it (Node's request line), not as the URL parser rewrote it.
     const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
     let apiPath = classifyApiPath(incoming?.url ?? c.req.url)
