@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/db.ts'
 import { auditKeys } from './audit-keys.ts'
 import { auditTextDigest, eventHash, eventHashV2, GENESIS_HASH, type AuditEventInput } from './chain.ts'
+import { eventOfRow, type StoredEventRow } from './event-row.ts'
 
 export type BreakReason = 'hash_mismatch' | 'link_mismatch' | 'gap' | 'bad_start' | 'version_downgrade' | 'text_mismatch'
 
@@ -19,40 +20,6 @@ export interface ChainFacts {
 export type ChainVerdict =
   | ({ ok: true; events: number; firstSeq: number | null; lastSeq: number | null } & ChainFacts)
   | ({ ok: false; events: number; brokenAt: number; reason: BreakReason; field?: string } & ChainFacts)
-
-export interface StoredEventRow {
-  seq: number
-  occurred_at: Date | string
-  instant: string
-  actor: string | null
-  organisation: string | null
-  purpose: string | null
-  action: string
-  subject: string | null
-  outcome: AuditEventInput['outcome']
-  request_id: string | null
-  client_address: string | null
-  details: Record<string, unknown> | string
-  prev_hash: string
-  hash: string
-  hash_version: number
-}
-
-/** An event as stored (a row of audit_events or retention_receipts), as it was hashed. */
-export function eventOfRow(row: Omit<StoredEventRow, 'seq' | 'instant' | 'prev_hash' | 'hash' | 'hash_version'>): AuditEventInput {
-  return {
-    occurredAt: new Date(row.occurred_at),
-    actor: row.actor,
-    organisation: row.organisation,
-    purpose: row.purpose,
-    action: row.action,
-    subject: row.subject,
-    outcome: row.outcome,
-    requestId: row.request_id,
-    clientAddress: row.client_address,
-    details: typeof row.details === 'string' ? (JSON.parse(row.details) as Record<string, unknown>) : row.details,
-  }
-}
 
 /** The hash a stored row should have, by its version (1: unkeyed, to the millisecond; 2: keyed, to the microsecond). */
 function expectedHash(row: StoredEventRow, event: AuditEventInput, chainKey: () => Buffer): string | undefined {

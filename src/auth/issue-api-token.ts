@@ -2,7 +2,7 @@ import type { Queryable } from '../db/db.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { generateApiToken, tokenExpiry } from './api-token.ts'
 import { insertApiToken } from './api-tokens.ts'
-import { purposeAllows } from './principal.ts'
+import { purposeAllows } from '../access/purpose-allows.ts'
 import { findUserByEmail } from './users.ts'
 
 export class TokenIssueError extends Error {

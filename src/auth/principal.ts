@@ -11,8 +11,3 @@ export interface Principal {
   /** How the caller authenticated, and the credential's id (an API token id, or a console session id after an OIDC sign-in). */
   credential: { kind: 'api-token' | 'console-session'; id: number; expiresAt: Date }
 }
-
-/** A purpose may be used by a user when one of its recipients names the user's role and organisation type. */
-export function purposeAllows(purpose: Pick<Purpose, 'recipients'>, role: string, organisationType: string): boolean {
-  return purpose.recipients.some((r) => r.role === role && (r.organisation_types as readonly string[]).includes(organisationType))
-}

@@ -4,7 +4,7 @@ import type { Purpose } from '../purposes/purpose.ts'
 import { bearerToken, hashApiToken, looksLikeApiToken, sameTokenHash } from './api-token.ts'
 import { findApiTokenGrant, touchApiTokens, type ApiTokenGrant } from './api-tokens.ts'
 import type { Authenticator, AuthOutcome } from './authenticator.ts'
-import { purposeAllows } from './principal.ts'
+import { purposeAllows } from '../access/purpose-allows.ts'
 
 export interface TokenAuthenticatorOptions {
   /** `last_used_at` is written at most once per this many milliseconds per token (default 60 s). */

@@ -1,7 +1,7 @@
 import type { Db } from '../db/db.ts'
 import { issueApiToken } from '../auth/issue-api-token.ts'
 import { createOrganisation, findOrganisationBySiret } from '../auth/organisations.ts'
-import { purposeAllows } from '../auth/principal.ts'
+import { purposeAllows } from '../access/purpose-allows.ts'
 import { createUser, findUserByEmail } from '../auth/users.ts'
 import type { Purpose, Role } from '../purposes/purpose.ts'
 import { DEMO_REFERENTS, DEMO_STRUCTURES } from './seed-demo-files.ts'

@@ -2,7 +2,6 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { AuditEventInput } from '../audit/chain.ts'
 import type { Principal } from '../auth/principal.ts'
 import { ROLES, type Role } from '../purposes/purpose.ts'
-import { notFound } from './api-error.ts'
 import type { ApiPathKind } from './canonical-path.ts'
 
 /**
@@ -61,29 +60,5 @@ export function auditAs(action: string): MiddlewareHandler<ApiEnv> {
   }
 }
 
-/** The caller must hold one of these roles; anyone else gets 404, as for an unknown route. */
-export function requireRole(c: ApiContext, roles: readonly Role[]): Principal {
-  const principal = principalOf(c)
-  if (!roles.includes(principal.user.role)) throw notFound('role_not_allowed')
-  return principal
-}
-
-/**
- * Who may use a route, spread into its `createRoute({...})`: `...forRoles(['admin'])`. Every /v1 route must declare
- * it (createApp refuses to build otherwise); the role is checked before any parameter is validated, so a caller
- * whose role may not use the route gets the same 404 whatever the id or body sent. Documented as `x-roles`.
- */
-export function forRoles(roles: readonly Role[]): { 'x-roles': Role[] } {
-  return { 'x-roles': [...roles] }
-}
-
 /** Every role (routes about the caller themselves). */
 export const EVERY_ROLE: readonly Role[] = ROLES
-
-/** Route middleware: only these roles reach the route (before validation); anyone else gets 404. */
-export function allowRoles(roles: readonly Role[]): MiddlewareHandler<ApiEnv> {
-  return async (c, next) => {
-    requireRole(c, roles)
-    await next()
-  }
-}

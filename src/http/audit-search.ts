@@ -1,4 +1,7 @@
+import { auditEventOfRow, type AuditEventRow, type StoredEventRow } from '../audit/event-row.ts'
 import type { Queryable } from '../db/db.ts'
+
+export type { AuditEventRow }
 
 /**
  * Searching the audit log (DPO endpoints and `passerelle audit search`): newest first, keyset on seq. A person is
@@ -17,20 +20,6 @@ export interface AuditSearch {
   /** Only events with seq below this (the previous page's last seq). */
   beforeSeq?: number | undefined
   limit: number
-}
-
-export interface AuditEventRow {
-  seq: number
-  occurredAt: Date
-  actor: string | null
-  organisation: string | null
-  purpose: string | null
-  action: string
-  subject: string | null
-  outcome: 'granted' | 'denied' | 'done' | 'failed'
-  requestId: string | null
-  clientAddress: string | null
-  details: Record<string, unknown>
 }
 
 export async function searchAuditEvents(db: Queryable, search: AuditSearch): Promise<AuditEventRow[]> {
@@ -53,19 +42,7 @@ export async function searchAuditEvents(db: Queryable, search: AuditSearch): Pro
     const s = p(search.subject)
     where.push(`(subject = ${s} or (details -> 'subjects') @> jsonb_build_array(${s}::text))`)
   }
-  const { rows } = await db.query<{
-    seq: number
-    occurred_at: Date
-    actor: string | null
-    organisation: string | null
-    purpose: string | null
-    action: string
-    subject: string | null
-    outcome: AuditEventRow['outcome']
-    request_id: string | null
-    client_address: string | null
-    details: Record<string, unknown> | string
-  }>(
+  const { rows } = await db.query<Omit<StoredEventRow, 'instant' | 'prev_hash' | 'hash' | 'hash_version'>>(
     `select seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details
      from audit_events
      ${where.length > 0 ? `where ${where.join('\n       and ')}` : ''}
@@ -73,17 +50,5 @@ export async function searchAuditEvents(db: Queryable, search: AuditSearch): Pro
      limit ${p(search.limit)}`,
     params,
   )
-  return rows.map((r) => ({
-    seq: r.seq,
-    occurredAt: new Date(r.occurred_at),
-    actor: r.actor,
-    organisation: r.organisation,
-    purpose: r.purpose,
-    action: r.action,
-    subject: r.subject,
-    outcome: r.outcome,
-    requestId: r.request_id,
-    clientAddress: r.client_address,
-    details: typeof r.details === 'string' ? (JSON.parse(r.details) as Record<string, unknown>) : r.details,
-  }))
+  return rows.map(auditEventOfRow)
 }

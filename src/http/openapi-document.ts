@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi'
-import { portfolioRelation } from '../assignments/portfolio.ts'
+import { portfolioRelation } from '../access/portfolio.ts'
 import { codeListOf, ENFORCED_CODE_LISTS, fieldCodes } from '../labels/code-labels.ts'
 import { exposedLabel } from '../labels/field-labels.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
@@ -124,7 +124,7 @@ const RETRY_AFTER = {
   example: 2,
 }
 
-/** The routes the process serves outside /v1 (no token): /healthz here, /readyz and /metrics in `serve`. */
+/** The routes the app serves outside /v1 (no token): /healthz, /readyz and /metrics. */
 function operationsPaths(): Record<string, unknown> {
   const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } })
   const ready = {

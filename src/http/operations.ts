@@ -3,7 +3,7 @@
  * a code generator turns into a method name, so it must never change once published) and a French summary and
  * description (the documentation page is `lang="fr"`). Keyed by `METHOD /path` as the document spells the path.
  *
- * It covers the routes of src/http and those the server's extensions add (extracts, job runs, rights requests), and
+ * It covers every route of src/http/routes (partner API, extracts, job runs, rights requests), and
  * the operations routes of the process (/healthz, /readyz, /metrics). An operation missing here still gets an
  * operationId derived from its method and path (operationIdFor), and the tests fail until it is named here.
  */

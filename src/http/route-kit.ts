@@ -8,10 +8,10 @@ import type { Purpose } from '../purposes/purpose.ts'
 import type { ApiEnv } from './api-context.ts'
 import type { ApiOptions } from '../config/config.ts'
 
-/** The /v1 router: authentication, rate limiting and the audit trail already apply to every route on it. */
+/** A resource's router under /v1 (resource-router.ts): authentication, rate limiting and the audit trail already apply. */
 export type ApiRouter = OpenAPIHono<ApiEnv>
 
-/** What route modules (and extensions such as /v1/extracts) get from createApp. */
+/** What each resource's routes get from createApp. */
 export interface RouteKit {
   db: Db
   keys: Keys

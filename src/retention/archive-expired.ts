@@ -11,9 +11,9 @@ import {
   selectDueOrphanPersons,
   selectDueRegistrations,
   type ArchivedCounts,
-  type CanonicalTable,
   type DueRow,
-} from './queries.ts'
+} from './archive-queries.ts'
+import type { CanonicalTable } from './archive-columns.ts'
 import { retentionReceipt } from './receipt.ts'
 import { betweenChunks, type RunContext } from './run-context.ts'
 

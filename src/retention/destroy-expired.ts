@@ -12,7 +12,7 @@ import {
   ARCHIVE_CURSOR_START,
   type ArchiveCursor,
   type DestroyedRows,
-} from './queries.ts'
+} from './destroy-queries.ts'
 import { retentionReceipt } from './receipt.ts'
 import { betweenChunks, type RunContext } from './run-context.ts'
 

@@ -1,6 +1,6 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
 import type { Queryable } from '../db/db.ts'
-import { catalogueColumns, type CanonicalTable } from './queries.ts'
+import { catalogueColumns, type CanonicalTable } from './archive-columns.ts'
 import { retentionReceipt } from './receipt.ts'
 import { betweenChunks, type RunContext } from './run-context.ts'
 

@@ -1,107 +1,14 @@
 import { parisDay } from '../calendar/paris-day.ts'
 import { addDuration, cutoffFor, type CalendarDate, type Duration } from './duration.ts'
-import type { Anchor, RetentionPhase, RetentionPolicy } from './policy.ts'
+import { anchorDay, type AnchorFacts } from './anchors.ts'
+import type { RetentionPhase, RetentionPolicy } from './policy.ts'
 
 /**
- * The pure rules of retention: when a clock starts, when each phase ends, and what a run must do with a row.
- * The SQL of queries.ts applies the same rules to whole tables through the cutoff days computed here
- * (`anchor day <= cutoff` ⇔ `anchor day + duration <= today`), so a run never loads rows to decide on them.
+ * The pure rules of retention: when each phase ends, and what a run must do with a row. When a clock starts is
+ * anchors.ts. The SQL of archive-queries.ts and destroy-queries.ts applies the same rules to whole tables through
+ * the cutoff days computed here (`anchor day <= cutoff` ⇔ `anchor day + duration <= today`), so a run never loads
+ * rows to decide on them.
  */
-
-/** The facts a row gives to the clocks, as calendar days (Europe/Paris). `null`: that clock has not started. */
-export interface AnchorFacts {
-  transmission: CalendarDate
-  endOfRight: CalendarDate | null
-  lastActivity: CalendarDate
-  decision: CalendarDate | null
-  event: CalendarDate
-}
-
-export function anchorDay(anchor: Anchor, facts: AnchorFacts): CalendarDate | null {
-  switch (anchor) {
-    case 'transmission':
-      return facts.transmission
-    case 'end_of_right':
-      return facts.endOfRight
-    case 'last_activity':
-      return facts.lastActivity
-    case 'decision':
-      return facts.decision
-    case 'event':
-      return facts.event
-  }
-}
-
-/** The right has ended: closed (ETATDOSRSA 5, 6) or refused (1). */
-export const CLOSED_STATES: readonly string[] = ['5', '6']
-export const REFUSED_STATES: readonly string[] = ['1']
-
-export interface DossierRowFacts {
-  transmittedAt: Date
-  createdAt: Date
-  etatDroit: string | null
-  dateCloture: CalendarDate | null
-  dateRefus: CalendarDate | null
-  dateSuspensionDroit: CalendarDate | null
-  dateSuspensionVersement: CalendarDate | null
-  transmissionState: 'transmitted' | 'not_transmitted'
-  notTransmittedSince: CalendarDate | null
-  /** Latest state change seen on the dossier (its `transmitted_at`), if any. */
-  lastChangeAt: Date | null
-}
-
-const maxDay = (...days: (CalendarDate | null | undefined)[]): CalendarDate | null =>
-  days.reduce<CalendarDate | null>((acc, d) => (d && (!acc || d > acc) ? d : acc), null)
-
-/**
- * A dossier's clocks. The end of the right is the closure date when the right is closed, the refusal date when it
- * was refused (the transmission day when the date is missing), otherwise the day the organisme stopped transmitting
- * the dossier; an open, still transmitted right has no end yet.
- */
-export function dossierAnchorFacts(row: DossierRowFacts): AnchorFacts {
-  const transmission = parisDay(row.transmittedAt)
-  let endOfRight: CalendarDate | null = null
-  if (row.etatDroit !== null && CLOSED_STATES.includes(row.etatDroit)) endOfRight = row.dateCloture ?? transmission
-  else if (row.etatDroit !== null && REFUSED_STATES.includes(row.etatDroit)) endOfRight = row.dateRefus ?? transmission
-  else if (row.transmissionState === 'not_transmitted') endOfRight = row.notTransmittedSince ?? transmission
-  return {
-    transmission,
-    endOfRight,
-    lastActivity: maxDay(parisDay(row.createdAt), row.lastChangeAt ? parisDay(row.lastChangeAt) : null)!,
-    decision: maxDay(row.dateRefus, row.dateCloture, row.dateSuspensionDroit, row.dateSuspensionVersement),
-    event: transmission,
-  }
-}
-
-export interface RegistrationRowFacts {
-  transmittedAt: Date
-  createdAt: Date
-  etat: 'inscription' | 'cessation' | 'radiation'
-  dateEtat: CalendarDate | null
-  lastChangeAt: Date | null
-}
-
-/** A France Travail registration's clocks: the registration ends with a cessation or a radiation. */
-export function registrationAnchorFacts(row: RegistrationRowFacts): AnchorFacts {
-  const transmission = parisDay(row.transmittedAt)
-  const ended = row.etat === 'cessation' || row.etat === 'radiation'
-  return {
-    transmission,
-    endOfRight: ended ? (row.dateEtat ?? transmission) : null,
-    lastActivity: maxDay(parisDay(row.createdAt), row.lastChangeAt ? parisDay(row.lastChangeAt) : null)!,
-    decision: ended ? (row.dateEtat ?? transmission) : null,
-    event: transmission,
-  }
-}
-
-/**
- * A person no active dossier or registration refers to any more (left the foyer): every clock starts at the
- * person's last transmission, the last day the organisme vouched for the data.
- */
-export function orphanPersonAnchorFacts(transmittedAt: Date): AnchorFacts {
-  const day = parisDay(transmittedAt)
-  return { transmission: day, endOfRight: day, lastActivity: day, decision: day, event: day }
-}
 
 export type RowFate = 'active' | 'archive' | 'destroy'
 

@@ -20,16 +20,9 @@ import {
   purgeRejections,
   sweepExpiredFiles,
 } from './purge-gateway-data.ts'
-import {
-  archiveTableColumns,
-  countDestroyable,
-  countDueDossiers,
-  countDueOrphanPersons,
-  countDueRegistrations,
-  keptColumns,
-  refreshArchiveStatistics,
-  type CanonicalTable,
-} from './queries.ts'
+import { archiveTableColumns, keptColumns, type CanonicalTable } from './archive-columns.ts'
+import { countDueDossiers, countDueOrphanPersons, countDueRegistrations } from './archive-queries.ts'
+import { countDestroyable, refreshArchiveStatistics } from './destroy-queries.ts'
 import { createPacer, DEFAULT_PAUSE_RATIO, type ChunkHook, type RunContext } from './run-context.ts'
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { limitationHolds, oppositionHolds, processingExclusion, type ExclusionFacts } from '../access/exclusions.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Queryable } from '../db/db.ts'
 import { searchAuditEvents } from '../http/audit-search.ts'
@@ -64,7 +65,11 @@ export interface PurposeView {
   recipients: string[]
   retention: string
   erasable: boolean
+  /** An opposition to this purpose stands: it no longer processes the person. */
   opposed: boolean
+  /** A limitation of processing stands: no purpose processes the person meanwhile. */
+  limited: boolean
+  /** What the purpose reads of the data held, through its projection; empty while it may not process the person. */
   records: PurposeRecord[]
 }
 
@@ -147,9 +152,14 @@ function recordsOf(held: HeldPerson, place: Place): { dossier: string | null; ro
   }))
 }
 
-function purposeView(purpose: Purpose, held: HeldPerson, opposed: boolean, asOf: Date): PurposeView {
+/**
+ * What the purpose reads of the person, active base and archive alike (the person is told what is held and how
+ * each purpose would see it), unless an exclusion keeps the purpose from processing them: the same rule as the
+ * partner API and the extracts (src/access/exclusions.ts).
+ */
+function purposeView(purpose: Purpose, held: HeldPerson, facts: ExclusionFacts, asOf: Date): PurposeView {
   const records: PurposeRecord[] = []
-  if (!opposed) {
+  if (processingExclusion(facts, purpose.id, asOf) === undefined) {
     for (const place of ['active', 'archive'] as const) {
       for (const r of recordsOf(held, place)) {
         const canonical: Record<string, unknown> = {}
@@ -183,7 +193,8 @@ function purposeView(purpose: Purpose, held: HeldPerson, opposed: boolean, asOf:
     recipients: purpose.recipients.map((r) => r.description ?? r.role),
     retention: purpose.retention,
     erasable: purpose.erasable,
-    opposed,
+    opposed: facts.oppositions.some((o) => oppositionHolds(o, purpose.id, asOf)),
+    limited: facts.limitations.some((l) => limitationHolds(l, asOf)),
     records,
   }
 }
@@ -217,7 +228,11 @@ export async function buildAccessExport(
     }),
   )
   const oppositionRows = (await db.query<{ purpose: string; since: Date | string }>('select purpose, since from rights_oppositions where subject = $1 order by purpose', [request.subject])).rows
-  const opposed = new Set(oppositionRows.map((o) => o.purpose))
+  const facts: ExclusionFacts = {
+    place: 'active',
+    limitations: held.limitations.map((l) => ({ since: new Date(l.since), liftedAt: l.liftedAt === null ? null : new Date(l.liftedAt) })),
+    oppositions: oppositionRows.map((o) => ({ purpose: o.purpose, since: new Date(o.since) })),
+  }
 
   const data: ExportItem[] = []
   {
@@ -257,7 +272,7 @@ export async function buildAccessExport(
     found: holdsAnything(held),
     sources: [...held.flows].sort().map(flowLabel),
     data,
-    purposes: chosen.map((p) => purposeView(p, held, opposed.has(p.id), now)),
+    purposes: chosen.map((p) => purposeView(p, held, facts, now)),
     stateChanges: held.stateChanges.map((s) => ({
       place: s.place,
       field: fieldLabel(s.field, s.onDossier),

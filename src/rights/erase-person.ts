@@ -1,7 +1,7 @@
 import { eraseAuditTexts } from '../audit/audit-texts.ts'
 import type { Queryable } from '../db/db.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
-import { destroyArchivedDossiers, destroyArchivedRegistrations } from '../retention/queries.ts'
+import { destroyArchivedDossiers, destroyArchivedRegistrations } from '../retention/destroy-queries.ts'
 import type { CanonicalTable, HeldPerson } from './person-data.ts'
 import { forgetRequestIndexes } from './queries.ts'
 

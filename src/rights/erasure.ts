@@ -1,3 +1,4 @@
+import { oppositionHolds } from '../access/exclusions.ts'
 import { auditSubject } from '../audit/subject-pseudonym.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Queryable } from '../db/db.ts'
@@ -31,9 +32,10 @@ class DryRun extends Error {
   }
 }
 
-async function standingOppositions(tx: Queryable, subject: string): Promise<Set<string>> {
-  const { rows } = await tx.query<{ purpose: string }>('select purpose from rights_oppositions where subject = $1', [subject])
-  return new Set(rows.map((r) => r.purpose))
+/** The purposes the subject stands opposed to at `now` (the rule of src/access/exclusions.ts). */
+async function standingOppositions(tx: Queryable, subject: string, now: Date): Promise<Set<string>> {
+  const { rows } = await tx.query<{ purpose: string; since: Date | string }>('select purpose, since from rights_oppositions where subject = $1', [subject])
+  return new Set(rows.filter((r) => oppositionHolds({ purpose: r.purpose, since: new Date(r.since) }, r.purpose, now)).map((r) => r.purpose))
 }
 
 async function execute(tx: Queryable, held: HeldPerson, subject: string, decision: ErasureDecision): Promise<Touched> {
@@ -62,7 +64,7 @@ export async function eraseForRequest(ctx: RightsContext, requestId: number, opt
         targets: request.purpose ? [request.purpose] : 'applicable',
         purposes: ctx.purposes,
         personFlows: held.flows,
-        standing: await standingOppositions(tx, request.subject),
+        standing: await standingOppositions(tx, request.subject, ctx.now),
         legalHold: await legalHoldStands(tx, held),
       })
       for (const purpose of decision.granted) {
@@ -168,7 +170,7 @@ export async function reapplyOppositions(
       targets: [],
       purposes: deps.purposes,
       personFlows: held.flows,
-      standing: await standingOppositions(tx, subject),
+      standing: await standingOppositions(tx, subject, now),
       legalHold: await legalHoldStands(tx, held),
     })
     const done = await execute(tx, held, subject, decision)
@@ -190,13 +192,4 @@ export async function reapplyOppositions(
     })
   }
   return { persons, counts: total }
-}
-
-/**
- * SQL condition for the partner API and the extracts: true when the person (alias `personAlias` on `persons`) does
- * not stand opposed to the purpose given as parameter `purposeParam` (e.g. `$4`).
- */
-export function notOpposedSql(personAlias: string, purposeParam: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(personAlias) || !/^\$\d+$/.test(purposeParam)) throw new Error('notOpposedSql: invalid alias or parameter')
-  return `not exists (select 1 from rights_oppositions o where o.person_id = ${personAlias}.id and o.purpose = ${purposeParam})`
 }

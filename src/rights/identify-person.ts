@@ -1,3 +1,4 @@
+import { findPersonByPublicId } from '../access/person-by-public-id.ts'
 import { auditSubject } from '../audit/subject-pseudonym.ts'
 import { nirIndex, personMatchKey } from '../crypto/blind-index.ts'
 import type { Keys } from '../crypto/keys.ts'
@@ -66,12 +67,8 @@ export async function identifyPerson(db: Queryable, keys: Pick<Keys, 'index' | '
  * the match key only, never an identity. Undefined when no person has this id.
  */
 export async function subjectOfPublicId(db: Queryable, keys: Pick<Keys, 'pseudonym'>, publicId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ match_key: string }>(
-    `select match_key from persons where public_id = $1
-     union all
-     select match_key from archive.persons where public_id = $1
-     limit 1`,
-    [publicId],
-  )
+  const active = await findPersonByPublicId(db, publicId)
+  if (active) return auditSubject(keys.pseudonym, active.matchKey)
+  const { rows } = await db.query<{ match_key: string }>('select match_key from archive.persons where public_id = $1', [publicId])
   return rows[0] && auditSubject(keys.pseudonym, rows[0].match_key)
 }

@@ -5,7 +5,7 @@ import { RightsError, type RightsContext, type RightsRequest } from './rights-re
 
 /**
  * Limitation of processing (art. 18): a row of the `limitations` table the partner API and the statistics extracts
- * already honour (src/assignments/portfolio-queries.ts, src/statistics/queries.ts): while it stands, no route serves
+ * honour (src/access/exclusions.ts): while it stands, no route serves
  * the person and no extract includes them; their data is kept. Lifting it is a recorded step of the request.
  */
 export async function applyLimitation(tx: Queryable, ctx: RightsContext, request: RightsRequest): Promise<{ applied: boolean }> {

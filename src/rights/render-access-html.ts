@@ -38,6 +38,7 @@ function purposeSection(p: PurposeView): string {
   <tr><th>Opposition, effacement</th><td>${p.erasable ? 'Possibles pour cette finalité' : 'Non applicables : traitement imposé par les textes ci-dessus'}</td></tr>
 </table>`
   if (p.opposed) return `${head}<p class="note">Vous vous êtes opposé(e) à cette finalité : elle ne traite plus vos données.</p>`
+  if (p.limited) return `${head}<p class="note">Le traitement de vos données est limité : cette finalité ne les traite pas tant que la limitation dure.</p>`
   if (p.records.length === 0) return `${head}<p class="muted">Cette finalité ne voit aucune donnée vous concernant.</p>`
   return (
     head +

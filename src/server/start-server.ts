@@ -2,16 +2,12 @@ import { serve, type ServerType } from '@hono/node-server'
 import { AuditWriter } from '../audit/audit-log.ts'
 import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import type { AppContext } from '../cli/context.ts'
-import { migrationsApplied } from '../db/migrate.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
 import { createConsoleApp } from '../console/console-app.ts'
 import { createOidcClient, type OidcClient } from '../console/oidc-client.ts'
-import { createApp, type ApiExtension } from '../http/app.ts'
-import { metrics, registry } from '../metrics/metrics.ts'
+import { createApp } from '../http/app.ts'
+import { metrics } from '../metrics/metrics.ts'
 import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/start-scheduler.ts'
-import { registerExtractRoutes } from '../statistics/http-routes.ts'
-import { registerRightsRoutes } from '../rights/http-routes.ts'
-import { registerRunsRoutes } from './runs-routes.ts'
 
 export interface ServerOptions {
   port: number
@@ -30,9 +26,6 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** Extra /v1 routes of other features, mounted on the partner API. */
-export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes, registerRightsRoutes]
-
 function consoleOidcFromSettings(ctx: AppContext): OidcClient | undefined {
   const settings = ctx.config.console.oidc
   if (!settings) return undefined
@@ -41,7 +34,7 @@ function consoleOidcFromSettings(ctx: AppContext): OidcClient | undefined {
 
 /**
  * The long-running process: the partner API and the scheduler (either can be turned off to split them across
- * instances), plus /healthz, /readyz and /metrics. The database connection is the caller's to close.
+ * instances); the app serves /healthz, /readyz and /metrics itself. The database connection is the caller's to close.
  */
 export async function startServer(ctx: AppContext, declarations: Declarations, options: ServerOptions): Promise<RunningServer> {
   const scheduler = options.scheduler ? startScheduler({ db: ctx.db, log: ctx.log }, options.jobs) : undefined
@@ -57,25 +50,9 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       audit,
       log: ctx.log,
       options: ctx.config.api,
-      extensions: API_EXTENSIONS,
+      schedulerRunning: () => (scheduler ? scheduler.running : null),
     })
     app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, register: { declarations, config: ctx.config } }))
-    app.get('/readyz', async (c) => {
-      const checks = { database: false, migrations: false, scheduler: scheduler ? scheduler.running : null }
-      try {
-        await ctx.db.query('select 1')
-        checks.database = true
-        checks.migrations = await migrationsApplied(ctx.db)
-      } catch {
-        // Reported below; the reason is in the logs, never in the response.
-      }
-      const ready = checks.database && checks.migrations && checks.scheduler !== false
-      return c.json({ ready, checks }, ready ? 200 : 503)
-    })
-    app.get('/metrics', async (c) => {
-      c.header('Content-Type', registry.contentType)
-      return c.body(await registry.metrics())
-    })
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s))
     })

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import SftpClient from 'ssh2-sftp-client'
-import type { SftpSource } from '../flows/flow.ts'
+import type { DeclaredSftpEndpoint } from './sftp-endpoint.ts'
 import type { Logger } from '../log/logger.ts'
 import { backoffDelay, sleep } from './backoff.ts'
 import { fingerprintOfKeyBlob } from './host-key.ts'
@@ -68,7 +68,7 @@ export interface SftpSessionContext {
  * then connects, retrying connection faults with exponential backoff and jitter. Authentication failures and a
  * host key that does not match the configured fingerprint are never retried.
  */
-export async function openSftpSession(source: SftpSource, ctx: SftpSessionContext): Promise<SftpSession> {
+export async function openSftpSession(source: DeclaredSftpEndpoint, ctx: SftpSessionContext): Promise<SftpSession> {
   const endpoint = resolveSftpSource(source, ctx.flowId, ctx.env)
   if (!endpoint.hostKeyFingerprints) {
     ctx.log.warn({ flowId: ctx.flowId, host: endpoint.host, port: endpoint.port }, 'sftp host key not checked: the flow declares no host_key_env')

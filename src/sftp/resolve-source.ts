@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import ssh2 from 'ssh2'
-import type { SftpSource } from '../flows/flow.ts'
+import type { DeclaredSftpEndpoint } from './sftp-endpoint.ts'
 import { parseFingerprints } from './host-key.ts'
 import { SftpError } from './sftp-error.ts'
 
@@ -25,7 +25,7 @@ const REFERENCE = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g
  * Every problem is reported at once, naming the flow, the variable and the source field — never a value.
  */
 export function resolveSftpSource(
-  source: SftpSource,
+  source: DeclaredSftpEndpoint,
   flowId: string,
   env: NodeJS.ProcessEnv,
   readKeyFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),

@@ -25,3 +25,6 @@ export const hasCredentials = [
   (s: { private_key_env?: string | undefined; password_env?: string | undefined }) => Boolean(s.private_key_env || s.password_env),
   { message: 'give private_key_env or password_env' },
 ] as const
+
+/** An endpoint as declared (before its variables are resolved: see resolve-source.ts). */
+export type DeclaredSftpEndpoint = z.infer<typeof SftpEndpointSchema>

@@ -1,5 +1,4 @@
 import path from 'node:path'
-import type { SftpSource } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
 import { openSftpSession } from '../sftp/connect.ts'
 import type { Recipient, SftpDestination } from './declaration.ts'
@@ -20,17 +19,6 @@ export interface SftpPusherContext {
   retryDelayMs: number
 }
 
-/** A destination as the SFTP session expects a flow source (the listing fields are unused when writing). */
-function asSource(destination: SftpDestination): SftpSource {
-  return {
-    ...destination,
-    pattern: '.*',
-    min_age_seconds: 0,
-    after_load: { action: 'move', dir: 'done', ack: false },
-    after_reject: { dir: 'rejected', nack: false },
-  }
-}
-
 /**
  * Streams each file under a temporary name then renames it (SftpSession.upload): the recipient never sees half a
  * file, the manifest, written last, tells them the data file is complete, and memory stays flat whatever the size.
@@ -38,7 +26,7 @@ function asSource(destination: SftpDestination): SftpSource {
 export function sftpPusher(ctx: SftpPusherContext): ExtractPusher {
   return {
     async push(recipient, files) {
-      const session = await openSftpSession(asSource(recipient.sftp), {
+      const session = await openSftpSession(recipient.sftp, {
         flowId: `extract:${recipient.id}`,
         env: ctx.env,
         retries: ctx.retries,

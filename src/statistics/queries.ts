@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { processableSql } from '../access/exclusions.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import { fieldRef, selectFields } from '../model/canonical-records.ts'
 import type { CanonicalField } from '../model/fields.ts'
@@ -47,17 +48,11 @@ export async function refreshPlannerStatistics(db: Queryable): Promise<string[]>
   return stale
 }
 
-/** Whether a table exists (limitations come with the partner API's migration, oppositions with the rights'). */
-async function tableExists(db: Queryable, table: string): Promise<boolean> {
-  const { rows } = await db.query<{ found: boolean }>(`select to_regclass($1) is not null as found`, [table])
-  return rows[0]?.found === true
-}
-
 /**
  * The persons of the population, one row each, handed over in batches of `batchSize`. A person belongs to the
  * population when a dossier that is still transmitted holds them (with one of the roles, when given); their most
- * recently transmitted dossier is the one read. Persons under a limitation of processing (GDPR art. 18) or with a
- * standing opposition to the purpose (art. 21, rights_oppositions) are left out.
+ * recently transmitted dossier is the one read. Persons the purpose may not process at `now` (a limitation of
+ * processing, an opposition to the purpose: src/access/exclusions.ts) are left out.
  *
  * One statement read through a cursor: one snapshot (an import running meanwhile is either wholly in or wholly
  * out), hash joins over the four tables instead of a million index lookups, and memory bounded by the batch.
@@ -69,24 +64,6 @@ export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (r
     ...selectFields(query.fields, ['persons', 'france_travail_registrations']),
     ...query.fields.filter((f) => f.table === 'dossiers' || f.table === 'dossier_members').map((f) => `${fieldRef(f, 'dd')} as "${f.id}"`),
   ]
-  const limited = (await tableExists(db, 'limitations'))
-    ? `where not exists (
-        select 1
-        from limitations l
-        where l.person_id = p.id
-          and l.since <= $2
-          and (l.lifted_at is null or l.lifted_at > $2)
-      )`
-    : 'where $2::timestamptz is not null'
-  const opposed = (await tableExists(db, 'rights_oppositions'))
-    ? `and not exists (
-        select 1
-        from rights_oppositions o
-        where o.person_id = p.id
-          and o.purpose = $3
-          and o.since <= $2
-      )`
-    : 'and $3::text is not null'
   const sql = `select p.match_key${outer.map((c) => `, ${c}`).join('')}
     from persons p
     join (
@@ -98,8 +75,7 @@ export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (r
       order by dm.person_id, d.transmitted_at desc, d.id desc
     ) dd on dd.person_id = p.id
     left join france_travail_registrations ft on ft.person_key = p.match_key
-    ${limited}
-      ${opposed}`
+    where ${processableSql('p', { now: '$2', purpose: '$3' })}`
   const cursor = `population_${randomBytes(6).toString('hex')}`
   return db.transaction(async (tx) => {
     // The one-dossier-per-person sort fits in memory for a département's population.

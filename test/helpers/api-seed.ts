@@ -9,7 +9,7 @@ import { personMatchKey } from '../../src/crypto/blind-index.ts'
 import type { Keys } from '../../src/crypto/keys.ts'
 import { encryptNir } from '../../src/crypto/nir-cipher.ts'
 import type { Db, Queryable } from '../../src/db/db.ts'
-import { createApp, type ApiApp, type ApiExtension } from '../../src/http/app.ts'
+import { createApp, type ApiApp } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import type { Flow } from '../../src/flows/flow.ts'
 import { ingestFile, type FileOutcome, type IngestDeps } from '../../src/ingestion/ingest-file.ts'
@@ -295,7 +295,7 @@ export function worldApp(
   db: Db,
   keys: Keys,
   purposes: ReadonlyMap<string, Purpose>,
-  setup: { now?: () => Date; options?: Partial<ApiOptions>; extensions?: readonly ApiExtension[]; log?: Logger; auditDb?: Db } = {},
+  setup: { now?: () => Date; options?: Partial<ApiOptions>; log?: Logger; auditDb?: Db } = {},
 ): ApiApp {
   return createApp({
     db,
@@ -303,7 +303,6 @@ export function worldApp(
     purposes,
     audit: new AuditWriter(setup.auditDb ?? db),
     now: setup.now ?? (() => WORLD_NOW),
-    extensions: setup.extensions,
     log: setup.log,
     options: { rateLimit: { perSecond: 10_000, burst: 10_000 }, authFailuresPerMinute: 100_000, tokenCacheMs: 0, ...setup.options },
   })

@@ -10,8 +10,6 @@ import type { Db } from '../../src/db/db.ts'
 import type { ApiApp } from '../../src/http/app.ts'
 import type { Logger } from '../../src/log/logger.ts'
 import type { Purpose } from '../../src/purposes/purpose.ts'
-import { registerRightsRoutes } from '../../src/rights/http-routes.ts'
-import { registerRunsRoutes } from '../../src/server/runs-routes.ts'
 import { WORLD_NOW, worldApp, type World } from './api-seed.ts'
 
 /**
@@ -60,8 +58,8 @@ export async function startConsoleWorld(
       return writer.append(event)
     },
   }
-  // The rights and runs routes are extensions of the API, as `serve` mounts them.
-  const api = worldApp(db, keys, purposes, { now, log: options.log, extensions: [registerRightsRoutes, registerRunsRoutes] })
+  // The same API `serve` mounts (every resource, rights and runs included).
+  const api = worldApp(db, keys, purposes, { now, log: options.log })
   let oidc: ReturnType<typeof createOidcClient> | undefined
   api.route('/console', createConsoleApp({ db, keys, purposes, audit, log: options.log ?? (await import('../../src/log/logger.ts')).createLogger(), now, api, oidc: () => oidc, sessionMinutes: 60, register: { declarations: loadDeclarations({ flowsDir: 'flows', mappingsDir: 'mappings' }), config: { databaseUrl: undefined, keys: {} } } }))
   const server = await new Promise<ServerType>((resolve) => {

@@ -3,7 +3,6 @@ import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import type { Db, QueryResult } from '../../src/db/db.ts'
 import type { ApiApp } from '../../src/http/app.ts'
-import { API_EXTENSIONS } from '../../src/server/start-server.ts'
 import { buildWorld, seedAssignment, seedFile, seedOrganisation, seedPerson, seedToken, seedUser, testPurposes, WORLD_NOW, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
@@ -34,7 +33,7 @@ describe.skipIf(postgresUnavailable())('API inputs', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = worldApp(recordingDb(t.db, rowsRead), keys, purposes, { extensions: API_EXTENSIONS, auditDb: t.db })
+    app = worldApp(recordingDb(t.db, rowsRead), keys, purposes, { auditDb: t.db })
   })
   afterAll(() => t?.drop())
 

@@ -33,7 +33,7 @@ describe.skipIf(postgresUnavailable())('metrics and the real server', () => {
       },
     })
     const log = createLogger({ level: 'debug', destination })
-    server = await startServer({ config: {} as never, db: t.db, keys, log, close: async () => {} }, { purposes } as never, {
+    server = await startServer({ config: { console: { sessionMinutes: 60 } } as never, db: t.db, keys, log, close: async () => {} }, { purposes } as never, {
       port: 0,
       host: '127.0.0.1',
       api: true,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testKeys } from '../../src/crypto/keys.ts'
 import type { ApiApp } from '../../src/http/app.ts'
-import { buildWorld, testPurposes, worldApp, type World } from '../helpers/api-seed.ts'
+import { buildWorld, testPurposes, worldApp, WORLD_NOW, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
@@ -33,8 +33,9 @@ describe.skipIf(postgresUnavailable())('partner API and oppositions', () => {
     )
     await t.db.query(
       `insert into rights_oppositions (request_id, purpose, subject, person_id, since)
-       values ($1, 'test-accompagnement', 'p_test', $2, now())`,
-      [rows[0]!.id, p1.personId],
+       values ($1, 'test-accompagnement', 'p_test', $2, $3)`,
+      // Granted at the world's clock: an opposition takes effect from its `since` (src/access/exclusions.ts).
+      [rows[0]!.id, p1.personId, WORLD_NOW],
     )
     expect((await get(world.tokens.refA1!, `/v1/beneficiaires/${p1.publicId}`)).status).toBe(404)
     const page = (await (await get(world.tokens.refA1!, '/v1/beneficiaires?limit=50')).json()) as { items: { id: string }[] }

@@ -7,7 +7,6 @@ import { testKeys } from '../../src/crypto/keys.ts'
 import type { ApiApp } from '../../src/http/app.ts'
 import type { Role } from '../../src/purposes/purpose.ts'
 import { ROLES } from '../../src/purposes/purpose.ts'
-import { API_EXTENSIONS } from '../../src/server/start-server.ts'
 import { buildWorld, testPurposes, worldApp, type World } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
@@ -48,7 +47,7 @@ describe.skipIf(postgresUnavailable())('routing and roles', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     world = await buildWorld(t.db, keys, purposes)
-    app = worldApp(t.db, keys, purposes, { extensions: API_EXTENSIONS })
+    app = worldApp(t.db, keys, purposes)
     document = (await (await app.request('/openapi.json')).json()) as typeof document
   })
   afterAll(() => t?.drop())

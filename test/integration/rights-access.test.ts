@@ -13,7 +13,6 @@ import { ISO_DURATION_PATTERN } from '../../src/labels/french-format.ts'
 import { CANONICAL_FIELDS, FIELDS_BY_ID } from '../../src/model/fields.ts'
 import { escapeHtml as esc } from '../../src/html/escape-html.ts'
 import { writeAccessExport, type AccessExport } from '../../src/rights/access-export.ts'
-import { registerRightsRoutes } from '../../src/rights/http-routes.ts'
 import { openRequest } from '../../src/rights/requests.ts'
 import { seedAssignment, seedOrganisation, seedToken, seedUser } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
@@ -81,7 +80,7 @@ describe.skipIf(postgresUnavailable())('rights: access export with "who accessed
     tokens.other = (await seedToken(t.db, purposes, other.email, 'accompagnement-rsa', NOW)).token
     tokens.dpo = (await seedToken(t.db, purposes, 'dpd@dep.example', 'test-dpo', NOW)).token
     const audit = new AuditWriter(t.db)
-    app = createApp({ db: t.db, keys, purposes, audit, now: () => NOW, extensions: [registerRightsRoutes] })
+    app = createApp({ db: t.db, keys, purposes, audit, now: () => NOW })
 
     const publicId = async (s: Subject) => (await t.db.query<{ public_id: string }>('select public_id::text as public_id from persons where match_key = $1', [s.matchKey])).rows[0]!.public_id
     expect((await get(tokens.ref!, `/v1/beneficiaires/${await publicId(x)}`)).status).toBe(200)

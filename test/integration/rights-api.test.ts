@@ -3,7 +3,6 @@ import { AuditWriter } from '../../src/audit/audit-log.ts'
 import { auditSubject } from '../../src/audit/subject-pseudonym.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { createApp, type ApiApp } from '../../src/http/app.ts'
-import { registerRightsRoutes } from '../../src/rights/http-routes.ts'
 import { seedOrganisation, seedToken, seedUser } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { adults, DPO_PURPOSE, loadPopulation, mappingsWith, type LoadedWorld, type Subject } from '../helpers/rights-world.ts'
@@ -40,7 +39,7 @@ describe.skipIf(postgresUnavailable())('rights: DPO API', () => {
     tokens.dpo = (await seedToken(t.db, world.declarations.purposes, 'dpd@dep.example', 'test-dpo', NOW)).token
     tokens.ref = (await seedToken(t.db, world.declarations.purposes, 'ref@ccas.example', 'accompagnement-rsa', NOW)).token
     audit = new AuditWriter(t.db)
-    app = createApp({ db: t.db, keys, purposes: world.declarations.purposes, audit, now: () => NOW, extensions: [registerRightsRoutes] })
+    app = createApp({ db: t.db, keys, purposes: world.declarations.purposes, audit, now: () => NOW })
   })
   afterAll(() => t?.drop())
 

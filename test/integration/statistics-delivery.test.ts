@@ -16,7 +16,6 @@ import { createApp } from '../../src/http/app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import type { Purpose } from '../../src/purposes/purpose.ts'
-import { registerExtractRoutes } from '../../src/statistics/http-routes.ts'
 import { runExtract, type ExtractDeps, type MicrodataManifest } from '../../src/statistics/run-extract.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
@@ -131,7 +130,7 @@ describe.skipIf(postgresUnavailable())('delivery of statistical extracts', () =>
 
     beforeAll(async () => {
       writer = new AuditWriter(t.db)
-      app = createApp({ db: t.db, keys: testKeys(), purposes: all, audit: writer, log: createLogger({ level: 'silent' }), extensions: [registerExtractRoutes] })
+      app = createApp({ db: t.db, keys: testKeys(), purposes: all, audit: writer, log: createLogger({ level: 'silent' }) })
       const org = await createOrganisation(t.db, { siret: SIRET, name: 'Observatoire', type: 'statistique' })
       const other = await createOrganisation(t.db, { siret: OTHER_SIRET, name: 'Autre service', type: 'departement' })
       await createUser(t.db, { email: 'stat@observatoire.example', displayName: 'Statisticienne', role: 'statistician', organisationId: org!.id })

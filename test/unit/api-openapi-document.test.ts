@@ -6,14 +6,13 @@ import { promisify } from 'node:util'
 import openapiTS, { astToString } from 'openapi-typescript'
 import ts from 'typescript'
 import { afterAll, describe, expect, it } from 'vitest'
-import { portfolioRelation } from '../../src/assignments/portfolio.ts'
+import { portfolioRelation } from '../../src/access/portfolio.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
 import { ERROR_CODES } from '../../src/http/api-error.ts'
 import { createApp } from '../../src/http/app.ts'
 import { OPERATIONS } from '../../src/http/operations.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
-import { API_EXTENSIONS } from '../../src/server/start-server.ts'
 
 /**
  * The OpenAPI document as `passerelle serve` publishes it (the real purpose declarations of mappings/, every
@@ -22,7 +21,7 @@ import { API_EXTENSIONS } from '../../src/server/start-server.ts'
 const purposes = loadPurposes('mappings')
 // The document is built without touching the database.
 const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('no database in this test')) }) as unknown as Db
-const app = createApp({ db: unused, keys: testKeys(), purposes, audit: { append: async () => {} }, extensions: API_EXTENSIONS })
+const app = createApp({ db: unused, keys: testKeys(), purposes, audit: { append: async () => {} } })
 const live = async () => (await (await app.request('/openapi.json')).json()) as Record<string, any>
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { bearerToken, generateApiToken, hashApiToken, looksLikeApiToken, sameTokenHash, tokenExpiry, TOKEN_PREFIX } from '../../src/auth/api-token.ts'
-import { purposeAllows } from '../../src/auth/principal.ts'
+import { purposeAllows } from '../../src/access/purpose-allows.ts'
 import { completeSiret, isSiret } from '../../src/auth/siret.ts'
 
 describe('API tokens', () => {

@@ -2,17 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parisDay, parisMidnight } from '../../src/calendar/paris-day.ts'
 import { addDuration, cutoffFor, parseDuration } from '../../src/retention/duration.ts'
-import {
-  decideActiveRow,
-  decideArchivedRow,
-  dossierAnchorFacts,
-  orphanPersonAnchorFacts,
-  planRetention,
-  policyCutoffs,
-  registrationAnchorFacts,
-  type AnchorFacts,
-  type DossierRowFacts,
-} from '../../src/retention/plan.ts'
+import { dossierAnchorFacts, orphanPersonAnchorFacts, registrationAnchorFacts, type AnchorFacts, type DossierRowFacts } from '../../src/retention/anchors.ts'
+import { decideActiveRow, decideArchivedRow, planRetention, policyCutoffs } from '../../src/retention/plan.ts'
 import { toRetentionPolicy, RetentionPolicySchema, type RetentionPolicy } from '../../src/retention/policy.ts'
 
 const policy = (id: string, raw: unknown): RetentionPolicy => toRetentionPolicy(id, RetentionPolicySchema.parse(raw))

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { findPersonByPublicId } from '../../access/person-by-public-id.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import { describeUnattested, verifyAuditLog } from '../../audit/verify-log.ts'
 import { searchAuditEvents } from '../../http/audit-search.ts'
@@ -105,13 +106,13 @@ export function register(program: Command): void {
       try {
         let subject: string | undefined
         if (typeof opts.beneficiaire === 'string') {
-          const { rows } = await ctx.db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [opts.beneficiaire])
-          if (!rows[0]) {
+          const person = await findPersonByPublicId(ctx.db, opts.beneficiaire)
+          if (!person) {
             process.stderr.write('passerelle audit search: no person has this id\n')
             process.exitCode = 1
             return
           }
-          subject = auditSubject(ctx.keys.pseudonym, rows[0].match_key)
+          subject = auditSubject(ctx.keys.pseudonym, person.matchKey)
         }
         const text = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined)
         const events = await searchAuditEvents(ctx.db, {

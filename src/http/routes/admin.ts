@@ -1,12 +1,14 @@
 import { createRoute } from '@hono/zod-openapi'
 import { findAssignmentById, findAssignmentByPublicId, listAssignments, setAssignmentEnd, upsertAssignments, type Assignment } from '../../assignments/assignments.ts'
+import { findPersonByPublicId } from '../../access/person-by-public-id.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import { createOrganisation, findOrganisationBySiret, listOrganisations, type Organisation } from '../../auth/organisations.ts'
 import { isSiret } from '../../auth/siret.ts'
 import { createUser, findUserByEmail, findUserByPublicId, listUsers, updateUser, type User } from '../../auth/users.ts'
 import { ApiError, badRequest, notFound } from '../api-error.ts'
-import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { audit, auditAs, principalOf } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import {
   AssignmentChangesSchema,
@@ -37,35 +39,30 @@ const body = <T>(schema: T) => ({ required: true, content: { 'application/json':
 const routes = {
   listOrganisations: createRoute({
     middleware: [auditAs('api.admin.organisations.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/organisations', tags: [TAG], security, summary: 'List organisations',
     request: { query: PageQuery },
     responses: { 200: json(z.object({ items: z.array(OrganisationSchema), nextCursor: z.string().nullable() }), 'A page of organisations'), ...errorResponses(400, 404) },
   }),
   createOrganisation: createRoute({
     middleware: [auditAs('api.admin.organisations.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/organisations', tags: [TAG], security, summary: 'Create an organisation',
     request: { body: body(NewOrganisationSchema) },
     responses: { 201: json(OrganisationSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   listUsers: createRoute({
     middleware: [auditAs('api.admin.users.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/users', tags: [TAG], security, summary: 'List users',
     request: { query: UsersQuery },
     responses: { 200: json(z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }), 'A page of users'), ...errorResponses(400, 404) },
   }),
   createUser: createRoute({
     middleware: [auditAs('api.admin.users.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/users', tags: [TAG], security, summary: 'Create a user',
     request: { body: body(NewUserSchema) },
     responses: { 201: json(UserSchema, 'Created'), ...errorResponses(400, 404, 409, 413) },
   }),
   updateUser: createRoute({
     middleware: [auditAs('api.admin.users.update')] as const,
-    ...forRoles(['admin']),
     method: 'patch', path: '/admin/users/{id}', tags: [TAG], security, summary: 'Change a user (name, role, active)',
     description: 'Deactivating a user stops every token of theirs at once.',
     request: { params: IdParam, body: body(UserChangesSchema) },
@@ -73,14 +70,12 @@ const routes = {
   }),
   listAssignments: createRoute({
     middleware: [auditAs('api.admin.assignments.list')] as const,
-    ...forRoles(['admin']),
     method: 'get', path: '/admin/assignments', tags: [TAG], security, summary: 'List assignments',
     request: { query: AssignmentsQuery },
     responses: { 200: json(z.object({ items: z.array(AssignmentSchema), nextCursor: z.string().nullable() }), 'A page of assignments'), ...errorResponses(400, 404) },
   }),
   createAssignment: createRoute({
     middleware: [auditAs('api.admin.assignments.create')] as const,
-    ...forRoles(['admin']),
     method: 'post', path: '/admin/assignments', tags: [TAG], security, summary: 'Assign a beneficiary to a structure (and a referent)',
     description: 'As an orientation: it ends the person’s previous assignment the day before it starts.',
     request: { body: body(NewAssignmentSchema) },
@@ -88,7 +83,6 @@ const routes = {
   }),
   updateAssignment: createRoute({
     middleware: [auditAs('api.admin.assignments.update')] as const,
-    ...forRoles(['admin']),
     method: 'patch', path: '/admin/assignments/{id}', tags: [TAG], security, summary: 'End (or reopen) an assignment',
     request: { params: IdParam, body: body(AssignmentChangesSchema) },
     responses: { 200: json(AssignmentSchema, 'Updated'), ...errorResponses(400, 404, 413) },
@@ -117,7 +111,8 @@ const assignmentBody = (a: Assignment) => ({
   updatedAt: a.updatedAt.toISOString(),
 })
 
-export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function adminRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['admin'])
   const { db, keys } = kit
   const page = <T extends { id: number }>(rows: T[], limit: number, kind: string) => ({
     rows: rows.slice(0, limit),
@@ -129,16 +124,14 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return o
   }
 
-  v1.openapi(routes.listOrganisations, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.listOrganisations, async (c) => {
     const q = c.req.valid('query')
     const rows = await listOrganisations(db, { afterId: decodeCursor(keys.pseudonym, 'organisations', q.cursor), limit: q.limit + 1 })
     const p = page(rows, q.limit, 'organisations')
     return c.json({ items: p.rows.map(organisationBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createOrganisation, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.createOrganisation, async (c) => {
     const input = c.req.valid('json')
     if (!isSiret(input.siret)) throw badRequest('invalid_siret', 'siret: the Luhn check digit is wrong')
     const created = await createOrganisation(db, input)
@@ -147,8 +140,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(organisationBody(created), 201)
   })
 
-  v1.openapi(routes.listUsers, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.listUsers, async (c) => {
     const q = c.req.valid('query')
     const organisation = q.organisationSiret ? await organisationBySiret(q.organisationSiret) : undefined
     const rows = await listUsers(db, { organisationId: organisation?.id, afterId: decodeCursor(keys.pseudonym, 'users', q.cursor), limit: q.limit + 1 })
@@ -156,8 +148,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items: p.rows.map(userBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createUser, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.createUser, async (c) => {
     const input = c.req.valid('json')
     const organisation = await organisationBySiret(input.organisationSiret)
     const created = await createUser(db, { email: input.email, displayName: input.displayName, role: input.role, organisationId: organisation.id })
@@ -166,8 +157,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(userBody(created), 201)
   })
 
-  v1.openapi(routes.updateUser, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.updateUser, async (c) => {
     const user = await findUserByPublicId(db, c.req.valid('param').id)
     if (!user) throw notFound('unknown_id')
     const changes = c.req.valid('json')
@@ -177,15 +167,14 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(userBody(updated!), 200)
   })
 
-  v1.openapi(routes.listAssignments, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.listAssignments, async (c) => {
     const q = c.req.valid('query')
     let personId: number | undefined
     if (q.beneficiaireId) {
-      const { rows } = await db.query<{ id: number; match_key: string }>('select id, match_key from persons where public_id = $1', [q.beneficiaireId])
-      if (!rows[0]) throw notFound('unknown_id')
-      personId = rows[0].id
-      audit(c, { subject: auditSubject(keys.pseudonym, rows[0].match_key) })
+      const person = await findPersonByPublicId(db, q.beneficiaireId)
+      if (!person) throw notFound('unknown_id')
+      personId = person.personId
+      audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     }
     const referent = q.referentEmail ? await findUserByEmail(db, q.referentEmail) : undefined
     if (q.referentEmail && !referent) throw badRequest('unknown_referent', 'referentEmail: no user has this e-mail')
@@ -202,14 +191,13 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items: p.rows.map(assignmentBody), nextCursor: p.nextCursor }, 200)
   })
 
-  v1.openapi(routes.createAssignment, async (c) => {
-    const principal = requireRole(c, ['admin'])
+  router.openapi(routes.createAssignment, async (c) => {
+    const principal = principalOf(c)
     const input = c.req.valid('json')
     if (input.endsOn && input.endsOn < input.startsOn) throw badRequest('end_before_start', 'endsOn: before startsOn')
-    const { rows } = await db.query<{ id: number; match_key: string }>('select id, match_key from persons where public_id = $1', [input.beneficiaireId])
-    const person = rows[0]
+    const person = await findPersonByPublicId(db, input.beneficiaireId)
     if (!person) throw badRequest('unknown_beneficiaire', 'beneficiaireId: no such person')
-    audit(c, { subject: auditSubject(keys.pseudonym, person.match_key) })
+    audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     const organisation = await organisationBySiret(input.organisationSiret)
     let referentUserId: number | null = null
     if (input.referentEmail) {
@@ -220,7 +208,7 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
       referentUserId = referent.id
     }
     const [id] = await db.transaction((tx) =>
-      upsertAssignments(tx, [{ personId: person.id, organisationId: organisation.id, referentUserId, startsOn: input.startsOn, endsOn: input.endsOn ?? null }], {
+      upsertAssignments(tx, [{ personId: person.personId, organisationId: organisation.id, referentUserId, startsOn: input.startsOn, endsOn: input.endsOn ?? null }], {
         source: 'admin',
         userId: principal.user.id,
       }),
@@ -230,16 +218,16 @@ export function registerAdminRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(assignmentBody(created!), 201)
   })
 
-  v1.openapi(routes.updateAssignment, async (c) => {
-    requireRole(c, ['admin'])
+  router.openapi(routes.updateAssignment, async (c) => {
     const assignment = await findAssignmentByPublicId(db, c.req.valid('param').id)
     if (!assignment) throw notFound('unknown_id')
-    const person = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [assignment.personPublicId])
-    if (person.rows[0]) audit(c, { subject: auditSubject(keys.pseudonym, person.rows[0].match_key) })
+    const person = await findPersonByPublicId(db, assignment.personPublicId)
+    if (person) audit(c, { subject: auditSubject(keys.pseudonym, person.matchKey) })
     const { endsOn } = c.req.valid('json')
     if (endsOn !== null && endsOn < assignment.startsOn) throw badRequest('end_before_start', 'endsOn: before the assignment starts')
     await setAssignmentEnd(db, assignment.id, endsOn)
     audit(c, { details: { assignment: assignment.publicId } })
     return c.json(assignmentBody((await findAssignmentById(db, assignment.id))!), 200)
   })
+  return router
 }

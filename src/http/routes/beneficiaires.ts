@@ -1,21 +1,23 @@
 import { createRoute } from '@hono/zod-openapi'
-import { bestAccess, decideAccess, portfolioRelation, portfolioWindow, type PortfolioAccess } from '../../assignments/portfolio.ts'
-import { FILTER_FIELDS, findPersonForCaller, listPersonStateChanges, listPortfolio, type PersonRow, type PortfolioCaller } from '../../assignments/portfolio-queries.ts'
+import { callerOf, decideForPerson } from '../../access/can-see.ts'
+import { bestAccess, portfolioRelation, portfolioWindow, type PortfolioAccess } from '../../access/portfolio.ts'
+import { FILTER_FIELDS, listPersonStateChanges, listPortfolio, type PersonRow } from '../../access/portfolio-queries.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import type { Principal } from '../../auth/principal.ts'
 import { canonicalRecordFromRow, stateChangeField } from '../../model/canonical-records.ts'
 import { project, transformValue } from '../../purposes/project.ts'
 import { exposedName, ROLES } from '../../purposes/purpose.ts'
 import { badRequest, notFound } from '../api-error.ts'
-import { audit, auditAs, forRoles, principalOf, type ApiContext } from '../api-context.ts'
+import { audit, auditAs, principalOf, type ApiContext } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { BeneficiairePageSchema, BeneficiaireSchema, HistoryPageSchema, IdParam, PageQuery, PortfolioQuery } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
 
 /**
  * The referent's view: their portfolio, one beneficiary, and the history of a beneficiary's states. The row filter
- * is the assignment rules (src/assignments/portfolio.ts); the column filter is the token's purpose, through
+ * is the assignment rules (src/access/portfolio.ts); the column filter is the token's purpose, through
  * project(). A person outside the portfolio, unknown or under a limitation answers 404 alike.
  */
 const TAG = 'Bénéficiaires'
@@ -25,7 +27,6 @@ const PORTFOLIO_ROLES = ROLES.filter((role) => portfolioRelation(role) !== undef
 
 const listRoute = createRoute({
   middleware: [auditAs('api.beneficiaires.list')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires',
   tags: [TAG],
@@ -39,7 +40,6 @@ const listRoute = createRoute({
 
 const getRoute = createRoute({
   middleware: [auditAs('api.beneficiaire.read')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}',
   tags: [TAG],
@@ -52,7 +52,6 @@ const getRoute = createRoute({
 
 const historyRoute = createRoute({
   middleware: [auditAs('api.beneficiaire.history')] as const,
-  ...forRoles(PORTFOLIO_ROLES),
   method: 'get',
   path: '/beneficiaires/{id}/historique',
   tags: [TAG],
@@ -64,11 +63,8 @@ const historyRoute = createRoute({
   responses: { 200: json(HistoryPageSchema, 'A page of history'), ...errorResponses(400, 404) },
 })
 
-export function callerOf(principal: Principal): PortfolioCaller {
-  return { relation: portfolioRelation(principal.user.role), userId: principal.user.id, organisationId: principal.organisation.id, purposeId: principal.purpose.id }
-}
-
-export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(PORTFOLIO_ROLES)
   const { db, keys, options } = kit
   const subjectOf = (principal: Principal, matchKey: string) =>
     principal.purpose.audit === 'metadata' ? null : auditSubject(keys.pseudonym, matchKey)
@@ -77,10 +73,10 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
   async function authorisedPerson(c: ApiContext, id: string): Promise<{ principal: Principal; row: PersonRow; access: PortfolioAccess; now: Date }> {
     const principal = principalOf(c)
     const now = kit.now()
-    const row = await findPersonForCaller(db, { publicId: id, caller: callerOf(principal), fields: kit.fieldsOf(principal.purpose), now })
-    if (!row) throw notFound('unknown_id')
+    const found = await decideForPerson(db, { principal, publicId: id, fields: kit.fieldsOf(principal.purpose), now, graceDays: options.graceDays })
+    if (!found) throw notFound('unknown_id')
+    const { row, decision } = found
     audit(c, { subject: subjectOf(principal, row.matchKey) })
-    const decision = decideAccess({ role: principal.user.role, assignments: row.assignments, limited: row.limited, now, graceDays: options.graceDays })
     if (!decision.granted) throw notFound(decision.reason)
     audit(c, { details: { access: decision.access.mode } })
     return { principal, row, access: decision.access, now }
@@ -93,7 +89,7 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     data: project(canonicalRecordFromRow(row.values, kit.fieldsOf(principal.purpose), keys), principal.purpose, { asOf: now }),
   })
 
-  v1.openapi(listRoute, async (c) => {
+  router.openapi(listRoute, async (c) => {
     const principal = principalOf(c)
     const query = c.req.valid('query')
     const filters = { etatDroit: query.etatDroit, soumisDroitsDevoirs: query.soumisDroitsDevoirs, inscritFranceTravail: query.inscritFranceTravail }
@@ -134,12 +130,12 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ items, nextCursor }, 200)
   })
 
-  v1.openapi(getRoute, async (c) => {
+  router.openapi(getRoute, async (c) => {
     const { principal, row, access, now } = await authorisedPerson(c, c.req.valid('param').id)
     return c.json(present(principal, row, access, now), 200)
   })
 
-  v1.openapi(historyRoute, async (c) => {
+  router.openapi(historyRoute, async (c) => {
     const query = c.req.valid('query')
     const after = decodeCursor(keys.pseudonym, 'historique', query.cursor)
     const { principal, row, now } = await authorisedPerson(c, c.req.valid('param').id)
@@ -165,4 +161,5 @@ export function registerBeneficiaireRoutes(v1: ApiRouter, kit: RouteKit): void {
     const nextCursor = changes.length > query.limit && last ? encodeCursor(keys.pseudonym, 'historique', last.id) : null
     return c.json({ id: row.publicId, items, nextCursor }, 200)
   })
+  return router
 }

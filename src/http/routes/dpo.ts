@@ -1,9 +1,10 @@
 import { createRoute } from '@hono/zod-openapi'
 import { subjectOfPublicId } from '../../rights/identify-person.ts'
 import { notFound } from '../api-error.ts'
-import { forRoles, audit, auditAs, requireRole } from '../api-context.ts'
+import { audit, auditAs } from '../api-context.ts'
 import { searchAuditEvents, type AuditEventRow } from '../audit-search.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { AuditPageSchema, AuditQuery, IdParam, PageQuery } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
@@ -17,7 +18,6 @@ const security = [{ bearerAuth: [] }]
 
 const searchRoute = createRoute({
     middleware: [auditAs('api.dpo.audit.search')] as const,
-    ...forRoles(['dpo']),
   method: 'get',
   path: '/dpo/audit-events',
   tags: [TAG],
@@ -30,7 +30,6 @@ const searchRoute = createRoute({
 
 const accessesRoute = createRoute({
     middleware: [auditAs('api.dpo.accesses.read')] as const,
-    ...forRoles(['dpo']),
   method: 'get',
   path: '/dpo/beneficiaires/{id}/acces',
   tags: [TAG],
@@ -43,7 +42,8 @@ const accessesRoute = createRoute({
 
 const eventBody = (e: AuditEventRow) => ({ ...e, occurredAt: e.occurredAt.toISOString() })
 
-export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function dpoRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['dpo'])
   const { db, keys } = kit
   const subjectOfPerson = async (publicId: string) => {
     const subject = await subjectOfPublicId(db, keys, publicId)
@@ -56,8 +56,7 @@ export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
     return { items: page.map(eventBody), nextCursor: items.length > limit && last ? encodeCursor(keys.pseudonym, kind, last.seq) : null }
   }
 
-  v1.openapi(searchRoute, async (c) => {
-    requireRole(c, ['dpo'])
+  router.openapi(searchRoute, async (c) => {
     const q = c.req.valid('query')
     const subject = q.beneficiaireId ? await subjectOfPerson(q.beneficiaireId) : undefined
     if (subject) audit(c, { subject })
@@ -78,8 +77,7 @@ export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json(respond(items, q.limit, 'audit'), 200)
   })
 
-  v1.openapi(accessesRoute, async (c) => {
-    requireRole(c, ['dpo'])
+  router.openapi(accessesRoute, async (c) => {
     const q = c.req.valid('query')
     const beforeSeq = decodeCursor(keys.pseudonym, 'acces', q.cursor) || undefined
     const subject = await subjectOfPerson(c.req.valid('param').id)
@@ -88,4 +86,5 @@ export function registerDpoRoutes(v1: ApiRouter, kit: RouteKit): void {
     audit(c, { details: { count: Math.min(items.length, q.limit) } })
     return c.json(respond(items, q.limit, 'acces'), 200)
   })
+  return router
 }

@@ -1,15 +1,15 @@
 import { createRoute } from '@hono/zod-openapi'
-import { portfolioRelation } from '../../assignments/portfolio.ts'
+import { portfolioRelation } from '../../access/portfolio.ts'
 import { FIELDS_BY_ID } from '../../model/fields.ts'
 import { exposedName } from '../../purposes/purpose.ts'
-import { auditAs, EVERY_ROLE, forRoles, principalOf } from '../api-context.ts'
+import { auditAs, EVERY_ROLE, principalOf } from '../api-context.ts'
+import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
 import { MeSchema } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
 
 const meRoute = createRoute({
   middleware: [auditAs('api.me.read')] as const,
-  ...forRoles(EVERY_ROLE),
   method: 'get',
   path: '/me',
   tags: ['Compte'],
@@ -19,8 +19,9 @@ const meRoute = createRoute({
   responses: { 200: json(MeSchema, 'The caller'), ...errorResponses() },
 })
 
-export function registerMeRoutes(v1: ApiRouter, kit: RouteKit): void {
-  v1.openapi(meRoute, (c) => {
+export function meRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(EVERY_ROLE)
+  router.openapi(meRoute, (c) => {
     const { user, organisation, purpose, credential } = principalOf(c)
     return c.json(
       {
@@ -36,4 +37,5 @@ export function registerMeRoutes(v1: ApiRouter, kit: RouteKit): void {
       200,
     )
   })
+  return router
 }

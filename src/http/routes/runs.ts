@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { forRoles, auditAs } from '../http/api-context.ts'
-import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
-import { errorResponses, json } from '../http/routes/responses.ts'
-import { listJobRuns, listRecentFiles } from '../jobs/queries.ts'
+import { auditAs } from '../api-context.ts'
+import { resourceRouter } from '../resource-router.ts'
+import type { ApiRouter, RouteKit } from '../route-kit.ts'
+import { errorResponses, json } from './responses.ts'
+import { listJobRuns, listRecentFiles } from '../../jobs/queries.ts'
 
 /**
  * GET /v1/admin/runs (role admin): recent job runs and file imports, as `passerelle runs` shows them. Technical
@@ -36,7 +37,6 @@ const FileRunSchema = z.object({
 
 const route = createRoute({
   middleware: [auditAs('api.admin.runs.list')] as const,
-    ...forRoles(['admin']),
   method: 'get',
   path: '/admin/runs',
   tags: ['Administration'],
@@ -51,8 +51,9 @@ const route = createRoute({
 
 const iso = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string).toISOString())
 
-export function registerRunsRoutes(v1: ApiRouter, kit: RouteKit): void {
-  v1.openapi(route, async (c) => {
+export function runsRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['admin'])
+  router.openapi(route, async (c) => {
     const { limit } = c.req.valid('query')
     const jobs = { rows: await listJobRuns(kit.db, limit) }
     const files = { rows: await listRecentFiles(kit.db, limit) }
@@ -82,4 +83,5 @@ export function registerRunsRoutes(v1: ApiRouter, kit: RouteKit): void {
       200,
     )
   })
+  return router
 }

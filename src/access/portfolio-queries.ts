@@ -1,20 +1,20 @@
-import { notOpposedSql } from '../rights/erasure.ts'
 import type { Queryable } from '../db/db.ts'
 import { fieldRef, selectFields } from '../model/canonical-records.ts'
 import type { CanonicalField } from '../model/fields.ts'
 import { FIELDS_BY_ID } from '../model/fields.ts'
+import { exclusionSql, processableSql, type Exclusion } from './exclusions.ts'
 import type { AssignmentSpan, PortfolioRelation } from './portfolio.ts'
 
 /**
  * Reads of the partner API: one person with the caller's assignments to them, a page of the caller's portfolio,
- * a person's history. The rules themselves live in portfolio.ts; these queries only pre-filter with the same
- * window and read the columns the purpose declares.
+ * a person's history. The rules themselves live in portfolio.ts and exclusions.ts; these queries only pre-filter
+ * with the same window, apply the exclusions' SQL twin and read the columns the purpose declares.
  */
 export interface PortfolioCaller {
   relation: PortfolioRelation | undefined
   userId: number
   organisationId: number
-  /** The token's purpose: a person who objected to it (art. 21, src/rights/) is not served under it. */
+  /** The token's purpose: the exclusions (exclusions.ts) are decided for it. */
   purposeId: string
 }
 
@@ -23,7 +23,8 @@ export interface PersonRow {
   publicId: string
   matchKey: string
   updatedAt: Date
-  limited: boolean
+  /** What keeps the caller's purpose from processing the person now (exclusions.ts), if anything. */
+  exclusion: Exclusion | undefined
   assignments: AssignmentSpan[]
   /** Declared fields, keyed by canonical field id (raw values). */
   values: Record<string, unknown>
@@ -53,20 +54,12 @@ function outerColumns(fields: readonly CanonicalField[]): string[] {
   ]
 }
 
-const LIMITED = `exists (
-      select 1
-      from limitations l
-      where l.person_id = p.id
-        and l.since <= $NOW
-        and (l.lifted_at is null or l.lifted_at > $NOW)
-    )`
-
 interface RawPersonRow {
   id: number
   public_id: string
   match_key: string
   updated_at: Date | string
-  limited: boolean
+  exclusion: Exclusion | null
   spans: AssignmentSpan[] | string | null
   [field: string]: unknown
 }
@@ -80,7 +73,7 @@ function toPersonRow(r: RawPersonRow, fields: readonly CanonicalField[]): Person
     publicId: r.public_id,
     matchKey: r.match_key,
     updatedAt: new Date(r.updated_at),
-    limited: r.limited,
+    exclusion: r.exclusion ?? undefined,
     assignments: spans.map((s) => ({ startsOn: String(s.startsOn).slice(0, 10), endsOn: s.endsOn === null ? null : String(s.endsOn).slice(0, 10) })),
     values,
   }
@@ -95,7 +88,7 @@ function relationCondition(relation: PortfolioRelation | undefined, ownerParam: 
 
 /**
  * One person by public id, with the caller's assignments to them (all of them: the pure rules decide), whether a
- * limitation holds at `now`, and the declared fields. Undefined when no person has this id.
+ * processing exclusion holds at `now`, and the declared fields. Undefined when no person has this id.
  */
 export async function findPersonForCaller(
   db: Queryable,
@@ -104,7 +97,7 @@ export async function findPersonForCaller(
   const sql = cachedSql(input.fields, `person|${input.caller.relation}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
-           (${LIMITED.replaceAll('$NOW', '$3')} or not ${notOpposedSql('p', '$4')}) as limited,
+           ${exclusionSql('p', { now: '$3', purpose: '$4' })} as exclusion,
            (
              select json_agg(json_build_object('startsOn', a.starts_on, 'endsOn', a.ends_on))
              from assignments a
@@ -178,7 +171,7 @@ export async function listPortfolio(
   }
   const after = param(input.afterPersonId)
   const limit = param(input.limit + 1)
-  const conditions: string[] = [`not ${LIMITED.replaceAll('$NOW', param(input.now))}`, notOpposedSql('p', param(caller.purposeId))]
+  const conditions: string[] = [processableSql('p', { now: param(input.now), purpose: param(caller.purposeId) })]
   const f = input.filters
   if (f.etatDroit !== undefined) conditions.push(`${fieldRef(FIELDS_BY_ID.get(FILTER_FIELDS.etatDroit)!, 'dd')} = ${param(f.etatDroit)}`)
   if (f.soumisDroitsDevoirs !== undefined) {
@@ -212,7 +205,7 @@ export async function listPortfolio(
   const sql = cachedSql(input.fields, `list|${caller.relation}|${conditions.join('|')}`, () => `
     select p.id, p.public_id, p.match_key,
            greatest(p.updated_at, dd.dossier_updated_at, ft.updated_at) as updated_at,
-           false as limited,
+           null as exclusion,
            ${spans} as spans
            ${outerColumns(input.fields).map((c) => `, ${c}`).join('')}
     from ${from}

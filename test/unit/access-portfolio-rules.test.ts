@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { accessThrough, addDays, bestAccess, decideAccess, portfolioWindow } from '../../src/assignments/portfolio.ts'
+import { accessThrough, addDays, bestAccess, decideAccess, portfolioWindow } from '../../src/access/portfolio.ts'
 import { parisDay } from '../../src/calendar/paris-day.ts'
 
 const at = (iso: string) => new Date(iso)
@@ -49,17 +49,17 @@ describe('portfolio rules', () => {
   it('decides: role without portfolio, outside it, limited, or granted', () => {
     const now = at('2026-03-10T10:00:00Z')
     const open = [{ startsOn: '2026-01-01', endsOn: null }]
-    expect(decideAccess({ role: 'admin', assignments: open, limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
-    expect(decideAccess({ role: 'statistician', assignments: open, limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
+    expect(decideAccess({ role: 'admin', assignments: open, exclusion: undefined, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
+    expect(decideAccess({ role: 'statistician', assignments: open, exclusion: undefined, now, graceDays: 30 })).toEqual({ granted: false, reason: 'role_without_portfolio' })
     // The département's instructor: the active base, no assignment needed; a limitation still holds.
-    expect(decideAccess({ role: 'instructor', assignments: [], limited: false, now, graceDays: 30 })).toEqual({
+    expect(decideAccess({ role: 'instructor', assignments: [], exclusion: undefined, now, graceDays: 30 })).toEqual({
       granted: true,
       access: { via: 'departement', mode: 'current', readOnly: false, until: null },
     })
-    expect(decideAccess({ role: 'instructor', assignments: [], limited: true, now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
-    expect(decideAccess({ role: 'referent', assignments: [], limited: false, now, graceDays: 30 })).toEqual({ granted: false, reason: 'not_in_portfolio' })
-    expect(decideAccess({ role: 'referent', assignments: open, limited: true, now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
-    expect(decideAccess({ role: 'structure-manager', assignments: open, limited: false, now, graceDays: 30 })).toMatchObject({ granted: true, access: { via: 'structure' } })
+    expect(decideAccess({ role: 'instructor', assignments: [], exclusion: 'limited', now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
+    expect(decideAccess({ role: 'referent', assignments: [], exclusion: undefined, now, graceDays: 30 })).toEqual({ granted: false, reason: 'not_in_portfolio' })
+    expect(decideAccess({ role: 'referent', assignments: open, exclusion: 'limited', now, graceDays: 30 })).toEqual({ granted: false, reason: 'limited' })
+    expect(decideAccess({ role: 'structure-manager', assignments: open, exclusion: undefined, now, graceDays: 30 })).toMatchObject({ granted: true, access: { via: 'structure' } })
   })
 
   it('gives the SQL pre-filter the same window as the rules', () => {

@@ -1,13 +1,14 @@
 import type { Role } from '../purposes/purpose.ts'
 import { parisDay } from '../calendar/paris-day.ts'
+import type { Exclusion } from './exclusions.ts'
 
 /**
  * Who may see whom: the pure rules of the partner API's row filter. A referent sees the persons assigned to them
  * now; a structure manager those assigned to their structure; after an assignment ends, its referent (or
  * structure) keeps read-only access for a grace period, then loses it. An instructor — an agent of the département,
  * the RSA authority, whose data this is — sees every person of the active base (never the archive). Every other
- * case, including a person under a limitation of processing or who objected to the purpose, is "not found" for the
- * caller.
+ * case, including a person the purpose may not process (exclusions.ts: limitation, opposition, archive), is "not
+ * found" for the caller.
  *
  * Days are civil days in Europe/Paris; assignment dates are inclusive.
  */
@@ -35,7 +36,7 @@ export interface PortfolioAccess {
 
 export type AccessDecision =
   | { granted: true; access: PortfolioAccess }
-  | { granted: false; reason: 'role_without_portfolio' | 'not_in_portfolio' | 'limited' }
+  | { granted: false; reason: 'role_without_portfolio' | 'not_in_portfolio' | Exclusion }
 
 /**
  * What gives a role access: assignments naming the user as referent, or naming the user's structure; for the
@@ -97,13 +98,13 @@ function rank(a: PortfolioAccess): number {
 
 /**
  * The decision for one person: `assignments` are the person's assignments that name this caller (as referent, or
- * their structure for a structure manager; none for an instructor); `limited` whether a limitation of processing
- * holds now, or the person objected to the caller's purpose.
+ * their structure for a structure manager; none for an instructor); `exclusion` what keeps the caller's purpose
+ * from processing the person now, if anything (`processingExclusion`, or its SQL twin `exclusionSql`).
  */
 export function decideAccess(input: {
   role: Role
   assignments: readonly AssignmentSpan[]
-  limited: boolean
+  exclusion: Exclusion | undefined
   now: Date
   graceDays: number
 }): AccessDecision {
@@ -111,6 +112,6 @@ export function decideAccess(input: {
   if (!via) return { granted: false, reason: 'role_without_portfolio' }
   const access = bestAccess(input.assignments, via, input.now, input.graceDays)
   if (!access) return { granted: false, reason: 'not_in_portfolio' }
-  if (input.limited) return { granted: false, reason: 'limited' }
+  if (input.exclusion) return { granted: false, reason: input.exclusion }
   return { granted: true, access }
 }

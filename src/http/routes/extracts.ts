@@ -2,22 +2,21 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createRoute, z } from '@hono/zod-openapi'
-import { ApiError, notFound } from '../http/api-error.ts'
-import { audit, auditAs, forRoles, requireRole, type ApiContext } from '../http/api-context.ts'
-import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
-import { errorResponses, json } from '../http/routes/responses.ts'
-import { IdParam } from '../http/schemas.ts'
-import type { Principal } from '../auth/principal.ts'
-import { readStatistics } from './declaration.ts'
-import { findExtract, listExtracts, type ExtractRecord } from './queries.ts'
+import { ApiError, notFound } from '../api-error.ts'
+import { audit, auditAs, type ApiContext, principalOf } from '../api-context.ts'
+import { resourceRouter } from '../resource-router.ts'
+import type { ApiRouter, RouteKit } from '../route-kit.ts'
+import { errorResponses, json } from './responses.ts'
+import { IdParam } from '../schemas.ts'
+import type { Principal } from '../../auth/principal.ts'
+import { readStatistics } from '../../statistics/declaration.ts'
+import { findExtract, listExtracts, type ExtractRecord } from '../../statistics/queries.ts'
 
 /**
  * Statistical extracts over the partner API, for statisticians: `GET /v1/extracts` lists the extracts of the
  * token's purpose made for the recipients of the caller's organisation (the recipient's declared `organisation`
  * SIRET); `GET /v1/extracts/{id}` downloads the CSV, `GET /v1/extracts/{id}/manifest` its manifest. The file is
  * served only if it still matches the SHA-256 recorded when it was written. Anything else answers 404.
- *
- * Mount: `createApp({ ..., extensions: [registerExtractRoutes] })`.
  */
 const TAG = 'Extraits statistiques'
 const security = [{ bearerAuth: [] }]
@@ -47,7 +46,6 @@ const ExtractListSchema = z.object({ data: z.array(ExtractSchema) }).openapi('Ex
 
 const listRoute = createRoute({
   middleware: [auditAs('extract.list')] as const,
-  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts',
   tags: [TAG],
@@ -59,7 +57,6 @@ const listRoute = createRoute({
 
 const downloadRoute = createRoute({
   middleware: [auditAs('extract.download')] as const,
-  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts/{id}',
   tags: [TAG],
@@ -76,7 +73,6 @@ const downloadRoute = createRoute({
 
 const manifestRoute = createRoute({
   middleware: [auditAs('extract.manifest.read')] as const,
-  ...forRoles(['statistician']),
   method: 'get',
   path: '/extracts/{id}/manifest',
   tags: [TAG],
@@ -116,7 +112,7 @@ function summary(e: ExtractRecord): z.infer<typeof ExtractSchema> {
 }
 
 async function extractForCaller(c: ApiContext, kit: RouteKit, id: string): Promise<ExtractRecord> {
-  const principal = requireRole(c, ['statistician'])
+  const principal = principalOf(c)
   const extract = await findExtract(kit.db, id)
   if (!extract) throw notFound('unknown_extract')
   if (extract.purpose !== principal.purpose.id || !recipientsOf(principal).includes(extract.recipient)) throw notFound('not_a_recipient')
@@ -138,16 +134,17 @@ async function readVerified(kit: RouteKit, extract: ExtractRecord): Promise<Buff
   return data
 }
 
-export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
-  v1.openapi(listRoute, async (c) => {
-    const principal = requireRole(c, ['statistician'])
+export function extractRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['statistician'])
+  router.openapi(listRoute, async (c) => {
+    const principal = principalOf(c)
     const recipients = recipientsOf(principal)
     const extracts = recipients.length > 0 ? await listExtracts(kit.db, principal.purpose.id, recipients) : []
     audit(c, { details: { count: extracts.length } })
     return c.json({ data: extracts.map(summary) }, 200)
   })
 
-  v1.openapi(downloadRoute, async (c) => {
+  router.openapi(downloadRoute, async (c) => {
     const extract = await extractForCaller(c, kit, c.req.valid('param').id)
     const data = await readVerified(kit, extract)
     audit(c, { details: { extractId: extract.publicId, recipient: extract.recipient, kind: extract.kind, rows: extract.rows, sha256: extract.sha256 } })
@@ -158,7 +155,7 @@ export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
     })
   })
 
-  v1.openapi(manifestRoute, async (c) => {
+  router.openapi(manifestRoute, async (c) => {
     const extract = await extractForCaller(c, kit, c.req.valid('param').id)
     let manifest: Record<string, unknown>
     try {
@@ -170,4 +167,5 @@ export function registerExtractRoutes(v1: ApiRouter, kit: RouteKit): void {
     audit(c, { details: { extractId: extract.publicId, recipient: extract.recipient } })
     return c.json(manifest, 200)
   })
+  return router
 }

@@ -1,24 +1,23 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { ApiError, badRequest, notFound } from '../http/api-error.ts'
-import { forRoles, audit, auditAs, requireRole, type ApiContext } from '../http/api-context.ts'
-import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
-import { errorResponses, json } from '../http/routes/responses.ts'
-import { CalendarDate } from '../http/schemas.ts'
-import { renderAccessExport } from './access-export.ts'
-import { eraseForRequest } from './erasure.ts'
-import { liftLimitation } from './limitation.ts'
-import { issueRectificationNotice } from './rectification-notice.ts'
-import { closeRequest, extendRequest, listRequests, openRequest, publicRequest, showRequest } from './requests.ts'
-import { OUTCOMES, REQUEST_TYPES, RightsError, type RightsContext } from './rights-request.ts'
-import { selectRequest } from './queries.ts'
+import { ApiError, badRequest, notFound } from '../api-error.ts'
+import { audit, auditAs, type ApiContext, principalOf } from '../api-context.ts'
+import { resourceRouter } from '../resource-router.ts'
+import type { ApiRouter, RouteKit } from '../route-kit.ts'
+import { errorResponses, json } from './responses.ts'
+import { CalendarDate } from '../schemas.ts'
+import { renderAccessExport } from '../../rights/access-export.ts'
+import { eraseForRequest } from '../../rights/erasure.ts'
+import { liftLimitation } from '../../rights/limitation.ts'
+import { issueRectificationNotice } from '../../rights/rectification-notice.ts'
+import { closeRequest, extendRequest, listRequests, openRequest, publicRequest, showRequest } from '../../rights/requests.ts'
+import { OUTCOMES, REQUEST_TYPES, RightsError, type RightsContext } from '../../rights/rights-request.ts'
+import { selectRequest } from '../../rights/queries.ts'
 
 /**
  * Data-subject requests over the partner API, for the DPO only (role `dpo`; anyone else gets 404, as for an unknown
  * route). The same steps as `passerelle rights`: each writes the request's action and an audit event about the
  * person's pseudonym, besides the API's own trail event (`api.dpo.rights.*`). The NIR and birth date sent to open a
  * request become blind indexes at once; no response echoes them, and no error message quotes a value.
- *
- * Mount: `createApp({ ..., extensions: [registerRightsRoutes] })`.
  */
 const TAG = 'Droits des personnes'
 const security = [{ bearerAuth: [] }]
@@ -114,7 +113,6 @@ const routes = {
   open: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.open')] as const,
-    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests',
     summary: 'Record a data-subject request',
@@ -125,7 +123,6 @@ const routes = {
   list: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.list')] as const,
-    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests',
     summary: 'Requests by urgency',
@@ -136,7 +133,6 @@ const routes = {
   show: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.read')] as const,
-    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}',
     summary: 'One request with every action taken',
@@ -146,7 +142,6 @@ const routes = {
   extend: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.extend')] as const,
-    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/extension',
     summary: 'Extend the deadline by two months (once, within the first month)',
@@ -156,7 +151,6 @@ const routes = {
   close: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.close')] as const,
-    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/close',
     summary: 'Record the answer given to the person',
@@ -166,7 +160,6 @@ const routes = {
   lift: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.lift')] as const,
-    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/lift',
     summary: 'Lift the limitation a request applied',
@@ -176,7 +169,6 @@ const routes = {
   erase: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.erase')] as const,
-    ...forRoles(['dpo']),
     method: 'post',
     path: '/dpo/rights-requests/{number}/erasure',
     summary: 'Carry out an opposition or erasure request',
@@ -187,7 +179,6 @@ const routes = {
   export: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.export')] as const,
-    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}/export',
     summary: 'The answer to an access request (personal data, audited)',
@@ -201,7 +192,6 @@ const routes = {
   notice: createRoute({
     ...base,
     middleware: [auditAs('api.dpo.rights.notice')] as const,
-    ...forRoles(['dpo']),
     method: 'get',
     path: '/dpo/rights-requests/{number}/notice',
     summary: 'The rectification notice to the source body',
@@ -218,9 +208,10 @@ function toApiError(error: unknown): unknown {
   return new ApiError(409, 'conflict', error.message, 'conflict')
 }
 
-export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
+export function rightsRoutes(kit: RouteKit): ApiRouter {
+  const router = resourceRouter(['dpo'])
   const contextOf = (c: ApiContext): RightsContext => {
-    const principal = requireRole(c, ['dpo'])
+    const principal = principalOf(c)
     return { db: kit.db, keys: kit.keys, purposes: kit.purposes, now: kit.now(), actor: principal.user.email, organisation: principal.organisation.siret, requestId: c.get('requestId') }
   }
   /** Names the request and its person's pseudonym on the trail event, then runs the step. */
@@ -238,7 +229,7 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
     }
   }
 
-  v1.openapi(routes.open, async (c) => {
+  router.openapi(routes.open, async (c) => {
     const b = c.req.valid('json')
     const opened = await step(c, undefined, (ctx) =>
       openRequest(ctx, { type: b.type, nir: b.nir, birthDate: b.birthDate, receivedOn: b.receivedOn, purpose: b.purpose, fields: b.fields }),
@@ -247,14 +238,14 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.json({ ...publicRequest(opened.request), found: opened.found, notes: opened.notes }, 201)
   })
 
-  v1.openapi(routes.list, async (c) => {
+  router.openapi(routes.list, async (c) => {
     const q = c.req.valid('query')
     const listed = await step(c, undefined, (ctx) => listRequests(ctx, { includeClosed: q.all === 'true', only: q.due === 'true' ? 'due' : undefined }))
     audit(c, { details: { count: listed.length } })
     return c.json({ items: listed.map((l) => ({ ...publicRequest(l.request), deadline: l.deadline, urgency: l.urgency, daysLeft: l.daysLeft })) }, 200)
   })
 
-  v1.openapi(routes.show, async (c) => {
+  router.openapi(routes.show, async (c) => {
     const number = c.req.valid('param').number
     const d = await step(c, number, (ctx) => showRequest(ctx, number))
     return c.json(
@@ -270,25 +261,25 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
     )
   })
 
-  v1.openapi(routes.extend, async (c) => {
+  router.openapi(routes.extend, async (c) => {
     const number = c.req.valid('param').number
     const r = await step(c, number, (ctx) => extendRequest(ctx, number, c.req.valid('json').reason))
     return c.json(publicRequest(r), 200)
   })
 
-  v1.openapi(routes.close, async (c) => {
+  router.openapi(routes.close, async (c) => {
     const number = c.req.valid('param').number
     const r = await step(c, number, (ctx) => closeRequest(ctx, number, c.req.valid('json').outcome))
     return c.json(publicRequest(r), 200)
   })
 
-  v1.openapi(routes.lift, async (c) => {
+  router.openapi(routes.lift, async (c) => {
     const number = c.req.valid('param').number
     const lifted = await step(c, number, (ctx) => liftLimitation(ctx, number))
     return c.json({ limitation: lifted.limitationId, liftedAt: lifted.liftedAt.toISOString() }, 200)
   })
 
-  v1.openapi(routes.erase, async (c) => {
+  router.openapi(routes.erase, async (c) => {
     const number = c.req.valid('param').number
     const result = await step(c, number, (ctx) => eraseForRequest(ctx, number, { dryRun: c.req.valid('json').dryRun ?? false }))
     audit(c, { details: { dryRun: result.dryRun, outcome: result.decision.outcome, scope: result.decision.scope } })
@@ -299,7 +290,7 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
     )
   })
 
-  v1.openapi(routes.export, async (c) => {
+  router.openapi(routes.export, async (c) => {
     const number = c.req.valid('param').number
     const rendered = await step(c, number, (ctx) => renderAccessExport(ctx, number))
     const headers = { 'Content-Disposition': `attachment; filename="demande-${number}-acces.${c.req.valid('query').format === 'html' ? 'html' : 'json'}"` }
@@ -307,7 +298,7 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
     return c.body(rendered.json, 200, { ...headers, 'Content-Type': 'application/json; charset=utf-8' }) as never
   })
 
-  v1.openapi(routes.notice, async (c) => {
+  router.openapi(routes.notice, async (c) => {
     const number = c.req.valid('param').number
     const issued = await step(c, number, (ctx) => issueRectificationNotice(ctx, number))
     const html = c.req.valid('query').format === 'html'
@@ -316,4 +307,5 @@ export function registerRightsRoutes(v1: ApiRouter, kit: RouteKit): void {
       'Content-Disposition': `attachment; filename="demande-${number}-avis-rectification.${html ? 'html' : 'txt'}"`,
     }) as never
   })
+  return router
 }
