@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { isApiFlowDocument } from '../exchange/france-travail-api/is-api-flow.ts'
 import { FlowSchema, type Flow } from './flow.ts'
 
 export class DeclarationError extends Error {
@@ -32,6 +33,8 @@ export function loadFlows(dir: string): Map<string, Flow> {
       problems.push(`${where}: not valid YAML: ${(error as Error).message}`)
       continue
     }
+    // Partner-API flows (source.type francetravail-api) are loaded by src/exchange/france-travail-api/api-flow.ts.
+    if (isApiFlowDocument(raw)) continue
     const parsed = FlowSchema.safeParse(raw)
     if (!parsed.success) {
       for (const issue of parsed.error.issues) problems.push(`${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
