@@ -5,6 +5,8 @@ import { CANONICAL_FIELDS, KEY_FIELD_IDS } from '../model/fields.ts'
 import { loadRetentionPolicies } from '../retention/load-policies.ts'
 import type { RetentionPolicy } from '../retention/policy.ts'
 import { checkStatistics } from '../statistics/declaration.ts'
+import { loadApiFlows } from '../exchange/france-travail-api/api-flow.ts'
+import { checkApiFlows } from '../exchange/france-travail-api/check-api-flows.ts'
 import { checkDeclarations, formatProblem } from './check-declarations.ts'
 import { readPurposes } from './load-purposes.ts'
 import { canonicalSchemaColumns, countStoredValues } from './queries.ts'
@@ -51,6 +53,10 @@ export async function checkConfiguration(options: { flowsDir: string; mappingsDi
     problems.push(...checkStatistics(purpose).map((p) => `${file}: ${p}`))
   }
 
+  // France Travail partner-API flows (source.type francetravail-api): their schema, purpose and retention.
+  const apiFlows = collect(problems, () => loadApiFlows(options.flowsDir))
+  if (apiFlows) problems.push(...checkApiFlows(apiFlows, reading.purposes, policies ? new Set(policies.keys()) : undefined))
+
   let stored: ReadonlySet<string> = new Set(KEY_FIELD_IDS)
   try {
     stored = storedFieldIds(reading.purposes)
@@ -61,7 +67,7 @@ export async function checkConfiguration(options: { flowsDir: string; mappingsDi
     problems,
     counts: {
       purposes: reading.purposes.size,
-      flows: flows?.size ?? 0,
+      flows: (flows?.size ?? 0) + (apiFlows?.size ?? 0),
       retentionPolicies: policies?.size ?? 0,
       storedFields: CANONICAL_FIELDS.filter((f) => stored.has(f.id)).length,
       catalogueFields: CANONICAL_FIELDS.length,

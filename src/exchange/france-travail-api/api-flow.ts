@@ -57,8 +57,21 @@ export const FranceTravailApiFlowSchema = z
     retention: z.string().min(1),
     /** Days an orientation read is kept once it is no longer refreshed (the retention policy's active phase). */
     orientation_keep_days: z.number().int().min(1).max(3650).default(150),
-    /** The purpose (mappings/<id>.yaml) whose fields may leave in an orientation sent to France Travail. */
-    outbound_purpose: z.string().min(1),
+    /**
+     * What leaves towards France Travail, and under which purpose (mappings/<id>.yaml: its legal basis is the
+     * register's, and it must declare personne.nir and personne.dateNaissance, which rechercher-usager sends).
+     */
+    outbound: z
+      .object({
+        purpose: z.string().min(1),
+        /** The orientation write's fields allowed to leave; anything else is dropped before the call. */
+        fields: z.array(z.enum(['parcours', 'origine', 'organisme'])).min(1),
+        /** The département's decision as a France Travail parcours, by the referent structure's type. */
+        parcours_by_organisation_type: z.record(z.string(), z.enum(['PED', 'PSP', 'PSO'])),
+        /** `origine` when France Travail gave none for the person (WebRSA's default). */
+        default_origine: z.string().regex(/^[A-Z0-9_]{1,60}$/).default('INSCRIPTION_AUTO_CAF'),
+      })
+      .strict(),
     /** Delivery attempts of one outbox message before it is dead-lettered. */
     outbox_max_attempts: z.number().int().min(1).max(100).default(8),
   })
