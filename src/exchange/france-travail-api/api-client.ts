@@ -77,7 +77,18 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
     await deps.limiter.acquire(signal).catch(() => {
       throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
     })
-    const token = await deps.tokens.get(signal)
+    let token: string
+    try {
+      token = await deps.tokens.get(signal)
+    } catch {
+      if (signal?.aborted) throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
+      // The token endpoint failed (unreachable, timeout, refused): an attempt like any other, retried with backoff.
+      lastOutcome = 'token'
+      apiMetrics.calls.inc({ flow: flowId, endpoint: 'token', outcome: 'failed' })
+      if (attempt === source.max_attempts) break
+      await sleep(Math.min(30_000, source.backoff_ms * 2 ** (attempt - 1)) * (0.5 + random()), undefined, signal ? { signal } : undefined).catch(() => {})
+      continue
+    }
     const headers: Record<string, string> = {
       accept: 'application/json',
       authorization: `Bearer ${token}`,

@@ -85,6 +85,8 @@ export interface FranceTravailSimulator {
   /** Every idempotency key recorded, in arrival order. */
   receivedKeys(): string[]
   addPersons(persons: readonly SimulatedPerson[]): void
+  /** Every access token issued so far expires now (401 on its next use). */
+  expireAllTokens(): void
   close(): Promise<void>
 }
 
@@ -261,6 +263,9 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     received: (identifiant) => [...(received.get(identifiant) ?? [])],
     receivedKeys: () => [...keys],
     addPersons,
+    expireAllTokens: () => {
+      for (const token of tokens.keys()) tokens.set(token, 0)
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
