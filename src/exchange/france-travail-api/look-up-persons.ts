@@ -120,6 +120,7 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
   counts.runId = runId
   deps.log.info({ flowId: flow.id, runId, resumed: counts.resumed, planned: counts.planned, interrupted: counts.interrupted }, 'france travail lookup run')
 
+  let writing: Promise<void> = Promise.resolve()
   for (;;) {
     if (signal?.aborted) break
     // Claim a batch: marked `calling` and committed before any call, so a kill never leads to a second call.
@@ -151,7 +152,9 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
     })
     const now = new Date()
     const decided = results.filter((r) => r.result !== undefined)
-    await db.transaction(async (tx) => {
+    // The batch's outcomes are written while the next batch is called (one write in flight; the next waits for it).
+    await writing
+    writing = db.transaction(async (tx) => {
       await tx.query(
         `update france_travail_lookups l
          set outcome = r.outcome, code = r.code, call_id = nullif(r.call_id, ''), decided_at = now()
@@ -176,6 +179,7 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
         }),
       )
     })
+    writing.catch(() => {})
     for (const r of decided) {
       counts.called += identities.has(r.personId) ? 1 : 0
       const o = r.result!.outcome
@@ -187,6 +191,7 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
     }
     counts.interrupted += results.filter((r) => r.aborted).length
   }
+  await writing
   if (!signal?.aborted) {
     const left = await db.query<{ n: number }>(`select count(*)::int as n from france_travail_lookups where run_id = $1 and outcome in ('pending', 'calling')`, [runId])
     if (Number(left.rows[0]!.n) === 0) await db.query('update france_travail_lookup_runs set finished_at = now() where id = $1', [runId])

@@ -1,34 +1,50 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
- * Spaces calls so that no window of one second ever holds more than `perSecond` of them: each call takes the next
- * free slot, slots `1000 / perSecond` ms apart (plus a small margin for network jitter between here and the
- * receiver's clock). A 429's Retry-After pushes every later slot back. One limiter per flow and process
- * (`limiterFor`); across instances the API job is exclusive (its advisory lock), so the quota holds globally.
+ * Keeps calls within `perSecond` in any window of one second, with room for jitter between here and the receiver:
+ * calls are spaced `1000 / perSecond` ms apart, and a call starts only once the call `perSecond` places before it
+ * started at least `1000 + guardMs` ms earlier (so a burst of late-arriving requests cannot put more than the
+ * quota in the receiver's sliding second). A 429's Retry-After pushes every later start back. One limiter per flow
+ * and process (`limiterFor`); across instances the API job is exclusive (its advisory lock), so the quota holds.
  */
 export class QuotaLimiter {
   readonly intervalMs: number
   private nextSlot = 0
+  /** Start times of the last `perSecond` calls (a ring). */
+  private readonly starts: number[]
+  private head = 0
+  private readonly now: () => number
+  private readonly guardMs: number
+  private queue: Promise<void> = Promise.resolve()
 
   constructor(
     readonly perSecond: number,
-    options: { marginRatio?: number; now?: () => number } = {},
+    options: { guardMs?: number; now?: () => number } = {},
   ) {
-    this.intervalMs = (1000 / perSecond) * (1 + (options.marginRatio ?? 0.02))
+    this.intervalMs = 1000 / perSecond
+    this.guardMs = options.guardMs ?? 40
     this.now = options.now ?? (() => performance.now())
+    this.starts = new Array<number>(Math.max(1, Math.floor(perSecond))).fill(-Infinity)
   }
 
-  private readonly now: () => number
+  /** Waits for this caller's turn (callers are served in order). */
+  acquire(signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.waitTurn(signal))
+    this.queue = turn.catch(() => {})
+    return turn
+  }
 
-  /** Waits for this caller's slot. */
-  async acquire(signal?: AbortSignal): Promise<void> {
-    const now = this.now()
-    const slot = Math.max(now, this.nextSlot)
-    this.nextSlot = slot + this.intervalMs
+  private async waitTurn(signal?: AbortSignal): Promise<void> {
+    const oldest = this.starts[this.head]!
+    const slot = Math.max(this.nextSlot, oldest + 1000 + this.guardMs)
     // Timers may wake a little early: wait until the slot is really reached.
-    for (let left = slot - this.now(); left > 0; left = slot - this.now()) {
+    for (let left = slot - this.now(); left > 0; left = Math.max(this.nextSlot, oldest + 1000 + this.guardMs) - this.now()) {
       await sleep(Math.max(1, Math.ceil(left)), undefined, signal ? { signal } : undefined)
     }
+    const started = this.now()
+    this.starts[this.head] = started
+    this.head = (this.head + 1) % this.starts.length
+    this.nextSlot = started + this.intervalMs
   }
 
   /** No call starts before `ms` from now (a Retry-After answer). */
