@@ -44,7 +44,7 @@ ${phases}
 describe('retention policies', () => {
   it('loads every shipped policy, and every shipped flow names a flow-data policy', () => {
     const policies = loadRetentionPolicies(FLOWS)
-    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'rejections', 'rsa-beneficiaires', 'staging-files'])
+    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'france-travail-api', 'rejections', 'rsa-beneficiaires', 'staging-files'])
     expect(policies.get('france-travail')).toMatchObject({
       appliesTo: 'flow-data',
       active: { durationText: 'P5M', anchor: 'transmission' },
@@ -107,9 +107,9 @@ describe('retention policies', () => {
         [{ id: 'orientation', retention: 'accompagnement-rsa' }],
       ),
     ).toEqual([
-      'flows/caf-beneficiaires.yaml: retention: unknown policy "rsa" (known flow-data policies: france-travail, rsa-beneficiaires; add flows/retention/rsa.yaml)',
+      'flows/caf-beneficiaires.yaml: retention: unknown policy "rsa" (known flow-data policies: france-travail, france-travail-api, rsa-beneficiaires; add flows/retention/rsa.yaml)',
       'flows/france-travail.yaml: retention: policy "audit-log" applies to audit-log, not flow-data',
-      'mappings/orientation.yaml: retention: unknown policy "accompagnement-rsa" (known: france-travail, rsa-beneficiaires; add flows/retention/accompagnement-rsa.yaml)',
+      'mappings/orientation.yaml: retention: unknown policy "accompagnement-rsa" (known: france-travail, france-travail-api, rsa-beneficiaires; add flows/retention/accompagnement-rsa.yaml)',
     ])
   })
 })
