@@ -9,6 +9,8 @@ import { buildRegister, type Register } from './build-register.ts'
 import { renderRegisterHtml } from './render-html.ts'
 import { renderRegisterMarkdown } from './render-markdown.ts'
 import { securityMeasures } from './security-measures.ts'
+import { loadApiFlows } from '../exchange/france-travail-api/api-flow.ts'
+import { registerDisclosures } from '../exchange/france-travail-api/register-disclosures.ts'
 
 export type RegisterFormat = 'md' | 'html' | 'json'
 
@@ -39,6 +41,9 @@ export function loadRegister(
     security: securityMeasures(config, flows.values(), { stored: stored.size, catalogue: CANONICAL_FIELDS.length }),
     generatedOn,
   })
+  // What leaves to France Travail through the partner APIs, from the API flows' declarations.
+  const disclosures = registerDisclosures(loadApiFlows(config.flowsDir).values(), purposes)
+  if (disclosures.length > 0) register.disclosures = disclosures
   return { register, notes }
 }
 

@@ -108,3 +108,15 @@ describe('quota limiter', () => {
     )
   })
 })
+
+describe('register', () => {
+  it('lists France Travail as recipient of the NIR, birth date and orientation decisions, with the purpose and its legal basis', async () => {
+    const { registerDisclosures } = await import('../../src/exchange/france-travail-api/register-disclosures.ts')
+    const flow = { id: 'france-travail-api', ...FranceTravailApiFlowSchema.parse(flowDoc({ outbound: { purpose: 'test-nir', fields: ['parcours', 'origine', 'organisme'], parcours_by_organisation_type: { ccas: 'PSP' } } })) }
+    const [d] = registerDisclosures([flow], testPurposes())
+    expect(d!.recipient).toBe('France Travail')
+    expect(d!.purpose).toBe('test-nir')
+    expect(d!.legalBasis).toMatch(/6\(1\)\(e\)/)
+    expect(d!.categories.map((c) => c.detail).join('\n')).toMatch(/NIR[\s\S]*Date de naissance[\s\S]*parcours, origine, organisme/)
+  })
+})
