@@ -71,6 +71,8 @@ export interface SimulatorStats {
   orientationsRecorded: number
   /** Orientation writes replayed with a known idempotency key (not recorded twice). */
   orientationReplays: number
+  /** Most rechercher-usager calls received for one NIR + birth date. */
+  maxLookupsForOnePerson: number
 }
 
 export interface FranceTravailSimulator {
@@ -130,7 +132,8 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
   const received = new Map<string, Record<string, unknown>[]>()
   const keys: string[] = []
   const knownKeys = new Set<string>()
-  const stats: SimulatorStats = { calls: {}, tokensIssued: 0, maxInOneSecond: 0, beyondQuota: 0, orientationsRecorded: 0, orientationReplays: 0 }
+  const stats: SimulatorStats = { calls: {}, tokensIssued: 0, maxInOneSecond: 0, beyondQuota: 0, orientationsRecorded: 0, orientationReplays: 0, maxLookupsForOnePerson: 0 }
+  const lookupsPerPerson = new Map<string, number>()
   // Arrival times of the API requests of the last second (a ring would do; a queue is enough at these rates).
   const window: number[] = []
 
@@ -202,6 +205,9 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
       if (typeof body.nir !== 'string' || !/^[0-9AB]{13}([0-9]{2})?$/.test(body.nir) || typeof body.dateNaissance !== 'string') {
         return send(res, 400, { codeHttp: 400, codeRetour: 'E001', message: 'paramètres invalides' })
       }
+      const who = `${body.nir.slice(0, 13)}|${body.dateNaissance}`
+      lookupsPerPerson.set(who, (lookupsPerPerson.get(who) ?? 0) + 1)
+      stats.maxLookupsForOnePerson = Math.max(stats.maxLookupsForOnePerson, lookupsPerPerson.get(who)!)
       const matches = byIdentity.get(`${body.nir.slice(0, 13)}|${body.dateNaissance}`) ?? byIdentity.get(`${body.nir}|${body.dateNaissance}`) ?? []
       if (matches.length === 0) return send(res, 400, { codeHttp: 400, codeErreur: 'ID_NON_RECONNU', message: 'usager non reconnu' })
       if (matches.length > 1 || matches[0]!.several) return send(res, 400, { codeHttp: 400, codeRetour: 'S003', message: 'plusieurs usagers correspondent' })
