@@ -47,7 +47,7 @@ ${phases}
 describe('retention policies', () => {
   it('loads every shipped policy, and every shipped flow names a flow-data policy', () => {
     const policies = loadRetentionPolicies(FLOWS)
-    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'rejections', 'rsa-beneficiaires', 'staging-files'])
+    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'france-travail-api', 'rejections', 'rsa-beneficiaires', 'staging-files'])
     expect(policies.get('france-travail')).toMatchObject({
       appliesTo: 'flow-data',
       active: { durationText: 'P5M', anchor: 'transmission' },
@@ -114,9 +114,9 @@ describe('retention policies', () => {
       .filter((p) => p.kind === 'unknown-retention-policy')
       .map(formatProblem)
     expect(problems).toEqual([
-      'mappings/orientation.yaml: retention: unknown retention policy "accompagnement-rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/accompagnement-rsa.yaml or name a known one',
-      'flows/caf-beneficiaires.yaml: retention: unknown retention policy "rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/rsa.yaml or name a known one',
-      'flows/france-travail.yaml: retention: retention policy "audit-log" applies to audit-log, not to a flow\'s data (known: france-travail, rsa-beneficiaires)',
+      'mappings/orientation.yaml: retention: unknown retention policy "accompagnement-rsa" (known: france-travail, france-travail-api, rsa-beneficiaires): declare it in flows/retention/accompagnement-rsa.yaml or name a known one',
+      'flows/caf-beneficiaires.yaml: retention: unknown retention policy "rsa" (known: france-travail, france-travail-api, rsa-beneficiaires): declare it in flows/retention/rsa.yaml or name a known one',
+      'flows/france-travail.yaml: retention: retention policy "audit-log" applies to audit-log, not to a flow\'s data (known: france-travail, france-travail-api, rsa-beneficiaires)',
     ])
   })
 })
