@@ -1,3 +1,4 @@
+import type { User } from '../auth/users.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../db/db.ts'
 import type { Role } from '../purposes/purpose.ts'
@@ -74,15 +75,8 @@ interface SessionRow {
   expires_at: Date
 }
 
-export interface SessionUser {
-  id: number
-  publicId: string
-  email: string
-  displayName: string
-  role: Role
-  active: boolean
-  organisation: { id: number; publicId: string; siret: string; name: string; type: string }
-}
+/** The signed-in agent: the declared user (src/auth/users.ts), as the session query reads it. */
+export type SessionUser = Omit<User, 'createdAt'>
 
 /** The live session a cookie secret names, with its user and their organisation as they are now (one query). */
 export async function findSession(db: Queryable, secret: string, now: Date): Promise<(ConsoleSession & { user: SessionUser }) | undefined> {
