@@ -10,14 +10,18 @@ import { readStatistics, type Statistics } from '../statistics/declaration.ts'
 import { checkDeclarations, formatProblem } from './check-declarations.ts'
 import { DeclarationError } from './declaration-error.ts'
 import type { FieldId } from '../model/fields.ts'
+import { readApiFlows, type FranceTravailApiFlow } from '../exchange/france-travail-api/api-flow.ts'
+import { checkApiFlows } from '../exchange/france-travail-api/check-api-flows.ts'
 
 /**
- * Every declaration, read once from flows/, flows/retention/ and mappings/ and cross-checked: what every entry point
+ * Every declaration, read once from flows/ (file and partner-API flows), flows/retention/ and mappings/ and cross-checked: what every entry point
  * (serve, the CLI commands, the scheduler's jobs, the register, the benchmarks) receives. Nothing reads YAML later:
  * ingestion, projection, retention and the register all decide from this one object.
  */
 export interface Declarations {
   flows: Map<string, Flow>
+  /** France Travail partner-API flows (`flows/<id>.yaml` with `source.type: francetravail-api`). */
+  apiFlows: Map<string, FranceTravailApiFlow>
   purposes: Map<string, Purpose>
   retentionPolicies: Map<string, RetentionPolicy>
   /** Statistical purpose id → its checked `statistics:` section (disclosure rules, recipients, aggregate tables). */
@@ -43,7 +47,8 @@ export function readDeclarations(config: Folders): DeclarationsReading {
   const flows = readFlows(config.flowsDir)
   const policies = readRetentionPolicies(config.flowsDir)
   const purposes = readPurposes(config.mappingsDir)
-  const problems = [...flows.problems, ...policies.problems, ...purposes.problems]
+  const apiFlows = readApiFlows(config.flowsDir)
+  const problems = [...flows.problems, ...policies.problems, ...purposes.problems, ...apiFlows.problems]
   // The valid entries are cross-checked even when other files of their folder are wrong (every problem at once);
   // a folder with no valid entry at all is left out, its absence would only echo its own problem everywhere.
   problems.push(
@@ -56,6 +61,8 @@ export function readDeclarations(config: Folders): DeclarationsReading {
   )
   const soundFlows = flows.problems.length === 0 ? flows.entries : undefined
   const soundPolicies = policies.problems.length === 0 ? policies.entries : undefined
+  problems.push(...checkApiFlows(apiFlows.entries, purposes.purposes, soundPolicies ? new Set(soundPolicies.keys()) : undefined))
+  const soundApiFlows = apiFlows.problems.length === 0 ? apiFlows.entries : undefined
   const statistics = new Map<string, Statistics>()
   for (const purpose of purposes.purposes.values()) {
     const read = readStatistics(purpose)
@@ -70,6 +77,7 @@ export function readDeclarations(config: Folders): DeclarationsReading {
   }
   return {
     flows: soundFlows,
+    apiFlows: soundApiFlows,
     purposes: purposes.purposes,
     purposeFiles: purposes.files,
     retentionPolicies: soundPolicies,
@@ -84,9 +92,9 @@ export function readDeclarations(config: Folders): DeclarationsReading {
  * reports): an entry point refuses to start on declarations `check` rejects.
  */
 export function loadDeclarations(config: Folders): Declarations {
-  const { flows, purposes, retentionPolicies, statistics, stored, problems } = readDeclarations(config)
-  if (problems.length > 0 || !flows || !purposes || !retentionPolicies || !statistics || !stored) throw new DeclarationError(problems)
-  return { flows, purposes, retentionPolicies, statistics, stored }
+  const { flows, apiFlows, purposes, retentionPolicies, statistics, stored, problems } = readDeclarations(config)
+  if (problems.length > 0 || !flows || !apiFlows || !purposes || !retentionPolicies || !statistics || !stored) throw new DeclarationError(problems)
+  return { flows, apiFlows, purposes, retentionPolicies, statistics, stored }
 }
 
 export function requireFlow(declarations: Pick<Declarations, 'flows'>, id: string): Flow {

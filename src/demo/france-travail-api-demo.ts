@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { AppContext } from '../cli/context.ts'
-import { loadApiFlows, type FranceTravailApiFlow } from '../exchange/france-travail-api/api-flow.ts'
+import type { FranceTravailApiFlow } from '../exchange/france-travail-api/api-flow.ts'
 import { runFranceTravailApiFlow } from '../exchange/france-travail-api/api-jobs.ts'
 import { readCallIdentities } from '../exchange/france-travail-api/person-identity.ts'
 import { runJob, type JobResult } from '../jobs/run-job.ts'
@@ -12,9 +12,8 @@ import { startFranceTravailSimulator, type FranceTravailSimulator, type Simulate
  * run of the API flow against it: lookups, orientation reads, and the orientations loaded in this cycle sent from
  * the outbox. Returns the run and a stop function.
  */
-export async function runFranceTravailApiDemo(ctx: AppContext): Promise<{ result: JobResult | undefined; simulator: FranceTravailSimulator | undefined }> {
-  const declared = loadApiFlows(ctx.config.flowsDir)
-  const base = declared.values().next().value as FranceTravailApiFlow | undefined
+export async function runFranceTravailApiDemo(ctx: AppContext, apiFlows: ReadonlyMap<string, FranceTravailApiFlow>): Promise<{ result: JobResult | undefined; simulator: FranceTravailSimulator | undefined }> {
+  const base = apiFlows.values().next().value as FranceTravailApiFlow | undefined
   if (!base) return { result: undefined, simulator: undefined }
   const { rows } = await ctx.db.query<{ id: number }>('select id from persons where nir_cipher is not null order by id')
   const identities = await readCallIdentities(ctx.db, ctx.keys.nir, rows.map((r) => Number(r.id)))

@@ -5,18 +5,17 @@ import { buildRegister, type Register } from './build-register.ts'
 import { renderRegisterHtml } from './render-html.ts'
 import { renderRegisterMarkdown } from './render-markdown.ts'
 import { securityMeasures } from './security-measures.ts'
-import { loadApiFlows } from '../exchange/france-travail-api/api-flow.ts'
 import { registerDisclosures } from '../exchange/france-travail-api/register-disclosures.ts'
 
 export type RegisterFormat = 'md' | 'html' | 'json'
 
 /** The register of the loaded declarations (loadDeclarations) and the running configuration's security measures. */
 export function registerFromDeclarations(
-  declarations: Pick<Declarations, 'flows' | 'purposes' | 'retentionPolicies' | 'stored'>,
-  config: Pick<Config, 'databaseUrl' | 'keys'> & Partial<Pick<Config, 'flowsDir'>>,
+  declarations: Pick<Declarations, 'flows' | 'apiFlows' | 'purposes' | 'retentionPolicies' | 'stored'>,
+  config: Pick<Config, 'databaseUrl' | 'keys'>,
   generatedOn: string,
 ): Register {
-  const { flows, purposes, retentionPolicies, stored } = declarations
+  const { flows, apiFlows, purposes, retentionPolicies, stored } = declarations
   const register = buildRegister({
     purposes,
     flows,
@@ -25,10 +24,8 @@ export function registerFromDeclarations(
     generatedOn,
   })
   // What leaves to France Travail through the partner APIs, from the API flows' declarations.
-  if (config.flowsDir !== undefined) {
-    const disclosures = registerDisclosures(loadApiFlows(config.flowsDir).values(), purposes)
-    if (disclosures.length > 0) register.disclosures = disclosures
-  }
+  const disclosures = registerDisclosures(apiFlows.values(), purposes)
+  if (disclosures.length > 0) register.disclosures = disclosures
   return register
 }
 

@@ -35,6 +35,20 @@ export const DEFECTS: DeclarationDefect[] = [
     apply: ({ flowsDir }) => edit(path.join(flowsDir, 'orientations.yaml'), 'retention: rsa-beneficiaires', 'retention: rsa-beneficiaire'),
     problem: /flows\/orientations\.yaml: retention: unknown retention policy "rsa-beneficiaire"/,
   },
+  {
+    name: 'a partner-API flow with an unknown purpose',
+    apply: ({ flowsDir }) => edit(path.join(flowsDir, 'france-travail-api.yaml'), '  purpose: instruction\n', '  purpose: instructions\n'),
+    problem: /flows\/france-travail-api\.yaml: outbound\.purpose: unknown purpose "instructions"/,
+  },
+  {
+    name: 'a partner-API flow writing a secret where its variable name goes',
+    // A second API flow, so that the other defects of the shipped one are still cross-checked beside it.
+    apply: ({ flowsDir }) => {
+      const text = readFileSync(path.join(flowsDir, 'france-travail-api.yaml'), 'utf8')
+      writeFileSync(path.join(flowsDir, 'france-travail-api-bis.yaml'), text.replace('client_secret_env: FT_API_CLIENT_SECRET', 'client_secret_env: s3cr3t-value'))
+    },
+    problem: /flows\/france-travail-api-bis\.yaml: source\.client_secret_env: must be the NAME of an environment variable/,
+  },
 ]
 
 /** A copy of the shipped flows/ and mappings/ with `defects` applied (named `flows` and `mappings`, as messages name them). */

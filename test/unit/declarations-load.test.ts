@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DeclarationError } from '../../src/declarations/declaration-error.ts'
@@ -27,6 +27,17 @@ describe('loadDeclarations', () => {
     expect(d.statistics.get('statistiques')?.recipients.length).toBeGreaterThan(0)
     expect(d.stored.has('dossier.numdemrsa')).toBe(true)
     expect(d.stored.has('personne.prenom3')).toBe(false)
+    const api = d.apiFlows.get('france-travail-api')
+    expect(api?.source.type).toBe('francetravail-api')
+    expect(api?.outbound.purpose).toBe('instruction')
+    expect(d.flows.has('france-travail-api')).toBe(false)
+  })
+
+  it('cross-checks the partner-API flows against the retention policies', () => {
+    const dirs = declarationsWith([])
+    const file = path.join(dirs.flowsDir, 'france-travail-api.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('retention: france-travail-api', 'retention: nowhere'))
+    expect(problemsOf(dirs)).toEqual([expect.stringMatching(/^flows\/france-travail-api\.yaml: retention: unknown retention policy "nowhere"/)])
   })
 
   it('lists every problem at once, each naming its file and key', () => {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
-import { loadApiFlows } from '../../exchange/france-travail-api/api-flow.ts'
 import { runFranceTravailApiFlow } from '../../exchange/france-travail-api/api-jobs.ts'
 import { runJob } from '../../jobs/run-job.ts'
-import { openContext } from '../context.ts'
+import { cliDeclarations, openContext } from '../context.ts'
 import { printJson } from '../format/print-json.ts'
 
 /** `passerelle api run [flow]`: one run of a partner-API flow now, recorded and locked like the scheduled one. */
@@ -14,9 +13,9 @@ export function register(program: Command): void {
     .argument('[flow]', 'API flow id (default: every API flow)')
     .option('--json', 'print the job results as JSON')
     .action(async (flowId: string | undefined, options: { json?: boolean }) => {
+      const flows = cliDeclarations().apiFlows
       const ctx = await openContext()
       try {
-        const flows = loadApiFlows(ctx.config.flowsDir)
         const selected = flowId ? [flows.get(flowId)] : [...flows.values()]
         if (selected.some((f) => f === undefined)) throw new Error(`unknown API flow "${flowId}" (known: ${[...flows.keys()].join(', ') || 'none'})`)
         const results = []

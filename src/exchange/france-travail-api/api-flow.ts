@@ -3,7 +3,6 @@ import path from 'node:path'
 import cron from 'node-cron'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { DeclarationError } from '../../declarations/declaration-error.ts'
 import { isApiFlowDocument } from './is-api-flow.ts'
 
 /**
@@ -81,20 +80,28 @@ export type FranceTravailApiFlow = z.infer<typeof FranceTravailApiFlowSchema> & 
 export type FranceTravailApiSource = FranceTravailApiFlow['source']
 
 
-/** Loads and validates every API flow of `dir` (the file flows are loaded by src/flows/load-flows.ts). */
-export function loadApiFlows(dir: string): Map<string, FranceTravailApiFlow> {
+/**
+ * Reads and validates every API flow of `dir` (the file flows are read by src/flows/load-flows.ts), listing every
+ * problem; entry points take them from loadDeclarations.
+ */
+export function readApiFlows(dir: string): { entries: Map<string, FranceTravailApiFlow>; problems: string[] } {
   const problems: string[] = []
-  const flows = new Map<string, FranceTravailApiFlow>()
-  const files = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => e.name)
-    .sort()
+  const entries = new Map<string, FranceTravailApiFlow>()
+  let files: string[]
+  try {
+    files = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => e.name)
+      .sort()
+  } catch {
+    return { entries, problems } // reported by readFlows
+  }
   for (const file of files) {
     let raw: unknown
     try {
       raw = parseYaml(readFileSync(path.join(dir, file), 'utf8'))
     } catch {
-      continue // reported by loadFlows
+      continue // reported by readFlows
     }
     if (!isApiFlowDocument(raw)) continue
     const id = file.replace(/\.ya?ml$/, '')
@@ -104,8 +111,7 @@ export function loadApiFlows(dir: string): Map<string, FranceTravailApiFlow> {
       for (const issue of parsed.error.issues) problems.push(`${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
       continue
     }
-    flows.set(id, { ...parsed.data, id })
+    entries.set(id, { ...parsed.data, id })
   }
-  if (problems.length > 0) throw new DeclarationError(problems)
-  return flows
+  return { entries, problems }
 }

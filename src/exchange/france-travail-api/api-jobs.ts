@@ -6,7 +6,7 @@ import { deliverOrientations } from '../../outbox/deliver-orientations.ts'
 import type { ScheduledJob } from '../../scheduler/start-scheduler.ts'
 import { AccessTokenCache } from './access-token.ts'
 import type { ClientDeps } from './api-client.ts'
-import { loadApiFlows, type FranceTravailApiFlow } from './api-flow.ts'
+import type { FranceTravailApiFlow } from './api-flow.ts'
 import { lookUpPersons, type ApiJobDeps } from './look-up-persons.ts'
 import { limiterFor } from './quota-limiter.ts'
 import { readFranceTravailOrientations, sweepFranceTravailApiData } from './read-orientations.ts'
@@ -67,10 +67,11 @@ export async function runFranceTravailApiFlow(
 
 /** The scheduled job of each API flow, `api:<flow id>` (shown in `passerelle runs` like the file pulls). */
 export function franceTravailApiJobs(
-  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger; flowsDir: string },
+  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger },
+  apiFlows: ReadonlyMap<string, FranceTravailApiFlow>,
   env: NodeJS.ProcessEnv,
 ): ScheduledJob[] {
-  return [...loadApiFlows(deps.flowsDir).values()].map((flow) => ({
+  return [...apiFlows.values()].map((flow) => ({
     name: `api:${flow.id}`,
     schedule: flow.schedule,
     run: (signal) => runFranceTravailApiFlow({ ...deps, env }, flow, signal),
