@@ -1,12 +1,10 @@
 import type { Keys } from '../crypto/keys.ts'
 import { personMatchKey } from '../crypto/blind-index.ts'
 import type { Queryable } from '../db/db.ts'
-import type { ParsedRecord, RecordIssue } from '../ingestion/cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue } from '../ingestion/records/parsed-record.ts'
 import { FirstOccurrences, duplicateOf } from '../ingestion/canonical/first-occurrence.ts'
 import { upsertAssignments, type NewAssignment } from './assignments.ts'
 import type { OrientationRow } from './orientation-row.ts'
-import { readOrientationsFile, type ReadOrientationsOptions } from './read-orientations-file.ts'
-import { guardReader } from '../ingestion/guard-reader.ts'
 
 /**
  * Loads validated orientation rows into `assignments`, inside the caller's file transaction. Each row is resolved:
@@ -72,16 +70,6 @@ export async function loadOrientationsRecords(
   const ids = await upsertAssignments(tx, [...kept.values()], { source: 'orientations', fileId: ctx.fileId })
   result.written = ids.length
   return result
-}
-
-/** Reads and loads one orientations file (see readOrientationsFile for the layout). */
-export async function loadOrientationsFile(
-  tx: Queryable,
-  ctx: OrientationsLoadContext,
-  file: { path: string } & ReadOrientationsOptions,
-): Promise<OrientationsLoadResult> {
-  const { path, ...options } = file
-  return loadOrientationsRecords(tx, ctx, guardReader(readOrientationsFile(path, options), options.fileLabel))
 }
 
 type Resolution = { row: OrientationRow; assignment: NewAssignment } | { row: OrientationRow; issue: RecordIssue }

@@ -1,7 +1,7 @@
 import cron from 'node-cron'
 import { z } from 'zod'
 import { hasCredentials, SftpEndpointSchema } from '../sftp/sftp-endpoint.ts'
-import { NATFLUX, TYPEFLUX } from '../ingestion/cnaf/code-lists.ts'
+import { FormatDeclarationSchema } from '../ingestion/formats/registry.ts'
 
 /**
  * A flow declaration, `flows/<id>.yaml` (the file name is the id). It says who produces the flow, its format,
@@ -23,42 +23,6 @@ export const SftpSourceSchema = SftpEndpointSchema.extend({
 }).refine(...hasCredentials)
 
 export type SftpSource = z.infer<typeof SftpSourceSchema>
-
-const CnafFormat = z.object({
-  type: z.literal('cnaf-vrsb0801'),
-  /** Fallback when the XML declaration names no encoding. */
-  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('windows-1252'),
-  record_element: z.literal('InfosFoyerRSA').default('InfosFoyerRSA'),
-  /** FONORG values this flow may carry (CAF, MSA). */
-  organismes: z.array(z.enum(['CAF', 'MSA'])).min(1),
-  /**
-   * IdentificationFlux.NATFLUX values the flow takes (D bénéficiaires, I instruction, R nouveau recueil); a file
-   * of another nature is rejected whole (`wrong_flow_nature`) before any record is read. Default: D.
-   */
-  natflux: z.array(z.enum(NATFLUX)).min(1).default(['D']),
-  /** IdentificationFlux.TYPEFLUX values the flow takes (M stock, I daily, R reprise); others: `wrong_flow_type`. Default: all three. */
-  typeflux: z.array(z.enum(TYPEFLUX)).min(1).default(['M', 'I', 'R']),
-})
-
-const FranceTravailCsvFormat = z.object({
-  type: z.literal('france-travail-csv'),
-  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('iso-8859-1'),
-  delimiter: z.string().length(1).default(';'),
-  header: z.boolean().default(true),
-  date_format: z.literal('DD/MM/YYYY').default('DD/MM/YYYY'),
-  /** How the kind of file is told from its name: regular expressions matched case-insensitively, first match wins. */
-  kinds: z
-    .array(z.object({ kind: z.enum(['inscriptions', 'cessations', 'radiations', 'stock']), pattern: z.string().min(1) }))
-    .min(1),
-})
-
-/** The département's orientation tool: who follows whom (src/assignments/read-orientations-file.ts). */
-const OrientationsCsvFormat = z.object({
-  type: z.literal('orientations-csv'),
-  encoding: z.enum(['windows-1252', 'iso-8859-1', 'iso-8859-15', 'utf-8']).default('utf-8'),
-  delimiter: z.string().length(1).default(';'),
-  date_format: z.enum(['DD/MM/YYYY', 'YYYY-MM-DD']).default('DD/MM/YYYY'),
-})
 
 /**
  * Bounds the reader enforces on every file of the flow (src/ingestion/reader-limits.ts); each one exceeded rejects
@@ -84,7 +48,8 @@ export const FlowSchema = z.object({
   title: z.string().min(1),
   producer: z.string().min(1),
   description: z.string().optional(),
-  format: z.discriminatedUnion('type', [CnafFormat, FranceTravailCsvFormat, OrientationsCsvFormat]),
+  /** How its files are read: one of the formats of src/ingestion/formats/registry.ts, with its own options. */
+  format: FormatDeclarationSchema,
   source: SftpSourceSchema.optional(),
   /** node-cron expression, Europe/Paris. */
   schedule: z.string().refine((value) => cron.validate(value), 'must be a cron expression (5 fields, or 6 with seconds)'),

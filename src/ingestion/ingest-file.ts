@@ -1,38 +1,18 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { byteMeter, type ByteMeter, type IngestProgress } from './byte-meter.ts'
-import { stat } from 'node:fs/promises'
-import path from 'node:path'
+import type { IngestProgress } from './byte-meter.ts'
 import type { Keys } from '../crypto/keys.ts'
-import type { Db, Queryable } from '../db/db.ts'
+import type { Db } from '../db/db.ts'
 import type { Flow } from '../flows/flow.ts'
 import type { Logger } from '../log/logger.ts'
 import { metrics } from '../metrics/metrics.ts'
-import { FirstOccurrences, duplicateOf } from './canonical/first-occurrence.ts'
-import { mapCnafFoyer, mapFranceTravailRow, type MappedFoyer } from './canonical/map-records.ts'
-import {
-  createStagingTables,
-  markAbsentFromStock,
-  mergeFoyers,
-  mergeRegistrations,
-  encodeFoyerStage,
-  stageEncoded,
-  stageRegistrations,
-  type MergeContext,
-  type StoredFields,
-} from './canonical/staging.ts'
-import type { CnafFoyer, ParsedRecord, RecordIssue } from './cnaf/foyer.ts'
-import { readCnafFile } from './cnaf/read-cnaf-file.ts'
+import { createStagingTables } from './canonical/staging.ts'
+import type { StoredFields } from './canonical/staging.ts'
 import { FileRejection } from './file-rejection.ts'
-import { detectFranceTravailKind, readFranceTravailFile } from './france-travail/read-france-travail-file.ts'
-import type { FranceTravailRow } from './france-travail/row.ts'
-import { cnafTransmissionTime } from './transmission-time.ts'
-import { loadOrientationsFile } from '../assignments/load-orientations.ts'
+import { REJECTION_COLUMNS, rejectionRow, reporter, type Issues, type LoadState } from './formats/file-load.ts'
+import { formatOf } from './formats/registry.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { applyRightsAfterFile } from '../rights/apply-rights-after-file.ts'
-import { breather } from './breather.ts'
-import { guardReader } from './guard-reader.ts'
-import { readerLimits } from './reader-limits.ts'
 
 export interface IngestDeps {
   db: Db
@@ -86,12 +66,6 @@ export interface IngestOptions {
   /** Worker threads parsing CNAF records (default: none; the calling thread parses while the database merges). */
   parseWorkers?: number
 }
-
-/** Files from this size on are parsed in a worker thread. */
-const PARSE_WORKER_THRESHOLD_BYTES = 16 * 1024 * 1024
-
-/** Rejected-record rows kept in memory for a file rejected whole (the loaded ones are written as they come). */
-const MAX_ISSUES_KEPT = 1000
 
 export async function fingerprint(filePath: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256')
@@ -156,8 +130,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     })
   }
 
-  const issues: { recordIndex: number; line: number; issue: RecordIssue }[] = []
-  const state = { total: 0, rejected: 0, kind: undefined as string | undefined }
+  const issues: Issues = []
+  const state: LoadState = { total: 0, rejected: 0, kind: undefined }
   try {
     const result = await deps.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ id: number }>(
@@ -168,8 +142,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       )
       const fileId = rows[0]!.id
       await createStagingTables(tx)
-      const load = flow.format.type === 'cnaf-vrsb0801' ? loadCnaf : flow.format.type === 'france-travail-csv' ? loadFranceTravail : loadOrientations
-      const loaded = await load({ tx, deps, flow, file, fileId, state, issues, options, report: reporter(options, fp.size) })
+      const loaded = await formatOf(flow.format).load({ tx, deps, flow, format: flow.format, file, fileId, state, issues, options, report: reporter(options, fp.size) })
       const accepted = state.total - state.rejected
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(
@@ -211,98 +184,6 @@ function recordedReason(reason: string | null): { code: string | undefined; reas
   return match ? { code: match[1], reason: match[2] } : { code: undefined, reason }
 }
 
-interface LoadState {
-  total: number
-  rejected: number
-  kind: string | undefined
-}
-
-type Issues = { recordIndex: number; line: number; issue: RecordIssue }[]
-
-/** What a format's loader works with, inside the file's transaction. */
-interface FileLoad {
-  tx: Queryable
-  deps: IngestDeps
-  flow: Flow
-  file: LocalFile
-  fileId: number
-  state: LoadState
-  issues: Issues
-  options: IngestOptions
-  report: Reporter
-}
-
-/** Tells `onProgress` the records so far and how far the reader is through the file. */
-interface Reporter {
-  meter: ByteMeter
-  progress(records: number, finished?: boolean): void
-}
-
-function reporter(options: IngestOptions, size: number): Reporter {
-  const meter = byteMeter()
-  return {
-    meter,
-    progress(records, finished = false) {
-      options.onProgress?.({ records, bytes: finished ? size : Math.min(meter.bytesRead(), size), size })
-    },
-  }
-}
-
-/** What a loader tells about the file once its records are merged. */
-interface Loaded {
-  transmittedAt: Date
-  referenceDate: string | null
-}
-
-async function writeRejections(
-  tx: Queryable,
-  fileId: number,
-  failed: Extract<ParsedRecord<unknown>, { ok: false }>[],
-  issues: Issues,
-): Promise<void> {
-  const rows: unknown[][] = []
-  for (const r of failed) {
-    for (const issue of r.issues) {
-      rows.push(rejectionRow(fileId, r.recordIndex, r.line, issue))
-      if (issues.length < MAX_ISSUES_KEPT) issues.push({ recordIndex: r.recordIndex, line: r.line, issue })
-    }
-  }
-  await tx.copyRows('rejections', REJECTION_COLUMNS, rows)
-}
-
-const REJECTION_COLUMNS = ['file_id', 'record_index', 'line', 'field', 'rule', 'duplicate_of_record_index', 'duplicate_of_line']
-
-function rejectionRow(fileId: number, recordIndex: number, line: number | null, issue: RecordIssue): unknown[] {
-  return [fileId, recordIndex, line, issue.field, issue.rule, issue.duplicateOf?.recordIndex ?? null, issue.duplicateOf?.line ?? null]
-}
-
-/** The index of a person met twice in one foyer (same match key), if any. */
-function repeatedPerson(mapped: MappedFoyer): number | undefined {
-  const seen = new Set<string>()
-  for (const [i, p] of mapped.persons.entries()) {
-    if (seen.has(p.matchKey)) return i
-    seen.add(p.matchKey)
-  }
-  return undefined
-}
-
-/**
- * Staging writes overlap parsing: the COPY of one batch runs (in the database process) while the next batch is
- * read and validated. At most one write is in flight; its failure surfaces at the next call or at `drain`.
- */
-function oneInFlight(): { next(write: () => Promise<void>): Promise<void>; drain(): Promise<void> } {
-  let pending: Promise<void> = Promise.resolve()
-  return {
-    async next(write) {
-      await pending
-      pending = write()
-      // Awaited at the next call or at drain; a rollback after a parse error must not report it as unhandled.
-      pending.catch(() => {})
-    },
-    drain: () => pending,
-  }
-}
-
 /** `Personne.Identification.NIR nir_key ×12, ...`: where and which rule, never a value. */
 function mostFrequentRules(issues: Issues, top = 3): string {
   const counts = new Map<string, number>()
@@ -315,190 +196,6 @@ function mostFrequentRules(issues: Issues, top = 3): string {
     .slice(0, top)
     .map(([k, n]) => `${k} ×${n}`)
     .join(', ')
-}
-
-async function checkOrder(tx: Queryable, flow: Flow, file: LocalFile, transmittedAt: Date): Promise<void> {
-  const { rows } = await tx.query<{ last_transmitted_at: Date; last_file_id: number }>(
-    `select last_transmitted_at, last_file_id
-     from flow_progress
-     where flow_id = $1 and kind = 'all'`,
-    [flow.id],
-  )
-  const last = rows[0]
-  if (last && transmittedAt.getTime() < new Date(last.last_transmitted_at).getTime()) {
-    throw new FileRejection(
-      'out_of_order',
-      `${file.name}: transmitted ${transmittedAt.toISOString()}, older than file ${last.last_file_id} already applied for flow ${flow.id} (${new Date(last.last_transmitted_at).toISOString()})`,
-    )
-  }
-}
-
-async function loadCnaf({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
-  if (flow.format.type !== 'cnaf-vrsb0801') throw new Error(`flow ${flow.id} is not a CNAF flow`)
-  let ctx: MergeContext | undefined
-  let typeflux: string | undefined
-  let referenceDate: string | null = null
-  const rejectedKeys: string[] = []
-  /** Dossiers whose MATRICULE was a NIR, stored without a matricule (the MSA sends the NIR as matricule). */
-  let matriculesWithheld = 0
-  // Two records of one dossier in a file: the first is stored, each later one is a `duplicate_dossier` rejection.
-  const firstDossiers = new FirstOccurrences()
-  const staging = oneInFlight()
-  const breathe = breather()
-  const events = readCnafFile(file.path, {
-    fallbackEncoding: flow.format.encoding,
-    organismes: flow.format.organismes,
-    expected: { natflux: flow.format.natflux, typeflux: flow.format.typeflux },
-    fileLabel: file.name,
-    signal: options.signal,
-    // One worker parses while this thread maps and copies and the database merges: on 2 cores, 1.4x faster on a
-    // 367 MB stock than parsing here. Small files are not worth a worker's start-up.
-    workers: options.parseWorkers ?? ((file.size ?? 0) >= PARSE_WORKER_THRESHOLD_BYTES ? 1 : 0),
-    limits: readerLimits(flow.limits),
-    meter: report.meter,
-  })
-  for await (const event of guardReader(events, file.name)) {
-    if (event.type === 'header') {
-      const transmittedAt = cnafTransmissionTime(event.header.dtcreaflux, event.header.heucreaflux)
-      await checkOrder(tx, flow, file, transmittedAt)
-      typeflux = event.header.typeflux
-      state.kind = typeflux === 'M' ? 'stock' : typeflux === 'I' ? 'daily' : 'reprise'
-      referenceDate = event.header.dtref
-      ctx = { flowId: flow.id, fileId, transmittedAt, effectiveDate: typeflux === 'M' ? event.header.dtref : event.header.dtcreaflux }
-    } else if (event.type === 'records') {
-      const ok: { recordIndex: number; mapped: ReturnType<typeof mapCnafFoyer> }[] = []
-      const failed: Extract<ParsedRecord<CnafFoyer>, { ok: false }>[] = []
-      for (const r of event.records) {
-        await breathe()
-        if (!r.ok) {
-          failed.push(r)
-          if (r.key) rejectedKeys.push(r.key)
-          continue
-        }
-        const foyer = r.value
-        const at = { recordIndex: foyer.recordIndex, line: foyer.line }
-        const mapped = mapCnafFoyer(foyer, deps.keys.index)
-        const twice = repeatedPerson(mapped)
-        if (twice !== undefined) {
-          // One person twice in a foyer: the record contradicts itself, and storing one of the two would rewrite it.
-          failed.push({ ok: false, ...at, key: foyer.numdemrsa, issues: [{ field: `Personne[${twice}]`, rule: 'duplicate_member' }] })
-          rejectedKeys.push(foyer.numdemrsa)
-          continue
-        }
-        const first = firstDossiers.claim(`${foyer.fonorg}|${foyer.numdemrsa}`, at)
-        if (first) {
-          // The dossier stays transmitted (its first record is stored): no need to protect it from the stock rule.
-          failed.push(duplicateOf(at, first, { field: 'IdentificationRSA.DemandeRSA.NUMDEMRSA', rule: 'duplicate_dossier' }, foyer.numdemrsa))
-          continue
-        }
-        if (mapped.nirAsMatricule) matriculesWithheld++
-        ok.push({ recordIndex: foyer.recordIndex, mapped })
-      }
-      state.total += event.records.length
-      state.rejected += failed.length
-      const merge = ctx
-      if (!merge) throw new FileRejection('bad_header', `${file.name}: records before the IdentificationFlux header`)
-      // Encoded here, while the database merges the previous batch; only sending and merging wait for it.
-      const encoded = await encodeFoyerStage(ok, deps.stored, deps.keys, breathe)
-      await staging.next(async () => {
-        await stageEncoded(tx, encoded)
-        await mergeFoyers(tx, merge)
-        await writeRejections(tx, fileId, failed, issues)
-      })
-      report.progress(state.total)
-      deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
-    }
-  }
-  await staging.drain()
-  if (!ctx) throw new FileRejection('bad_header', `${file.name}: no IdentificationFlux header`)
-  // A stock replaces the set of dossiers this flow transmits; a reprise or daily file only adds to it.
-  if (typeflux === 'M') await markAbsentFromStock(tx, ctx, rejectedKeys)
-  if (matriculesWithheld > 0) deps.log.info({ flowId: flow.id, fileId, matriculesWithheld }, 'MATRICULE values that are NIRs were not stored')
-  return { transmittedAt: ctx.transmittedAt, referenceDate }
-}
-
-async function loadFranceTravail({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
-  if (flow.format.type !== 'france-travail-csv') throw new Error(`flow ${flow.id} is not a France Travail flow`)
-  const kind = detectFranceTravailKind(path.basename(file.name), flow.format.kinds)
-  if (!kind) {
-    throw new FileRejection(
-      'wrong_schema',
-      `${file.name}: cannot tell the kind of France Travail file from its name (expected one of: ${flow.format.kinds.map((k) => `${k.kind} /${k.pattern}/i`).join(', ')})`,
-    )
-  }
-  state.kind = kind
-  const transmittedAt = file.modifiedAt
-  await checkOrder(tx, flow, file, transmittedAt)
-  const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
-  const staging = oneInFlight()
-  const batches = readFranceTravailFile(file.path, {
-    kind,
-    encoding: flow.format.encoding,
-    delimiter: flow.format.delimiter,
-    header: flow.format.header,
-    fileLabel: file.name,
-    signal: options.signal,
-    limits: readerLimits(flow.limits),
-    meter: report.meter,
-  })
-  for await (const batch of guardReader(batches, file.name)) {
-    const ok: { recordIndex: number; line: number; mapped: ReturnType<typeof mapFranceTravailRow> }[] = []
-    const failed: Extract<ParsedRecord<FranceTravailRow>, { ok: false }>[] = []
-    for (const r of batch) {
-      if (r.ok) ok.push({ recordIndex: r.value.recordIndex, line: r.value.line, mapped: mapFranceTravailRow(r.value, deps.keys.index) })
-      else failed.push(r)
-    }
-    state.total += batch.length
-    state.rejected += failed.length
-    await staging.next(async () => {
-      await stageRegistrations(tx, ok, deps.stored, deps.keys)
-      await writeRejections(tx, fileId, failed, issues)
-    })
-    report.progress(state.total)
-    deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
-  }
-  await staging.drain()
-  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
-  // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
-  const { superseded } = await mergeRegistrations(tx, ctx)
-  const duplicates = superseded.map((r) =>
-    duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }),
-  )
-  state.rejected += duplicates.length
-  await writeRejections(tx, fileId, duplicates, issues)
-  return { transmittedAt, referenceDate: null }
-}
-
-async function loadOrientations({ tx, deps, flow, file, fileId, state, issues, options, report }: FileLoad): Promise<Loaded> {
-  if (flow.format.type !== 'orientations-csv') throw new Error(`flow ${flow.id} is not an orientations flow`)
-  state.kind = 'orientations'
-  const transmittedAt = file.modifiedAt
-  await checkOrder(tx, flow, file, transmittedAt)
-  const result = await loadOrientationsFile(
-    tx,
-    {
-      fileId,
-      keys: deps.keys,
-      transmittedAt,
-      onRejected: async (failed) => {
-        state.rejected += failed.length
-        await writeRejections(tx, fileId, failed, issues)
-      },
-    },
-    {
-      path: file.path,
-      encoding: flow.format.encoding,
-      delimiter: flow.format.delimiter,
-      dateFormat: flow.format.date_format,
-      fileLabel: file.name,
-      signal: options.signal,
-      limits: readerLimits(flow.limits),
-    },
-  )
-  state.total = result.total
-  report.progress(state.total, true)
-  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
-  return { transmittedAt, referenceDate: null }
 }
 
 async function recordRejectedFile(

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { orientationColumnsFromHeader } from '../../src/assignments/read-orientations-file.ts'
-import { validateOrientationRecord, type OrientationColumn } from '../../src/assignments/validate-orientation-record.ts'
+import { orientationColumnsFromHeader, validateOrientationRecord, type OrientationColumn } from '../helpers/declared-flows.ts'
 
 const COLUMNS: OrientationColumn[] = ['numdemrsa', 'rolepers', 'nir', 'dtnai', 'siret', 'email', 'debut', 'fin']
 const at = { columns: COLUMNS, dateFormat: 'DD/MM/YYYY' as const, recordIndex: 0, line: 2 }

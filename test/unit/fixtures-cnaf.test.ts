@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cnafFileName, defaultDtref, writeCnafFile, type CnafFileOptions, type CnafFileReport } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { dailyChange, foyer } from '../../src/fixtures/population.ts'
 import { readCnafFile } from '../../src/ingestion/cnaf/read-cnaf-file.ts'
-import type { CnafFoyer, ParsedRecord } from '../../src/ingestion/cnaf/foyer.ts'
+import type { CnafFoyer } from '../../src/ingestion/cnaf/foyer.ts'
+import type { ParsedRecord } from '../../src/ingestion/records/parsed-record.ts'
 import { checkNir, isNir13 } from '../../src/ingestion/validation/nir.ts'
 
 const XSD = VRSB0801_XSD

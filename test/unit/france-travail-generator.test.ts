@@ -3,21 +3,17 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadFlows } from '../../src/flows/load-flows.ts'
 import { franceTravailPersonsOf } from '../../src/fixtures/france-travail/france-travail-records.ts'
 import { writeFranceTravailFile, type WriteFranceTravailOptions } from '../../src/fixtures/france-travail/write-france-travail-file.ts'
 import { adultsOf, foyer } from '../../src/fixtures/population.ts'
-import type { ParsedRecord } from '../../src/ingestion/cnaf/foyer.ts'
+import type { ParsedRecord } from '../../src/ingestion/records/parsed-record.ts'
 import { FileRejection } from '../../src/ingestion/file-rejection.ts'
-import { detectFranceTravailKind, readFranceTravailFile } from '../../src/ingestion/france-travail/read-france-travail-file.ts'
-import type { FranceTravailFileKind, FranceTravailRow } from '../../src/ingestion/france-travail/row.ts'
+import { detectFranceTravailKind, readFranceTravailFile, shippedCsvFormat, type FranceTravailFileKind, type FranceTravailRow } from '../helpers/declared-flows.ts'
 
 const work = mkdtempSync(path.join(tmpdir(), 'ft-generator-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-const flow = loadFlows(path.resolve(import.meta.dirname, '../../flows')).get('france-travail')
-if (!flow || flow.format.type !== 'france-travail-csv') throw new Error('flows/france-travail.yaml is missing')
-const format = flow.format
+const format = shippedCsvFormat('france-travail')
 
 const KINDS: FranceTravailFileKind[] = ['inscriptions', 'cessations', 'radiations', 'stock']
 const SEED = 'ft-unit'
@@ -115,7 +111,7 @@ describe('writeFranceTravailFile', () => {
   it('gives realistic names the shipped flow tells the kind of', async () => {
     for (const kind of KINDS) {
       const report = await writeFranceTravailFile({ kind, seed: SEED, foyers: 10, date: DATE, departement: '34' }, work)
-      expect(detectFranceTravailKind(report.fileName, format.kinds)).toBe(kind)
+      expect(detectFranceTravailKind(report.fileName, format.kinds ?? [])).toBe(kind)
       expect(report.fileName).toMatch(kind === 'stock' ? /^Liste_BeneficiairesRSA_Inscrits_15_11_2026_1_\d+\.csv$/ : /^RSA_[A-Z]+_202611_DPT34\.csv$/)
     }
     expect(readdirSync(work).filter((name) => name.endsWith('.part'))).toEqual([])

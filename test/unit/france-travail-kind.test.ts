@@ -1,11 +1,8 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadFlows } from '../../src/flows/load-flows.ts'
-import { detectFranceTravailKind } from '../../src/ingestion/france-travail/read-france-travail-file.ts'
+import { detectFranceTravailKind, shippedCsvFormat } from '../helpers/declared-flows.ts'
 
-const flow = loadFlows(path.resolve(import.meta.dirname, '../../flows')).get('france-travail')
-if (!flow || flow.format.type !== 'france-travail-csv') throw new Error('the shipped flows/france-travail.yaml is missing or not a France Travail CSV flow')
-const kinds = flow.format.kinds
+const kinds = shippedCsvFormat('france-travail').kinds ?? []
 
 describe('detectFranceTravailKind with the shipped flow patterns', () => {
   it.each([

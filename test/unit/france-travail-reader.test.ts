@@ -2,10 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { ParsedRecord } from '../../src/ingestion/cnaf/foyer.ts'
+import type { ParsedRecord } from '../../src/ingestion/records/parsed-record.ts'
 import { FileRejection } from '../../src/ingestion/file-rejection.ts'
-import { readFranceTravailFile, type ReadFranceTravailOptions } from '../../src/ingestion/france-travail/read-france-travail-file.ts'
-import type { FranceTravailRow } from '../../src/ingestion/france-travail/row.ts'
+import { readFranceTravailFile, type FranceTravailRow, type ReadFranceTravailOptions } from '../helpers/declared-flows.ts'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/france-travail')
 const work = mkdtempSync(path.join(tmpdir(), 'ft-reader-'))

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readOrientationsFile } from '../../src/assignments/read-orientations-file.ts'
 import { readCnafFile } from '../../src/ingestion/cnaf/read-cnaf-file.ts'
 import { FileRejection } from '../../src/ingestion/file-rejection.ts'
-import { readFranceTravailFile } from '../../src/ingestion/france-travail/read-france-travail-file.ts'
+import { readFranceTravailFile, readOrientationsFile } from '../helpers/declared-flows.ts'
 import { guardReader } from '../../src/ingestion/guard-reader.ts'
 import {
   applyMutations,

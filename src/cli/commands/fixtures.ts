@@ -7,7 +7,7 @@ import {
   type FixtureFlow,
   type FixtureResult,
 } from '../../fixtures/generate-fixture.ts'
-import type { FranceTravailFileKind } from '../../ingestion/france-travail/row.ts'
+import type { FranceTravailFileKind } from '../../fixtures/france-travail/france-travail-records.ts'
 import { parisDay } from '../../calendar/paris-day.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { ParsedRecord, RecordIssue, RecordPosition } from '../cnaf/foyer.ts'
+import type { ParsedRecord, RecordIssue, RecordPosition } from '../records/parsed-record.ts'
 
 /**
  * One file may carry two records for the same key (a dossier, a person's assignment on a date): the first one is

@@ -2,7 +2,6 @@ import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto
 import { allocataireNumber } from '../cnaf/allocataire-number.ts'
 import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
 import type { FieldId } from '../../model/fields.ts'
-import type { FranceTravailRow } from '../france-travail/row.ts'
 import { nirKey } from '../validation/nir.ts'
 
 /**
@@ -110,21 +109,4 @@ function mapPersonne(foyer: CnafFoyer, p: CnafPersonne, indexKey: Buffer): Mappe
 export interface MappedRegistration {
   personKey: string
   values: CanonicalValues
-}
-
-export function mapFranceTravailRow(row: FranceTravailRow, indexKey: Buffer): MappedRegistration {
-  return {
-    personKey: personMatchKey(indexKey, row.nir13, row.dtnai),
-    values: {
-      'franceTravail.identifiant': row.identifiantpe,
-      'franceTravail.etat': row.etat,
-      'franceTravail.dateEtat': row.date,
-      'franceTravail.code': row.code,
-      'franceTravail.motif': row.motif,
-      'franceTravail.codeInsee': row.codeinsee,
-      'franceTravail.localite': row.localite,
-      'franceTravail.adresse': row.adresse,
-      'franceTravail.agence': row.ale,
-    },
-  }
 }

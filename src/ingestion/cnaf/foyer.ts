@@ -95,22 +95,3 @@ export interface CnafFoyer {
   topfoydrodevorsa: boolean | undefined
   mttotdrorsa: string | undefined
 }
-
-/** A record that failed a rule: where and which rule, never the value. */
-export interface RecordIssue {
-  field: string
-  rule: string
-  /** For a duplicate (`duplicate_dossier`...): the earlier record of the file that was kept, by position. */
-  duplicateOf?: RecordPosition
-}
-
-/** Where a record stands in its file: 0-based record index, 1-based line. */
-export interface RecordPosition {
-  recordIndex: number
-  line: number
-}
-
-export type ParsedRecord<T> =
-  | { ok: true; value: T }
-  /** `key` is the record's dossier or person key when it could be read (e.g. NUMDEMRSA), so a stock does not treat a rejected foyer as gone. */
-  | { ok: false; recordIndex: number; line: number; key: string | undefined; issues: RecordIssue[] }

@@ -1,4 +1,5 @@
-import type { CnafAdresse, CnafFoyer, CnafPersonne, ParsedRecord, RecordIssue } from './foyer.ts'
+import type { CnafAdresse, CnafFoyer, CnafPersonne } from './foyer.ts'
+import type { ParsedRecord, RecordIssue } from '../records/parsed-record.ts'
 import { FONORG } from './code-lists.ts'
 import { InfosFoyerRSASchema, type InfosFoyerRSA } from './foyer-schema.ts'
 import type { XmlTree, XmlValue } from './parse-record-xml.ts'

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs'
 import type { ByteMeter } from '../byte-meter.ts'
 import { addAbortSignal, pipeline } from 'node:stream'
 import { CsvError, parse } from 'csv-parse'
-import type { ParsedRecord } from '../cnaf/foyer.ts'
+import type { ParsedRecord } from '../records/parsed-record.ts'
 import { FileRejection } from '../file-rejection.ts'
-import { createTextDecoderStream } from '../france-travail/decode-text-stream.ts'
+import { createTextDecoderStream } from '../decode/decode-text-stream.ts'
 import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../reader-limits.ts'
 
 /**
@@ -25,6 +25,8 @@ import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../reader-limits.ts'
 export interface ReadCsvRecordsOptions<R> {
   encoding: string
   delimiter: string
+  /** The quote character (default `"`), or false when fields are never quoted. */
+  quote?: string | false
   /** How the file is named in rejection messages (its name, never its content). */
   fileLabel: string
   /** Records per batch; 1,000 by default. */
@@ -56,7 +58,7 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
   // object from csv-parse (which costs a third of the parse time).
   const parser = parse({
     delimiter: options.delimiter,
-    quote: '"',
+    quote: options.quote === undefined ? '"' : options.quote,
     record_delimiter: ['\r\n', '\n'],
     relax_column_count: true,
     relax_quotes: true,

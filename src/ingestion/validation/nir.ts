@@ -10,16 +10,17 @@ export function isNir13(value: string): boolean {
 }
 
 export function nirKey(nir13: string): string {
-  const numeric = nir13.toUpperCase().replace('2A', '19').replace('2B', '18')
-  const key = 97 - Number(BigInt(numeric) % 97n)
-  return String(key).padStart(2, '0')
+  const numeric = /[AaBb]/.test(nir13) ? nir13.toUpperCase().replace('2A', '19').replace('2B', '18') : nir13
+  // 13 digits stay below 2^53: exact as a double, no BigInt needed.
+  const key = 97 - (Number(numeric) % 97)
+  return key < 10 ? `0${key}` : String(key)
 }
 
 export type NirCheck = { ok: true; nir13: string } | { ok: false; rule: 'nir_format' | 'nir_key' }
 
 /** Checks a 13- or 15-character NIR (spaces ignored); returns its first 13 characters when valid. */
 export function checkNir(raw: string): NirCheck {
-  const value = raw.replace(/\s+/g, '').toUpperCase()
+  const value = /[\sab]/.test(raw) ? raw.replace(/\s+/g, '').toUpperCase() : raw
   if (value.length !== 13 && value.length !== 15) return { ok: false, rule: 'nir_format' }
   const nir13 = value.slice(0, 13)
   if (!isNir13(nir13)) return { ok: false, rule: 'nir_format' }

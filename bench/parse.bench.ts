@@ -1,0 +1,165 @@
+/**
+ * npm run bench:parse -- [--rows 200000] [--foyers 8000] [--rounds 2]
+ *
+ * Parse-only throughput of the flow readers on realistic generated files, each variant in its own child process
+ * (its peak RSS is its own), `rounds` times, best round reported. Nothing is loaded into a database.
+ *   - baseline: the CNAF VRSB0801 reader (readCnafFile, scan parser, calling thread) on a generated monthly stock;
+ *   - the France Travail stock and the orientations file read by their flow's reader;
+ *   - (after issue 14) the generic csv-records and xml-records readers on realistic generated files, at 1x and 2x
+ *     size, to show time is linear.
+ */
+import { spawnSync } from 'node:child_process'
+import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs'
+import { once } from 'node:events'
+import path from 'node:path'
+import { writeCnafFile } from '../src/fixtures/cnaf/write-cnaf-file.ts'
+import { writeFranceTravailFile } from '../src/fixtures/france-travail/write-france-travail-file.ts'
+import { parse as parseYaml } from 'yaml'
+import { readCnafFile } from '../src/ingestion/cnaf/read-cnaf-file.ts'
+import { foyer } from '../src/fixtures/population.ts'
+import { loadFlows } from '../src/flows/load-flows.ts'
+import { CsvRecordsDeclarationSchema, type CsvRecordsDeclaration } from '../src/ingestion/formats/csv-records/declaration.ts'
+import { readCsvDeclared } from '../src/ingestion/formats/csv-records/read-csv-declared.ts'
+import { XmlRecordsDeclarationSchema, type XmlRecordsDeclaration } from '../src/ingestion/formats/xml-records/declaration.ts'
+import { readXmlDeclared } from '../src/ingestion/formats/xml-records/read-xml-declared.ts'
+import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
+
+const args = process.argv.slice(2)
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const ROWS = Number(arg("rows") ?? 100_000)
+const FOYERS = Number(arg('foyers') ?? 8000)
+const ROUNDS = Number(arg('rounds') ?? 2)
+const dir = path.resolve(import.meta.dirname, 'out')
+
+type Counts = { records: number; rejected: number }
+type Variant = { name: string; file: string; run: (file: string) => Promise<Counts> }
+
+async function cnaf(file: string): Promise<Counts> {
+  let records = 0
+  let rejected = 0
+  for await (const event of readCnafFile(file, { fallbackEncoding: 'windows-1252', organismes: ['CAF'], fileLabel: 'bench.xml' })) {
+    if (event.type === 'records') {
+      records += event.records.length
+      for (const r of event.records) if (!r.ok) rejected++
+    }
+  }
+  return { records, rejected }
+}
+
+const SHIPPED = loadFlows(path.resolve(import.meta.dirname, '../flows'))
+
+/** Reads a file through a csv-records or xml-records declaration, counting records and rejections. */
+async function declared(file: string, format: CsvRecordsDeclaration | XmlRecordsDeclaration, kind: string): Promise<Counts> {
+  let records = 0
+  let rejected = 0
+  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench' }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench' })
+  for await (const batch of batches) {
+    records += batch.length
+    for (const r of batch) if (!r.ok) rejected++
+  }
+  return { records, rejected }
+}
+
+function shippedCsv(id: string): CsvRecordsDeclaration {
+  const format = SHIPPED.get(id)?.format
+  if (format?.type !== 'csv-records') throw new Error(`flows/${id}.yaml is not a csv-records flow`)
+  return format
+}
+
+const franceTravail = (file: string) => declared(file, shippedCsv('france-travail'), 'stock')
+const orientations = (file: string) => declared(file, shippedCsv('orientations'), 'orientations')
+const genericCsv = (file: string) => declared(file, CsvRecordsDeclarationSchema.parse(parseYaml(SPIE_LIKE_CSV)), 'records')
+const genericXml = (file: string) => declared(file, XmlRecordsDeclarationSchema.parse(parseYaml(PECG_LIKE_XML)), 'records')
+
+async function writeOrientations(file: string, rows: number): Promise<void> {
+  const out = createWriteStream(file)
+  out.write('numdemrsa;rolepers;organisme;siret_structure;email_referent;date_debut;date_fin\n')
+  for (let i = 0; i < rows; i++) {
+    const f = foyer('bench', i % 5000)
+    const line = `${f.numdemrsa};DEM;CAF;73282932000074;referent.${i % 97}@ccas-exemple.fr;${String((i % 28) + 1).padStart(2, '0')}/0${(i % 9) + 1}/2026;${i % 3 === 0 ? '31/12/2026' : ''}\n`
+    if (!out.write(line)) await once(out, 'drain')
+  }
+  out.end()
+  await once(out, 'finish')
+}
+
+const VARIANTS: Record<string, (file: string) => Promise<Counts>> = { cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml }
+
+async function child(): Promise<void> {
+  const [, variant, file] = args
+  const run = VARIANTS[variant as string]
+  if (!run) throw new Error(`unknown variant ${variant}`)
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const counts = await run(file as string)
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  process.stdout.write(JSON.stringify({ ...counts, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: process.resourceUsage().maxRSS / 1024 }))
+}
+
+async function prepare(): Promise<Variant[]> {
+  mkdirSync(dir, { recursive: true })
+  const cnafFile = path.join(dir, `parse-cnaf-${FOYERS}.xml`)
+  if (!existsSync(cnafFile)) await writeCnafFile(cnafFile, { flow: 'caf', seed: 'bench', typeflux: 'M', foyers: FOYERS, dtcreaflux: '2026-11-30' })
+  const ftFile = path.join(dir, `parse-ft-stock-${ROWS}.csv`)
+  if (!existsSync(ftFile)) await writeFranceTravailFile({ kind: 'stock', seed: 'bench', foyers: Math.ceil(ROWS / 1.3), date: '2026-11-30' }, ftFile)
+  const orFile = path.join(dir, `parse-orientations-${ROWS}.csv`)
+  if (!existsSync(orFile)) await writeOrientations(orFile, ROWS)
+  const csv1 = path.join(dir, `parse-generic-${ROWS}.csv`)
+  const csv2 = path.join(dir, `parse-generic-${2 * ROWS}.csv`)
+  const xml1 = path.join(dir, `parse-generic-${ROWS / 2}.xml`)
+  const xml2 = path.join(dir, `parse-generic-${ROWS}.xml`)
+  if (!existsSync(csv1)) await writeSpieLikeCsv(csv1, ROWS)
+  if (!existsSync(csv2)) await writeSpieLikeCsv(csv2, 2 * ROWS)
+  if (!existsSync(xml1)) await writePecgLikeXml(xml1, ROWS / 2)
+  if (!existsSync(xml2)) await writePecgLikeXml(xml2, ROWS)
+  return [
+    { name: 'cnafBaseline', file: cnafFile, run: cnaf },
+    { name: 'franceTravail', file: ftFile, run: franceTravail },
+    { name: 'orientations', file: orFile, run: orientations },
+    { name: 'genericCsv', file: csv1, run: genericCsv },
+    { name: 'genericCsv2x', file: csv2, run: genericCsv },
+    { name: 'genericXml', file: xml1, run: genericXml },
+    { name: 'genericXml2x', file: xml2, run: genericXml },
+  ]
+}
+
+function measure(variant: string, file: string) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', variant, file], { encoding: 'utf8', maxBuffer: 1 << 20 })
+  if (result.status !== 0) throw new Error(`${variant} failed: ${result.stderr}`)
+  return JSON.parse(result.stdout) as Counts & { seconds: number; cpuSeconds: number; peakRssMb: number }
+}
+
+async function main(): Promise<void> {
+  const variants = await prepare()
+  const labels: Record<string, string> = {
+    cnafBaseline: 'CNAF VRSB0801, dedicated reader (baseline)',
+    franceTravail: 'France Travail stock, csv-records',
+    orientations: 'orientations, csv-records',
+    genericCsv: 'generic csv-records (SPIE-like), 1x',
+    genericCsv2x: 'generic csv-records (SPIE-like), 2x',
+    genericXml: 'generic xml-records (PE-CG-like), 1x',
+    genericXml2x: 'generic xml-records (PE-CG-like), 2x',
+  }
+  console.log(`parse benchmark: ${ROUNDS} rounds, best reported; node ${process.version}`)
+  console.log('reader'.padEnd(46) + 'MB'.padStart(8) + 'records'.padStart(10) + 'rejected'.padStart(10) + 's'.padStart(8) + 'MB/s'.padStart(8) + 'MB/cpu-s'.padStart(10) + 'peak RSS MB'.padStart(13))
+  for (const v of variants) {
+    const size = statSync(v.file).size / 1e6
+    let best: ReturnType<typeof measure> | undefined
+    for (let r = 0; r < ROUNDS; r++) {
+      const m = measure(v.name, v.file)
+      if (!best || m.seconds < best.seconds) best = m
+    }
+    const b = best!
+    console.log(
+      (labels[v.name] ?? v.name).padEnd(46) + size.toFixed(1).padStart(8) + String(b.records).padStart(10) + String(b.rejected).padStart(10) +
+        b.seconds.toFixed(2).padStart(8) + (size / b.seconds).toFixed(1).padStart(8) + (size / b.cpuSeconds).toFixed(1).padStart(10) + b.peakRssMb.toFixed(0).padStart(13),
+    )
+  }
+}
+
+if (args[0] === '--child') await child()
+else await main()

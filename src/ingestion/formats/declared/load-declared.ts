@@ -1,0 +1,38 @@
+import path from 'node:path'
+import { FileRejection } from '../../file-rejection.ts'
+import { guardReader } from '../../guard-reader.ts'
+import type { ParsedRecord } from '../../records/parsed-record.ts'
+import { checkOrder, type FileLoad, type Loaded } from '../file-load.ts'
+import type { CommonDeclaration } from './declaration.ts'
+import { detectKind, type DeclaredRecord } from './declared-record.ts'
+import { TARGETS } from './targets/index.ts'
+
+/**
+ * The load of every generic format: the kind told from the file name, the order checked (a file has no header
+ * date: its modification time is its transmission time), the records read by the format and stored by the
+ * flow's target. A file without any record is `empty_file`.
+ */
+export async function loadDeclared(
+  load: FileLoad<CommonDeclaration>,
+  read: (kind: string) => AsyncIterable<ParsedRecord<DeclaredRecord>[]>,
+): Promise<Loaded> {
+  const { format, file, flow, tx, state } = load
+  const kind = kindOf(file.name, format)
+  state.kind = kind
+  const transmittedAt = file.modifiedAt
+  await checkOrder(tx, flow, file, transmittedAt)
+  await TARGETS[format.target].store(load, guardReader(read(kind), file.name), { transmittedAt })
+  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
+  return { transmittedAt, referenceDate: null }
+}
+
+/** The file's kind: the first of the declared `kinds` whose pattern its name matches, else the declared `kind`. */
+export function kindOf(fileName: string, format: Pick<CommonDeclaration, 'kinds' | 'kind'>): string {
+  if (!format.kinds) return format.kind
+  const kind = detectKind(path.basename(fileName), format.kinds)
+  if (kind) return kind
+  throw new FileRejection(
+    'wrong_schema',
+    `${fileName}: cannot tell the kind of file from its name (expected one of: ${format.kinds.map((k) => `${k.kind} /${k.pattern}/i`).join(', ')})`,
+  )
+}
