@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.ts'
+import { enqueueOrientationChanges } from '../outbox/enqueue-orientation.ts'
 
 /**
  * Assignment rows: who follows whom. Written by the orientations flow and by admins; one current orientation per
@@ -64,6 +65,8 @@ export async function upsertAssignments(
     ids.push(...written.map((r) => r.id))
   }
   await endSupersededAssignments(tx, [...new Set(rows.map((r) => r.personId))])
+  // The transactional outbox: an orientation that changes is announced to France Travail in this same transaction.
+  await enqueueOrientationChanges(tx, ids)
   return ids
 }
 

@@ -18,6 +18,8 @@ export interface YamlDirOptions {
   label?: string
   /** File names in the folder that are not entries (`controller.yaml`). */
   skip?: readonly string[]
+  /** Documents of the folder that another loader reads (a partner-API flow in flows/): not entries, no problem. */
+  skipDocument?: (raw: unknown) => boolean
   /** Problems of one parsed document beyond the schema's own, each `key.path: message` (checked first). */
   extraProblems?: (raw: unknown) => string[]
   /** How a schema issue reads; default `key.path: message`. */
@@ -61,6 +63,10 @@ export function readYamlDir<S extends z.ZodType>(dir: string, schema: S, options
     const { raw, problem } = readYamlFile(path.join(dir, name), where)
     if (problem) {
       problems.push(problem)
+      continue
+    }
+    if (options.skipDocument?.(raw)) {
+      files.delete(id)
       continue
     }
     const extra = options.extraProblems?.(raw) ?? []

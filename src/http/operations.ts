@@ -53,6 +53,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'PATCH /v1/admin/assignments/{id}': { operationId: 'updateAssignment', summary: 'Clore (ou rouvrir) une affectation' },
   'GET /v1/admin/runs': { operationId: 'listRuns', summary: 'Dernières exécutions des tâches et derniers imports de fichiers', description: 'Les plus récents d’abord, avec les nombres de rejets (jamais de valeur).' },
+  'GET /v1/admin/outbox': { operationId: 'listOutbox', summary: 'Messages sortants vers France Travail (orientations)', description: 'File d’envoi transactionnelle : en attente, délivrés, en échec définitif (à rejouer par `passerelle outbox retry`). Codes et identifiants seulement.' },
   'GET /v1/dpo/audit-events': {
     operationId: 'searchAuditEvents',
     summary: 'Rechercher dans le journal d’audit',

@@ -19,6 +19,7 @@ import {
   TRANSFERS_OUTSIDE_EU,
 } from './labels.ts'
 import type { SecurityMeasure } from './security-measures.ts'
+import type { RegisterDisclosure } from '../exchange/france-travail-api/register-disclosures.ts'
 
 /**
  * The register of processing activities (GDPR Art. 30), built from the same declarations that drive ingestion,
@@ -42,6 +43,8 @@ export interface Register {
   systemRetention: RegisterRetention[]
   security: SecurityMeasure[]
   transfers: string
+  /** Recipients outside the gateway that it sends personal data to (the France Travail partner APIs). */
+  disclosures?: RegisterDisclosure[]
 }
 
 export interface RegisterField {

@@ -5,23 +5,31 @@ import { buildRegister, type Register } from './build-register.ts'
 import { renderRegisterHtml } from './render-html.ts'
 import { renderRegisterMarkdown } from './render-markdown.ts'
 import { securityMeasures } from './security-measures.ts'
+import { loadApiFlows } from '../exchange/france-travail-api/api-flow.ts'
+import { registerDisclosures } from '../exchange/france-travail-api/register-disclosures.ts'
 
 export type RegisterFormat = 'md' | 'html' | 'json'
 
 /** The register of the loaded declarations (loadDeclarations) and the running configuration's security measures. */
 export function registerFromDeclarations(
   declarations: Pick<Declarations, 'flows' | 'purposes' | 'retentionPolicies' | 'stored'>,
-  config: Pick<Config, 'databaseUrl' | 'keys'>,
+  config: Pick<Config, 'databaseUrl' | 'keys'> & Partial<Pick<Config, 'flowsDir'>>,
   generatedOn: string,
 ): Register {
   const { flows, purposes, retentionPolicies, stored } = declarations
-  return buildRegister({
+  const register = buildRegister({
     purposes,
     flows,
     retentionPolicies,
     security: securityMeasures(config, flows.values(), { stored: stored.size, catalogue: CANONICAL_FIELDS.length }),
     generatedOn,
   })
+  // What leaves to France Travail through the partner APIs, from the API flows' declarations.
+  if (config.flowsDir !== undefined) {
+    const disclosures = registerDisclosures(loadApiFlows(config.flowsDir).values(), purposes)
+    if (disclosures.length > 0) register.disclosures = disclosures
+  }
+  return register
 }
 
 export function renderRegister(register: Register, format: RegisterFormat): string {

@@ -149,6 +149,17 @@ ${register.otherFlows
   .join('\n')}`
     : ''
 }
+${
+  register.disclosures?.length
+    ? `<h2>Destinataires hors de Passerelle (API partenaires)</h2>
+${register.disclosures
+  .map(
+    (d) =>
+      `<h3>${esc(d.recipient)} — ${esc(d.flowTitle)} <code>${esc(d.flow)}</code></h3>\n<p>Finalité : ${esc(d.purposeTitle)} (<code>${esc(d.purpose)}</code>). Base légale : ${esc(d.legalBasis)}. Chaque envoi est tracé dans le journal d'audit (pseudonyme de la personne, finalité, résultat).</p>\n<table><thead><tr><th>Catégorie</th><th>Données envoyées</th></tr></thead><tbody>${d.categories.map((c) => `<tr><td>${esc(c.label)}</td><td>${esc(c.detail)}</td></tr>`).join('')}</tbody></table>`,
+  )
+  .join('\n')}`
+    : ''
+}
 <h2>Conservation des données propres à Passerelle</h2>
 ${register.systemRetention.map((r) => `<h3>${esc(r.appliesTo ?? r.policy)}</h3>\n${retention(r)}`).join('\n') || '<p>Aucune politique chargée.</p>'}
 <h2>Mesures de sécurité</h2>

@@ -140,6 +140,20 @@ export function renderRegisterMarkdown(register: Register): string {
       line()
     }
   }
+  if (register.disclosures?.length) {
+    line('## Destinataires hors de Passerelle (API partenaires)')
+    line()
+    for (const d of register.disclosures) {
+      line(`### ${md(d.recipient)} — ${md(d.flowTitle)} (${code(d.flow)})`)
+      line()
+      line(`Finalité : ${md(d.purposeTitle)} (${code(d.purpose)}). Base légale : ${md(d.legalBasis)}. Chaque envoi est tracé dans le journal d'audit (pseudonyme de la personne, finalité, résultat).`)
+      line()
+      line('| Catégorie | Données envoyées |')
+      line('|---|---|')
+      for (const c of d.categories) line(`| ${md(c.label)} | ${md(c.detail)} |`)
+      line()
+    }
+  }
   line('## Conservation des données propres à Passerelle')
   line()
   if (register.systemRetention.length === 0) line('Aucune politique chargée.')

@@ -8,6 +8,7 @@ import { metrics } from '../metrics/metrics.ts'
 import { runRetention } from '../retention/run-retention.ts'
 import type { ScheduledJob } from '../scheduler/start-scheduler.ts'
 import { extractJobs } from '../statistics/extract-jobs.ts'
+import { franceTravailApiJobs } from '../exchange/france-travail-api/api-jobs.ts'
 
 /** When the nightly retention run and the monthly extracts run (Europe/Paris); flows carry their own schedule. */
 export interface JobSchedules {
@@ -36,6 +37,8 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
       ),
     })
   }
+  // France Travail partner-API flows (source.type francetravail-api): lookups, orientation reads, the outbox.
+  jobs.push(...franceTravailApiJobs({ db: ctx.db, keys: ctx.keys, log: ctx.log, flowsDir: ctx.config.flowsDir }, env))
   jobs.push({
     name: 'retention',
     schedule: schedules.retention,

@@ -10,6 +10,7 @@ import { startScheduler, type ScheduledJob, type Scheduler } from '../scheduler/
 import { registerExtractRoutes } from '../statistics/http-routes.ts'
 import { registerRightsRoutes } from '../rights/http-routes.ts'
 import { registerRunsRoutes } from './runs-routes.ts'
+import { registerOutboxRoutes } from '../outbox/http-routes.ts'
 
 export interface ServerOptions {
   port: number
@@ -27,7 +28,7 @@ export interface RunningServer {
 }
 
 /** Extra /v1 routes of other features, mounted on the partner API. */
-export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes, registerRightsRoutes]
+export const API_EXTENSIONS: readonly ApiExtension[] = [registerExtractRoutes, registerRunsRoutes, registerRightsRoutes, registerOutboxRoutes]
 
 /**
  * The long-running process: the partner API and the scheduler (either can be turned off to split them across

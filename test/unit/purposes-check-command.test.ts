@@ -43,7 +43,7 @@ describe('passerelle check', () => {
     expect(code).toBe(1)
     expect(stdout).toBe('')
     expect(stderr).toContain('2 problem(s):')
-    expect(stderr).toContain('mappings/orientation.yaml: retention: unknown retention policy "pour-toujours" (known: france-travail, rsa-beneficiaires)')
+    expect(stderr).toContain('mappings/orientation.yaml: retention: unknown retention policy "pour-toujours" (known: france-travail, france-travail-api, rsa-beneficiaires)')
     expect(stderr).toMatch(/mappings\/orientation\.yaml: fields\[10\] \(personne\.nomm\)\.field: unknown canonical field "personne\.nomm" \(known, closest first: personne\.nom,/)
   })
 

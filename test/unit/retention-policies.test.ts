@@ -114,9 +114,9 @@ describe('retention policies', () => {
       .filter((p) => p.kind === 'unknown-retention-policy')
       .map(formatProblem)
     expect(problems).toEqual([
-      'mappings/orientation.yaml: retention: unknown retention policy "accompagnement-rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/accompagnement-rsa.yaml or name a known one',
-      'flows/caf-beneficiaires.yaml: retention: unknown retention policy "rsa" (known: france-travail, rsa-beneficiaires): declare it in flows/retention/rsa.yaml or name a known one',
-      'flows/france-travail.yaml: retention: retention policy "audit-log" applies to audit-log, not to a flow\'s data (known: france-travail, rsa-beneficiaires)',
+      'mappings/orientation.yaml: retention: unknown retention policy "accompagnement-rsa" (known: france-travail, france-travail-api, rsa-beneficiaires): declare it in flows/retention/accompagnement-rsa.yaml or name a known one',
+      'flows/caf-beneficiaires.yaml: retention: unknown retention policy "rsa" (known: france-travail, france-travail-api, rsa-beneficiaires): declare it in flows/retention/rsa.yaml or name a known one',
+      'flows/france-travail.yaml: retention: retention policy "audit-log" applies to audit-log, not to a flow\'s data (known: france-travail, france-travail-api, rsa-beneficiaires)',
     ])
   })
 })

@@ -69,6 +69,17 @@ export function register(program: Command): void {
             if (!job) continue
             report(name, await runJob({ db: ctx.db, log: ctx.log }, job.name, () => job.run(new AbortController().signal)))
           }
+          // France Travail partner APIs against the local simulator: a lookup, an orientation read, an orientation sent.
+          const { runFranceTravailApiDemo } = await import('../../demo/france-travail-api-demo.ts')
+          const ftApi = await runFranceTravailApiDemo(ctx)
+          if (ftApi.simulator) {
+            const close = closeDemo
+            closeDemo = async () => {
+              await ftApi.simulator!.close()
+              await close?.()
+            }
+          }
+          if (ftApi.result) report(ftApi.result.job, ftApi.result)
           // The demo population is far too small for k-anonymous microdata (k = 11 over nine quasi-identifiers): the
           // monthly microdata job would rightly refuse it. The protected aggregate tables work at any size.
           const { runExtract } = await import('../../statistics/run-extract.ts')

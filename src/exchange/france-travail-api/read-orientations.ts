@@ -1,0 +1,115 @@
+import { appendAuditEvents } from '../../audit/audit-log.ts'
+import type { AuditEventInput } from '../../audit/chain.ts'
+import { FranceTravailCallError } from './api-client.ts'
+import { disclosureEvent } from './disclosure-audit.ts'
+import type { ApiJobDeps } from './look-up-persons.ts'
+import { lookUpPerson, readOrientation, type ReadOutcome } from './operations.ts'
+import { mapConcurrent, readCallIdentities } from './person-identity.ts'
+
+export interface ReadCounts {
+  due: number
+  read: number
+  none: number
+  rejected: number
+  failed: number
+}
+
+/**
+ * lectureOrientation for linked persons whose France Travail orientation was never read or was read more than
+ * `orientation_read_days` ago. The per-person token comes from rechercher-usager (NIR + birth date, audited), as
+ * WebRSA does. A valid answer replaces the stored orientation with its provenance (call id, time); an answer that
+ * does not validate is a rejection row (call, field, rule: never the value) and changes nothing.
+ */
+export async function readFranceTravailOrientations(deps: ApiJobDeps, signal?: AbortSignal): Promise<ReadCounts> {
+  const { db, flow } = deps
+  const counts: ReadCounts = { due: 0, read: 0, none: 0, rejected: 0, failed: 0 }
+  let after = 0
+  for (;;) {
+    if (signal?.aborted) break
+    const { rows } = await db.query<{ person_id: number }>(
+      `select l.person_id
+       from france_travail_links l
+       left join france_travail_orientations o on o.person_id = l.person_id
+       where l.person_id > $1
+         and (o.read_at is null or o.read_at < now() - make_interval(days => $2))
+       order by l.person_id
+       limit $3`,
+      [after, flow.orientation_read_days, flow.source.batch_size],
+    )
+    if (rows.length === 0) break
+    const ids = rows.map((r) => Number(r.person_id))
+    after = ids.at(-1)!
+    counts.due += ids.length
+    const identities = await readCallIdentities(db, deps.keys.nir, ids)
+    const results = await mapConcurrent([...identities.values()], flow.source.concurrency, async (identity) => {
+      const events: AuditEventInput[] = []
+      try {
+        const found = await lookUpPerson(deps.client, { nir: identity.nir, birthDate: identity.birthDate }, signal)
+        events.push(disclosureEvent(deps.keys.pseudonym, { flowId: flow.id, purpose: deps.purpose, matchKey: identity.matchKey, action: 'francetravail.rechercher-usager', ok: found.outcome !== 'failed', code: found.code, callId: found.callId, at: new Date() }))
+        if (found.outcome !== 'found') return { identity, events, read: { outcome: 'failed', code: found.code, callId: found.callId } as ReadOutcome }
+        return { identity, events, read: await readOrientation(deps.client, found.userToken, signal) }
+      } catch (error) {
+        if (error instanceof FranceTravailCallError) return { identity, events, read: { outcome: 'failed', code: `${error.reason}_${error.lastOutcome}`, callId: error.callId } as ReadOutcome }
+        throw error
+      }
+    })
+    const now = new Date()
+    await db.transaction(async (tx) => {
+      const read = results.filter((r) => r.read.outcome === 'read')
+      if (read.length > 0) {
+        const o = read.map((r) => (r.read as Extract<ReadOutcome, { outcome: 'read' }>).orientation)
+        await tx.query(
+          `insert into france_travail_orientations (person_id, parcours, organisme, statut, etat, origine, date_entree_parcours, date_modification, call_id, read_at)
+           select *, $10::timestamptz
+           from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::date[], $9::text[])
+           on conflict (person_id) do update set
+             parcours = excluded.parcours, organisme = excluded.organisme, statut = excluded.statut, etat = excluded.etat,
+             origine = excluded.origine, date_entree_parcours = excluded.date_entree_parcours,
+             date_modification = excluded.date_modification, call_id = excluded.call_id, read_at = excluded.read_at`,
+          [
+            read.map((r) => r.identity.personId),
+            o.map((x) => x.parcours),
+            o.map((x) => x.organisme),
+            o.map((x) => x.statut),
+            o.map((x) => x.etat),
+            o.map((x) => x.origine),
+            o.map((x) => x.dateEntreeParcours),
+            o.map((x) => x.dateModification),
+            read.map((r) => r.read.callId),
+            now.toISOString(),
+          ],
+        )
+      }
+      // Nothing at France Travail: the previous read (if any) no longer holds.
+      const none = results.filter((r) => r.read.outcome === 'none').map((r) => r.identity.personId)
+      if (none.length > 0) await tx.query('delete from france_travail_orientations where person_id = any($1::bigint[])', [none])
+      const rejections = results.flatMap((r) => (r.read.outcome === 'rejected' ? r.read.issues.map((i) => ({ callId: r.read.callId, ...i })) : []))
+      if (rejections.length > 0) {
+        await tx.query(
+          `insert into france_travail_api_rejections (flow_id, call_id, endpoint, field, rule)
+           select $1, call_id, 'lecture-orientation', field, rule
+           from unnest($2::text[], $3::text[], $4::text[]) as r (call_id, field, rule)`,
+          [flow.id, rejections.map((r) => r.callId), rejections.map((r) => r.field), rejections.map((r) => r.rule)],
+        )
+      }
+      await appendAuditEvents(tx, results.flatMap((r) => r.events))
+    })
+    for (const r of results) {
+      if (r.read.outcome === 'read') counts.read++
+      else if (r.read.outcome === 'none') counts.none++
+      else if (r.read.outcome === 'rejected') counts.rejected++
+      else counts.failed++
+    }
+  }
+  return counts
+}
+
+/** Retention of what the API brought: orientations no longer refreshed, finished lookup runs, delivered messages. */
+export async function sweepFranceTravailApiData(deps: Pick<ApiJobDeps, 'db' | 'flow'>): Promise<{ orientations: number; lookupRuns: number; outbox: number; rejections: number }> {
+  const { db, flow } = deps
+  const o = await db.query('delete from france_travail_orientations where read_at < now() - make_interval(days => $1)', [flow.orientation_keep_days])
+  const l = await db.query(`delete from france_travail_lookup_runs where flow_id = $1 and finished_at < now() - make_interval(days => $2)`, [flow.id, flow.lookup_retry_days])
+  const m = await db.query(`delete from outbox_messages where state = 'delivered' and delivered_at < now() - make_interval(days => $1)`, [flow.orientation_keep_days])
+  const r = await db.query(`delete from france_travail_api_rejections where flow_id = $1 and created_at < now() - make_interval(days => $2)`, [flow.id, flow.orientation_keep_days])
+  return { orientations: o.rowCount, lookupRuns: l.rowCount, outbox: m.rowCount, rejections: r.rowCount }
+}
