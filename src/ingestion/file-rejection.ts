@@ -19,6 +19,8 @@ export type FileRejectionCode =
   | 'out_of_order'
   | 'size_mismatch'
   | 'empty_file'
+  /** The flow declares `decrypt:` and the file is not CMS enveloped data for the département's key (src/ingestion/decrypt/). */
+  | 'not_decryptable'
   // Reader limits (src/ingestion/reader-limits.ts): a bound of the flow declaration's `limits:` block exceeded.
   | 'record_too_large'
   | 'line_too_long'
