@@ -16,7 +16,7 @@ const FLOWS_DIR = path.resolve('flows')
 const MAPPINGS_DIR = path.resolve('mappings')
 const NO_KEYS = { databaseUrl: undefined, keys: {} }
 const loadRegister = (dirs: { flowsDir: string; mappingsDir: string }, generatedOn: string) => ({
-  register: registerFromDeclarations(loadDeclarations(dirs), NO_KEYS, generatedOn),
+  register: registerFromDeclarations(loadDeclarations(dirs), { ...NO_KEYS, flowsDir: dirs.flowsDir }, generatedOn),
 })
 const shipped = () => loadRegister({ flowsDir: FLOWS_DIR, mappingsDir: MAPPINGS_DIR }, '2026-11-23')
 
