@@ -146,42 +146,58 @@ function textCheck(rules: FieldRules): (value: string) => unknown {
   }
 }
 
-/** A compiled date pattern: fixed-width digits and literals, an optional run of fraction digits (`S`). */
+/**
+ * A compiled date pattern, as three parallel arrays (one entry per step): the kind of step (literal character,
+ * fixed digits, fraction digits), its argument (the character code, or the number of digits) and the part the
+ * digits give (year, month, day, hour, minute, second; -1 for none).
+ */
 export interface CompiledDatePattern {
-  steps: DateStep[]
-  hasTime: boolean
+  kinds: Int8Array
+  args: Int32Array
+  parts: Int8Array
 }
 
-type DatePart = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-type DateStep = { digits: number; part: DatePart | undefined } | { literal: number } | { fraction: true }
+const LITERAL = 0
+const DIGITS = 1
+const FRACTION = 2
+const YEAR = 0
+const MONTH = 1
+const DAY = 2
+const HOUR = 3
+const MINUTE = 4
+const SECOND = 5
 
-const TOKENS: [string, DateStep][] = [
-  ['YYYY', { digits: 4, part: 'year' }],
-  ['MM', { digits: 2, part: 'month' }],
-  ['DD', { digits: 2, part: 'day' }],
-  ['HH', { digits: 2, part: 'hour' }],
-  ['mm', { digits: 2, part: 'minute' }],
-  ['ss', { digits: 2, part: 'second' }],
-  ['S', { fraction: true }],
+const TOKENS: [string, number, number, number][] = [
+  ['YYYY', DIGITS, 4, YEAR],
+  ['MM', DIGITS, 2, MONTH],
+  ['DD', DIGITS, 2, DAY],
+  ['HH', DIGITS, 2, HOUR],
+  ['mm', DIGITS, 2, MINUTE],
+  ['ss', DIGITS, 2, SECOND],
+  ['S', FRACTION, 9, -1],
 ]
 
 /** Compiles `DD/MM/YYYY`, `YYYY-MM-DD HH:mm:ss.S`...; throws on a pattern without year, month and day. */
 export function compileDatePattern(pattern: string): CompiledDatePattern {
-  const steps: DateStep[] = []
-  const parts = new Set<string>()
+  const kinds: number[] = []
+  const args: number[] = []
+  const parts: number[] = []
   for (let i = 0; i < pattern.length; ) {
     const token = TOKENS.find(([t]) => pattern.startsWith(t, i))
     if (token) {
-      steps.push(token[1])
-      if ('part' in token[1] && token[1].part) parts.add(token[1].part)
+      kinds.push(token[1])
+      args.push(token[2])
+      parts.push(token[3])
       i += token[0].length
     } else {
-      steps.push({ literal: pattern.charCodeAt(i) })
+      kinds.push(LITERAL)
+      args.push(pattern.charCodeAt(i))
+      parts.push(-1)
       i++
     }
   }
-  if (!parts.has('year') || !parts.has('month') || !parts.has('day')) throw new Error(`date pattern "${pattern}" needs YYYY, MM and DD`)
-  return { steps, hasTime: parts.has('hour') }
+  if (![YEAR, MONTH, DAY].every((p) => parts.includes(p))) throw new Error(`date pattern "${pattern}" needs YYYY, MM and DD`)
+  return { kinds: Int8Array.from(kinds), args: Int32Array.from(args), parts: Int8Array.from(parts) }
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -193,17 +209,27 @@ function daysInMonth(year: number, month: number): number {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
 
-/** The date parts of `value` read with `pattern` (character by character, no allocation), or undefined. */
-function readDate(value: string, pattern: CompiledDatePattern, out: Record<DatePart, number>): boolean {
-  out.hour = 0
-  out.minute = 0
-  out.second = 0
+/** Reads `value` with `pattern` into `out` (year, month, day, hour, minute, second), character by character. */
+function readDate(value: string, pattern: CompiledDatePattern, out: Int32Array): boolean {
+  out.fill(0)
+  const { kinds, args, parts } = pattern
   let at = 0
-  for (const step of pattern.steps) {
-    if ('literal' in step) {
-      if (value.charCodeAt(at) !== step.literal) return false
+  for (let s = 0; s < kinds.length; s++) {
+    const kind = kinds[s] as number
+    if (kind === LITERAL) {
+      if (value.charCodeAt(at) !== args[s]) return false
       at++
-    } else if ('fraction' in step) {
+    } else if (kind === DIGITS) {
+      let n = 0
+      const digits = args[s] as number
+      for (let k = 0; k < digits; k++, at++) {
+        const c = value.charCodeAt(at)
+        if (c < 48 || c > 57) return false
+        n = n * 10 + (c - 48)
+      }
+      const part = parts[s] as number
+      if (part !== -1) out[part] = n
+    } else {
       const from = at
       while (at < value.length && at - from < 9) {
         const c = value.charCodeAt(at)
@@ -211,14 +237,6 @@ function readDate(value: string, pattern: CompiledDatePattern, out: Record<DateP
         at++
       }
       if (at === from) return false
-    } else {
-      let n = 0
-      for (let k = 0; k < step.digits; k++, at++) {
-        const c = value.charCodeAt(at)
-        if (c < 48 || c > 57) return false
-        n = n * 10 + (c - 48)
-      }
-      if (step.part) out[step.part] = n
     }
   }
   return at === value.length
@@ -226,14 +244,19 @@ function readDate(value: string, pattern: CompiledDatePattern, out: Record<DateP
 
 function dateCheck(formats: readonly string[], withTime: boolean): (value: string) => unknown {
   const patterns = formats.map(compileDatePattern)
-  const parts: Record<DatePart, number> = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 }
+  const parts = new Int32Array(6)
   return (value) => {
     for (const p of patterns) {
       if (!readDate(value, p, parts)) continue
-      const { year, month, day, hour, minute, second } = parts
+      const year = parts[YEAR] as number
+      const month = parts[MONTH] as number
+      const day = parts[DAY] as number
       if (year < 1800 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return DATE_CALENDAR
       const date = `${year}-${pad2(month)}-${pad2(day)}`
       if (!withTime) return date
+      const hour = parts[HOUR] as number
+      const minute = parts[MINUTE] as number
+      const second = parts[SECOND] as number
       if (hour > 23 || minute > 59 || second > 59) return DATE_CALENDAR
       return `${date}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}`
     }
