@@ -37,6 +37,8 @@ export async function runFranceTravailApiFlow(
   signal?: AbortSignal,
 ): Promise<JobCounts> {
   const jobDeps: ApiJobDeps = { db: deps.db, keys: deps.keys, log: deps.log, flow, client: apiClientFor(flow, deps.env), purpose: flow.outbound.purpose }
+  // This instance just took the job (its lock) over: another instance's last second may still count at France Travail.
+  jobDeps.client.limiter.assumeFullWindow()
   const lookups = await lookUpPersons(jobDeps, signal)
   const reads = await readFranceTravailOrientations(jobDeps, signal)
   const delivery = await deliverOrientations(jobDeps, signal)

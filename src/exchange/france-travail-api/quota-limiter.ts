@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 /**
  * Keeps calls within `perSecond` in any window of one second, with room for jitter between here and the receiver:
  * calls are spaced `1000 / perSecond` ms apart, and a call starts only once the call `perSecond` places before it
- * started at least `1000 + guardMs` ms earlier (so a burst of late-arriving requests cannot put more than the
+ * started at least `1000 + guardMs` ms earlier (60 ms by default) (so a burst of late-arriving requests cannot put more than the
  * quota in the receiver's sliding second). A 429's Retry-After pushes every later start back. One limiter per flow
  * and process (`limiterFor`); across instances the API job is exclusive (its advisory lock), so the quota holds.
  */
@@ -22,9 +22,21 @@ export class QuotaLimiter {
     options: { guardMs?: number; now?: () => number } = {},
   ) {
     this.intervalMs = 1000 / perSecond
-    this.guardMs = options.guardMs ?? 40
+    this.guardMs = options.guardMs ?? 60
     this.now = options.now ?? (() => performance.now())
     this.starts = new Array<number>(Math.max(1, Math.floor(perSecond))).fill(-Infinity)
+    this.assumeFullWindow()
+  }
+
+  /**
+   * Acts as if the last second had been full: the next calls wait one window. Done when the limiter is created (a
+   * restarted process does not know what its killed predecessor sent) and whenever an instance takes the API job
+   * over (the previous holder's last second still counts at France Travail).
+   */
+  assumeFullWindow(): void {
+    const now = this.now()
+    this.starts.fill(now)
+    this.head = 0
   }
 
   /** Waits for this caller's turn (callers are served in order). */

@@ -153,6 +153,8 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Arrival time, taken before anything else (reading the body would shift it).
+    const arrived = performance.now()
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
     stats.calls[path] = (stats.calls[path] ?? 0) + 1
@@ -170,9 +172,10 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     if (!path.startsWith('/partenaire/')) return send(res, 404, { codeHttp: 404, message: 'ressource inconnue' })
 
     // Quota: at most `quota` API requests in any sliding second.
-    const now = performance.now()
+    const now = arrived
     while (window.length > 0 && window[0]! <= now - 1000) window.shift()
     window.push(now)
+    if (window.length > 1 && window[window.length - 2]! > now) window.sort((a, b) => a - b)
     stats.maxInOneSecond = Math.max(stats.maxInOneSecond, window.length)
     if (window.length > quota) {
       stats.beyondQuota++
