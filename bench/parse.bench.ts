@@ -22,7 +22,8 @@ import { CsvRecordsDeclarationSchema, type CsvRecordsDeclaration } from '../src/
 import { readCsvDeclared } from '../src/ingestion/formats/csv-records/read-csv-declared.ts'
 import { XmlRecordsDeclarationSchema, type XmlRecordsDeclaration } from '../src/ingestion/formats/xml-records/declaration.ts'
 import { readXmlDeclared } from '../src/ingestion/formats/xml-records/read-xml-declared.ts'
-import { benchRecipient, encryptFor, writeFichierPeCg } from './ft15-files.ts'
+import { benchRecipient, encryptFor } from './ft15-files.ts'
+import { writeFichierPeCg } from '../src/fixtures/france-travail/write-fichier-pe-cg.ts'
 import { fileOpener } from '../src/ingestion/decrypt/decryption-stage.ts'
 import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
 
@@ -139,7 +140,7 @@ async function prepare(): Promise<Variant[]> {
   encryptFor(csv1, spie1, certificateFile)
   encryptFor(csv2, spie2, certificateFile)
   const pecg = path.join(dir, `parse-fichier-pe-cg-${ROWS}.xml`)
-  if (!existsSync(pecg)) await writeFichierPeCg(pecg, ROWS)
+  if (!existsSync(pecg)) await writeFichierPeCg(pecg, { seed: 'bench', foyers: Math.ceil(ROWS / 1.3), date: '2026-11-30' })
   const pecgEncrypted = `${pecg}.p7m`
   encryptFor(pecg, pecgEncrypted, certificateFile)
   return [

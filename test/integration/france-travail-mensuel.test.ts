@@ -9,6 +9,7 @@ import { nirKey } from '../../src/ingestion/validation/nir.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
+import { writeFichierPeCg } from '../../src/fixtures/france-travail/write-fichier-pe-cg.ts'
 
 /**
  * The shipped `france-travail-mensuel` flow reads the monthly fichier-PE-CG XML stock (ISO-8859-1) in the shape of
@@ -86,6 +87,17 @@ describe.skipIf(postgresUnavailable())('france-travail-mensuel: the monthly fich
       { identifiant_pe: '0123456A001', etat: 'inscription', date_etat: '2026-10-02', code: '1', ale: '93012' },
       { identifiant_pe: '0234567B002', etat: 'inscription', date_etat: '2025-03-04', code: '1', ale: '93012' },
     ])
+  })
+
+  it('loads a generated stock of the synthetic population whole (dirty PPAE dates included); reloading it is skipped', async () => {
+    const at = path.join(work, 'PECG_202702.xml')
+    const written = await writeFichierPeCg(at, { seed: 'pecg-test', foyers: 300, date: '2027-02-15' })
+    expect(written.dossiers).toBeGreaterThan(100)
+    minute++
+    const local = { path: at, name: 'PECG_202702.xml', source: 'local' as const, modifiedAt: new Date(Date.UTC(2026, 10, 30, 8, minute)) }
+    const outcome = await ingestFile(deps, flow, local)
+    expect(outcome).toMatchObject({ status: 'loaded', accepted: written.dossiers, rejected: 0 })
+    expect(await ingestFile(deps, flow, local)).toMatchObject({ status: 'skipped', code: 'already_loaded' })
   })
 
   it('rejects whole a file of another periodicity (bad_header) and a file whose nb-dossiers is wrong (count_mismatch)', async () => {
