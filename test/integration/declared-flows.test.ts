@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -84,6 +84,8 @@ describe.skipIf(postgresUnavailable())('a new flow declared in YAML only', () =>
   let deps: IngestDeps
   const flowsDir = mkdtempSync(path.join(tmpdir(), 'passerelle-new-flows-'))
   const work = mkdtempSync(path.join(tmpdir(), 'passerelle-new-files-'))
+  // The shipped flows (the purposes name them, their retention policies) and the two new flows beside them.
+  cpSync(path.join(REPO_ROOT, 'flows'), flowsDir, { recursive: true })
   writeFileSync(path.join(flowsDir, 'suivi-france-travail.yaml'), CSV_FLOW)
   writeFileSync(path.join(flowsDir, 'liste-mensuelle.yaml'), XML_FLOW)
   const declarations = loadDeclarations({ flowsDir, mappingsDir: path.join(REPO_ROOT, 'mappings') })
