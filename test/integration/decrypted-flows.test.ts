@@ -11,6 +11,7 @@ import { nirKey } from '../../src/ingestion/validation/nir.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
+import { writeFichierPeCg } from '../../src/fixtures/france-travail/write-fichier-pe-cg.ts'
 
 /**
  * A flow's `decrypt:` stage: files encrypted on the fly with the openssl binary, as France Travail sends the SPIE
@@ -56,6 +57,9 @@ describe.skipIf(postgresUnavailable())('a flow whose files arrive encrypted (dec
   // The shipped flows (the purposes name them) and the test flow beside them.
   cpSync(path.join(REPO_ROOT, 'flows'), flowsDir, { recursive: true })
   writeFileSync(path.join(flowsDir, 'extrait-chiffre.yaml'), FLOW)
+  // The shipped monthly XML flow, its files arriving encrypted: the xml-records reader behind the same stage.
+  const mensuel = path.join(flowsDir, 'france-travail-mensuel.yaml')
+  writeFileSync(mensuel, `decrypt: { type: cms, certificate_env: TEST_SMIME_CERTIFICATE, private_key_env: TEST_SMIME_PRIVATE_KEY }\n${readFileSync(mensuel, 'utf8')}`)
   const declarations = loadDeclarations({ flowsDir, mappingsDir: path.join(REPO_ROOT, 'mappings') })
   const flow = declarations.flows.get('extrait-chiffre')!
   const key = (name: string) => path.join(keysDir, name)
@@ -142,6 +146,17 @@ describe.skipIf(postgresUnavailable())('a flow whose files arrive encrypted (dec
     await expect(ingest('suivi_nokey.p7m', content, wrongKey)).rejects.toThrow(/is not the private key of the certificate/)
     const { rows } = await t.db.query('select id from files where name = $1', ['suivi_nokey.p7m'])
     expect(rows).toEqual([])
+  })
+
+  it('loads an encrypted fichier-PE-CG stock through the xml-records reader (ISO-8859-1 inside the envelope)', async () => {
+    const clearFile = path.join(keysDir, 'pecg.xml')
+    const written = await writeFichierPeCg(clearFile, { seed: 'decrypt-test', foyers: 120, date: '2027-01-15' })
+    const encrypted = path.join(keysDir, 'pecg.xml.p7m')
+    execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-256-cbc', '-outform', 'DER', '-in', clearFile, '-out', encrypted, key('dept.crt')], { stdio: 'ignore' })
+    const at = path.join(work, 'PECG_202701.xml.p7m')
+    writeFileSync(at, readFileSync(encrypted))
+    const outcome = await ingestFile({ ...deps, env }, declarations.flows.get('france-travail-mensuel')!, { path: at, name: 'PECG_202701.xml.p7m', source: 'local', modifiedAt: new Date(Date.UTC(2027, 0, 16)) })
+    expect(outcome).toMatchObject({ status: 'loaded', kind: 'stock', accepted: written.dossiers, rejected: 0 })
   })
 
   it('stores no value of the rejected files or records anywhere', async () => {
