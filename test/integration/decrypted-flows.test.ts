@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/config/config.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { loadDeclarations } from '../../src/declarations/load-declarations.ts'
 import { ingestFile, type IngestDeps } from '../../src/ingestion/ingest-file.ts'
+import { pullFlow, type PullDeps } from '../../src/ingestion/pull-flow.ts'
 import { nirKey } from '../../src/ingestion/validation/nir.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
@@ -157,6 +158,13 @@ describe.skipIf(postgresUnavailable())('a flow whose files arrive encrypted (dec
     writeFileSync(at, readFileSync(encrypted))
     const outcome = await ingestFile({ ...deps, env }, declarations.flows.get('france-travail-mensuel')!, { path: at, name: 'PECG_202701.xml.p7m', source: 'local', modifiedAt: new Date(Date.UTC(2027, 0, 16)) })
     expect(outcome).toMatchObject({ status: 'loaded', kind: 'stock', accepted: written.dossiers, rejected: 0 })
+  })
+
+  it('a scheduled pull of an encrypted flow without its key fails before the server is opened (no file touched)', async () => {
+    const flowWithSource = declarations.flows.get('france-travail-mensuel')!
+    expect(flowWithSource.source).toBeDefined()
+    const pullDeps = { ...deps, env: {}, config: { stagingDir: path.join(work, 'staging'), sftp: { retries: 0, retryDelayMs: 0 } } } as unknown as PullDeps
+    await expect(pullFlow(pullDeps, flowWithSource)).rejects.toThrow(ConfigError)
   })
 
   it('stores no value of the rejected files or records anywhere', async () => {
