@@ -205,6 +205,7 @@ describe.skipIf(testBackend() !== 'pglite')('serve --demo: the first run with no
     expect((await fetch(`${base}/v1/admin/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
     expect(out).toMatch(/succeeded\s+ingest:caf-beneficiaires/)
     expect(out).toMatch(/succeeded\s+ingest:orientations/)
+    expect(out).toMatch(/succeeded\s+ingest:france-travail-mensuel\s+\{"files":1,"loaded":1,"rejected":0,/)
     const exit = await stopAll([demo])
     expect(exit[0]!.code).toBe(0)
   }, 200_000)
