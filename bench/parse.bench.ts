@@ -22,6 +22,9 @@ import { CsvRecordsDeclarationSchema, type CsvRecordsDeclaration } from '../src/
 import { readCsvDeclared } from '../src/ingestion/formats/csv-records/read-csv-declared.ts'
 import { XmlRecordsDeclarationSchema, type XmlRecordsDeclaration } from '../src/ingestion/formats/xml-records/declaration.ts'
 import { readXmlDeclared } from '../src/ingestion/formats/xml-records/read-xml-declared.ts'
+import { benchRecipient, encryptFor } from './ft15-files.ts'
+import { writeFichierPeCg } from '../src/fixtures/france-travail/write-fichier-pe-cg.ts'
+import { fileOpener } from '../src/ingestion/decrypt/decryption-stage.ts'
 import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
 
 const args = process.argv.slice(2)
@@ -52,10 +55,12 @@ async function cnaf(file: string): Promise<Counts> {
 const SHIPPED = loadFlows(path.resolve(import.meta.dirname, '../flows'))
 
 /** Reads a file through a csv-records or xml-records declaration, counting records and rejections. */
-async function declared(file: string, format: CsvRecordsDeclaration | XmlRecordsDeclaration, kind: string): Promise<Counts> {
+async function declared(file: string, format: CsvRecordsDeclaration | XmlRecordsDeclaration, kind: string, decrypt = false): Promise<Counts> {
   let records = 0
   let rejected = 0
-  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench' }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench' })
+  // Decryption included: the file is deciphered as it streams into the reader (src/ingestion/decrypt/).
+  const open = decrypt ? fileOpener(file, benchRecipient(dir)) : undefined
+  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench', open }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench', open })
   for await (const batch of batches) {
     records += batch.length
     for (const r of batch) if (!r.ok) rejected++
@@ -86,7 +91,19 @@ async function writeOrientations(file: string, rows: number): Promise<void> {
   await once(out, 'finish')
 }
 
-const VARIANTS: Record<string, (file: string) => Promise<Counts>> = { cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml }
+const shippedXml = (id: string): XmlRecordsDeclaration => {
+  const format = SHIPPED.get(id)?.format
+  if (format?.type !== 'xml-records') throw new Error(`flows/${id}.yaml is not an xml-records flow`)
+  return format
+}
+const spieEncrypted = (file: string) => declared(file, CsvRecordsDeclarationSchema.parse(parseYaml(SPIE_LIKE_CSV)), 'records', true)
+const franceTravailMensuel = (file: string) => declared(file, shippedXml('france-travail-mensuel'), 'stock')
+const franceTravailMensuelEncrypted = (file: string) => declared(file, shippedXml('france-travail-mensuel'), 'stock', true)
+
+const VARIANTS: Record<string, (file: string) => Promise<Counts>> = {
+  cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml,
+  spieEncrypted, spieEncrypted2x: spieEncrypted, franceTravailMensuel, franceTravailMensuelEncrypted,
+}
 
 async function child(): Promise<void> {
   const [, variant, file] = args
@@ -116,6 +133,16 @@ async function prepare(): Promise<Variant[]> {
   if (!existsSync(csv2)) await writeSpieLikeCsv(csv2, 2 * ROWS)
   if (!existsSync(xml1)) await writePecgLikeXml(xml1, ROWS / 2)
   if (!existsSync(xml2)) await writePecgLikeXml(xml2, ROWS)
+  // Issue 15: SPIE-like CSV encrypted (S/MIME, DER, AES-256-CBC), fichier-PE-CG through the shipped flow, clear and encrypted.
+  const { certificateFile } = benchRecipient(dir)
+  const spie1 = path.join(dir, `parse-generic-${ROWS}.csv.p7m`)
+  const spie2 = path.join(dir, `parse-generic-${2 * ROWS}.csv.p7m`)
+  encryptFor(csv1, spie1, certificateFile)
+  encryptFor(csv2, spie2, certificateFile)
+  const pecg = path.join(dir, `parse-fichier-pe-cg-${ROWS}.xml`)
+  if (!existsSync(pecg)) await writeFichierPeCg(pecg, { seed: 'bench', foyers: Math.ceil(ROWS / 1.3), date: '2026-11-30' })
+  const pecgEncrypted = `${pecg}.p7m`
+  encryptFor(pecg, pecgEncrypted, certificateFile)
   return [
     { name: 'cnafBaseline', file: cnafFile, run: cnaf },
     { name: 'franceTravail', file: ftFile, run: franceTravail },
@@ -124,6 +151,10 @@ async function prepare(): Promise<Variant[]> {
     { name: 'genericCsv2x', file: csv2, run: genericCsv },
     { name: 'genericXml', file: xml1, run: genericXml },
     { name: 'genericXml2x', file: xml2, run: genericXml },
+    { name: 'spieEncrypted', file: spie1, run: spieEncrypted },
+    { name: 'spieEncrypted2x', file: spie2, run: spieEncrypted },
+    { name: 'franceTravailMensuel', file: pecg, run: franceTravailMensuel },
+    { name: 'franceTravailMensuelEncrypted', file: pecgEncrypted, run: franceTravailMensuelEncrypted },
   ]
 }
 
@@ -143,6 +174,10 @@ async function main(): Promise<void> {
     genericCsv2x: 'generic csv-records (SPIE-like), 2x',
     genericXml: 'generic xml-records (PE-CG-like), 1x',
     genericXml2x: 'generic xml-records (PE-CG-like), 2x',
+    spieEncrypted: 'SPIE-like csv-records, S/MIME decrypted, 1x',
+    spieEncrypted2x: 'SPIE-like csv-records, S/MIME decrypted, 2x',
+    franceTravailMensuel: 'france-travail-mensuel (fichier-PE-CG)',
+    franceTravailMensuelEncrypted: 'france-travail-mensuel, S/MIME decrypted',
   }
   console.log(`parse benchmark: ${ROUNDS} rounds, best reported; node ${process.version}`)
   console.log('reader'.padEnd(46) + 'MB'.padStart(8) + 'records'.padStart(10) + 'rejected'.padStart(10) + 's'.padStart(8) + 'MB/s'.padStart(8) + 'MB/cpu-s'.padStart(10) + 'peak RSS MB'.padStart(13))

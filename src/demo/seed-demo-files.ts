@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { cnafFileName, writeCnafFile } from '../fixtures/cnaf/write-cnaf-file.ts'
+import { writeFichierPeCg } from '../fixtures/france-travail/write-fichier-pe-cg.ts'
 import { writeFranceTravailFile } from '../fixtures/france-travail/write-france-travail-file.ts'
 import { foyer } from '../fixtures/population.ts'
 import type { EmbeddedSftpServer } from '../sftp/embedded-server.ts'
@@ -68,6 +69,13 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
   at(ftStock.path!, 30)
   const ftCessations = await writeFranceTravailFile({ kind: 'cessations', seed: DEMO_SEED, foyers: { from: 0, count: 40 }, date: day(-1) }, ft)
   at(ftCessations.path!, 20)
+
+  // France Travail's monthly fichier-PE-CG stock of the same registered adults (flows/france-travail-mensuel.yaml).
+  const ftMensuel = dir('france-travail-mensuel')
+  const pecgDate = day(-2)
+  const pecg = path.join(ftMensuel, `PECG_${pecgDate.slice(0, 4)}${pecgDate.slice(5, 7)}_DPT93.xml`)
+  await writeFichierPeCg(pecg, { seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: pecgDate })
+  at(pecg, 28)
 
   // The département's orientation tool: the applicants (DEM) of the first foyers followed by the CCAS and by France Travail.
   const orientations = dir('orientations')

@@ -1,6 +1,7 @@
 import cron from 'node-cron'
 import { z } from 'zod'
 import { hasCredentials, SftpEndpointSchema } from '../sftp/sftp-endpoint.ts'
+import { DecryptionSchema } from '../ingestion/decrypt/decryption-stage.ts'
 import { FormatDeclarationSchema } from '../ingestion/formats/registry.ts'
 
 /**
@@ -50,6 +51,8 @@ export const FlowSchema = z.object({
   description: z.string().optional(),
   /** How its files are read: one of the formats of src/ingestion/formats/registry.ts, with its own options. */
   format: FormatDeclarationSchema,
+  /** Files arrive encrypted (CMS/S-MIME): deciphered as they stream into the reader (src/ingestion/decrypt/decryption-stage.ts). */
+  decrypt: DecryptionSchema.optional(),
   source: SftpSourceSchema.optional(),
   /** node-cron expression, Europe/Paris. */
   schedule: z.string().refine((value) => cron.validate(value), 'must be a cron expression (5 fields, or 6 with seconds)'),
@@ -57,6 +60,9 @@ export const FlowSchema = z.object({
   /** Above this share of rejected records, the whole file is rejected instead. */
   max_rejected_rate: z.number().min(0).max(1).default(0.05),
   limits: LimitsSchema.default({}),
+}).refine((flow) => !flow.decrypt || flow.format.type !== 'cnaf-vrsb0801', {
+  path: ['decrypt'],
+  message: 'decryption is available to the declared formats (csv-records, xml-records), not to cnaf-vrsb0801',
 })
 
 export type FlowDeclaration = z.infer<typeof FlowSchema>

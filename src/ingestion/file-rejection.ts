@@ -22,6 +22,8 @@ export type FileRejectionCode =
   | 'beyond_retention_horizon'
   | 'size_mismatch'
   | 'empty_file'
+  /** The flow declares `decrypt:` and the file is not CMS enveloped data for the département's key (src/ingestion/decrypt/). */
+  | 'not_decryptable'
   // Reader limits (src/ingestion/reader-limits.ts): a bound of the flow declaration's `limits:` block exceeded.
   | 'record_too_large'
   | 'line_too_long'

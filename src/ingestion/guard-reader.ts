@@ -1,3 +1,5 @@
+import { CmsDecryptionError } from './decrypt/cms-decrypt.ts'
+import { asDecryptionRejection } from './decrypt/decryption-stage.ts'
 import { FileRejection } from './file-rejection.ts'
 
 /**
@@ -18,6 +20,7 @@ export async function* guardReader<T>(events: AsyncIterable<T>, fileLabel: strin
 
 export function asReaderRejection(error: unknown, fileLabel: string): unknown {
   if (error instanceof FileRejection || isInfrastructureError(error)) return error
+  if (error instanceof CmsDecryptionError) return asDecryptionRejection(error, fileLabel)
   const kind = error instanceof Error && /^[A-Za-z]{1,40}$/.test(error.name) ? error.name : 'unknown error'
   return new FileRejection('reader_failed', `file "${fileLabel}": the reader failed (${kind}) (rule reader_failed)`, {})
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts'
 import { metrics } from '../metrics/metrics.ts'
 import { createStagingTables } from './canonical/staging.ts'
 import type { StoredFields } from './canonical/staging.ts'
+import { fileOpener, resolveDecryption } from './decrypt/decryption-stage.ts'
 import { FileRejection } from './file-rejection.ts'
 import { REJECTION_COLUMNS, rejectionRow, reporter, type Issues, type LoadState } from './formats/file-load.ts'
 import { formatOf } from './formats/registry.ts'
@@ -25,6 +26,8 @@ export interface IngestDeps {
   purposes: ReadonlyMap<string, Purpose>
   /** Retention policies by id: a CNAF file older than its flow's horizon is refused (src/ingestion/retention-horizon.ts). */
   retention?: ReadonlyMap<string, RetentionPolicy>
+  /** Where a flow's `decrypt:` variables are read (default: the process environment). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface LocalFile {
@@ -139,6 +142,10 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     })
   }
 
+  // A flow whose files arrive encrypted: its key is read before the file is touched (a missing or wrong key is
+  // configuration, ConfigError: the file stays for the next run instead of being rejected).
+  const recipient = flow.decrypt ? resolveDecryption(flow.decrypt, flow.id, deps.env ?? process.env) : undefined
+  const open = fileOpener(file.path, recipient)
   const issues: Issues = []
   const state: LoadState = { total: 0, rejected: 0, superseded: 0, kind: undefined }
   try {
@@ -151,7 +158,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       )
       const fileId = rows[0]!.id
       await createStagingTables(tx)
-      const loaded = await formatOf(flow.format).load({ tx, deps, flow, format: flow.format, file, fileId, state, issues, options, report: reporter(options, fp.size) })
+      const loaded = await formatOf(flow.format).load({ tx, deps, flow, format: flow.format, file, open, fileId, state, issues, options, report: reporter(options, fp.size) })
       const accepted = state.total - state.rejected - state.superseded
       if (state.total > 0 && state.rejected / state.total > flow.max_rejected_rate) {
         throw new FileRejection(

@@ -6,6 +6,7 @@ import { openSftpSession, type SftpSession } from '../sftp/connect.ts'
 import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
 import { claimStagingFolder, sweepStaging } from '../sftp/staging-area.ts'
+import { resolveDecryption } from './decrypt/decryption-stage.ts'
 import { ingestFile, type FileOutcome, type IngestDeps, type IngestOptions } from './ingest-file.ts'
 import { beginReadAttempt, checkQuarantine } from './quarantine/quarantine-gate.ts'
 
@@ -24,6 +25,9 @@ export interface PullDeps extends IngestDeps {
 export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOptions = {}): Promise<FileOutcome[]> {
   if (!flow.source) throw new Error(`flow "${flow.id}" declares no SFTP source`)
   const source = flow.source
+  // Encrypted files: their key is checked before the server is opened, so a missing key fails the pull (a
+  // ConfigError) instead of counting a read attempt against every file it would have downloaded.
+  if (flow.decrypt) resolveDecryption(flow.decrypt, flow.id, deps.env)
   const now = options.now ?? (() => new Date())
   const session: SftpSession = await openSftpSession(source, {
     flowId: flow.id,

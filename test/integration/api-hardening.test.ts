@@ -217,6 +217,7 @@ describe.skipIf(postgresUnavailable())('partner API hardening', () => {
         'GET /v1/extracts/{id}',
         'GET /v1/extracts/{id}/manifest',
         'GET /v1/admin/runs',
+        'GET /v1/admin/outbox',
         'POST /v1/dpo/rights-requests',
         'GET /v1/dpo/rights-requests',
         'GET /v1/dpo/rights-requests/{number}',

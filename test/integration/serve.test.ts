@@ -211,6 +211,7 @@ describe.skipIf(testBackend() !== 'pglite')('serve --demo: the first run with no
     const signIn = await fetch(`${consoleUrl}/connexion`, { redirect: 'manual' })
     expect(signIn.status).toBe(302)
     expect(new URL(signIn.headers.get('location')!).hostname).toBe('127.0.0.1')
+    expect(out).toMatch(/succeeded\s+ingest:france-travail-mensuel\s+\{"files":1,"loaded":1,"rejected":0,/)
     const exit = await stopAll([demo])
     expect(exit[0]!.code).toBe(0)
   }, 200_000)

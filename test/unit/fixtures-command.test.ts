@@ -57,6 +57,21 @@ describe('generateFixture', () => {
     expect(result.bytes).toBeGreaterThan(0)
   })
 
+  it('writes a monthly fichier-PE-CG stock of the same registered adults as the France Travail CSV stock', async () => {
+    const out = path.join(dir, 'pecg')
+    const result = await generateFixture({ flow: 'france-travail-mensuel', foyers: 200, seed: 3, outDir: out, date: '2026-11-30' })
+    expect(result.fileName).toBe('PECG_202611_DPT93.xml')
+    expect(await readdir(out)).toEqual([result.fileName])
+    const csv = await generateFixture({ flow: 'france-travail', foyers: 200, seed: 3, outDir: path.join(dir, 'pecg-csv'), date: '2026-11-30', kind: 'stock' })
+    if (result.flow !== 'france-travail-mensuel' || csv.flow !== 'france-travail') throw new Error('unexpected flows')
+    expect(result.report.dossiers).toBe(csv.report.rows)
+    const text = (await readFile(result.path)).toString('latin1')
+    expect(text).toMatch(/^<\?xml version="1.0" encoding="ISO-8859-1"\?>\n<fichier-PE-CG>\n<entete><fichier>PECG<\/fichier><periodicite>M<\/periodicite>/)
+    expect(text).toContain(`<nb-dossiers>${String(result.report.dossiers).padStart(7, '0')}</nb-dossiers>`)
+    expect(text).toContain('<date-dernier-ent>2020</date-dernier-ent>')
+    await expect(generateFixture({ flow: 'france-travail-mensuel', foyers: 1, seed: 3, outDir: out, date: '2026-11-30', kind: 'stock' })).rejects.toThrow(/do not apply/)
+  })
+
   it('refuses unknown flows and defects that do not apply, saying what is allowed', async () => {
     const base = { foyers: 1, seed: 1, outDir: path.join(dir, 'refused'), date: '2026-11-01' }
     await expect(generateFixture({ ...base, flow: 'pole-emploi' as 'france-travail' })).rejects.toThrow(/unknown flow "pole-emploi".*caf-beneficiaires/)

@@ -140,6 +140,21 @@ describe('passerelle config', () => {
     expect(run.stderr).toMatch(/flow "caf-beneficiaires": SFTP source cannot be used: .*CAF_SFTP_USER/)
     expect(run.stdout).toMatch(/flow caf-beneficiaires: invalid/)
   })
+
+  it('reports the decryption keys of a flow whose files arrive encrypted: not configured, or a missing one named (exit 78)', async () => {
+    const flows = path.join(root, 'flows-decrypt')
+    cpSync(path.join(REPO, 'flows'), flows, { recursive: true })
+    const file = path.join(flows, 'france-travail-mensuel.yaml')
+    writeFileSync(file, `decrypt: { type: cms, certificate_env: FT_SMIME_CERTIFICATE, private_key_env: FT_SMIME_PRIVATE_KEY }\n${readFileSync(file, 'utf8')}`)
+    const unset = await passerelle(['config'], { PASSERELLE_FLOWS_DIR: flows }, path.join(root, 'config-decrypt-unset'))
+    expect(unset.code).toBe(0)
+    expect(unset.stdout).toMatch(/decryption of flow france-travail-mensuel: not configured \(FT_SMIME_CERTIFICATE, FT_SMIME_PRIVATE_KEY unset\)/)
+    const partly = await passerelle(['config'], { PASSERELLE_FLOWS_DIR: flows, FT_SMIME_PRIVATE_KEY: '/nonexistent/key.pem' }, path.join(root, 'config-decrypt-partly'))
+    expect(partly.code).toBe(78)
+    expect(partly.stderr).toContain('flow "france-travail-mensuel": environment variable FT_SMIME_CERTIFICATE (decrypt.certificate_env) is not set')
+    expect(partly.stderr).toContain('FT_SMIME_PRIVATE_KEY (decrypt.private_key_env) names a file that cannot be read (ENOENT)')
+    expect(partly.stdout).toMatch(/decryption of flow france-travail-mensuel: invalid/)
+  })
 })
 
 describe('flow schedules', () => {

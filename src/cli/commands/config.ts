@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { ConfigError, EX_CONFIG, loadConfig, showSettings, SETTINGS, type Config } from '../../config/config.ts'
 import { loadDeclarations } from '../../declarations/load-declarations.ts'
 import type { SftpSource } from '../../flows/flow.ts'
+import { resolveDecryption } from '../../ingestion/decrypt/decryption-stage.ts'
 import { resolveSftpSource } from '../../sftp/resolve-source.ts'
 import { reportsItsOwnConfig, settingOverrides } from '../main.ts'
 
@@ -43,7 +44,7 @@ export function register(program: Command): void {
         } else {
           const width = Math.max(...settings.map((s) => s.variable.length))
           const lines = settings.map((s) => `${s.variable.padEnd(width)}  ${s.value}${s.source === 'environment' || s.source === 'unset' ? '' : `  (${s.source})`}`)
-          if (sftp.length > 0) lines.push('', 'SFTP sources and destinations (variables named by the declarations):')
+          if (sftp.length > 0) lines.push('', 'SFTP sources and destinations, decryption keys (variables named by the declarations):')
           for (const r of sftp) lines.push(`  ${r.target}: ${r.state}${r.detail ? ` (${r.detail})` : ''}`)
           if (unknown.length > 0) lines.push('', `unknown variables, ignored (a typo?): ${unknown.join(', ')}`)
           process.stdout.write(lines.join('\n') + '\n')
@@ -77,7 +78,7 @@ function sftpReports(config: Config, env: NodeJS.ProcessEnv, problems: string[])
       targets.push({ target: `extract ${purposeId} → ${recipient.id}`, id: `${purposeId}:${recipient.id}`, source })
     }
   }
-  return targets.map(({ target, id, source }) => {
+  const reports: SftpReport[] = targets.map(({ target, id, source }) => {
     const names = variablesOf(source)
     const set = names.filter((n) => (env[n] ?? '').trim() !== '')
     if (set.length === 0) return { target, state: 'not configured', detail: `${names.join(', ')} unset` }
@@ -90,6 +91,27 @@ function sftpReports(config: Config, env: NodeJS.ProcessEnv, problems: string[])
       return { target, state: 'invalid', detail: message }
     }
   })
+  // The certificate and private key of flows whose files arrive encrypted (`decrypt:`): none set is "not
+  // configured" (its files will wait), some set or a key that does not fit its certificate is a problem.
+  for (const flow of declarations.flows.values()) {
+    if (!flow.decrypt) continue
+    const target = `decryption of flow ${flow.id}`
+    const names = [flow.decrypt.certificate_env, flow.decrypt.private_key_env]
+    const set = names.filter((n) => (env[n] ?? '').trim() !== '')
+    if (set.length === 0) {
+      reports.push({ target, state: 'not configured', detail: `${names.join(', ')} unset` })
+      continue
+    }
+    try {
+      resolveDecryption(flow.decrypt, flow.id, env)
+      reports.push({ target, state: 'configured', detail: set.join(', ') })
+    } catch (error) {
+      const message = error instanceof ConfigError ? error.problems.join('; ') : (error as Error).message
+      problems.push(message)
+      reports.push({ target, state: 'invalid', detail: message })
+    }
+  }
+  return reports
 }
 
 /** The environment variables a source names: `${VAR}` in host, port and user, and its `*_env` fields. */

@@ -17,7 +17,7 @@ import { parisDay } from '../../calendar/paris-day.ts'
 export function register(program: Command): void {
   program
     .command('fixtures')
-    .description('write a synthetic flow file (deterministic for a seed): CNAF VRSB0801 XML or France Travail CSV')
+    .description('write a synthetic flow file (deterministic for a seed): CNAF VRSB0801 XML, France Travail CSV or monthly fichier-PE-CG XML')
     .requiredOption('--flow <id>', `flow: ${FIXTURE_FLOWS.join(', ')}`, oneOf(FIXTURE_FLOWS, 'flow'))
     .requiredOption('--foyers <n>', 'number of foyers (a daily file draws its changed foyers from this population)', nonNegativeInteger)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
@@ -80,6 +80,10 @@ interface FixturesOptions {
 
 /** What the command prints: path, sizes, counts, and which records the defects hit (indices only). */
 function summary(result: FixtureResult, seconds: number): Record<string, unknown> {
+  if (result.flow === 'france-travail-mensuel') {
+    const r = result.report
+    return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.foyers, records: r.dossiers, seconds: round(seconds), defects: r.defects }
+  }
   if (result.flow === 'france-travail') {
     const r = result.report
     return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.foyers, records: r.rows, seconds: round(seconds), defects: r.defects }
@@ -102,7 +106,7 @@ function describe(result: FixtureResult, seconds: number): string {
   const s = summary(result, seconds)
   const mb = (result.bytes / 1e6).toFixed(1)
   const lines = [`wrote ${result.path}`]
-  if (result.flow === 'france-travail') {
+  if (result.flow === 'france-travail' || result.flow === 'france-travail-mensuel') {
     lines.push(`  ${mb} MB, ${String(s.records)} records from ${String(s.foyers)} foyers, ${round(seconds)} s`)
   } else {
     lines.push(

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { fileOpener, type OpenFile } from '../decrypt/decryption-stage.ts'
 import type { ByteMeter } from '../byte-meter.ts'
 import { addAbortSignal, pipeline } from 'node:stream'
 import { CsvError, parse } from 'csv-parse'
@@ -43,14 +43,17 @@ export interface ReadCsvRecordsOptions<R> {
   limits?: ReaderLimits
   /** Told how many bytes of the file were read so far (for a progress bar driven by the file size). */
   meter?: ByteMeter
+  /** Opens the file (default: as it is on disk); a flow's `decrypt:` stage deciphers it as it streams. */
+  open?: OpenFile
 }
 
 export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOptions<R>): AsyncGenerator<ParsedRecord<R>[]> {
   const { fileLabel, signal } = options
   const batchSize = Math.max(1, options.batchSize ?? 1000)
   const where = `file "${fileLabel}"`
-  const source = createReadStream(path, { highWaterMark: 256 * 1024 })
-  if (options.meter) options.meter.bytesRead = () => source.bytesRead
+  const opened = (options.open ?? fileOpener(path, undefined))()
+  const source = opened.stream
+  if (options.meter) options.meter.bytesRead = opened.bytesRead
   if (signal) addAbortSignal(signal, source)
   const limits = options.limits ?? DEFAULT_READER_LIMITS
   const decoder = createTextDecoderStream({ encoding: options.encoding, fileLabel, maxLineChars: limits.maxLineChars })

@@ -3,6 +3,7 @@ import type { Flow } from '../../flows/flow.ts'
 import { byteMeter, type ByteMeter } from '../byte-meter.ts'
 import { FileRejection } from '../file-rejection.ts'
 import type { IngestDeps, IngestOptions, LocalFile } from '../ingest-file.ts'
+import type { OpenFile } from '../decrypt/decryption-stage.ts'
 import type { RecordIssue, RejectedRecord } from '../records/parsed-record.ts'
 
 /**
@@ -27,6 +28,8 @@ export interface FileLoad<F = Flow['format']> {
   /** The flow's `format:` block, as its format's declaration schema parsed it. */
   format: F
   file: LocalFile
+  /** Opens the file as its reader reads it: deciphered as it streams when the flow declares `decrypt:`. */
+  open: OpenFile
   fileId: number
   state: LoadState
   issues: Issues

@@ -16,6 +16,7 @@ export const csvRecords: FlowFormat<CsvRecordsDeclaration> = {
         signal: load.options.signal,
         limits: readerLimits(load.flow.limits),
         meter: load.report.meter,
+        open: load.open,
       }),
     ),
 }

@@ -1,4 +1,5 @@
 import type { ByteMeter } from '../../byte-meter.ts'
+import type { OpenFile } from '../../decrypt/decryption-stage.ts'
 import type { CanonicalValues } from '../../canonical/map-records.ts'
 import { readCsvRecords } from '../../csv/read-csv-records.ts'
 import { FileRejection } from '../../file-rejection.ts'
@@ -21,6 +22,7 @@ export interface ReadCsvDeclaredOptions {
   signal?: AbortSignal
   limits?: ReaderLimits
   meter?: ByteMeter
+  open?: OpenFile
 }
 
 /** Where each compiled field's text is in a record: the cell index, or -1 when the file has no such column. */
@@ -140,6 +142,7 @@ export async function* readCsvDeclared(path: string, declaration: CsvRecordsDecl
     signal: options.signal,
     limits: options.limits,
     meter: options.meter,
+    open: options.open,
     hasHeader: declaration.header,
     header(cells, at) {
       columns = plan.fromHeader(cells, at)

@@ -1,6 +1,5 @@
-import type { FieldId } from '../../../model/fields.ts'
 import type { CanonicalValues } from '../../canonical/map-records.ts'
-import { FIELDS_BY_ID } from '../../../model/fields.ts'
+import { FIELDS_BY_ID, type FieldId } from '../../../model/fields.ts'
 import type { ParsedRecord, RecordIssue } from '../../records/parsed-record.ts'
 import type { CommonDeclaration, DeclaredCheck } from './declaration.ts'
 import { Broken, compileFieldCheck, type FieldCheck } from './field-values.ts'

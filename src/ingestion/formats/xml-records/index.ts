@@ -16,6 +16,7 @@ export const xmlRecords: FlowFormat<XmlRecordsDeclaration> = {
         signal: load.options.signal,
         limits: readerLimits(load.flow.limits),
         meter: load.report.meter,
+        open: load.open,
       }),
     ),
 }

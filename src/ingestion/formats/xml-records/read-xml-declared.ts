@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { fileOpener, type OpenFile } from '../../decrypt/decryption-stage.ts'
 import { addAbortSignal } from 'node:stream'
 import type { ByteMeter } from '../../byte-meter.ts'
 import { lineOfOffset } from '../../cnaf/check-well-formed.ts'
@@ -30,6 +30,8 @@ export interface ReadXmlDeclaredOptions {
   signal?: AbortSignal
   limits?: ReaderLimits
   meter?: ByteMeter
+  /** Opens the file (default: as it is on disk); a flow's `decrypt:` stage deciphers it as it streams. */
+  open?: OpenFile
   /** Bytes per read (default 256 KiB). */
   readBytes?: number
 }
@@ -72,8 +74,9 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   const open = `<${declaration.record}`
   const close = `</${declaration.record}>`
 
-  const source = createReadStream(path, { highWaterMark: options.readBytes ?? 256 * 1024 })
-  if (options.meter) options.meter.bytesRead = () => source.bytesRead
+  const opened = (options.open ?? fileOpener(path, undefined, options.readBytes))()
+  const source = opened.stream
+  if (options.meter) options.meter.bytesRead = opened.bytesRead
   if (signal) addAbortSignal(signal, source)
 
   let decode: ((chunk: Uint8Array | undefined) => string) | undefined
