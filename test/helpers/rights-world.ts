@@ -5,6 +5,7 @@ import { personMatchKey } from '../../src/crypto/blind-index.ts'
 import { testKeys, type Keys } from '../../src/crypto/keys.ts'
 import type { Db } from '../../src/db/db.ts'
 import { loadDeclarations, type Declarations } from '../../src/declarations/load-declarations.ts'
+import { fileFlowsOnly } from './declarations.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { writeFranceTravailFile } from '../../src/fixtures/france-travail/write-france-travail-file.ts'
 import { foyer, type Foyer, type Person } from '../../src/fixtures/population.ts'
@@ -82,7 +83,9 @@ export interface LoadedWorld {
 
 /** Writes and loads a CAF stock (foyers 0..n-1) dated `date`, then the France Travail stock of the same foyers. */
 export async function loadPopulation(db: Db, keys: Keys, mappingsDir: string, foyers: number, date = '2026-03-02'): Promise<LoadedWorld> {
-  const declarations = loadDeclarations({ flowsDir: path.join(REPO_ROOT, 'flows'), mappingsDir })
+  // A world with purposes of its own: the partner-API flow sends under a shipped purpose it may not declare.
+  const shippedMappings = path.resolve(mappingsDir) === path.join(REPO_ROOT, 'mappings')
+  const declarations = loadDeclarations({ flowsDir: shippedMappings ? path.join(REPO_ROOT, 'flows') : fileFlowsOnly(), mappingsDir })
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-rights-files-'))
   const deps = { db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes }
   const cafName = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: date })
