@@ -22,7 +22,7 @@ import { CsvRecordsDeclarationSchema, type CsvRecordsDeclaration } from '../src/
 import { readCsvDeclared } from '../src/ingestion/formats/csv-records/read-csv-declared.ts'
 import { XmlRecordsDeclarationSchema, type XmlRecordsDeclaration } from '../src/ingestion/formats/xml-records/declaration.ts'
 import { readXmlDeclared } from '../src/ingestion/formats/xml-records/read-xml-declared.ts'
-import { benchRecipient, encryptFor } from './ft15-files.ts'
+import { benchRecipient, encryptFor } from './encrypted-files.ts'
 import { writeFichierPeCg } from '../src/fixtures/france-travail/write-fichier-pe-cg.ts'
 import { fileOpener } from '../src/ingestion/decrypt/decryption-stage.ts'
 import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
