@@ -32,7 +32,7 @@ import { extractRoutes } from './routes/extracts.ts'
 import { meRoutes } from './routes/me.ts'
 import { rightsRoutes } from './routes/rights.ts'
 import { runsRoutes } from './routes/runs.ts'
-import { outboxRoutes } from '../outbox/http-routes.ts'
+import { outboxRoutes } from './routes/outbox.ts'
 import { validationHook } from './validation-hook.ts'
 
 export { UNMATCHED_ROUTE } from './middleware/route-pattern.ts'

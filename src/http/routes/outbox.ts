@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { auditAs } from '../http/api-context.ts'
-import { resourceRouter } from '../http/resource-router.ts'
-import type { ApiRouter, RouteKit } from '../http/route-kit.ts'
-import { errorResponses, json } from '../http/routes/responses.ts'
-import { listOutbox, outboxDepth } from './queries.ts'
+import { auditAs } from '../api-context.ts'
+import { resourceRouter } from '../resource-router.ts'
+import type { ApiRouter, RouteKit } from '../route-kit.ts'
+import { errorResponses, json } from './responses.ts'
+import { listOutbox, outboxDepth } from '../../outbox/queries.ts'
 
 /** GET /v1/admin/outbox (role admin): what waits for France Travail, what was delivered, what is dead-lettered. */
 const OutboxQuery = z.object({
