@@ -1,9 +1,7 @@
-import type { ByteMeter } from '../../byte-meter.ts'
-import type { OpenFile } from '../../decrypt/decryption-stage.ts'
+import type { ReadDeclaredOptions } from '../declared/read-options.ts'
 import type { CanonicalValues } from '../../canonical/map-records.ts'
 import { readCsvRecords } from '../../csv/read-csv-records.ts'
 import { FileRejection } from '../../file-rejection.ts'
-import type { ReaderLimits } from '../../reader-limits.ts'
 import type { ParsedRecord } from '../../records/parsed-record.ts'
 import { RecordRules, constantsFor, type DeclaredRecord } from '../declared/declared-record.ts'
 import type { CsvRecordsDeclaration } from './declaration.ts'
@@ -14,16 +12,7 @@ import type { CsvRecordsDeclaration } from './declaration.ts'
  * from the header or the layouts (declaration.ts); each record is checked field by field (RecordRules) and a
  * broken rule is `{ ok: false, ... }` naming field and rule, never the value.
  */
-export interface ReadCsvDeclaredOptions {
-  /** The file's kind (from its name, declared `kinds`), which picks the layouts and constant values. */
-  kind: string
-  fileLabel: string
-  batchSize?: number
-  signal?: AbortSignal
-  limits?: ReaderLimits
-  meter?: ByteMeter
-  open?: OpenFile
-}
+export type ReadCsvDeclaredOptions = ReadDeclaredOptions
 
 /** Where each compiled field's text is in a record: the cell index, or -1 when the file has no such column. */
 export interface Columns {

@@ -1,11 +1,11 @@
-import { fileOpener, type OpenFile } from '../../decrypt/decryption-stage.ts'
+import type { ReadDeclaredOptions } from '../declared/read-options.ts'
+import { fileOpener } from '../../decrypt/decryption-stage.ts'
 import { addAbortSignal } from 'node:stream'
-import type { ByteMeter } from '../../byte-meter.ts'
 import { lineOfOffset } from '../../cnaf/check-well-formed.ts'
 import { parseRecordXml, type XmlTree, type XmlValue } from '../../cnaf/parse-record-xml.ts'
 import { createStreamDecoder, supportedEncoding, type SupportedEncoding } from '../../decode/text-encoding.ts'
 import { FileRejection } from '../../file-rejection.ts'
-import { DEFAULT_READER_LIMITS, type ReaderLimits } from '../../reader-limits.ts'
+import { DEFAULT_READER_LIMITS } from '../../reader-limits.ts'
 import type { ParsedRecord } from '../../records/parsed-record.ts'
 import { RecordRules, constantsFor, type DeclaredRecord } from '../declared/declared-record.ts'
 import type { XmlRecordsDeclaration } from './declaration.ts'
@@ -23,15 +23,7 @@ import type { XmlRecordsDeclaration } from './declaration.ts'
  * trailer's, a record that is not well-formed, a file that ends inside a record or without its trailer or root end
  * tag. Messages name elements the flow declares and lines, never a text of the file.
  */
-export interface ReadXmlDeclaredOptions {
-  kind: string
-  fileLabel: string
-  batchSize?: number
-  signal?: AbortSignal
-  limits?: ReaderLimits
-  meter?: ByteMeter
-  /** Opens the file (default: as it is on disk); a flow's `decrypt:` stage deciphers it as it streams. */
-  open?: OpenFile
+export interface ReadXmlDeclaredOptions extends ReadDeclaredOptions {
   /** Bytes per read (default 256 KiB). */
   readBytes?: number
 }
