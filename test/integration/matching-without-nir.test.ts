@@ -16,7 +16,7 @@ import { createLogger } from '../../src/log/logger.ts'
 import { listQueue } from '../../src/matching/queue-queries.ts'
 import { discardQueued, linkQueued } from '../../src/matching/resolve-queued.ts'
 import { runRetention } from '../../src/retention/run-retention.ts'
-import { buildWorld, testPurposes, WORLD_NOW } from '../helpers/api-seed.ts'
+import { buildWorld, testPurposes } from '../helpers/api-seed.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT } from '../helpers/ingest.ts'
 
@@ -256,8 +256,9 @@ describe.skipIf(postgresUnavailable())('France Travail records matched without a
 
     it('shows the identity to an admin or the DPO only, decrypted in the answer, and resolves through the API', async () => {
       const purposes = testPurposes()
-      const world = await buildWorld(t.db, keys, purposes)
-      const app = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => WORLD_NOW })
+      const now = new Date('2026-12-03T10:00:00Z')
+      const world = await buildWorld(t.db, keys, purposes, now)
+      const app = createApp({ db: t.db, keys, purposes, audit: new AuditWriter(t.db), now: () => now })
       const call = async (method: string, url: string, token: string, body?: unknown) => {
         const res = await app.request(url, { method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
         return { status: res.status, body: (await res.json()) as any }
