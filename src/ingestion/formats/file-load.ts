@@ -17,6 +17,10 @@ export interface LoadState {
   /** Records older than their dossier's stored state (CNAF): neither written nor rejected. */
   superseded: number
   kind: string | undefined
+  /** Records kept with warnings (values declared `invalid: warn` that broke a rule, taken as empty). */
+  warned?: number
+  /** Warnings by `field rule` (never a value), for the file's summary. */
+  warnings?: Map<string, number>
 }
 
 export type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]

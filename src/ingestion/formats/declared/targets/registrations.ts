@@ -2,7 +2,7 @@ import { personMatchKey } from '../../../../crypto/blind-index.ts'
 import { CANONICAL_FIELDS } from '../../../../model/fields.ts'
 import { duplicateOf } from '../../../canonical/first-occurrence.ts'
 import type { MappedRegistration } from '../../../canonical/map-records.ts'
-import { mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
+import { markRegistrationsAbsent, mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
 import type { RejectedRecord } from '../../../records/parsed-record.ts'
 import { oneInFlight, writeRejections } from '../../file-load.ts'
 import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './target.ts'
@@ -10,7 +10,8 @@ import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './t
 /**
  * France Travail registrations (table france_travail_registrations): one row per person, matched by the keyed
  * match key of NIR and birth date (the NIR itself is not stored here). The person's latest state of the file is
- * kept; the person's other rows are `duplicate_person` rejections naming the kept one (staging.ts).
+ * kept; the person's other rows are `duplicate_person` rejections naming the kept one (staging.ts). A file of kind
+ * `stock` replaces its flow's list: whom it no longer lists is marked no longer transmitted (never deleted).
  */
 const NIR = 'personne.nir'
 const BIRTH_DATE = 'personne.dateNaissance'
@@ -39,8 +40,17 @@ export const registrations: RecordTarget = {
     }
     return problems
   },
-  async store({ tx, deps, flow, fileId, state, issues, report }, records, { transmittedAt }) {
+  async store({ tx, deps, flow, format, fileId, state, issues, report }, records, { transmittedAt }) {
     const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
+    // The catalogue fields this flow brings: a stored row takes only those (staging.ts, mergeRegistrations).
+    const declared = format as { fields: { field?: string | undefined }[]; values: Record<string, string>; kinds?: { values: Record<string, string> }[] | undefined }
+    const supplied = new Set<string>([
+      ...declared.fields.flatMap((f) => (f.field === undefined ? [] : [f.field])),
+      ...Object.keys(declared.values),
+      ...(declared.kinds ?? []).flatMap((k) => Object.keys(k.values)),
+    ])
+    // Persons whose record of this file was rejected: a stock does not treat them as gone.
+    const rejectedKeys: string[] = []
     const staging = oneInFlight()
     for await (const batch of records) {
       const ok: { recordIndex: number; line: number; mapped: MappedRegistration }[] = []
@@ -48,6 +58,9 @@ export const registrations: RecordTarget = {
       for (const r of batch) {
         if (!r.ok) {
           failed.push(r)
+          const nir = r.partial?.[NIR]
+          const birthDate = r.partial?.[BIRTH_DATE]
+          if (typeof nir === 'string' && typeof birthDate === 'string') rejectedKeys.push(personMatchKey(deps.keys.index, nir, birthDate))
           continue
         }
         const { recordIndex, line, values } = r.value
@@ -64,7 +77,8 @@ export const registrations: RecordTarget = {
     }
     await staging.drain()
     // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
-    const { superseded } = await mergeRegistrations(tx, ctx)
+    const { superseded } = await mergeRegistrations(tx, ctx, supplied)
+    if (state.kind === 'stock') await markRegistrationsAbsent(tx, ctx, rejectedKeys)
     const duplicates = superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }))
     state.rejected += duplicates.length
     await writeRejections(tx, fileId, duplicates, issues)
