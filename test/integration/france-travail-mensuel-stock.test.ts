@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { formatOutcome } from '../../src/cli/commands/ingest.ts'
 import { ConfigError } from '../../src/config/config.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
 import { loadDeclarations } from '../../src/declarations/load-declarations.ts'
@@ -148,6 +149,10 @@ describe.skipIf(postgresUnavailable())('france-travail-mensuel: département, wa
     )
     expect(outcome).toMatchObject({ status: 'loaded', kind: 'stock', accepted: 3, rejected: 0, warned: 2 })
     expect(outcome.warnings).toEqual({ 'date_dernier_entretien date_format': 1, 'date_signature_ppae date_format': 1, 'modalite modalite_code': 1 })
+    // What `passerelle ingest` prints: the counts by field and rule, never the value.
+    expect(formatOutcome(outcome)).toContain('accepted 3  rejected 0  warned 2')
+    expect(formatOutcome(outcome)).toContain('warnings: date_dernier_entretien date_format ×1, date_signature_ppae date_format ×1, modalite modalite_code ×1')
+    expect(formatOutcome(outcome)).not.toContain(SENTINEL_DATE)
     const { rows } = await t.db.query<{ records_warned: number; warnings: unknown; records_rejected: number }>(
       'select records_warned, warnings, records_rejected from files where id = $1',
       [outcome.fileId],
