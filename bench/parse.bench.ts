@@ -60,7 +60,7 @@ async function declared(file: string, format: CsvRecordsDeclaration | XmlRecords
   let rejected = 0
   // Decryption included: the file is deciphered as it streams into the reader (src/ingestion/decrypt/).
   const open = decrypt ? fileOpener(file, benchRecipient(dir)) : undefined
-  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench', open }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench', open })
+  const batches = format.type === 'csv-records' ? readCsvDeclared(file, format, { kind, fileLabel: 'bench', open }) : readXmlDeclared(file, format, { kind, fileLabel: 'bench', open, recipient: '93' })
   for await (const batch of batches) {
     records += batch.length
     for (const r of batch) if (!r.ok) rejected++

@@ -96,6 +96,10 @@ const SettingsSchema = z.object({
   PASSERELLE_SFTP_RETRIES: integer(0, 10).default(3),
   PASSERELLE_SFTP_RETRY_DELAY_MS: integer(0, 600_000).default(1000),
   PASSERELLE_ACTOR: z.string().max(200).optional(),
+  PASSERELLE_DEPARTEMENT: z
+    .string()
+    .regex(/^(\d{2}|2[AB]|\d{3})$/, 'must be the département code as France Travail files write it: 2 digits (06, 93), 2A/2B, or 3 digits (974)')
+    .optional(),
   PASSERELLE_API_GRACE_DAYS: integer(0, 365).default(DEFAULT_API_OPTIONS.graceDays),
   PASSERELLE_API_RATE_PER_SECOND: decimal(0, 100_000, true).default(DEFAULT_API_OPTIONS.rateLimit.perSecond),
   PASSERELLE_API_RATE_BURST: integer(1, 1_000_000).default(DEFAULT_API_OPTIONS.rateLimit.burst),
@@ -148,6 +152,7 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
   PASSERELLE_SFTP_RETRIES: { meaning: 'retries of an SFTP operation cut by a network fault (0-10)' },
   PASSERELLE_SFTP_RETRY_DELAY_MS: { meaning: 'first delay between SFTP retries, doubled each time' },
   PASSERELLE_ACTOR: { meaning: 'who CLI commands audit as (default cli:<user name>)' },
+  PASSERELLE_DEPARTEMENT: { meaning: 'code of the département this Passerelle serves (93, 06, 2A, 974): a fichier-PE-CG for another is rejected' },
   PASSERELLE_API_GRACE_DAYS: { meaning: 'days a former referent keeps read-only access after an assignment ends' },
   PASSERELLE_API_RATE_PER_SECOND: { meaning: 'sustained API requests per second per token' },
   PASSERELLE_API_RATE_BURST: { meaning: 'API burst per token (token bucket capacity)' },

@@ -73,8 +73,8 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
   // France Travail's monthly fichier-PE-CG stock of the same registered adults (flows/france-travail-mensuel.yaml).
   const ftMensuel = dir('france-travail-mensuel')
   const pecgDate = day(-2)
-  const pecg = path.join(ftMensuel, `PECG_${pecgDate.slice(0, 4)}${pecgDate.slice(5, 7)}_DPT93.xml`)
-  await writeFichierPeCg(pecg, { seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: pecgDate })
+  const pecg = path.join(ftMensuel, `PECG_${pecgDate.slice(0, 4)}${pecgDate.slice(5, 7)}_DPT${DEMO_DEPARTEMENT}.xml`)
+  await writeFichierPeCg(pecg, { seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: pecgDate, departement: DEMO_DEPARTEMENT })
   at(pecg, 28)
 
   // The département's orientation tool: the applicants (DEM) of the first foyers followed by the CCAS and by France Travail.
@@ -95,6 +95,9 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
 }
 
 /** Environment variables pointing every shipped flow at the embedded server. */
+/** The département of the demo's population and files (PASSERELLE_DEPARTEMENT of the demo). */
+export const DEMO_DEPARTEMENT = '93'
+
 export function demoFlowEnv(server: EmbeddedSftpServer): Record<string, string> {
   const env: Record<string, string> = {}
   for (const prefix of ['CAF', 'MSA', 'FT', 'ORIENTATIONS']) {
@@ -104,5 +107,7 @@ export function demoFlowEnv(server: EmbeddedSftpServer): Record<string, string> 
     env[`${prefix}_SFTP_PRIVATE_KEY`] = server.privateKey
     env[`${prefix}_SFTP_HOST_KEY`] = server.hostKeyFingerprint
   }
+  // The demo's fichier-PE-CG stock is written for the synthetic population's département.
+  env.PASSERELLE_DEPARTEMENT = DEMO_DEPARTEMENT
   return env
 }

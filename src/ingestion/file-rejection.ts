@@ -11,6 +11,8 @@ export type FileRejectionCode =
   | 'truncated'
   | 'count_mismatch'
   | 'bad_header'
+  /** The file names another recipient than this deployment (a fichier-PE-CG of another département). */
+  | 'wrong_recipient'
   /** IdentificationFlux.NATFLUX is not a nature the flow declares (e.g. an instruction file on the beneficiary flow). */
   | 'wrong_flow_nature'
   /** IdentificationFlux.TYPEFLUX is not a type the flow declares. */

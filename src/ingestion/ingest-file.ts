@@ -56,6 +56,12 @@ export interface FileOutcome {
    * not rejected. Not counted in `accepted`, which is what was stored.
    */
   superseded: number
+  /**
+   * Records stored with warnings (a value declared `invalid: warn` broke its rule and was taken as empty), and the
+   * warnings by `field rule` (never a value). Loaded files only.
+   */
+  warned?: number
+  warnings?: Record<string, number>
   reason: string | undefined
   /**
    * Flows whose records may come without a NIR (France Travail, src/matching/): how many were matched by a linked
@@ -150,6 +156,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
   // A flow whose files arrive encrypted: its key is read before the file is touched (a missing or wrong key is
   // configuration, ConfigError: the file stays for the next run instead of being rejected).
   const recipient = flow.decrypt ? resolveDecryption(flow.decrypt, flow.id, deps.env ?? process.env) : undefined
+  formatOf(flow.format).checkSettings?.(flow.format, flow.id, deps.env ?? process.env)
   const open = fileOpener(file.path, recipient)
   const issues: Issues = []
   const state: LoadState = { total: 0, rejected: 0, superseded: 0, kind: undefined }
@@ -175,7 +182,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       await tx.query(
         `update files
          set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7,
-             records_superseded = $8, records_matched_identifier = $9, records_matched_identity = $10, records_queued = $11, finished_at = now()
+             records_superseded = $8, records_matched_identifier = $9, records_matched_identity = $10, records_queued = $11,
+             records_warned = $12, warnings = $13::jsonb, finished_at = now()
          where id = $1`,
         [
           fileId,
@@ -189,6 +197,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
           state.matching?.identifier ?? 0,
           state.matching?.identity ?? 0,
           state.matching?.queued ?? 0,
+          state.warned ?? 0,
+          JSON.stringify(warningCounts(state)),
         ],
       )
       // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
@@ -204,7 +214,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       return { fileId, accepted }
     })
     deps.log.info(
-      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded, ...(state.matching ? { matching: state.matching } : {}) },
+      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded, warned: state.warned ?? 0, ...(state.matching ? { matching: state.matching } : {}) },
       'file loaded',
     )
     return done({
@@ -215,6 +225,8 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       rejected: state.rejected,
       superseded: state.superseded,
       ...(state.matching ? { matching: state.matching } : {}),
+      warned: state.warned ?? 0,
+      warnings: warningCounts(state),
       code: undefined,
       reason: undefined,
     })
@@ -224,6 +236,11 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
     deps.log.warn({ flowId: flow.id, fileId, code: error.code, records: state.total, rejected: state.rejected }, 'file rejected')
     return done({ status: 'rejected', fileId, kind: state.kind, accepted: 0, rejected: state.rejected, superseded: 0, code: error.code, reason: error.message })
   }
+}
+
+/** The warnings of a load by `field rule`, in a stable order (the file's summary). */
+function warningCounts(state: LoadState): Record<string, number> {
+  return Object.fromEntries([...(state.warnings ?? new Map<string, number>()).entries()].sort(([a], [b]) => a.localeCompare(b)))
 }
 
 /** `files.reason` is written `<code>: <message>` (recordRejectedFile). */

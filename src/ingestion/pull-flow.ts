@@ -7,6 +7,7 @@ import { downloadToStaging } from '../sftp/download-to-staging.ts'
 import { selectFiles } from '../sftp/select-files.ts'
 import { claimStagingFolder, sweepStaging } from '../sftp/staging-area.ts'
 import { resolveDecryption } from './decrypt/decryption-stage.ts'
+import { formatOf } from './formats/registry.ts'
 import { ingestFile, type FileOutcome, type IngestDeps, type IngestOptions } from './ingest-file.ts'
 import { beginReadAttempt, checkQuarantine } from './quarantine/quarantine-gate.ts'
 
@@ -28,6 +29,8 @@ export async function pullFlow(deps: PullDeps, flow: Flow, options: IngestOption
   // Encrypted files: their key is checked before the server is opened, so a missing key fails the pull (a
   // ConfigError) instead of counting a read attempt against every file it would have downloaded.
   if (flow.decrypt) resolveDecryption(flow.decrypt, flow.id, deps.env)
+  // So are the settings the format checks the files against (the département's code of a fichier-PE-CG).
+  formatOf(flow.format).checkSettings?.(flow.format, flow.id, deps.env)
   const now = options.now ?? (() => new Date())
   const session: SftpSession = await openSftpSession(source, {
     flowId: flow.id,

@@ -68,7 +68,7 @@ describe.skipIf(postgresUnavailable())('a flow whose files arrive encrypted (dec
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key(`${name}.key`), '-out', key(`${name}.crt`), '-subj', `/CN=${name}`, '-days', '2'], { stdio: 'ignore' })
   }
   // The certificate as PEM text with `\n` escapes (as container environments pass it), the key as a file path.
-  const env = { TEST_SMIME_CERTIFICATE: readFileSync(key('dept.crt'), 'utf8').replace(/\n/g, '\\n'), TEST_SMIME_PRIVATE_KEY: key('dept.key') }
+  const env = { TEST_SMIME_CERTIFICATE: readFileSync(key('dept.crt'), 'utf8').replace(/\n/g, '\\n'), TEST_SMIME_PRIVATE_KEY: key('dept.key'), PASSERELLE_DEPARTEMENT: '93' }
   const clear = [
     'identifiant;nir;nom;date_naissance;date_etat',
     `0123456A001;${full(NIR_A)};${SENTINEL_NAME};1980-01-15 00:00:00.0;2026-11-02 00:00:00.0`,

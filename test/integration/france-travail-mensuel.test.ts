@@ -65,7 +65,7 @@ describe.skipIf(postgresUnavailable())('france-travail-mensuel: the monthly fich
 
   beforeAll(async () => {
     t = await createTestDatabase()
-    deps = { db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes }
+    deps = { db: t.db, keys: testKeys(), log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes, env: { PASSERELLE_DEPARTEMENT: '93' } }
   })
   afterAll(async () => {
     await t?.drop()

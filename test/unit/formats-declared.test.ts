@@ -202,3 +202,47 @@ describe('xml-records', () => {
     expect(records.map((r) => (r.ok ? 'ok' : r.issues))).toEqual([[{ field: 'motif', rule: 'too_long' }], [{ field: 'nir', rule: 'nir_key' }]])
   })
 })
+
+describe('invalid: warn, recipient, and what a failed record keeps', () => {
+  const WARN = XML.replace(
+    "  - { name: categorie, path: inscription/categorie, field: franceTravail.code, codes: ['1', '2'] }",
+    "  - { name: categorie, path: inscription/categorie, field: franceTravail.code, codes: ['1', '2'], invalid: warn }\n  - { name: signature, path: ppae/date-signature, field: franceTravail.dateSignaturePpae, type: date, format: YYYY-MM-DD, invalid: warn }",
+  ).replace('header: { element: entete, equals: { fichier: PECG } }', 'header: { element: entete, equals: { fichier: PECG }, recipient: { path: departement, env: PASSERELLE_DEPARTEMENT } }')
+  const declaration = XmlRecordsDeclarationSchema.parse(parseYaml(WARN))
+  const withPpae = (d: string, signature: string, categorie = '1') => d.replace(/<categorie>\d<\/categorie>/, `<categorie>${categorie}</categorie>`).replace('</dossier>', `<ppae><date-signature>${signature}</date-signature></ppae></dossier>`)
+  const warnFile = (dossiers: string[], departement = '93') => xmlFile(dossiers).replace('<entete><fichier>PECG</fichier></entete>', `<entete><fichier>PECG</fichier><departement>${departement}</departement></entete>`)
+
+  it('keeps a record whose optional value breaks its rule, the value empty and the warning named (never the value)', async () => {
+    const records = await readXml(file(warnFile([withPpae(dossier(0), '2020'), withPpae(dossier(1), '2021-03-04', '7'), withPpae(dossier(2), '')]), 'xml'), { recipient: '93' }, declaration)
+    expect(records.map((r) => (r.ok ? [r.value.values['franceTravail.dateSignaturePpae'], r.value.values['franceTravail.code'], r.warnings ?? []] : r))).toEqual([
+      [undefined, '1', [{ field: 'signature', rule: 'date_format' }]],
+      ['2021-03-04', undefined, [{ field: 'categorie', rule: 'categorie_code' }]],
+      [undefined, '1', []],
+    ])
+    expect(JSON.stringify(records)).not.toContain('2020"')
+  })
+
+  it('refuses `invalid: warn` on a required field', () => {
+    const bad = XmlRecordsDeclarationSchema.safeParse(parseYaml(WARN.replace('field: personne.nir, type: nir, required: true }', 'field: personne.nir, type: nir, required: true, invalid: warn }')))
+    expect(bad.success).toBe(false)
+    expect(bad.error!.issues.map((i) => i.message)).toContainEqual(expect.stringMatching(/is required: a value breaking its rules cannot be a warning/))
+  })
+
+  it('rejects whole a file for another recipient (wrong_recipient), and refuses to read without the expected code', async () => {
+    const other = file(warnFile([withPpae(dossier(0), '')], '94'), 'xml')
+    const error = await rejection(readXml(other, { recipient: '93' }, declaration))
+    expect(error.code).toBe('wrong_recipient')
+    expect(error.message).toContain('departement is not "93" (PASSERELLE_DEPARTEMENT)')
+    await expect(readXml(other, {}, declaration)).rejects.toThrow(/did not resolve/)
+  })
+
+  it('keeps the values a failed record read out of sight: not enumerable, never serialised', async () => {
+    const broken = withPpae(dossier(0), '').replace(/<naissance>[^<]*<\/naissance>/, '<naissance>1980-02-31</naissance>')
+    const [record] = await readXml(file(warnFile([broken]), 'xml'), { recipient: '93' }, declaration)
+    expect(record).toMatchObject({ ok: false, issues: [{ field: 'naissance', rule: 'date_calendar' }] })
+    if (record!.ok) throw new Error('expected a failed record')
+    expect(record!.partial).toMatchObject({ 'personne.nir': NIRS[0] })
+    expect(JSON.stringify(record)).not.toContain(NIRS[0]!)
+    expect(Object.keys(record!)).not.toContain('partial')
+  })
+})

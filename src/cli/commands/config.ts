@@ -111,6 +111,15 @@ function sftpReports(config: Config, env: NodeJS.ProcessEnv, problems: string[])
       reports.push({ target, state: 'invalid', detail: message })
     }
   }
+  // The recipient code a flow checks its files against (the département's, PASSERELLE_DEPARTEMENT): unset, its
+  // files wait (a ConfigError at each pull), never rejected.
+  for (const flow of declarations.flows.values()) {
+    if (flow.format.type !== 'xml-records') continue
+    const recipient = flow.format.header?.recipient ?? flow.format.trailer?.recipient
+    if (!recipient) continue
+    const value = (env[recipient.env] ?? '').trim()
+    reports.push({ target: `recipient of flow ${flow.id}`, state: value ? 'configured' : 'not configured', detail: value ? `${recipient.env}=${value}` : `${recipient.env} unset` })
+  }
   return reports
 }
 

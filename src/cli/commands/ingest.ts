@@ -86,6 +86,8 @@ export function register(program: Command): void {
           rejected: o.rejected,
           superseded: o.superseded,
           ...(o.matching ? { matching: o.matching } : {}),
+          warned: o.warned ?? 0,
+          warnings: o.warnings ?? {},
           reason: o.reason ?? null,
           code: o.code ?? null,
           fileId: o.fileId ?? null,
@@ -104,8 +106,11 @@ export function register(program: Command): void {
 export function formatOutcome(o: FileOutcome): string {
   const head = `${o.status.padEnd(8)} ${o.flow}  ${o.name}`
   const superseded = o.superseded > 0 ? `  superseded ${o.superseded}` : ''
+  const warned = o.warned ? `  warned ${o.warned}` : ''
   const matching = o.matching ? `  matched by identifier ${o.matching.identifier}  by identity ${o.matching.identity}  queued ${o.matching.queued}` : ''
-  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}${matching}`
+  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}${warned}${matching}`
   const reason = o.reason ? `\n         reason: ${o.reason}` : ''
-  return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}`
+  // Warnings by field and rule (values declared `invalid: warn`, stored empty): never a value.
+  const warnings = o.warnings && Object.keys(o.warnings).length > 0 ? `\n         warnings: ${Object.entries(o.warnings).map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''
+  return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}${warnings}`
 }

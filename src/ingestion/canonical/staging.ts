@@ -378,6 +378,38 @@ export async function markAbsentFromStock(tx: Queryable, ctx: MergeContext, reje
   return result.rowCount
 }
 
+/**
+ * A France Travail stock replaces its flow's list (as markAbsentFromStock does for CNAF dossiers): a registration
+ * the flow last listed and this stock does not is marked no longer transmitted since the stock's date, never
+ * deleted (retention decides, from its last transmission). The persons of the file's rejected records are not
+ * treated as absent (`rejectedKeys`: their match keys, when their NIR and birth date could be read). Files of a
+ * France Travail flow load in order (checkOrder), so a stock never lands after a newer file of its flow.
+ */
+export async function markRegistrationsAbsent(tx: Queryable, ctx: MergeContext, rejectedKeys: readonly string[]): Promise<number> {
+  const absent = `
+    from france_travail_registrations r
+    where r.flow_id = $1
+      and r.transmission_state = 'transmitted'
+      and r.transmitted_at < $3
+      and not exists (select 1 from stage_registrations s where s.person_key = r.person_key)
+      and not (r.person_key = any($2::text[]))`
+  await tx.query(
+    `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select r.person_key, 'france_travail.transmission_state', 'transmitted', 'not_transmitted', $4, $5, $3
+     ${absent}`,
+    [ctx.flowId, rejectedKeys, ctx.transmittedAt, ctx.effectiveDate, ctx.fileId],
+  )
+  const result = await tx.query(
+    `update france_travail_registrations
+     set transmission_state = 'not_transmitted',
+         not_transmitted_since = $4,
+         updated_at = now()
+     where id in (select r.id ${absent})`,
+    [ctx.flowId, rejectedKeys, ctx.transmittedAt, ctx.effectiveDate],
+  )
+  return result.rowCount
+}
+
 /** A staged France Travail row not stored: another row of the file for the same person was kept. */
 export interface SupersededRow {
   recordIndex: number
@@ -391,9 +423,14 @@ export interface SupersededRow {
  * file among rows of the same date; every other row of that person is returned, for the loader to record as a
  * `duplicate_person` rejection naming the kept row, so that what is reported accepted is what is stored. A
  * movement older than the state already known never overrides it.
+ *
+ * `supplied` lists the catalogue fields the flow declares: a stored row takes only those, so a CSV movement does
+ * not empty the follow-up details (PPAE, support mode...) a monthly stock wrote. Every person the file lists is
+ * (again) transmitted by the file's flow.
  */
-export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Promise<{ merged: number; superseded: SupersededRow[] }> {
+export async function mergeRegistrations(tx: Queryable, ctx: MergeContext, supplied: ReadonlySet<string>): Promise<{ merged: number; superseded: SupersededRow[] }> {
   const f = cols(FT_FIELDS)
+  const updated = cols(FT_FIELDS.filter((field) => field.key || supplied.has(field.id)))
   await tx.exec('analyze stage_registrations')
   await tx.exec(`
     create temp table last_registrations on commit drop as
@@ -418,11 +455,39 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Prom
     [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
   )
   const result = await tx.query(
-    `insert into france_travail_registrations (person_key, ${f.join(', ')}, file_id, transmitted_at)
-     select person_key, ${f.join(', ')}, $1, $2
+    `insert into france_travail_registrations (person_key, ${f.join(', ')}, flow_id, file_id, transmitted_at)
+     select person_key, ${f.join(', ')}, $3, $1, $2
      from last_registrations
-     ${REGISTRATION_UPSERT}`,
-    [ctx.fileId, ctx.transmittedAt],
+     on conflict (person_key) do update set
+       ${set(updated)},
+       flow_id = excluded.flow_id,
+       file_id = excluded.file_id,
+       transmitted_at = excluded.transmitted_at,
+       updated_at = now()
+     where france_travail_registrations.date_etat is null
+        or excluded.date_etat is null
+        or excluded.date_etat >= france_travail_registrations.date_etat`,
+    [ctx.fileId, ctx.transmittedAt, ctx.flowId],
+  )
+  // Listed again (whether or not its content was newer): transmitted by this flow from now on.
+  await tx.query(
+    `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
+     select r.person_key, 'france_travail.transmission_state', 'not_transmitted', 'transmitted', $1, $2, $3
+     from france_travail_registrations r
+     join last_registrations s on s.person_key = r.person_key
+     where r.transmission_state = 'not_transmitted'`,
+    [ctx.effectiveDate, ctx.fileId, ctx.transmittedAt],
+  )
+  await tx.query(
+    `update france_travail_registrations r
+     set transmission_state = 'transmitted',
+         not_transmitted_since = null,
+         flow_id = $1,
+         updated_at = now()
+     from last_registrations s
+     where s.person_key = r.person_key
+       and (r.transmission_state <> 'transmitted' or r.flow_id is distinct from $1)`,
+    [ctx.flowId],
   )
   return {
     merged: result.rowCount,

@@ -19,6 +19,10 @@ export interface LoadState {
   kind: string | undefined
   /** Records without a NIR (France Travail, src/matching/): matched by identifier, by identity, queued. */
   matching?: { identifier: number; identity: number; queued: number }
+  /** Records kept with warnings (values declared `invalid: warn` that broke a rule, taken as empty). */
+  warned?: number
+  /** Warnings by `field rule` (never a value), for the file's summary. */
+  warnings?: Map<string, number>
 }
 
 export type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]

@@ -15,4 +15,9 @@ export interface FlowFormat<D extends { type: string }> {
   declaration: z.ZodType<D, unknown>
   /** Reads, checks, validates, maps and stages one file, inside its transaction; a file it cannot trust throws a FileRejection. */
   load(load: FileLoad<D>): Promise<Loaded>
+  /**
+   * Checks the settings the declaration names in the environment (e.g. the recipient code of xml-records) before
+   * a file is touched or a server opened: a missing one throws a ConfigError, the file stays for the next run.
+   */
+  checkSettings?(declaration: D, flowId: string, env: NodeJS.ProcessEnv): void
 }

@@ -18,8 +18,14 @@ export interface RecordPosition {
 }
 
 export type ParsedRecord<T> =
-  | { ok: true; value: T }
-  /** `key` is the record's dossier or person key when it could be read (e.g. NUMDEMRSA), so a stock does not treat a rejected foyer as gone. */
-  | { ok: false; recordIndex: number; line: number; key: string | undefined; issues: RecordIssue[] }
+  /** `warnings`: rules broken by values declared `invalid: warn` (taken as empty; the record is kept). */
+  | { ok: true; value: T; warnings?: RecordIssue[] }
+  /**
+   * `key` is the record's dossier or person key when it could be read (e.g. NUMDEMRSA), so a stock does not treat a
+   * rejected foyer as gone. `partial` (generic formats): the canonical values of the fields that passed their rules,
+   * for the loader to tell whose record failed; held in memory only, never written (a non-enumerable property:
+   * JSON, logs and printing skip it).
+   */
+  | { ok: false; recordIndex: number; line: number; key: string | undefined; issues: RecordIssue[]; partial?: Readonly<Record<string, unknown>> }
 
 export type RejectedRecord = Extract<ParsedRecord<unknown>, { ok: false }>

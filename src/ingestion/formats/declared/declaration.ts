@@ -45,6 +45,12 @@ export const fieldRules = {
   normalise: z.array(z.enum(NORMALISATIONS)).default([]),
   /** Date or datetime patterns for this field, instead of the format's `date_format` / `datetime_format`. */
   format: DatePatterns.optional(),
+  /**
+   * What a value breaking its rules does: `reject` the record (default), or `warn` — the value is taken as empty,
+   * the record is kept with a warning (field and rule, counted in the file's summary). Only for a field that is
+   * not required, e.g. the dirty optional dates of the fichier-PE-CG (`2020`).
+   */
+  invalid: z.enum(['reject', 'warn']).default('reject'),
 }
 
 const Check = z
@@ -115,6 +121,7 @@ export interface CommonDeclaration {
     pattern?: string | undefined
     normalise: (typeof NORMALISATIONS)[number][]
     format?: string[] | undefined
+    invalid: 'reject' | 'warn'
   }[]
 }
 
@@ -124,6 +131,7 @@ export function checkCommon(d: CommonDeclaration, ctx: z.RefinementCtx): void {
   for (const [i, f] of d.fields.entries()) {
     if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `field "${f.name}" is declared twice` })
     names.add(f.name)
+    if (f.invalid === 'warn' && f.required) ctx.addIssue({ code: 'custom', path: ['fields', i, 'invalid'], message: `field "${f.name}" is required: a value breaking its rules cannot be a warning (remove invalid: warn or required)` })
     for (const p of f.format ?? []) {
       try {
         compileDatePattern(p)

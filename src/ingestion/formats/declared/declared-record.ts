@@ -22,6 +22,8 @@ export interface CompiledField {
   check: FieldCheck
   /** The canonical field is a date: a datetime keeps its date. */
   dateOnly: boolean
+  /** A broken rule is a warning (the value taken as empty), not a rejection: `invalid: warn`. */
+  warn: boolean
 }
 
 /** Compiles the declaration's fields and checks once per file; `build` then runs per record. */
@@ -39,6 +41,7 @@ export class RecordRules {
       name: f.name,
       field: f.field,
       dateOnly: f.type === 'datetime' && f.field !== undefined && FIELDS_BY_ID.get(f.field)?.type === 'date',
+      warn: f.invalid === 'warn',
       check: compileFieldCheck({
         name: f.name,
         type: f.type,
@@ -84,10 +87,13 @@ export class RecordRules {
     const fields = this.fields
     const parsed = this.parsed
     let issues: RecordIssue[] | undefined
+    let warnings: RecordIssue[] | undefined
     for (let i = 0; i < fields.length; i++) {
-      const v = (fields[i] as CompiledField).check(raw[i])
+      const f = fields[i] as CompiledField
+      const v = f.check(raw[i])
       if (v instanceof Broken) {
-        ;(issues ??= []).push({ field: (fields[i] as CompiledField).name, rule: v.rule })
+        if (f.warn) (warnings ??= []).push({ field: f.name, rule: v.rule })
+        else (issues ??= []).push({ field: f.name, rule: v.rule })
         parsed[i] = undefined
       } else parsed[i] = v
     }
@@ -106,7 +112,12 @@ export class RecordRules {
         if (typeof later === 'string' && typeof earlier === 'string' && later < earlier) (issues ??= []).push(c.issue)
       }
     }
-    if (issues) return { ok: false, recordIndex: at.recordIndex, line: at.line, key: undefined, issues }
+    if (issues) {
+      // Not enumerable: a failed record logged, serialised or printed by mistake never shows the values (a NIR).
+      const failed: ParsedRecord<DeclaredRecord> = { ok: false, recordIndex: at.recordIndex, line: at.line, key: undefined, issues }
+      Object.defineProperty(failed, 'partial', { value: this.partialValues(), enumerable: false })
+      return failed
+    }
     // Every record gets the same keys in the same order (undefined when empty): one object shape per flow.
     const values: CanonicalValues = {}
     for (const id in constants) values[id as FieldId] = constants[id as FieldId]
@@ -116,7 +127,18 @@ export class RecordRules {
       const v = parsed[i]
       values[f.field as FieldId] = f.dateOnly && v !== undefined ? (v as string).slice(0, 10) : v
     }
-    return { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values } }
+    return warnings ? { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values }, warnings } : { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values } }
+  }
+
+  /** The canonical values of a failed record's fields that passed their rules (ParsedRecord `partial`). */
+  private partialValues(): CanonicalValues {
+    const values: CanonicalValues = {}
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i] as CompiledField
+      const v = this.parsed[i]
+      if (f.field !== undefined && v !== undefined) values[f.field as FieldId] = f.dateOnly ? (v as string).slice(0, 10) : v
+    }
+    return values
   }
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { FileRejection } from '../../file-rejection.ts'
 import { guardReader } from '../../guard-reader.ts'
 import type { ParsedRecord } from '../../records/parsed-record.ts'
-import { checkOrder, type FileLoad, type Loaded } from '../file-load.ts'
+import { checkOrder, type FileLoad, type LoadState, type Loaded } from '../file-load.ts'
 import type { CommonDeclaration } from './declaration.ts'
 import { detectKind, type DeclaredRecord } from './declared-record.ts'
 import { TARGETS } from './targets/index.ts'
@@ -21,9 +21,22 @@ export async function loadDeclared(
   state.kind = kind
   const transmittedAt = file.modifiedAt
   await checkOrder(tx, flow, file, transmittedAt)
-  await TARGETS[format.target].store(load, guardReader(read(kind), file.name), { transmittedAt })
+  await TARGETS[format.target].store(load, countWarnings(guardReader(read(kind), file.name), state), { transmittedAt })
   if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
   return { transmittedAt, referenceDate: null }
+}
+
+/** Counts the records kept with warnings (`invalid: warn`) into the file's state, by field and rule. */
+async function* countWarnings<T>(batches: AsyncIterable<ParsedRecord<T>[]>, state: LoadState): AsyncGenerator<ParsedRecord<T>[]> {
+  for await (const batch of batches) {
+    for (const r of batch) {
+      if (!r.ok || !r.warnings) continue
+      state.warned = (state.warned ?? 0) + 1
+      const counts = (state.warnings ??= new Map())
+      for (const w of r.warnings) counts.set(`${w.field} ${w.rule}`, (counts.get(`${w.field} ${w.rule}`) ?? 0) + 1)
+    }
+    yield batch
+  }
 }
 
 /** The file's kind: the first of the declared `kinds` whose pattern its name matches, else the declared `kind`. */

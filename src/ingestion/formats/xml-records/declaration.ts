@@ -14,6 +14,8 @@ const ElementPath = z
   .min(1)
   .refine((p) => p.split('/').every((s) => /^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(s)), 'must be element names separated by /, relative to the element (attributes are not read)')
 
+const EnvVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable, not its value')
+
 const Envelope = z
   .object({
     element: ElementName,
@@ -21,6 +23,12 @@ const Envelope = z
     equals: z.record(ElementPath, z.string()).default({}),
     /** Path below the element of the number of records the file holds. */
     count: ElementPath.optional(),
+    /**
+     * Whom the file is for: the path holding the recipient's code and the environment variable holding this
+     * deployment's (the département's code, `PASSERELLE_DEPARTEMENT`). Another code rejects the file whole
+     * `wrong_recipient`; the variable unset is a configuration error (the file stays for the next run).
+     */
+    recipient: z.object({ path: ElementPath, env: EnvVarName }).strict().optional(),
   })
   .strict()
 
@@ -42,6 +50,7 @@ export const XmlRecordsDeclarationSchema = z
   .superRefine((d, ctx) => {
     checkCommon(d, ctx)
     if (d.header?.count && d.trailer?.count) ctx.addIssue({ code: 'custom', path: ['trailer', 'count'], message: 'give the record count in the header or in the trailer, not both' })
+    if (d.header?.recipient && d.trailer?.recipient) ctx.addIssue({ code: 'custom', path: ['trailer', 'recipient'], message: 'give the recipient in the header or in the trailer, not both' })
     if (d.header?.element === d.record || d.trailer?.element === d.record) ctx.addIssue({ code: 'custom', path: ['record'], message: 'the record element cannot be the header or trailer element' })
   })
 

@@ -26,6 +26,8 @@ import type { XmlRecordsDeclaration } from './declaration.ts'
 export interface ReadXmlDeclaredOptions extends ReadDeclaredOptions {
   /** Bytes per read (default 256 KiB). */
   readBytes?: number
+  /** This deployment's code that a declared `recipient` must carry (resolved from its variable: recipientCode). */
+  recipient?: string
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set()
@@ -134,6 +136,16 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
     for (const [p, expected] of Object.entries(env.equals)) {
       if (valueAt(tree, p.split('/')) !== expected) {
         throw new FileRejection(rule, `${where}: <${env.element}> ${p} is not "${expected}", the value the flow expects (rule ${rule})`)
+      }
+    }
+    if (env.recipient) {
+      const expected = options.recipient
+      if (expected === undefined) throw new Error(`${where}: <${env.element}> ${env.recipient.path} is checked against ${env.recipient.env}, which the caller did not resolve`)
+      if (valueAt(tree, env.recipient.path.split('/'))?.trim() !== expected) {
+        throw new FileRejection(
+          'wrong_recipient',
+          `${where}: <${env.element}> ${env.recipient.path} is not "${expected}" (${env.recipient.env}): the file is meant for another recipient (rule wrong_recipient)`,
+        )
       }
     }
     if (env.count) {

@@ -5,7 +5,7 @@ import { sealIdentity } from '../../../../matching/queued-identity.ts'
 import { CANONICAL_FIELDS } from '../../../../model/fields.ts'
 import { duplicateOf } from '../../../canonical/first-occurrence.ts'
 import type { MappedRegistration } from '../../../canonical/map-records.ts'
-import { maskRegistration, mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
+import { markRegistrationsAbsent, maskRegistration, mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
 import type { RejectedRecord } from '../../../records/parsed-record.ts'
 import { oneInFlight, writeRejections } from '../../file-load.ts'
 import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './target.ts'
@@ -13,7 +13,8 @@ import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './t
 /**
  * France Travail registrations (table france_travail_registrations): one row per person, matched by the keyed
  * match key of NIR and birth date (the NIR itself is not stored here). The person's latest state of the file is
- * kept; the person's other rows are `duplicate_person` rejections naming the kept one (staging.ts).
+ * kept; the person's other rows are `duplicate_person` rejections naming the kept one (staging.ts). A file of kind
+ * `stock` replaces its flow's list: whom it no longer lists is marked no longer transmitted (never deleted).
  */
 const NIR = 'personne.nir'
 const BIRTH_DATE = 'personne.dateNaissance'
@@ -64,6 +65,15 @@ export const registrations: RecordTarget = {
     const fields = (format as { fields?: { name: string; field?: string | undefined }[] }).fields ?? []
     const nameOf = (id: string, fallback: string) => fields.find((f) => f.field === id)?.name ?? fallback
     await createMatchingStage(tx)
+    // The catalogue fields this flow brings: a stored row takes only those (staging.ts, mergeRegistrations).
+    const declared = format as { fields: { field?: string | undefined }[]; values: Record<string, string>; kinds?: { values: Record<string, string> }[] | undefined }
+    const supplied = new Set<string>([
+      ...declared.fields.flatMap((f) => (f.field === undefined ? [] : [f.field])),
+      ...Object.keys(declared.values),
+      ...(declared.kinds ?? []).flatMap((k) => Object.keys(k.values)),
+    ])
+    // Persons whose record of this file was rejected: a stock does not treat them as gone.
+    const rejectedKeys: string[] = []
     const staging = oneInFlight()
     for await (const batch of records) {
       const ok: { recordIndex: number; line: number; mapped: MappedRegistration }[] = []
@@ -73,6 +83,9 @@ export const registrations: RecordTarget = {
       for (const r of batch) {
         if (!r.ok) {
           failed.push(r)
+          const nir = r.partial?.[NIR]
+          const birthDate = r.partial?.[BIRTH_DATE]
+          if (typeof nir === 'string' && typeof birthDate === 'string') rejectedKeys.push(personMatchKey(deps.keys.index, nir, birthDate))
           continue
         }
         const { recordIndex, line, values } = r.value
@@ -121,7 +134,8 @@ export const registrations: RecordTarget = {
     const incomplete: RejectedRecord[] = matching.incomplete.map((r) => ({ ok: false, recordIndex: r.recordIndex, line: r.line, key: undefined, issues: [{ field, rule: 'identity_incomplete' }] }))
     const queuedTwice = matching.superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field, rule: 'duplicate_person' }))
     // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
-    const { superseded } = await mergeRegistrations(tx, ctx)
+    const { superseded } = await mergeRegistrations(tx, ctx, supplied)
+    if (state.kind === 'stock') await markRegistrationsAbsent(tx, ctx, rejectedKeys)
     const duplicates = superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }))
     state.rejected += incomplete.length + queuedTwice.length + duplicates.length
     await writeRejections(tx, fileId, [...incomplete, ...queuedTwice, ...duplicates], issues)
