@@ -20,7 +20,7 @@ export type FieldCategory =
   | 'emploi'
   | 'sante'
 
-export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail'
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail' | 'france-travail-spie'
 
 /** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
 export interface FieldDefinition<Id extends string = string> {
@@ -117,6 +117,11 @@ const CATALOGUE = [
     { id: 'franceTravail.localite', table: 'france_travail_registrations', column: 'localite', type: 'text', category: 'adresse', source: 'localite', label: 'Localité', description: 'Locality known to France Travail' },
     { id: 'franceTravail.adresse', table: 'france_travail_registrations', column: 'adresse', type: 'text', category: 'adresse', source: 'adresse', label: 'Adresse France Travail', description: 'Address known to France Travail' },
     { id: 'franceTravail.agence', table: 'france_travail_registrations', column: 'ale', type: 'code', category: 'emploi', source: 'ale', label: 'Agence locale', description: 'France Travail local agency (ALE)' },
+  ]),
+  // The SPIE extract's health flag: Art. 9 data (category sante), stored only if a purpose declares it with an
+  // Art. 9(2) condition (check-declarations.ts). No shipped purpose does (see the comment in each mappings/*.yaml).
+  ...d('france_travail_registrations', [
+    { id: 'franceTravail.difficulteSante', table: 'france_travail_registrations', column: 'difficulte_sante', type: 'boolean', category: 'sante', sources: ['france-travail-spie'], source: 'SPIE principal/dif_sante', label: 'Difficulté de santé déclarée', description: 'France Travail SPIE flag: the job seeker declared a health difficulty (reveals health: GDPR Art. 9)' },
   ]),
 ]
 
