@@ -8,7 +8,7 @@ import type { DeclaredRecord } from '../declared-record.ts'
  * rejection row for each record it cannot store. A flow names its target in `format.target`.
  */
 export interface TargetCheckInput {
-  fields: readonly { name: string; field?: string | undefined; type: string; codes?: readonly string[] | undefined }[]
+  fields: readonly { name: string; field?: string | undefined; type: string; required?: boolean | undefined; codes?: readonly string[] | undefined }[]
   /** Constant values of the flow, once per kind (or once when the flow has no kinds). */
   constants: readonly Record<string, string>[]
 }
