@@ -181,6 +181,16 @@ export const CODE_LISTS = {
     '7': 'Non immédiatement disponible, activité réduite de plus de 78 heures, recherchant un emploi à durée indéterminée à temps partiel (catégorie 7)',
     '8': 'Non immédiatement disponible, activité réduite de plus de 78 heures, recherchant un emploi à durée déterminée, temporaire ou saisonnier (catégorie 8)',
   },
+  /**
+   * France Travail support modes (modalité d'accompagnement): SUIVI, GUIDE and RENFORCE as the SPIE extracts send
+   * them (flows.md §2.3); GLOBAL, the accompagnement global with the département's social services, is inferred.
+   */
+  FT_MODALITE_ACCOMPAGNEMENT: {
+    SUIVI: 'Accompagnement suivi (autonomie dans la recherche d’emploi)',
+    GUIDE: 'Accompagnement guidé (appui régulier du conseiller)',
+    RENFORCE: 'Accompagnement renforcé (suivi intensif par un conseiller dédié)',
+    GLOBAL: 'Accompagnement global (emploi et freins sociaux, avec le Département)',
+  },
 } as const satisfies Record<string, Record<string, string>>
 
 export type CodeListName = keyof typeof CODE_LISTS
@@ -217,6 +227,8 @@ export const FIELD_CODE_LISTS: Readonly<Record<string, CodeListName>> = {
   'personne.sexe': 'SEXE',
   'personne.role': 'ROLEPERS',
   'franceTravail.etat': 'FT_ETAT',
+  'franceTravail.categorieInscription': 'FT_CATEGORIE',
+  'franceTravail.modaliteAccompagnement': 'FT_MODALITE_ACCOMPAGNEMENT',
 } satisfies Partial<Record<FieldId, CodeListName>>
 
 /** The French label of a code, or undefined when the list does not know it. */

@@ -20,7 +20,11 @@ export type FieldCategory =
   | 'emploi'
   | 'sante'
 
-export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail' | 'france-travail-spie'
+/**
+ * The flows a field can come from (the register's data map; a purpose's source_flows must include one of them). The
+ * France Travail follow-up fields (support mode, adviser, interviews, ROME...) list every flow that carries them.
+ */
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail' | 'france-travail-mensuel' | 'france-travail-spie'
 
 /** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
 export interface FieldDefinition<Id extends string = string> {
@@ -39,6 +43,13 @@ export interface FieldDefinition<Id extends string = string> {
 
 const CNAF: readonly SourceFlow[] = ['caf-beneficiaires', 'msa-beneficiaires']
 const FT: readonly SourceFlow[] = ['france-travail']
+/** Fields both the CSV movements/stock and the monthly fichier-PE-CG stock carry. */
+const FT_ALL: readonly SourceFlow[] = ['france-travail', 'france-travail-mensuel']
+/** Registration, follow-up and PPAE details: the monthly fichier-PE-CG stock (and the SPIE extracts, which add themselves here). */
+const FT_FOLLOW_UP: readonly SourceFlow[] = ['france-travail-mensuel']
+/** Fields the SPIE principal extract feeds too (flows/france-travail-spie.yaml): only those it carries. */
+const FT_ALL_SPIE: readonly SourceFlow[] = [...FT_ALL, 'france-travail-spie']
+const FT_FOLLOW_UP_SPIE: readonly SourceFlow[] = [...FT_FOLLOW_UP, 'france-travail-spie']
 
 type Def<Id extends string> = Omit<FieldDefinition<Id>, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
 
@@ -108,15 +119,42 @@ const CATALOGUE = [
     { id: 'personne.activite', table: 'dossier_members', column: 'activite', type: 'code', category: 'emploi', source: 'Activite[last]/ACT', label: 'Activité', description: 'Current activity code (ACT)' },
   ]),
   ...d('france_travail_registrations', [
-    { id: 'franceTravail.identifiant', table: 'france_travail_registrations', column: 'identifiant_pe', type: 'text', category: 'emploi', source: 'identifiantpe', label: 'Identifiant France Travail', description: 'France Travail registrant id' },
-    { id: 'franceTravail.etat', table: 'france_travail_registrations', column: 'etat', type: 'code', category: 'emploi', key: true, source: 'type de fichier (inscription, cessation, radiation, stock)', label: "État d'inscription", description: 'Registration state; retention and history key' },
-    { id: 'franceTravail.dateEtat', table: 'france_travail_registrations', column: 'date_etat', type: 'date', category: 'emploi', key: true, source: 'date', label: "Date de l'état", description: 'Date of the registration, cessation or radiation; orders movements' },
-    { id: 'franceTravail.code', table: 'france_travail_registrations', column: 'code', type: 'code', category: 'emploi', source: 'code', label: 'Catégorie ou motif', description: 'Registration category, or reason code on cessation/radiation' },
+    { id: 'franceTravail.identifiant', table: 'france_travail_registrations', column: 'identifiant_pe', type: 'text', category: 'emploi', sources: FT_ALL_SPIE, source: 'identifiantpe', label: 'Identifiant France Travail', description: 'France Travail registrant id' },
+    { id: 'franceTravail.etat', table: 'france_travail_registrations', column: 'etat', type: 'code', category: 'emploi', sources: FT_ALL_SPIE, key: true, source: 'type de fichier (inscription, cessation, radiation, stock)', label: "État d'inscription", description: 'Registration state; retention and history key' },
+    { id: 'franceTravail.dateEtat', table: 'france_travail_registrations', column: 'date_etat', type: 'date', category: 'emploi', sources: FT_ALL_SPIE, key: true, source: 'date', label: "Date de l'état", description: 'Date of the registration, cessation or radiation; orders movements' },
+    { id: 'franceTravail.code', table: 'france_travail_registrations', column: 'code', type: 'code', category: 'emploi', sources: FT_ALL, source: 'code', label: 'Catégorie ou motif', description: 'Registration category, or reason code on cessation/radiation' },
     { id: 'franceTravail.motif', table: 'france_travail_registrations', column: 'motif', type: 'text', category: 'emploi', source: 'motif', label: 'Libellé du motif', description: 'Reason label (cessation, radiation)' },
-    { id: 'franceTravail.codeInsee', table: 'france_travail_registrations', column: 'code_insee', type: 'code', category: 'adresse', source: 'codeinsee', label: 'Commune (INSEE)', description: 'INSEE code of the commune known to France Travail' },
+    { id: 'franceTravail.codeInsee', table: 'france_travail_registrations', column: 'code_insee', type: 'code', category: 'adresse', sources: FT_ALL, source: 'codeinsee', label: 'Commune (INSEE)', description: 'INSEE code of the commune known to France Travail' },
     { id: 'franceTravail.localite', table: 'france_travail_registrations', column: 'localite', type: 'text', category: 'adresse', source: 'localite', label: 'Localité', description: 'Locality known to France Travail' },
     { id: 'franceTravail.adresse', table: 'france_travail_registrations', column: 'adresse', type: 'text', category: 'adresse', source: 'adresse', label: 'Adresse France Travail', description: 'Address known to France Travail' },
-    { id: 'franceTravail.agence', table: 'france_travail_registrations', column: 'ale', type: 'code', category: 'emploi', source: 'ale', label: 'Agence locale', description: 'France Travail local agency (ALE)' },
+    { id: 'franceTravail.agence', table: 'france_travail_registrations', column: 'ale', type: 'code', category: 'emploi', sources: FT_ALL_SPIE, source: 'ale', label: 'Agence locale', description: 'France Travail local agency (ALE)' },
+    // Registration details (fichier-PE-CG `inscription`; SPIE `inscription`, `categorie_inscription`, `motif_inscription`).
+    { id: 'franceTravail.dateInscription', table: 'france_travail_registrations', column: 'date_inscription', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/date-debut-ide', label: "Date d'inscription à France Travail", description: 'Start of the current registration as a job seeker (IDE)' },
+    { id: 'franceTravail.categorieInscription', table: 'france_travail_registrations', column: 'categorie_inscription', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'inscription/code-categorie', label: "Catégorie d'inscription", description: 'Category of job seeker (A-E, formerly 1-8)' },
+    { id: 'franceTravail.situationInscription', table: 'france_travail_registrations', column: 'situation_inscription', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/code-situation', label: "Code de situation de l'inscription", description: 'Situation code of the registration, as France Travail sends it (list not published)' },
+    { id: 'franceTravail.libelleSituation', table: 'france_travail_registrations', column: 'libelle_situation', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/lib-situation', label: "Situation de l'inscription", description: 'Label of the situation code, as sent' },
+    { id: 'franceTravail.dateCessation', table: 'france_travail_registrations', column: 'date_cessation', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/date-cessation-ide', label: "Date de cessation d'inscription", description: 'Date the registration ceased (the person stopped updating or asked to leave)' },
+    { id: 'franceTravail.motifCessation', table: 'france_travail_registrations', column: 'motif_cessation', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/motif-cessation-ide', label: 'Motif de cessation', description: 'Reason code of the cessation, as sent' },
+    { id: 'franceTravail.libelleMotifCessation', table: 'france_travail_registrations', column: 'libelle_motif_cessation', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/lib-cessation-ide', label: 'Libellé du motif de cessation', description: 'Label of the cessation reason, as sent' },
+    { id: 'franceTravail.dateRadiation', table: 'france_travail_registrations', column: 'date_radiation', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/date-radiation-ide', label: 'Date de radiation', description: 'Date France Travail struck the person off the list' },
+    { id: 'franceTravail.motifRadiation', table: 'france_travail_registrations', column: 'motif_radiation', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/motif-radiation-ide', label: 'Motif de radiation', description: 'Reason code of the radiation, as sent' },
+    { id: 'franceTravail.libelleMotifRadiation', table: 'france_travail_registrations', column: 'libelle_motif_radiation', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP, source: 'inscription/lib-radiation-ide', label: 'Libellé du motif de radiation', description: 'Label of the radiation reason, as sent' },
+    // Follow-up (fichier-PE-CG `suivi`; SPIE `struct_principale`, `struct_suivi`).
+    { id: 'franceTravail.structurePrincipale', table: 'france_travail_registrations', column: 'structure_principale', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'suivi/structure-principale-nom', label: 'Structure principale de suivi', description: 'France Travail structure (agency) mainly following the person, by name' },
+    { id: 'franceTravail.structureDeleguee', table: 'france_travail_registrations', column: 'structure_deleguee', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'suivi/structure-deleguee-nom', label: 'Structure déléguée de suivi', description: 'Partner structure France Travail delegated the follow-up to, by name' },
+    // PPAE and support (fichier-PE-CG `ppae`; SPIE `referent_*`, `modalite_accompagnement`, `der_entretien*`).
+    { id: 'franceTravail.modaliteAccompagnement', table: 'france_travail_registrations', column: 'modalite_accompagnement', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'ppae/modalite-code; SPIE modalite_accompagnement', label: "Modalité d'accompagnement France Travail", description: 'France Travail support mode (SUIVI, GUIDE, RENFORCE, GLOBAL)' },
+    { id: 'franceTravail.conseiller', table: 'france_travail_registrations', column: 'conseiller_nom', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'ppae/conseiller-pe; SPIE referent_nom', label: 'Conseiller France Travail', description: "Name of the person's France Travail adviser (referent), as sent" },
+    { id: 'franceTravail.conseillerPrenom', table: 'france_travail_registrations', column: 'conseiller_prenom', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'SPIE referent_prenom', label: 'Prénom du conseiller France Travail', description: "First name of the France Travail adviser, when sent apart" },
+    { id: 'franceTravail.conseillerEmail', table: 'france_travail_registrations', column: 'conseiller_email', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'SPIE referent_mail', label: 'Courriel du conseiller France Travail', description: "Professional e-mail of the France Travail adviser" },
+    { id: 'franceTravail.dateSignaturePpae', table: 'france_travail_registrations', column: 'date_signature_ppae', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP, source: 'ppae/date-signature', label: 'Date de signature du PPAE', description: "Signature date of the personalised job-search plan (PPAE)" },
+    { id: 'franceTravail.dateDernierEntretienPpae', table: 'france_travail_registrations', column: 'date_dernier_entretien_ppae', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'ppae/date-dernier-ent; SPIE der_entretien_ppae', label: 'Date du dernier entretien PPAE', description: 'Date of the last PPAE interview with France Travail (dirty dates are a warning, stored empty)' },
+    { id: 'franceTravail.dateDernierEntretien', table: 'france_travail_registrations', column: 'date_dernier_entretien', type: 'date', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'SPIE der_entretien', label: 'Date du dernier entretien France Travail', description: 'Date of the last interview of any kind with France Travail' },
+    // Jobs sought (fichier-PE-CG `romev3`; SPIE `rome_1`/`appelation_rome_1`, `rome_2`/`appelation_rome_2`).
+    { id: 'franceTravail.codeRome', table: 'france_travail_registrations', column: 'code_rome', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'romev3/code-rome; SPIE rome_1', label: 'Code ROME du métier recherché', description: 'ROME v3 code of the (first) job sought' },
+    { id: 'franceTravail.libelleRome', table: 'france_travail_registrations', column: 'libelle_rome', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'romev3/lib-rome; SPIE appelation_rome_1', label: 'Métier recherché', description: 'Label of the (first) job sought, as sent' },
+    { id: 'franceTravail.codeRome2', table: 'france_travail_registrations', column: 'code_rome_2', type: 'code', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'SPIE rome_2', label: 'Code ROME du second métier recherché', description: 'ROME v3 code of the second job sought' },
+    { id: 'franceTravail.libelleRome2', table: 'france_travail_registrations', column: 'libelle_rome_2', type: 'text', category: 'emploi', sources: FT_FOLLOW_UP_SPIE, source: 'SPIE appelation_rome_2', label: 'Second métier recherché', description: 'Label of the second job sought, as sent' },
   ]),
   // The SPIE extract's health flag: Art. 9 data (category sante), stored only if a purpose declares it with an
   // Art. 9(2) condition (check-declarations.ts). No shipped purpose does (see the comment in each mappings/*.yaml).

@@ -93,7 +93,7 @@ describe('checkDeclarations', () => {
 
   it('names an unknown canonical field with its closest matches', () => {
     expect(only('unknown-field', [withFields([{ field: 'adresse.codeinse', transform: 'keep' }], { source_flows: ['caf-beneficiaires'] })])).toEqual([
-      'mappings/p.yaml: fields[0] (adresse.codeinse).field: unknown canonical field "adresse.codeinse" (known, closest first: adresse.codeInsee, franceTravail.codeInsee, adresse.commune, adresse.codePostal, franceTravail.code)',
+      'mappings/p.yaml: fields[0] (adresse.codeinse).field: unknown canonical field "adresse.codeinse" (known, closest first: adresse.codeInsee, franceTravail.codeInsee, adresse.commune, franceTravail.codeRome, adresse.codePostal)',
     ])
   })
 
