@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadFlows } from '../../src/flows/load-flows.ts'
-import { SPIE_ACTIONS_COLUMNS, SPIE_PRINCIPAL_COLUMNS } from '../../src/fixtures/france-travail/write-spie.ts'
+import { SPIE_ACTIONS_COLUMNS, SPIE_PRINCIPAL_COLUMNS, spieIdentifier } from '../../src/fixtures/france-travail/write-spie.ts'
+import { generateFixture } from '../../src/fixtures/generate-fixture.ts'
+import { adultsOf, foyer } from '../../src/fixtures/population.ts'
 import { readCsvDeclared } from '../../src/ingestion/formats/csv-records/read-csv-declared.ts'
 import type { DeclaredRecord } from '../../src/ingestion/formats/declared/declared-record.ts'
 import type { ParsedRecord } from '../../src/ingestion/records/parsed-record.ts'
@@ -165,5 +167,27 @@ describe('dif_sante is Art. 9 data: declaring it needs an Art. 9(2) condition', 
     const ingest = run(['ingest', '--flow', 'france-travail-spie'])
     expect(ingest.status).toBe(78)
     expect(ingest.stderr).toMatch(problem)
+  })
+})
+
+describe('the SPIE fixtures (passerelle fixtures --flow france-travail-spie)', () => {
+  it('write both extracts for the registered adults of the population, with their identity and no NIR, every line valid', async () => {
+    const out = path.join(dir, 'fixtures')
+    const result = await generateFixture({ flow: 'france-travail-spie', foyers: 120, seed: 5, outDir: out, date: '2026-11-30' })
+    if (result.flow !== 'france-travail-spie') throw new Error('unexpected flow')
+    const text = readFileSync(result.path, 'utf8')
+    const registered = Array.from({ length: 120 }, (_, i) => foyer(5, i)).flatMap((f) => adultsOf(f).filter((p) => p.franceTravail).map((p) => ({ f, p })))
+    expect(result.report.records).toBe(registered.length)
+    for (const { f, p } of registered) {
+      expect(text).toContain(`${spieIdentifier(5, f.index, p.personIndex)};${p.sexe === '1' ? 'M.' : 'MME'};${p.nomnai};${p.prenom};`)
+      if (p.nir13) expect(text).not.toContain(p.nir13)
+    }
+    const principal = await read('france-travail-spie', 'principal', text)
+    // Only the brsa = N lines break a rule.
+    expect(principal.filter((r) => !r.ok).flatMap((r) => (r.ok ? [] : r.issues))).toEqual(expect.arrayContaining([{ field: 'brsa', rule: 'brsa_code' }]))
+    expect(new Set(principal.flatMap((r) => (r.ok ? [] : r.issues.map((i) => i.rule))))).toEqual(new Set(['brsa_code']))
+    const actions = await read('france-travail-spie-actions', 'actions', readFileSync(result.report.actions.path, 'utf8'))
+    expect(actions.length).toBe(result.report.actions.records)
+    expect(actions.every((r) => r.ok)).toBe(true)
   })
 })
