@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { normaliseName } from '../matching/normalise-name.ts'
 
 /**
  * Keyed blind indexes: deterministic for lookups and matching, useless without the key (a NIR has too little
@@ -32,4 +33,17 @@ export function personWithoutNirMatchKey(
 /** Looks a person up by NIR alone (data-subject requests, orientations by NIR). */
 export function nirIndex(key: Buffer, nir13: string): string {
   return hmac(key, `nir|${nir13.toUpperCase()}`)
+}
+
+/**
+ * The identity index of a person: normalised birth name, first name and birth date (YYYY-MM-DD), keyed. Files
+ * without a NIR (France Travail SPIE) are matched on it when it designates exactly one person of the active base
+ * (src/matching/). Undefined when a part is empty once normalised (no identity to compare).
+ */
+export function identityIndex(key: Buffer, identity: { nomNaissance: string | undefined; prenom: string | undefined; dateNaissance: string | undefined }): string | undefined {
+  const nom = normaliseName(identity.nomNaissance ?? '')
+  const prenom = normaliseName(identity.prenom ?? '')
+  const date = identity.dateNaissance ?? ''
+  if (!nom || !prenom || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined
+  return hmac(key, `identity|${nom}|${prenom}|${date}`)
 }

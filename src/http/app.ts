@@ -33,6 +33,7 @@ import { meRoutes } from './routes/me.ts'
 import { rightsRoutes } from './routes/rights.ts'
 import { runsRoutes } from './routes/runs.ts'
 import { outboxRoutes } from './routes/outbox.ts'
+import { matchingRoutes } from './routes/matching.ts'
 import { validationHook } from './validation-hook.ts'
 
 export { UNMATCHED_ROUTE } from './middleware/route-pattern.ts'
@@ -118,7 +119,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   // One router per resource, each opening with its role guard (resource-router.ts).
   const v1 = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook })
-  for (const resource of [meRoutes, beneficiaireRoutes, adminRoutes, dpoRoutes, extractRoutes, runsRoutes, outboxRoutes, rightsRoutes]) v1.route('/', checkGuarded(resource(kit)))
+  for (const resource of [meRoutes, beneficiaireRoutes, adminRoutes, dpoRoutes, extractRoutes, runsRoutes, outboxRoutes, matchingRoutes, rightsRoutes]) v1.route('/', checkGuarded(resource(kit)))
   app.route('/v1', v1)
 
   let document: Record<string, unknown> | undefined

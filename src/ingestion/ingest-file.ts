@@ -57,6 +57,11 @@ export interface FileOutcome {
    */
   superseded: number
   reason: string | undefined
+  /**
+   * Flows whose records may come without a NIR (France Travail, src/matching/): how many were matched by a linked
+   * France Travail identifier, by identity, and how many went to the matching queue. Absent for other flows.
+   */
+  matching?: { identifier: number; identity: number; queued: number }
   /** Machine-readable reason code (FileRejection code, or `already_loaded` / `already_rejected`). */
   code: string | undefined
   sha256: string
@@ -170,9 +175,21 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       await tx.query(
         `update files
          set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7,
-             records_superseded = $8, finished_at = now()
+             records_superseded = $8, records_matched_identifier = $9, records_matched_identity = $10, records_queued = $11, finished_at = now()
          where id = $1`,
-        [fileId, state.kind, loaded.transmittedAt, loaded.referenceDate, state.total, accepted, state.rejected, state.superseded],
+        [
+          fileId,
+          state.kind,
+          loaded.transmittedAt,
+          loaded.referenceDate,
+          state.total,
+          accepted,
+          state.rejected,
+          state.superseded,
+          state.matching?.identifier ?? 0,
+          state.matching?.identity ?? 0,
+          state.matching?.queued ?? 0,
+        ],
       )
       // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
       await tx.query(
@@ -187,7 +204,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       return { fileId, accepted }
     })
     deps.log.info(
-      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded },
+      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded, ...(state.matching ? { matching: state.matching } : {}) },
       'file loaded',
     )
     return done({
@@ -197,6 +214,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       accepted: result.accepted,
       rejected: state.rejected,
       superseded: state.superseded,
+      ...(state.matching ? { matching: state.matching } : {}),
       code: undefined,
       reason: undefined,
     })

@@ -18,7 +18,7 @@ export type CanonicalTable = CanonicalField['table']
  */
 export const BOOKKEEPING_COLUMNS: Readonly<Record<CanonicalTable, readonly string[]>> = {
   dossiers: ['id', 'public_id', 'flow_id', 'transmission_state', 'not_transmitted_since', 'state_as_of', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
-  persons: ['id', 'public_id', 'match_key', 'nir_index', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
+  persons: ['id', 'public_id', 'match_key', 'nir_index', 'identity_index', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
   dossier_members: ['dossier_id', 'person_id', 'file_id', 'transmitted_at'],
   france_travail_registrations: ['id', 'person_key', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
 }

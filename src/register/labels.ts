@@ -80,6 +80,7 @@ export const SCOPE_LABELS: Record<PolicyScope, string> = {
   'staging-files': 'Fichiers en cours de traitement',
   'extract-files': 'Fichiers d’extraction statistique',
   'api-tokens': "Jetons d'accès à l'API",
+  'matching-queue': 'Enregistrements France Travail en attente de rapprochement',
 }
 
 export const TRANSFERS_OUTSIDE_EU = "Aucun transfert hors de l'Union européenne : données hébergées et traitées en France"

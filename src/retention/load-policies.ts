@@ -7,7 +7,7 @@ import { addDuration } from './duration.ts'
 import { ANCHORS_BY_SCOPE, RetentionPolicySchema, toRetentionPolicy, type PolicyScope, type RetentionPolicy } from './policy.ts'
 
 /** The gateway's own data: each of these scopes needs exactly one policy. */
-export const SYSTEM_SCOPES: readonly PolicyScope[] = ['audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens']
+export const SYSTEM_SCOPES: readonly PolicyScope[] = ['audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens', 'matching-queue']
 
 /**
  * Reads every `<flowsDir>/retention/<id>.yaml` (the file name is the policy id), listing every problem, each naming

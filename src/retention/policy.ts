@@ -41,8 +41,10 @@ export type Anchor = (typeof ANCHORS)[number]
  * - `extract-files`: statistical extract files (CSV, manifest, leftovers of an interrupted write) in the extracts
  *   directory of scheduled extracts, kept for recipients to download, then deleted.
  * - `api-tokens`: expired or revoked API tokens.
+ * - `matching-queue`: rows of the matching queue (France Travail records without a NIR waiting for an operator, or
+ *   resolved), dated by the last file that brought them, or by their resolution.
  */
-export const POLICY_SCOPES = ['flow-data', 'purpose', 'audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens'] as const
+export const POLICY_SCOPES = ['flow-data', 'purpose', 'audit-log', 'rejections', 'staging-files', 'extract-files', 'api-tokens', 'matching-queue'] as const
 export type PolicyScope = (typeof POLICY_SCOPES)[number]
 
 const DurationText = z
@@ -141,6 +143,7 @@ export const ANCHORS_BY_SCOPE: Record<PolicyScope, readonly Anchor[]> = {
   'staging-files': ['event'],
   'extract-files': ['event'],
   'api-tokens': ['event'],
+  'matching-queue': ['event'],
 }
 
 export function toRetentionPolicy(id: string, d: RetentionPolicyDeclaration): RetentionPolicy {

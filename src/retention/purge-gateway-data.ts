@@ -46,6 +46,33 @@ export async function purgeRejections(ctx: RunContext, policyId: string, cutoffs
   )
 }
 
+/** A matching-queue row's day: its resolution, or the last file that brought it while pending. */
+const QUEUE_DAY = `(coalesce(q.resolved_at, q.transmitted_at) at time zone 'Europe/Paris')::date`
+
+export async function countDueQueueRows(db: Queryable, cutoff: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from matching_queue q where ${QUEUE_DAY} <= $1::date`, [cutoff])
+  return rows[0]!.n
+}
+
+/** Deletes the matching-queue rows past their policy (pending ones too: a later file naming the person queues it again). */
+export async function purgeMatchingQueue(ctx: RunContext, policyId: string, cutoffs: PolicyCutoffs): Promise<number> {
+  return purgeByIds(ctx, policyId, cutoffs, 'matching_queue', (tx, afterId) =>
+    tx.query<{ id: number }>(
+      `delete from matching_queue
+       where id in (
+         select q.id
+         from matching_queue q
+         where ${QUEUE_DAY} <= $1::date
+           and q.id > $2
+         order by q.id
+         limit $3
+       )
+       returning id`,
+      [cutoffs.destroyAnchorCutoff, afterId, ctx.chunkSize],
+    ),
+  )
+}
+
 /** The API tokens table arrives with the partner API (migration 0020); before that there is nothing to purge. */
 export async function apiTokensPresent(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ t: string | null }>(`select to_regclass('public.api_tokens')::text as t`)

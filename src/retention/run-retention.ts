@@ -14,6 +14,8 @@ import type { RetentionPolicy } from './policy.ts'
 import { purgeAuditLog } from './purge-audit-log.ts'
 import {
   countDueRejections,
+  countDueQueueRows,
+  purgeMatchingQueue,
   countDueTokens,
   listExpiredFiles,
   purgeExpiredTokens,
@@ -305,6 +307,12 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
       'rejections',
       async (policy, cutoffs, r) => {
         r.destroyed = { rejections: options.dryRun ? await countDueRejections(db, cutoffs.destroyAnchorCutoff) : await purgeRejections(ctx, policy.id, cutoffs) }
+      },
+    ],
+    [
+      'matching-queue',
+      async (policy, cutoffs, r) => {
+        r.destroyed = { matching_queue: options.dryRun ? await countDueQueueRows(db, cutoffs.destroyAnchorCutoff) : await purgeMatchingQueue(ctx, policy.id, cutoffs) }
       },
     ],
     [

@@ -47,7 +47,7 @@ ${phases}
 describe('retention policies', () => {
   it('loads every shipped policy, and every shipped flow names a flow-data policy', () => {
     const policies = loadRetentionPolicies(FLOWS)
-    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'france-travail-api', 'rejections', 'rsa-beneficiaires', 'staging-files'])
+    expect([...policies.keys()].sort()).toEqual(['api-tokens', 'audit-log', 'extract-files', 'france-travail', 'france-travail-api', 'matching-queue', 'rejections', 'rsa-beneficiaires', 'staging-files'])
     expect(policies.get('france-travail')).toMatchObject({
       appliesTo: 'flow-data',
       active: { durationText: 'P5M', anchor: 'transmission' },

@@ -85,6 +85,7 @@ export function register(program: Command): void {
           accepted: o.accepted,
           rejected: o.rejected,
           superseded: o.superseded,
+          ...(o.matching ? { matching: o.matching } : {}),
           reason: o.reason ?? null,
           code: o.code ?? null,
           fileId: o.fileId ?? null,
@@ -103,7 +104,8 @@ export function register(program: Command): void {
 export function formatOutcome(o: FileOutcome): string {
   const head = `${o.status.padEnd(8)} ${o.flow}  ${o.name}`
   const superseded = o.superseded > 0 ? `  superseded ${o.superseded}` : ''
-  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}`
+  const matching = o.matching ? `  matched by identifier ${o.matching.identifier}  by identity ${o.matching.identity}  queued ${o.matching.queued}` : ''
+  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}${matching}`
   const reason = o.reason ? `\n         reason: ${o.reason}` : ''
   return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}`
 }

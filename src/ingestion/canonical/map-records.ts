@@ -1,4 +1,4 @@
-import { personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
+import { identityIndex, personMatchKey, personWithoutNirMatchKey, nirIndex } from '../../crypto/blind-index.ts'
 import { allocataireNumber } from '../cnaf/allocataire-number.ts'
 import type { CnafFoyer, CnafPersonne } from '../cnaf/foyer.ts'
 import type { FieldId } from '../../model/fields.ts'
@@ -16,7 +16,11 @@ export interface MappedFoyer {
   dossier: CanonicalValues
   /** The MATRICULE was a NIR, so the dossier has none (src/ingestion/cnaf/allocataire-number.ts): counted, never logged. */
   nirAsMatricule?: boolean
-  persons: { matchKey: string; nirIndex: string | null; values: CanonicalValues; member: CanonicalValues }[]
+  /**
+   * `identityIndex`: the keyed index of the normalised birth name, first name and birth date, which France Travail
+   * records without a NIR are matched on (src/matching/); null when the identity is incomplete.
+   */
+  persons: { matchKey: string; nirIndex: string | null; identityIndex: string | null; values: CanonicalValues; member: CanonicalValues }[]
 }
 
 export function mapCnafFoyer(foyer: CnafFoyer, indexKey: Buffer): MappedFoyer {
@@ -83,6 +87,7 @@ function mapPersonne(foyer: CnafFoyer, p: CnafPersonne, indexKey: Buffer): Mappe
   return {
     matchKey,
     nirIndex: p.nir13 ? nirIndex(indexKey, p.nir13) : null,
+    identityIndex: identityIndex(indexKey, { nomNaissance: p.nomnai, prenom: p.prenom, dateNaissance: p.dtnai }) ?? null,
     values: {
       'personne.nir': p.nir13 ? p.nir13 + nirKey(p.nir13) : undefined,
       'personne.qualite': p.qual,

@@ -48,7 +48,7 @@ const ddl = (fields: CanonicalField[]) => fields.map((f) => `${f.column} ${SQL_T
 export async function createStagingTables(tx: Queryable): Promise<void> {
   await tx.exec(`
     create temp table stage_dossiers (record_index integer not null, organisme text not null, numdemrsa text not null, ${ddl(DOSSIER_FIELDS)}) on commit drop;
-    create temp table stage_persons (record_index integer not null, match_key text not null, nir_index text, ${ddl(PERSON_FIELDS)}) on commit drop;
+    create temp table stage_persons (record_index integer not null, match_key text not null, nir_index text, identity_index text, ${ddl(PERSON_FIELDS)}) on commit drop;
     create temp table stage_members (record_index integer not null, organisme text not null, numdemrsa text not null, match_key text not null, ${ddl(MEMBER_FIELDS)}) on commit drop;
     create temp table stage_registrations (record_index integer not null, line integer not null, person_key text not null, ${ddl(FT_FIELDS)}) on commit drop;
   `)
@@ -96,13 +96,13 @@ export async function encodeFoyerStage(
     for (const p of mapped.persons) {
       if (inFoyer.has(p.matchKey)) throw new Error(`staging: record ${recordIndex} names a person twice (the loader must reject it)`)
       inFoyer.add(p.matchKey)
-      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
+      persons.set(p.matchKey, [recordIndex, p.matchKey, p.nirIndex, p.identityIndex, ...masked(PERSON_FIELDS, stored, p.values, keys)])
       members.push([recordIndex, organisme, numdemrsa, p.matchKey, ...masked(MEMBER_FIELDS, stored, p.member, keys)])
     }
   }
   return [
     encodeCopy('stage_dossiers', ['record_index', 'organisme', 'numdemrsa', ...cols(DOSSIER_FIELDS)], dossiers),
-    encodeCopy('stage_persons', ['record_index', 'match_key', 'nir_index', ...cols(PERSON_FIELDS)], [...persons.values()]),
+    encodeCopy('stage_persons', ['record_index', 'match_key', 'nir_index', 'identity_index', ...cols(PERSON_FIELDS)], [...persons.values()]),
     encodeCopy('stage_members', ['record_index', 'organisme', 'numdemrsa', 'match_key', ...cols(MEMBER_FIELDS)], members),
   ]
 }
@@ -123,6 +123,17 @@ export async function stageRegistrations(
     ['record_index', 'line', 'person_key', ...cols(FT_FIELDS)],
     rows.map(({ recordIndex, line, mapped }) => [recordIndex, line, mapped.personKey, ...masked(FT_FIELDS, stored, mapped.values, keys)]),
   )
+}
+
+/**
+ * The registration columns of the staging rows (catalogue fields of france_travail_registrations), their DDL, and a
+ * record's values minimised for them: for src/matching/, which stages records without a NIR the same way until they
+ * are matched (then moved into stage_registrations) or queued.
+ */
+export const REGISTRATION_COLUMNS: readonly string[] = cols(FT_FIELDS)
+export const REGISTRATION_DDL = ddl(FT_FIELDS)
+export function maskRegistration(values: Record<string, unknown>, stored: StoredFields, keys: Keys): unknown[] {
+  return masked(FT_FIELDS, stored, values, keys)
 }
 
 export interface MergeContext {
@@ -232,11 +243,12 @@ export async function mergeFoyers(
     [ctx.flowId, ctx.fileId, ctx.transmittedAt, ctx.effectiveDate, ctx.newerStocks?.firstReferenceDate ?? null, ctx.newerStocks?.lastTransmittedAt ?? null],
   )
   const persons = await tx.query(
-    `insert into persons (match_key, nir_index, ${p.join(', ')}, file_id, transmitted_at)
-     select match_key, nir_index, ${p.join(', ')}, $1, $2
+    `insert into persons (match_key, nir_index, identity_index, ${p.join(', ')}, file_id, transmitted_at)
+     select match_key, nir_index, identity_index, ${p.join(', ')}, $1, $2
      from stage_persons
      on conflict (match_key) do update set
        nir_index = excluded.nir_index,
+       identity_index = excluded.identity_index,
        ${set(p)},
        file_id = excluded.file_id,
        transmitted_at = excluded.transmitted_at,

@@ -17,6 +17,8 @@ export interface LoadState {
   /** Records older than their dossier's stored state (CNAF): neither written nor rejected. */
   superseded: number
   kind: string | undefined
+  /** Records without a NIR (France Travail, src/matching/): matched by identifier, by identity, queued. */
+  matching?: { identifier: number; identity: number; queued: number }
 }
 
 export type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]

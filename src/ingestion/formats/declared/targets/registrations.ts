@@ -1,8 +1,11 @@
-import { personMatchKey } from '../../../../crypto/blind-index.ts'
+import { identityIndex, personMatchKey } from '../../../../crypto/blind-index.ts'
+import { franceTravailIdentifierIndex } from '../../../../exchange/france-travail-api/look-up-persons.ts'
+import { createMatchingStage, matchStaged, recordIdentifierLinks, stageIdentifierLinks, stageUnmatched, type UnmatchedRecord } from '../../../../matching/match-records.ts'
+import { sealIdentity } from '../../../../matching/queued-identity.ts'
 import { CANONICAL_FIELDS } from '../../../../model/fields.ts'
 import { duplicateOf } from '../../../canonical/first-occurrence.ts'
 import type { MappedRegistration } from '../../../canonical/map-records.ts'
-import { mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
+import { maskRegistration, mergeRegistrations, stageRegistrations, type MergeContext } from '../../../canonical/staging.ts'
 import type { RejectedRecord } from '../../../records/parsed-record.ts'
 import { oneInFlight, writeRejections } from '../../file-load.ts'
 import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './target.ts'
@@ -15,6 +18,7 @@ import { supplies, unknownIds, type RecordTarget, type TargetProblem } from './t
 const NIR = 'personne.nir'
 const BIRTH_DATE = 'personne.dateNaissance'
 const ETAT = 'franceTravail.etat'
+const IDENTIFIER = 'franceTravail.identifiant'
 const ETATS = ['inscription', 'cessation', 'radiation']
 /** Target inputs (not catalogue fields): the identity that matches a record without a NIR, never stored in clear. */
 export const MATCH_BIRTH_NAME = 'match.nomNaissance'
@@ -54,11 +58,17 @@ export const registrations: RecordTarget = {
     }
     return problems
   },
-  async store({ tx, deps, flow, fileId, state, issues, report }, records, { transmittedAt }) {
+  async store({ tx, deps, flow, format, fileId, state, issues, report }, records, { transmittedAt }) {
     const ctx: MergeContext = { flowId: flow.id, fileId, transmittedAt, effectiveDate: transmittedAt.toISOString().slice(0, 10) }
+    // Rejection rows name the declared field: the one giving the birth name (the identity a record lacks).
+    const fields = (format as { fields?: { name: string; field?: string | undefined }[] }).fields ?? []
+    const nameOf = (id: string, fallback: string) => fields.find((f) => f.field === id)?.name ?? fallback
+    await createMatchingStage(tx)
     const staging = oneInFlight()
     for await (const batch of records) {
       const ok: { recordIndex: number; line: number; mapped: MappedRegistration }[] = []
+      const links: { personKey: string; identifierIndex: string }[] = []
+      const unmatched: UnmatchedRecord[] = []
       const failed: RejectedRecord[] = []
       for (const r of batch) {
         if (!r.ok) {
@@ -66,27 +76,55 @@ export const registrations: RecordTarget = {
           continue
         }
         const { recordIndex, line, values } = r.value
-        if (values[NIR] === undefined || values[BIRTH_DATE] === undefined) {
-          // v1 of the interface: matching without a NIR is being built (notes/match-interface.md).
-          failed.push({ ok: false, recordIndex, line, key: undefined, issues: [{ field: 'nir', rule: 'not_matched' }] })
+        const nir = values[NIR] as string | undefined
+        const birthDate = values[BIRTH_DATE] as string | undefined
+        const identifier = values[IDENTIFIER] as string | undefined
+        const identifierIndex = identifier ? franceTravailIdentifierIndex(deps.keys.index, identifier) : null
+        if (nir !== undefined && birthDate !== undefined) {
+          const personKey = personMatchKey(deps.keys.index, nir, birthDate)
+          ok.push({ recordIndex, line, mapped: { personKey, values } })
+          if (identifierIndex) links.push({ personKey, identifierIndex })
           continue
         }
-        ok.push({ recordIndex, line, mapped: { personKey: personMatchKey(deps.keys.index, values[NIR] as string, values[BIRTH_DATE] as string), values } })
+        // No NIR: matched by identifier, else identity, else queued (src/matching/).
+        const v = values as Record<string, string | undefined>
+        const identity = { nomNaissance: v[MATCH_BIRTH_NAME], prenom: v[MATCH_FIRST_NAME], dateNaissance: birthDate }
+        const index = identityIndex(deps.keys.index, identity) ?? null
+        unmatched.push({
+          recordIndex,
+          line,
+          identifierIndex,
+          identityIndex: index,
+          identitySealed:
+            index === null
+              ? null
+              : sealIdentity(deps.keys.nir, { nomNaissance: identity.nomNaissance!, prenom: identity.prenom!, dateNaissance: birthDate!, identifiantFranceTravail: identifier ?? null }),
+          registration: maskRegistration(values, deps.stored, deps.keys),
+        })
       }
       state.total += batch.length
       state.rejected += failed.length
       await staging.next(async () => {
         await stageRegistrations(tx, ok, deps.stored, deps.keys)
+        await stageUnmatched(tx, unmatched)
+        await stageIdentifierLinks(tx, links)
         await writeRejections(tx, fileId, failed, issues)
       })
       report.progress(state.total)
       deps.log.debug({ flowId: flow.id, fileId, records: state.total }, 'records staged')
     }
     await staging.drain()
+    const matching = await matchStaged(tx, { flowId: flow.id, fileId, transmittedAt })
+    state.matching = matching.counts
+    // A record without a NIR, a linked identifier or a whole identity names nobody: rejected, never queued.
+    const field = nameOf(MATCH_BIRTH_NAME, 'nom_naissance')
+    const incomplete: RejectedRecord[] = matching.incomplete.map((r) => ({ ok: false, recordIndex: r.recordIndex, line: r.line, key: undefined, issues: [{ field, rule: 'identity_incomplete' }] }))
+    const queuedTwice = matching.superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field, rule: 'duplicate_person' }))
     // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
     const { superseded } = await mergeRegistrations(tx, ctx)
     const duplicates = superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }))
-    state.rejected += duplicates.length
-    await writeRejections(tx, fileId, duplicates, issues)
+    state.rejected += incomplete.length + queuedTwice.length + duplicates.length
+    await writeRejections(tx, fileId, [...incomplete, ...queuedTwice, ...duplicates], issues)
+    await recordIdentifierLinks(tx, fileId)
   },
 }
