@@ -54,13 +54,13 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'PATCH /v1/admin/assignments/{id}': { operationId: 'updateAssignment', summary: 'Clore (ou rouvrir) une affectation' },
   'GET /v1/admin/runs': { operationId: 'listRuns', summary: 'Dernières exécutions des tâches et derniers imports de fichiers', description: 'Les plus récents d’abord, avec les nombres de rejets (jamais de valeur).' },
   'GET /v1/admin/outbox': { operationId: 'listOutbox', summary: 'Messages sortants vers France Travail (orientations)', description: 'File d’envoi transactionnelle : en attente, délivrés, en échec définitif (à rejouer par `passerelle outbox retry`). Codes et identifiants seulement.' },
-  'GET /v1/admin/matching-queue': {
+  'GET /v1/matching-queue': {
     operationId: 'listMatchingQueue',
     summary: 'Enregistrements France Travail à rapprocher',
     description:
       'Les enregistrements reçus sans NIR qui ne désignent aucune personne, ou plusieurs (homonymes nés le même jour) : l’identité telle que le fichier l’écrit (déchiffrée pour cette réponse seulement), les identifiants des personnes candidates. Rôles admin et dpo.',
   },
-  'POST /v1/admin/matching-queue/{id}/resolution': {
+  'POST /v1/matching-queue/{id}/resolution': {
     operationId: 'resolveMatchingQueueRecord',
     summary: 'Rattacher un enregistrement à une personne, ou l’écarter',
     description:

@@ -1,7 +1,7 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
 import { auditSubject } from '../audit/subject-pseudonym.ts'
 import type { Db, Queryable } from '../db/db.ts'
-import { REGISTRATION_COLUMNS } from '../ingestion/canonical/staging.ts'
+import { REGISTRATION_COLUMNS, REGISTRATION_UPSERT } from '../ingestion/canonical/staging.ts'
 import { findQueued, type QueuedRecord } from './queue-queries.ts'
 
 /**
@@ -145,14 +145,7 @@ async function applyQueuedRegistration(tx: Queryable, id: number, personKey: str
      insert into france_travail_registrations (person_key, ${f.join(', ')}, file_id, transmitted_at)
      select $2, ${f.map((c) => `r.${c}`).join(', ')}, r.q_file_id, r.q_transmitted_at
      from r
-     on conflict (person_key) do update set
-       ${f.map((c) => `${c} = excluded.${c}`).join(',\n       ')},
-       file_id = excluded.file_id,
-       transmitted_at = excluded.transmitted_at,
-       updated_at = now()
-     where france_travail_registrations.date_etat is null
-        or excluded.date_etat is null
-        or excluded.date_etat >= france_travail_registrations.date_etat`,
+     ${REGISTRATION_UPSERT}`,
     [id, personKey],
   )
   return rowCount > 0

@@ -31,6 +31,7 @@ const EXPECTED_ROLES: [prefix: string, roles: readonly Role[]][] = [
   ['/v1/admin/', ['admin']],
   ['/v1/dpo/', ['dpo']],
   ['/v1/extracts', ['statistician']],
+  ['/v1/matching-queue', ['admin', 'dpo']],
 ]
 const expectedRoles = (path: string) => EXPECTED_ROLES.find(([prefix]) => path.startsWith(prefix))?.[1]
 

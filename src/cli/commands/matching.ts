@@ -8,7 +8,7 @@ import { printJson } from '../format/print-json.ts'
 /**
  * `passerelle matching list|link|discard`: the France Travail records that matched nobody or several persons
  * (src/matching/). The listing gives ids, reasons and the candidates' public ids, never the identity: an operator
- * reads it through the DPO/admin API (GET /v1/admin/matching-queue), where it is decrypted for them.
+ * reads it through the DPO/admin API (GET /v1/matching-queue), where it is decrypted for them.
  */
 export function register(program: Command): void {
   const matching = program.command('matching').description('the matching queue of France Travail records without a NIR that matched nobody, or several persons')

@@ -70,9 +70,9 @@ const ResolvedSchema = z.object({
 
 const routes = {
   list: createRoute({
-    middleware: [auditAs('api.admin.matching.list')] as const,
+    middleware: [auditAs('api.matching.list')] as const,
     method: 'get',
-    path: '/admin/matching-queue',
+    path: '/matching-queue',
     tags: [TAG],
     security,
     summary: 'France Travail records waiting for an operator to match them',
@@ -80,9 +80,9 @@ const routes = {
     responses: { 200: json(z.object({ items: z.array(QueuedSchema) }), 'The longest waiting first'), ...errorResponses(400, 404) },
   }),
   resolve: createRoute({
-    middleware: [auditAs('api.admin.matching.resolve')] as const,
+    middleware: [auditAs('api.matching.resolve')] as const,
     method: 'post',
-    path: '/admin/matching-queue/{id}/resolution',
+    path: '/matching-queue/{id}/resolution',
     tags: [TAG],
     security,
     summary: 'Link a queued record to a person, or discard it',

@@ -136,6 +136,19 @@ export function maskRegistration(values: Record<string, unknown>, stored: Stored
   return masked(FT_FIELDS, stored, values, keys)
 }
 
+/**
+ * The conflict clause of every write of a registration (a file's merge, an operator's link in src/matching/): the
+ * person's row takes the incoming state unless the stored one is more recent.
+ */
+export const REGISTRATION_UPSERT = `on conflict (person_key) do update set
+       ${FT_FIELDS.map((c) => `${c.column} = excluded.${c.column}`).join(',\n       ')},
+       file_id = excluded.file_id,
+       transmitted_at = excluded.transmitted_at,
+       updated_at = now()
+     where france_travail_registrations.date_etat is null
+        or excluded.date_etat is null
+        or excluded.date_etat >= france_travail_registrations.date_etat`
+
 export interface MergeContext {
   flowId: string
   fileId: number
@@ -408,14 +421,7 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext): Prom
     `insert into france_travail_registrations (person_key, ${f.join(', ')}, file_id, transmitted_at)
      select person_key, ${f.join(', ')}, $1, $2
      from last_registrations
-     on conflict (person_key) do update set
-       ${set(f)},
-       file_id = excluded.file_id,
-       transmitted_at = excluded.transmitted_at,
-       updated_at = now()
-     where france_travail_registrations.date_etat is null
-        or excluded.date_etat is null
-        or excluded.date_etat >= france_travail_registrations.date_etat`,
+     ${REGISTRATION_UPSERT}`,
     [ctx.fileId, ctx.transmittedAt],
   )
   return {
