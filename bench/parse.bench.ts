@@ -1,5 +1,5 @@
 /**
- * npm run bench:parse -- [--rows 200000] [--foyers 8000] [--rounds 2]
+ * npm run bench:parse -- [--rows 200000] [--foyers 8000] [--rounds 2] [--only franceTravailSpie,cnafBaseline]
  *
  * Parse-only throughput of the flow readers on realistic generated files, each variant in its own child process
  * (its peak RSS is its own), `rounds` times, best round reported. Nothing is loaded into a database.
@@ -26,6 +26,8 @@ import { benchRecipient, encryptFor } from './encrypted-files.ts'
 import { writeFichierPeCg } from '../src/fixtures/france-travail/write-fichier-pe-cg.ts'
 import { fileOpener } from '../src/ingestion/decrypt/decryption-stage.ts'
 import { PECG_LIKE_XML, SPIE_LIKE_CSV, writePecgLikeXml, writeSpieLikeCsv } from './generic-files.ts'
+import { writeSpieActions, writeSpiePrincipal } from '../src/fixtures/france-travail/write-spie.ts'
+import { writeEncrypted } from '../src/fixtures/smime.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
@@ -35,6 +37,8 @@ const arg = (name: string) => {
 const ROWS = Number(arg("rows") ?? 100_000)
 const FOYERS = Number(arg('foyers') ?? 8000)
 const ROUNDS = Number(arg('rounds') ?? 2)
+/** --only a,b: measure only these variants (all the files are still prepared). */
+const only = (arg('only') ?? '').split(',').filter(Boolean)
 const dir = path.resolve(import.meta.dirname, 'out')
 
 type Counts = { records: number; rejected: number }
@@ -99,10 +103,14 @@ const shippedXml = (id: string): XmlRecordsDeclaration => {
 const spieEncrypted = (file: string) => declared(file, CsvRecordsDeclarationSchema.parse(parseYaml(SPIE_LIKE_CSV)), 'records', true)
 const franceTravailMensuel = (file: string) => declared(file, shippedXml('france-travail-mensuel'), 'stock')
 const franceTravailMensuelEncrypted = (file: string) => declared(file, shippedXml('france-travail-mensuel'), 'stock', true)
+// The shipped SPIE flows on generated extracts (src/fixtures/france-travail/write-spie.ts), S/MIME decryption included.
+const franceTravailSpie = (file: string) => declared(file, shippedCsv('france-travail-spie'), 'principal', true)
+const franceTravailSpieActions = (file: string) => declared(file, shippedCsv('france-travail-spie-actions'), 'actions', true)
 
 const VARIANTS: Record<string, (file: string) => Promise<Counts>> = {
   cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml,
   spieEncrypted, spieEncrypted2x: spieEncrypted, franceTravailMensuel, franceTravailMensuelEncrypted,
+  franceTravailSpie, franceTravailSpie2x: franceTravailSpie, franceTravailSpieActions,
 }
 
 async function child(): Promise<void> {
@@ -143,6 +151,16 @@ async function prepare(): Promise<Variant[]> {
   if (!existsSync(pecg)) await writeFichierPeCg(pecg, { seed: 'bench', foyers: Math.ceil(ROWS / 1.3), date: '2026-11-30' })
   const pecgEncrypted = `${pecg}.p7m`
   encryptFor(pecg, pecgEncrypted, certificateFile)
+  // The shipped SPIE flows: principal at 1x and 2x (about ROWS and 2 ROWS lines: 0.56 registered adult per foyer),
+  // actions; encrypted as the generator writes them (the clear text goes through openssl's stdin, never a file).
+  const spieFoyers = Math.ceil(ROWS / 0.56)
+  const spieFile = (name: string, n: number) => path.join(dir, `parse-spie-${name}-${n}.csv.p7m`)
+  for (const n of [spieFoyers, 2 * spieFoyers]) {
+    if (!existsSync(spieFile('principal', n))) await writeEncrypted(spieFile('principal', n), certificateFile, (out) => writeSpiePrincipal(out, { seed: 'bench', foyers: n, date: '2026-11-30' }))
+  }
+  if (!existsSync(spieFile('actions', spieFoyers))) {
+    await writeEncrypted(spieFile('actions', spieFoyers), certificateFile, (out) => writeSpieActions(out, { seed: 'bench', foyers: spieFoyers, date: '2026-11-30' }))
+  }
   return [
     { name: 'cnafBaseline', file: cnafFile, run: cnaf },
     { name: 'franceTravail', file: ftFile, run: franceTravail },
@@ -155,7 +173,10 @@ async function prepare(): Promise<Variant[]> {
     { name: 'spieEncrypted2x', file: spie2, run: spieEncrypted },
     { name: 'franceTravailMensuel', file: pecg, run: franceTravailMensuel },
     { name: 'franceTravailMensuelEncrypted', file: pecgEncrypted, run: franceTravailMensuelEncrypted },
-  ]
+    { name: 'franceTravailSpie', file: spieFile('principal', spieFoyers), run: franceTravailSpie },
+    { name: 'franceTravailSpie2x', file: spieFile('principal', 2 * spieFoyers), run: franceTravailSpie },
+    { name: 'franceTravailSpieActions', file: spieFile('actions', spieFoyers), run: franceTravailSpieActions },
+  ].filter((v) => only.length === 0 || only.includes(v.name))
 }
 
 function measure(variant: string, file: string) {
@@ -178,6 +199,9 @@ async function main(): Promise<void> {
     spieEncrypted2x: 'SPIE-like csv-records, S/MIME decrypted, 2x',
     franceTravailMensuel: 'france-travail-mensuel (fichier-PE-CG)',
     franceTravailMensuelEncrypted: 'france-travail-mensuel, S/MIME decrypted',
+    franceTravailSpie: 'france-travail-spie, S/MIME decrypted, 1x',
+    franceTravailSpie2x: 'france-travail-spie, S/MIME decrypted, 2x',
+    franceTravailSpieActions: 'france-travail-spie-actions, S/MIME decrypted',
   }
   console.log(`parse benchmark: ${ROUNDS} rounds, best reported; node ${process.version}`)
   console.log('reader'.padEnd(46) + 'MB'.padStart(8) + 'records'.padStart(10) + 'rejected'.padStart(10) + 's'.padStart(8) + 'MB/s'.padStart(8) + 'MB/cpu-s'.padStart(10) + 'peak RSS MB'.padStart(13))

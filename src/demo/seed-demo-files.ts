@@ -3,7 +3,9 @@ import path from 'node:path'
 import { cnafFileName, writeCnafFile } from '../fixtures/cnaf/write-cnaf-file.ts'
 import { writeFichierPeCg } from '../fixtures/france-travail/write-fichier-pe-cg.ts'
 import { writeFranceTravailFile } from '../fixtures/france-travail/write-france-travail-file.ts'
+import { writeSpieActions, writeSpiePrincipal } from '../fixtures/france-travail/write-spie.ts'
 import { foyer } from '../fixtures/population.ts'
+import { smimeKeyPair, writeEncrypted, type SmimeKeyPair } from '../fixtures/smime.ts'
 import type { EmbeddedSftpServer } from '../sftp/embedded-server.ts'
 
 /**
@@ -32,8 +34,38 @@ export const DEMO_REFERENTS = {
   franceTravail: 'referent.ft@demo.passerelle.invalid',
 }
 
+/**
+ * Synthetic homonyms for the matching queue: the new foyer (a daily CAF file brings it) whose applicant has the
+ * birth name, first name and birth date of the applicant of an existing foyer (another NIR). SPIE files carry no
+ * NIR, so a SPIE line with that identity designates two persons: it waits for an operator (`passerelle matching list`).
+ */
+export const DEMO_HOMONYMS: Readonly<Record<number, number>> = homonymsOf(DEMO_FOYERS.caf + 2, 3)
+
+function homonymsOf(firstNew: number, count: number): Record<number, number> {
+  const pairs: Record<number, number> = {}
+  // Applicants registered at France Travail (a SPIE extract lists them), from the start of the population.
+  for (let i = 0, n = 0; n < count && i < DEMO_FOYERS.caf; i++) {
+    const dem = foyer(DEMO_SEED, i).personnes.find((p) => p.role === 'DEM')
+    if (dem?.franceTravail !== undefined) pairs[firstNew + n++] = i
+  }
+  return pairs
+}
+
+/**
+ * The département's S/MIME key pair of the demo (France Travail encrypts the SPIE extracts for it): made at the
+ * first start in the demo's data folder with the openssl binary, never committed; undefined without openssl (the
+ * SPIE demo files are then not written).
+ */
+export function demoSmimeKeys(demoDir: string): SmimeKeyPair | undefined {
+  try {
+    return smimeKeyPair(path.join(demoDir, 'smime-keys'), 'departement-demo')
+  } catch {
+    return undefined
+  }
+}
+
 /** Writes the demo files once (a marker remembers it), with modification times in the past so they are taken at once. */
-export async function seedDemoFiles(root: string, today: Date): Promise<{ written: string[] }> {
+export async function seedDemoFiles(root: string, today: Date, smime?: SmimeKeyPair): Promise<{ written: string[] }> {
   const marker = path.join(root, '.seeded')
   if (existsSync(marker)) return { written: [] }
   const day = (offset: number) => new Date(today.getTime() + offset * 86_400_000).toISOString().slice(0, 10)
@@ -56,7 +88,8 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
   at(stock, 48)
   const dailyDate = day(-1)
   const daily = path.join(caf, cnafFileName({ flow: 'caf', typeflux: 'I', dtcreaflux: dailyDate }))
-  await writeCnafFile(daily, { flow: 'caf', seed: DEMO_SEED, typeflux: 'I', indices: [3, 7, 11, 19, DEMO_FOYERS.caf + 1], dtcreaflux: dailyDate })
+  const homonymFoyers = Object.keys(DEMO_HOMONYMS).map(Number)
+  await writeCnafFile(daily, { flow: 'caf', seed: DEMO_SEED, typeflux: 'I', indices: [3, 7, 11, 19, DEMO_FOYERS.caf + 1, ...homonymFoyers], dtcreaflux: dailyDate, homonyms: DEMO_HOMONYMS })
   at(daily, 24)
 
   const msa = dir('msa')
@@ -77,6 +110,21 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
   await writeFichierPeCg(pecg, { seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: pecgDate, departement: DEMO_DEPARTEMENT })
   at(pecg, 28)
 
+  // France Travail's SPIE extracts (principal and actions) of the same registered adults, without NIR, encrypted
+  // for the département (S/MIME); the homonyms' lines go to the matching queue.
+  if (smime) {
+    const spie = dir('france-travail-spie')
+    const spieDate = day(-1)
+    const options = { seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: spieDate, extra: homonymFoyers, homonyms: DEMO_HOMONYMS }
+    const stamp = spieDate.replace(/-/g, '')
+    const principal = path.join(spie, `extract_spie_${stamp}_principal.csv.p7m`)
+    await writeEncrypted(principal, smime.certificateFile, (clear) => writeSpiePrincipal(clear, options))
+    at(principal, 12)
+    const actions = path.join(spie, `extract_spie_${stamp}_actions.csv.p7m`)
+    await writeEncrypted(actions, smime.certificateFile, (clear) => writeSpieActions(clear, options))
+    at(actions, 12)
+  }
+
   // The département's orientation tool: the applicants (DEM) of the first foyers followed by the CCAS and by France Travail.
   const orientations = dir('orientations')
   const lines = ['numdemrsa;rolepers;organisme;siret_structure;email_referent;date_debut']
@@ -94,12 +142,16 @@ export async function seedDemoFiles(root: string, today: Date): Promise<{ writte
   return { written }
 }
 
-/** Environment variables pointing every shipped flow at the embedded server. */
 /** The département of the demo's population and files (PASSERELLE_DEPARTEMENT of the demo). */
 export const DEMO_DEPARTEMENT = '93'
 
-export function demoFlowEnv(server: EmbeddedSftpServer): Record<string, string> {
+/** Environment variables pointing every shipped flow at the embedded server (and the SPIE flows at the demo key pair). */
+export function demoFlowEnv(server: EmbeddedSftpServer, smime?: SmimeKeyPair): Record<string, string> {
   const env: Record<string, string> = {}
+  if (smime) {
+    env.FT_SMIME_CERTIFICATE = smime.certificateFile
+    env.FT_SMIME_PRIVATE_KEY = smime.privateKeyFile
+  }
   for (const prefix of ['CAF', 'MSA', 'FT', 'ORIENTATIONS']) {
     env[`${prefix}_SFTP_HOST`] = server.host
     env[`${prefix}_SFTP_PORT`] = String(server.port)

@@ -212,6 +212,9 @@ describe.skipIf(testBackend() !== 'pglite')('serve --demo: the first run with no
     expect(signIn.status).toBe(302)
     expect(new URL(signIn.headers.get('location')!).hostname).toBe('127.0.0.1')
     expect(out).toMatch(/succeeded\s+ingest:france-travail-mensuel\s+\{"files":1,"loaded":1,"rejected":0,/)
+    // The SPIE extracts, encrypted for the demo key pair, deciphered as they stream; the homonyms' lines are queued.
+    expect(out).toMatch(/succeeded\s+ingest:france-travail-spie\s+\{"files":1,"loaded":1,"rejected":0,/)
+    expect(out).toMatch(/succeeded\s+ingest:france-travail-spie-actions\s+\{"files":1,"loaded":1,"rejected":0,/)
     const exit = await stopAll([demo])
     expect(exit[0]!.code).toBe(0)
   }, 200_000)

@@ -17,7 +17,7 @@ import { parisDay } from '../../calendar/paris-day.ts'
 export function register(program: Command): void {
   program
     .command('fixtures')
-    .description('write a synthetic flow file (deterministic for a seed): CNAF VRSB0801 XML, France Travail CSV or monthly fichier-PE-CG XML')
+    .description('write a synthetic flow file (deterministic for a seed): CNAF VRSB0801 XML, France Travail CSV, monthly fichier-PE-CG XML or SPIE extracts')
     .requiredOption('--flow <id>', `flow: ${FIXTURE_FLOWS.join(', ')}`, oneOf(FIXTURE_FLOWS, 'flow'))
     .requiredOption('--foyers <n>', 'number of foyers (a daily file draws its changed foyers from this population)', nonNegativeInteger)
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
@@ -32,6 +32,7 @@ export function register(program: Command): void {
     .option('--defect <names...>', `inject defects: ${Object.keys(FIXTURE_DEFECTS).join(', ')}`)
     .option('--every <n>', 'record-level defects hit one record in n', positiveInteger, 50)
     .option('--truncate-at <fraction>', 'where a truncated CNAF file is cut, as a fraction of its size', fraction, 0.6)
+    .option('--encrypt-for <certificate>', 'SPIE: encrypt both extracts for this PEM certificate (openssl cms -encrypt, .p7m)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: FixturesOptions) => {
       const defects = (opts.defect ?? []).map((name) => {
@@ -54,6 +55,7 @@ export function register(program: Command): void {
         defects,
         every: opts.every,
         truncateAt: opts.truncateAt,
+        ...(opts.encryptFor !== undefined ? { encryptFor: opts.encryptFor } : {}),
       })
       const seconds = (performance.now() - started) / 1000
       process.stdout.write(opts.json ? `${JSON.stringify(summary(result, seconds))}\n` : describe(result, seconds))
@@ -75,11 +77,16 @@ interface FixturesOptions {
   defect?: string[]
   every: number
   truncateAt: number
+  encryptFor?: string
   json?: boolean
 }
 
 /** What the command prints: path, sizes, counts, and which records the defects hit (indices only). */
 function summary(result: FixtureResult, seconds: number): Record<string, unknown> {
+  if (result.flow === 'france-travail-spie') {
+    const r = result.report
+    return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.foyers, records: r.records, encrypted: r.encrypted, actions: r.actions, seconds: round(seconds), defects: r.defects }
+  }
   if (result.flow === 'france-travail-mensuel') {
     const r = result.report
     return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.foyers, records: r.dossiers, seconds: round(seconds), defects: r.defects }
@@ -108,6 +115,10 @@ function describe(result: FixtureResult, seconds: number): string {
   const lines = [`wrote ${result.path}`]
   if (result.flow === 'france-travail' || result.flow === 'france-travail-mensuel') {
     lines.push(`  ${mb} MB, ${String(s.records)} records from ${String(s.foyers)} foyers, ${round(seconds)} s`)
+  } else if (result.flow === 'france-travail-spie') {
+    const a = result.report.actions
+    lines.push(`  ${mb} MB, ${String(s.records)} records from ${String(s.foyers)} foyers${result.report.encrypted ? ' (S/MIME)' : ''}, ${round(seconds)} s`)
+    lines.push(`wrote ${a.path}`, `  ${(a.bytes / 1e6).toFixed(1)} MB, ${a.records} records`)
   } else {
     lines.push(
       `  ${mb} MB, ${String(s.foyers)} foyers (${String(s.bytesPerFoyer)} bytes/foyer), ${String(s.persons)} persons, ` +

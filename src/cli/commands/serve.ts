@@ -51,18 +51,20 @@ export function register(program: Command): void {
       let demoCycle: (() => Promise<void>) | undefined
       if (demo) {
         const { startEmbeddedSftpServer } = await import('../../sftp/embedded-server.ts')
-        const { demoFlowEnv, seedDemoFiles } = await import('../../demo/seed-demo-files.ts')
+        const { demoFlowEnv, demoSmimeKeys, seedDemoFiles } = await import('../../demo/seed-demo-files.ts')
         const demoDir = path.join(ctx.config.dataDir, 'demo')
         const sftp = await startEmbeddedSftpServer({ root: path.join(demoDir, 'sftp') })
         closeDemo = () => sftp.close()
-        const seeded = await seedDemoFiles(path.join(demoDir, 'sftp'), new Date())
+        const smime = demoSmimeKeys(demoDir)
+        if (!smime) ctx.log.info('openssl not found: the encrypted SPIE demo files are not written')
+        const seeded = await seedDemoFiles(path.join(demoDir, 'sftp'), new Date(), smime)
         if (seeded.written.length > 0) ctx.log.info({ files: seeded.written.length }, 'synthetic demo files dropped on the embedded sftp server')
-        env = { ...process.env, ...demoFlowEnv(sftp), PASSERELLE_EXTRACT_KEYS_DIR: demoExtractKeys(demoDir) }
+        env = { ...process.env, ...demoFlowEnv(sftp, smime), PASSERELLE_EXTRACT_KEYS_DIR: demoExtractKeys(demoDir) }
         demoCycle = async () => {
           const { ensureDemoAccounts } = await import('../../demo/demo-accounts.ts')
           await ensureDemoAccounts(ctx.db)
           const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
-          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:france-travail-mensuel', 'ingest:orientations', 'retention']
+          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:france-travail-mensuel', 'ingest:france-travail-spie', 'ingest:france-travail-spie-actions', 'ingest:orientations', 'retention']
           const report = (name: string, result: { outcome: string; counts: object; error?: string | undefined }) =>
             process.stdout.write(`  ${result.outcome.padEnd(9)} ${name}  ${JSON.stringify(result.counts)}${result.error ? `  ${result.error}` : ''}\n`)
           for (const name of order) {
