@@ -172,7 +172,7 @@ describe.skipIf(postgresUnavailable())('instruction flow (VIRS0901): application
     // Nothing loaded: one file-level rejection row each, naming the rule.
     const after = await tableCounts(t.db)
     expect({ ...after, files: 0, rejections: 0 }).toEqual({ ...before, files: 0, rejections: 0 })
-    expect(after.rejections - before.rejections).toBe(2)
+    expect(after.rejections! - before.rejections!).toBe(2)
   })
 
   it('never lets a planted phone, e-mail or name out: logs, rejection rows, responses without consent', async () => {
