@@ -21,7 +21,7 @@ const FOYERS = 12
 
 // Planted in a hand-written application whose foyer refused (phone) or never gave (e-mail) consent, and whose
 // second application breaks a rule on the e-mail: none may surface in logs, rejection rows or responses.
-const SENTINEL_PHONE = '0199007731'
+const SENTINEL_PHONE = '0477123987'
 const SENTINEL_EMAIL = 'sentinelle.zq77@exemple.fr'
 const SENTINEL_BAD_EMAIL = 'sentinelle-zq88-sans-arobase'
 const SENTINEL_NAME = 'SENTINELLEZQNOM'
