@@ -16,7 +16,7 @@ import type { MappedFoyer, MappedRegistration } from './map-records.ts'
  */
 type CanonicalTable = CanonicalField['table']
 
-const SQL_TYPES: Record<FieldType, string> = {
+export const SQL_TYPES: Record<FieldType, string> = {
   text: 'text',
   code: 'text',
   date: 'date',

@@ -3,7 +3,7 @@ import type { Queryable } from '../../../../db/db.ts'
 import { BENEFICIARY_FLOWS, CANONICAL_FIELDS, type CanonicalField } from '../../../../model/fields.ts'
 import { FirstOccurrences, duplicateOf } from '../../../canonical/first-occurrence.ts'
 import type { CanonicalValues } from '../../../canonical/map-records.ts'
-import { masked } from '../../../canonical/staging.ts'
+import { masked, SQL_TYPES } from '../../../canonical/staging.ts'
 import { allocataireNumber } from '../../../cnaf/allocataire-number.ts'
 import type { RejectedRecord } from '../../../records/parsed-record.ts'
 import { nirKey } from '../../../validation/nir.ts'
@@ -49,8 +49,7 @@ const cols = (fields: readonly CanonicalField[]) => fields.map((f) => f.column)
 const update = (table: string, fields: readonly CanonicalField[]) =>
   fields.map((f) => (shared(f) ? `${f.column} = coalesce(${table}.${f.column}, excluded.${f.column})` : `${f.column} = excluded.${f.column}`)).join(',\n         ')
 
-const SQL_TYPE: Record<CanonicalField['type'], string> = { text: 'text', code: 'text', date: 'date', boolean: 'boolean', integer: 'integer', decimal: 'numeric(11, 2)', nir: 'bytea' }
-const ddl = (fields: readonly CanonicalField[]) => fields.map((f) => `, ${f.column} ${SQL_TYPE[f.type]}`).join('')
+const ddl = (fields: readonly CanonicalField[]) => fields.map((f) => `, ${f.column} ${SQL_TYPES[f.type]}`).join('')
 
 interface Application {
   recordIndex: number
