@@ -181,6 +181,32 @@ export const CODE_LISTS = {
     '7': 'Non immédiatement disponible, activité réduite de plus de 78 heures, recherchant un emploi à durée indéterminée à temps partiel (catégorie 7)',
     '8': 'Non immédiatement disponible, activité réduite de plus de 78 heures, recherchant un emploi à durée déterminée, temporaire ou saisonnier (catégorie 8)',
   },
+  // Instruction flow VIRS0901 (WebRSA modecontact.po, suiviappuiorientation.po, dsp.po).
+  AUTORUTI: {
+    A: "Accord d'utilisation",
+    R: "Refus d'utilisation",
+    I: 'Inconnu',
+  },
+  SITPERSSOCPRO: {
+    AF: 'Recueil des données socio-professionnelles à faire',
+    EF: 'Recueil des données socio-professionnelles effectué',
+    RE: 'Recueil des données socio-professionnelles refusé',
+  },
+  NIVETU: {
+    '1201': 'Niveau I/II : diplôme supérieur à bac + 2',
+    '1202': 'Niveau III : bac + 2',
+    '1203': 'Niveau IV : niveau baccalauréat',
+    '1204': 'Niveau V : CAP, BEP ou équivalent',
+    '1205': 'Niveau Vbis : fin de scolarité obligatoire',
+    '1206': 'Niveau VI : sortie du premier cycle du secondaire',
+    '1207': 'Niveau VII : jamais scolarisé',
+  },
+  INSCDEMEMPLOI: {
+    '4301': 'Pas encore inscrit ou démarche en cours',
+    '4302': "Inscrit depuis moins d'un an",
+    '4303': 'Inscrit depuis un à cinq ans',
+    '4304': 'Inscrit depuis plus de cinq ans',
+  },
 } as const satisfies Record<string, Record<string, string>>
 
 export type CodeListName = keyof typeof CODE_LISTS
@@ -217,6 +243,11 @@ export const FIELD_CODE_LISTS: Readonly<Record<string, CodeListName>> = {
   'personne.sexe': 'SEXE',
   'personne.role': 'ROLEPERS',
   'franceTravail.etat': 'FT_ETAT',
+  'dossier.accordTelephone': 'AUTORUTI',
+  'dossier.accordEmail': 'AUTORUTI',
+  'personne.dspStatut': 'SITPERSSOCPRO',
+  'personne.niveauEtude': 'NIVETU',
+  'personne.inscriptionDemandeurEmploi': 'INSCDEMEMPLOI',
 } satisfies Partial<Record<FieldId, CodeListName>>
 
 /** The French label of a code, or undefined when the list does not know it. */
