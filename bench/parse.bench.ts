@@ -1,18 +1,22 @@
 /**
- * npm run bench:parse -- [--rows 200000] [--foyers 8000] [--rounds 2] [--only franceTravailSpie,cnafBaseline]
+ * npm run bench:parse -- [--rows 200000] [--foyers 8000] [--rounds 2] [--only cnafBaseline,cafInstruction,franceTravailSpie,...]
  *
  * Parse-only throughput of the flow readers on realistic generated files, each variant in its own child process
  * (its peak RSS is its own), `rounds` times, best round reported. Nothing is loaded into a database.
  *   - baseline: the CNAF VRSB0801 reader (readCnafFile, scan parser, calling thread) on a generated monthly stock;
  *   - the France Travail stock and the orientations file read by their flow's reader;
  *   - (after issue 14) the generic csv-records and xml-records readers on realistic generated files, at 1x and 2x
- *     size, to show time is linear.
+ *     size, to show time is linear;
+ *   - (issue 17) the CNAF instruction flow VIRS0901 (flows/caf-instruction.yaml, xml-records with per-person members)
+ *     on a generated file of `foyers` applications, at 1x and 2x, beside the CNAF baseline of the same run.
+ * `--only` runs the named variants (and writes only their files), the baseline included when named.
  */
 import { spawnSync } from 'node:child_process'
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs'
 import { once } from 'node:events'
 import path from 'node:path'
 import { writeCnafFile } from '../src/fixtures/cnaf/write-cnaf-file.ts'
+import { writeInstructionFile } from '../src/fixtures/cnaf/write-instruction-file.ts'
 import { writeFranceTravailFile } from '../src/fixtures/france-travail/write-france-travail-file.ts'
 import { parse as parseYaml } from 'yaml'
 import { readCnafFile } from '../src/ingestion/cnaf/read-cnaf-file.ts'
@@ -39,6 +43,8 @@ const FOYERS = Number(arg('foyers') ?? 8000)
 const ROUNDS = Number(arg('rounds') ?? 2)
 /** --only a,b: measure only these variants (all the files are still prepared). */
 const only = (arg('only') ?? '').split(',').filter(Boolean)
+const ONLY = arg('only')?.split(',')
+const wanted = (name: string) => !ONLY || ONLY.includes(name)
 const dir = path.resolve(import.meta.dirname, 'out')
 
 type Counts = { records: number; rejected: number }
@@ -106,11 +112,13 @@ const franceTravailMensuelEncrypted = (file: string) => declared(file, shippedXm
 // The shipped SPIE flows on generated extracts (src/fixtures/france-travail/write-spie.ts), S/MIME decryption included.
 const franceTravailSpie = (file: string) => declared(file, shippedCsv('france-travail-spie'), 'principal', true)
 const franceTravailSpieActions = (file: string) => declared(file, shippedCsv('france-travail-spie-actions'), 'actions', true)
+const cafInstruction = (file: string) => declared(file, shippedXml('caf-instruction'), 'daily')
 
 const VARIANTS: Record<string, (file: string) => Promise<Counts>> = {
   cnafBaseline: cnaf, franceTravail, orientations, genericCsv, genericCsv2x: genericCsv, genericXml, genericXml2x: genericXml,
   spieEncrypted, spieEncrypted2x: spieEncrypted, franceTravailMensuel, franceTravailMensuelEncrypted,
   franceTravailSpie, franceTravailSpie2x: franceTravailSpie, franceTravailSpieActions,
+  cafInstruction, cafInstruction2x: cafInstruction,
 }
 
 async function child(): Promise<void> {
@@ -127,6 +135,30 @@ async function child(): Promise<void> {
 
 async function prepare(): Promise<Variant[]> {
   mkdirSync(dir, { recursive: true })
+  // Variants prepareOnly knows are prepared alone; any other name prepares every file and filters.
+  if (ONLY && ONLY.every((n) => ['cnafBaseline', 'cafInstruction', 'cafInstruction2x'].includes(n))) return (await prepareOnly()).filter((v) => wanted(v.name))
+  return prepareAll()
+}
+
+/** The files of the variants `--only` names (the instruction variants and the CNAF baseline). */
+async function prepareOnly(): Promise<Variant[]> {
+  const out: Variant[] = []
+  if (wanted('cnafBaseline')) {
+    const cnafFile = path.join(dir, `parse-cnaf-${FOYERS}.xml`)
+    if (!existsSync(cnafFile)) await writeCnafFile(cnafFile, { flow: 'caf', seed: 'bench', typeflux: 'M', foyers: FOYERS, dtcreaflux: '2026-11-30' })
+    out.push({ name: 'cnafBaseline', file: cnafFile, run: cnaf })
+  }
+  for (const [name, n] of [['cafInstruction', FOYERS], ['cafInstruction2x', 2 * FOYERS]] as const) {
+    if (!wanted(name)) continue
+    const file = path.join(dir, `parse-instruction-${n}.xml`)
+    if (!existsSync(file)) await writeInstructionFile(file, { flow: 'caf', seed: 'bench', indices: Array.from({ length: n }, (_, i) => i), dtcreaflux: '2026-11-30' })
+    out.push({ name, file, run: cafInstruction })
+  }
+  if (out.length === 0) throw new Error(`--only names no variant prepareOnly knows (known there: cnafBaseline, cafInstruction, cafInstruction2x; others run without --only)`)
+  return out
+}
+
+async function prepareAll(): Promise<Variant[]> {
   const cnafFile = path.join(dir, `parse-cnaf-${FOYERS}.xml`)
   if (!existsSync(cnafFile)) await writeCnafFile(cnafFile, { flow: 'caf', seed: 'bench', typeflux: 'M', foyers: FOYERS, dtcreaflux: '2026-11-30' })
   const ftFile = path.join(dir, `parse-ft-stock-${ROWS}.csv`)
@@ -161,6 +193,11 @@ async function prepare(): Promise<Variant[]> {
   if (!existsSync(spieFile('actions', spieFoyers))) {
     await writeEncrypted(spieFile('actions', spieFoyers), certificateFile, (out) => writeSpieActions(out, { seed: 'bench', foyers: spieFoyers, date: '2026-11-30' }))
   }
+  const instruction1 = path.join(dir, `parse-instruction-${FOYERS}.xml`)
+  const instruction2 = path.join(dir, `parse-instruction-${2 * FOYERS}.xml`)
+  for (const [file, n] of [[instruction1, FOYERS], [instruction2, 2 * FOYERS]] as const) {
+    if (!existsSync(file)) await writeInstructionFile(file, { flow: 'caf', seed: 'bench', indices: Array.from({ length: n }, (_, i) => i), dtcreaflux: '2026-11-30' })
+  }
   return [
     { name: 'cnafBaseline', file: cnafFile, run: cnaf },
     { name: 'franceTravail', file: ftFile, run: franceTravail },
@@ -173,6 +210,8 @@ async function prepare(): Promise<Variant[]> {
     { name: 'spieEncrypted2x', file: spie2, run: spieEncrypted },
     { name: 'franceTravailMensuel', file: pecg, run: franceTravailMensuel },
     { name: 'franceTravailMensuelEncrypted', file: pecgEncrypted, run: franceTravailMensuelEncrypted },
+    { name: 'cafInstruction', file: instruction1, run: cafInstruction },
+    { name: 'cafInstruction2x', file: instruction2, run: cafInstruction },
     { name: 'franceTravailSpie', file: spieFile('principal', spieFoyers), run: franceTravailSpie },
     { name: 'franceTravailSpie2x', file: spieFile('principal', 2 * spieFoyers), run: franceTravailSpie },
     { name: 'franceTravailSpieActions', file: spieFile('actions', spieFoyers), run: franceTravailSpieActions },
@@ -202,6 +241,8 @@ async function main(): Promise<void> {
     franceTravailSpie: 'france-travail-spie, S/MIME decrypted, 1x',
     franceTravailSpie2x: 'france-travail-spie, S/MIME decrypted, 2x',
     franceTravailSpieActions: 'france-travail-spie-actions, S/MIME decrypted',
+    cafInstruction: 'caf-instruction (VIRS0901), xml-records, 1x',
+    cafInstruction2x: 'caf-instruction (VIRS0901), xml-records, 2x',
   }
   console.log(`parse benchmark: ${ROUNDS} rounds, best reported; node ${process.version}`)
   console.log('reader'.padEnd(46) + 'MB'.padStart(8) + 'records'.padStart(10) + 'rejected'.padStart(10) + 's'.padStart(8) + 'MB/s'.padStart(8) + 'MB/cpu-s'.padStart(10) + 'peak RSS MB'.padStart(13))

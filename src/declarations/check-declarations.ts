@@ -23,6 +23,7 @@ export type ProblemKind =
   | 'article9-missing'
   | 'article9-without-field'
   | 'article9-unknown-category'
+  | 'consent-field-undeclared'
   | 'transform-incompatible'
   | 'transform-length-unused'
   | 'schema-missing-column'
@@ -134,6 +135,17 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
             `exposed name "${name}" is already used by fields[${before}] (${purpose.fields[before]!.field}): give one of them another \`as\``,
           )
         } else seenNames.set(name, i)
+      }
+      if (declared.consent !== undefined) {
+        // The consent must be read with the field, so the purpose declares it too (it is then stored and projected).
+        const consentField = declared.consent.field
+        if (!purpose.fields.some((f) => f.field === consentField) || !byId.has(consentField)) {
+          add(
+            'consent-field-undeclared',
+            `${at}.consent.field`,
+            `consent field "${consentField}" must be a catalogue field this purpose declares too (e.g. { field: ${consentField}, as: ... }), so that it is read with "${declared.field}"`,
+          )
+        }
       }
       if (!field) return
       categories.add(field.category)

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { instructionFileName, writeInstructionFile } from '../fixtures/cnaf/write-instruction-file.ts'
 import { cnafFileName, writeCnafFile } from '../fixtures/cnaf/write-cnaf-file.ts'
 import { writeFichierPeCg } from '../fixtures/france-travail/write-fichier-pe-cg.ts'
 import { writeFranceTravailFile } from '../fixtures/france-travail/write-france-travail-file.ts'
@@ -96,6 +97,13 @@ export async function seedDemoFiles(root: string, today: Date, smime?: SmimeKeyP
   const msaStock = path.join(msa, cnafFileName({ flow: 'msa', typeflux: 'M', dtcreaflux: stockDate }))
   await writeCnafFile(msaStock, { flow: 'msa', seed: DEMO_SEED, typeflux: 'M', foyers: DEMO_FOYERS.msa, dtcreaflux: stockDate })
   at(msaStock, 47)
+
+  // The RSA applications of the first CAF foyers (flows/caf-instruction.yaml), sent before the stock: phones and
+  // e-mails, some without consent, which the demo referents see only where the foyer agreed.
+  const instruction = dir('caf-instruction')
+  const instructionFile = path.join(instruction, instructionFileName({ flow: 'caf', dtcreaflux: day(-3) }))
+  await writeInstructionFile(instructionFile, { flow: 'caf', seed: DEMO_SEED, indices: Array.from({ length: 120 }, (_, i) => i), dtcreaflux: day(-3) })
+  at(instructionFile, 72)
 
   const ft = dir('france-travail')
   const ftStock = await writeFranceTravailFile({ kind: 'stock', seed: DEMO_SEED, foyers: DEMO_FOYERS.caf, date: day(-3) }, ft)

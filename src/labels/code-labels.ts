@@ -191,6 +191,32 @@ export const CODE_LISTS = {
     RENFORCE: 'Accompagnement renforcé (suivi intensif par un conseiller dédié)',
     GLOBAL: 'Accompagnement global (emploi et freins sociaux, avec le Département)',
   },
+  // Instruction flow VIRS0901 (WebRSA modecontact.po, suiviappuiorientation.po, dsp.po).
+  AUTORUTI: {
+    A: "Accord d'utilisation",
+    R: "Refus d'utilisation",
+    I: 'Inconnu',
+  },
+  SITPERSSOCPRO: {
+    AF: 'Recueil des données socio-professionnelles à faire',
+    EF: 'Recueil des données socio-professionnelles effectué',
+    RE: 'Recueil des données socio-professionnelles refusé',
+  },
+  NIVETU: {
+    '1201': 'Niveau I/II : diplôme supérieur à bac + 2',
+    '1202': 'Niveau III : bac + 2',
+    '1203': 'Niveau IV : niveau baccalauréat',
+    '1204': 'Niveau V : CAP, BEP ou équivalent',
+    '1205': 'Niveau Vbis : fin de scolarité obligatoire',
+    '1206': 'Niveau VI : sortie du premier cycle du secondaire',
+    '1207': 'Niveau VII : jamais scolarisé',
+  },
+  INSCDEMEMPLOI: {
+    '4301': 'Pas encore inscrit ou démarche en cours',
+    '4302': "Inscrit depuis moins d'un an",
+    '4303': 'Inscrit depuis un à cinq ans',
+    '4304': 'Inscrit depuis plus de cinq ans',
+  },
 } as const satisfies Record<string, Record<string, string>>
 
 export type CodeListName = keyof typeof CODE_LISTS
@@ -229,6 +255,11 @@ export const FIELD_CODE_LISTS: Readonly<Record<string, CodeListName>> = {
   'franceTravail.etat': 'FT_ETAT',
   'franceTravail.categorieInscription': 'FT_CATEGORIE',
   'franceTravail.modaliteAccompagnement': 'FT_MODALITE_ACCOMPAGNEMENT',
+  'dossier.accordTelephone': 'AUTORUTI',
+  'dossier.accordEmail': 'AUTORUTI',
+  'personne.dspStatut': 'SITPERSSOCPRO',
+  'personne.niveauEtude': 'NIVETU',
+  'personne.inscriptionDemandeurEmploi': 'INSCDEMEMPLOI',
 } satisfies Partial<Record<FieldId, CodeListName>>
 
 /** The French label of a code, or undefined when the list does not know it. */

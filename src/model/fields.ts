@@ -18,13 +18,14 @@ export type FieldCategory =
   | 'droits-devoirs'
   | 'financier'
   | 'emploi'
+  | 'contact'
   | 'sante'
 
 /**
  * The flows a field can come from (the register's data map; a purpose's source_flows must include one of them). The
  * France Travail follow-up fields (support mode, adviser, interviews, ROME...) list every flow that carries them.
  */
-export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail' | 'france-travail-mensuel' | 'france-travail-spie'
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'caf-instruction' | 'msa-instruction' | 'france-travail' | 'france-travail-mensuel' | 'france-travail-spie'
 
 /** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
 export interface FieldDefinition<Id extends string = string> {
@@ -42,6 +43,12 @@ export interface FieldDefinition<Id extends string = string> {
 }
 
 const CNAF: readonly SourceFlow[] = ['caf-beneficiaires', 'msa-beneficiaires']
+/** The CNAF instruction flow VIRS0901 (flows/caf-instruction.yaml, flows/msa-instruction.yaml). */
+const INSTRUCTION: readonly SourceFlow[] = ['caf-instruction', 'msa-instruction']
+/** Both: the keys and identity the instruction flow shares with the beneficiary flow (same keys, same persons). */
+const CNAF_AND_INSTRUCTION: readonly SourceFlow[] = [...CNAF, ...INSTRUCTION]
+/** The beneficiary flows' fields: what a VRSB0801 record (a whole foyer snapshot) writes, and a merge of one overwrites. */
+export const BENEFICIARY_FLOWS: readonly SourceFlow[] = CNAF
 const FT: readonly SourceFlow[] = ['france-travail']
 /** Fields both the CSV movements/stock and the monthly fichier-PE-CG stock carry. */
 const FT_ALL: readonly SourceFlow[] = ['france-travail', 'france-travail-mensuel']
@@ -59,11 +66,11 @@ function d<const Id extends string>(table: FieldDefinition['table'], defs: reado
 
 const CATALOGUE = [
   ...d('dossiers', [
-    { id: 'dossier.numdemrsa', table: 'dossiers', column: 'numdemrsa', type: 'text', category: 'identifiant', key: true, source: 'DemandeRSA/NUMDEMRSA', label: 'Numéro de demande RSA', description: 'RSA application number (dossier key)' },
-    { id: 'dossier.organisme', table: 'dossiers', column: 'organisme', type: 'code', category: 'identifiant', key: true, source: 'Organisme/FONORG', label: 'Organisme payeur', description: 'Paying body: CAF or MSA' },
-    { id: 'dossier.matricule', table: 'dossiers', column: 'matricule', type: 'text', category: 'identifiant', source: 'Organisme/MATRICULE', label: 'Matricule allocataire', description: 'Allocataire number at the CAF/MSA, per organisme: CAF 7 digits (the 15-digit MATRICULE without its 8 padding zeros), MSA as sent; absent when the MATRICULE is a NIR' },
-    { id: 'dossier.numeroOrganisme', table: 'dossiers', column: 'numorg', type: 'code', category: 'identifiant', source: 'Organisme/NUMORG', label: "Numéro d'organisme", description: 'Number of the CAF/MSA office' },
-    { id: 'dossier.dateDemande', table: 'dossiers', column: 'date_demande', type: 'date', category: 'droit-rsa', source: 'DemandeRSA/DTDEMRSA', label: 'Date de demande', description: 'Date of the RSA application' },
+    { id: 'dossier.numdemrsa', table: 'dossiers', column: 'numdemrsa', type: 'text', category: 'identifiant', key: true, source: 'DemandeRSA/NUMDEMRSA', label: 'Numéro de demande RSA', description: 'RSA application number (dossier key)', sources: CNAF_AND_INSTRUCTION },
+    { id: 'dossier.organisme', table: 'dossiers', column: 'organisme', type: 'code', category: 'identifiant', key: true, source: 'Organisme/FONORG', label: 'Organisme payeur', description: 'Paying body: CAF or MSA', sources: CNAF_AND_INSTRUCTION },
+    { id: 'dossier.matricule', table: 'dossiers', column: 'matricule', type: 'text', category: 'identifiant', source: 'Organisme/MATRICULE', label: 'Matricule allocataire', description: 'Allocataire number at the CAF/MSA, per organisme: CAF 7 digits (the 15-digit MATRICULE without its 8 padding zeros), MSA as sent; absent when the MATRICULE is a NIR', sources: CNAF_AND_INSTRUCTION },
+    { id: 'dossier.numeroOrganisme', table: 'dossiers', column: 'numorg', type: 'code', category: 'identifiant', source: 'Organisme/NUMORG', label: "Numéro d'organisme", description: 'Number of the CAF/MSA office', sources: CNAF_AND_INSTRUCTION },
+    { id: 'dossier.dateDemande', table: 'dossiers', column: 'date_demande', type: 'date', category: 'droit-rsa', source: 'DemandeRSA/DTDEMRSA', label: 'Date de demande', description: 'Date of the RSA application', sources: CNAF_AND_INSTRUCTION },
     { id: 'dossier.etatDroit', table: 'dossiers', column: 'etat_droit', type: 'code', category: 'droit-rsa', key: true, source: 'EtatDossierRSA/ETATDOSRSA', label: 'État du droit', description: 'State of the RSA right (ETATDOSRSA 0-6); retention anchor' },
     { id: 'dossier.motifRefus', table: 'dossiers', column: 'motif_refus', type: 'code', category: 'droit-rsa', source: 'Refus/MOTIREFURSA', label: 'Motif de refus', description: 'Reason for refusal' },
     { id: 'dossier.dateRefus', table: 'dossiers', column: 'date_refus', type: 'date', category: 'droit-rsa', source: 'Refus/DTREFURSA', label: 'Date de refus', description: 'Date of refusal' },
@@ -94,22 +101,36 @@ const CATALOGUE = [
     { id: 'adresse.codeInsee', table: 'dossiers', column: 'adresse_code_insee', type: 'code', category: 'adresse', source: 'AdresseDetailleeFrance/NUMCOM', label: 'Code commune INSEE', description: 'INSEE code of the commune' },
     { id: 'adresse.commune', table: 'dossiers', column: 'adresse_commune', type: 'text', category: 'adresse', source: 'AdresseDetailleeFrance/NOMCOM', label: 'Commune', description: 'Commune name' },
     { id: 'adresse.pays', table: 'dossiers', column: 'adresse_pays', type: 'code', category: 'adresse', source: 'TroncCommunAdresse/PAYS', label: 'Pays', description: 'Country code' },
+    // ModesContacts (VIRS0901 DonneesAdministratives: one block per foyer). The phone and e-mail leave only under the
+    // foyer's consent (a purpose field's `consent:`, src/purposes/project.ts); never logged, never in rejection rows.
+    { id: 'dossier.telephone', table: 'dossiers', column: 'telephone', type: 'text', category: 'contact', sources: INSTRUCTION, source: 'ModesContacts/NUMTEL', label: 'Téléphone', description: 'Phone number given in the RSA application; shown only where the foyer agreed to its use (AUTORUTITEL = A)' },
+    { id: 'dossier.accordTelephone', table: 'dossiers', column: 'accord_telephone', type: 'code', category: 'contact', sources: INSTRUCTION, source: 'ModesContacts/AUTORUTITEL', label: "Accord d'utilisation du téléphone", description: 'Consent to the use of the phone number: A accord, R refus, I inconnu' },
+    { id: 'dossier.email', table: 'dossiers', column: 'email', type: 'text', category: 'contact', sources: INSTRUCTION, source: 'ModesContacts/ADRELEC', label: 'Adresse électronique', description: 'E-mail address given in the RSA application; shown only where the foyer agreed to its use (AUTORUTIADRELEC = A)' },
+    { id: 'dossier.accordEmail', table: 'dossiers', column: 'accord_email', type: 'code', category: 'contact', sources: INSTRUCTION, source: 'ModesContacts/AUTORUTIADRELEC', label: "Accord d'utilisation de l'adresse électronique", description: 'Consent to the use of the e-mail address: A accord, R refus, I inconnu' },
     { id: 'adresse.horsFrance', table: 'dossiers', column: 'adresse_hors_france', type: 'text', category: 'adresse', source: 'AdresseHorsFrance/LIBLIG2ADR..LIBLIG7ADR', label: 'Adresse hors France', description: 'Address lines outside France, joined' },
   ]),
   ...d('persons', [
-    { id: 'personne.nir', table: 'persons', column: 'nir_cipher', type: 'nir', category: 'identifiant', source: 'Identification/NIR', label: 'NIR', description: 'Social security number, stored AES-256-GCM encrypted (13 digits + computed key)' },
-    { id: 'personne.qualite', table: 'persons', column: 'qualite', type: 'code', category: 'etat-civil', source: 'Identification/QUAL', label: 'Civilité', description: 'Title (MR, MME, MLE)' },
-    { id: 'personne.nom', table: 'persons', column: 'nom', type: 'text', category: 'etat-civil', source: 'Identification/NOM', label: "Nom d'usage", description: 'Surname in use' },
-    { id: 'personne.nomNaissance', table: 'persons', column: 'nom_naissance', type: 'text', category: 'etat-civil', source: 'Identification/NOMNAI', label: 'Nom de naissance', description: 'Birth surname' },
-    { id: 'personne.prenom', table: 'persons', column: 'prenom', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM', label: 'Prénom', description: 'First name' },
+    { id: 'personne.nir', table: 'persons', column: 'nir_cipher', type: 'nir', category: 'identifiant', source: 'Identification/NIR', label: 'NIR', description: 'Social security number, stored AES-256-GCM encrypted (13 digits + computed key)', sources: CNAF_AND_INSTRUCTION },
+    { id: 'personne.qualite', table: 'persons', column: 'qualite', type: 'code', category: 'etat-civil', source: 'Identification/QUAL', label: 'Civilité', description: 'Title (MR, MME, MLE)', sources: CNAF_AND_INSTRUCTION },
+    { id: 'personne.nom', table: 'persons', column: 'nom', type: 'text', category: 'etat-civil', source: 'Identification/NOM', label: "Nom d'usage", description: 'Surname in use', sources: CNAF_AND_INSTRUCTION },
+    { id: 'personne.nomNaissance', table: 'persons', column: 'nom_naissance', type: 'text', category: 'etat-civil', source: 'Identification/NOMNAI', label: 'Nom de naissance', description: 'Birth surname', sources: CNAF_AND_INSTRUCTION },
+    { id: 'personne.prenom', table: 'persons', column: 'prenom', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM', label: 'Prénom', description: 'First name', sources: CNAF_AND_INSTRUCTION },
     { id: 'personne.prenom2', table: 'persons', column: 'prenom2', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM2', label: 'Deuxième prénom', description: 'Second first name' },
     { id: 'personne.prenom3', table: 'persons', column: 'prenom3', type: 'text', category: 'etat-civil', source: 'Identification/PRENOM3', label: 'Troisième prénom', description: 'Third first name' },
-    { id: 'personne.dateNaissance', table: 'persons', column: 'date_naissance', type: 'date', category: 'etat-civil', source: 'Identification/DTNAI', label: 'Date de naissance', description: 'Birth date' },
-    { id: 'personne.sexe', table: 'persons', column: 'sexe', type: 'code', category: 'etat-civil', source: 'Identification/SEXE', label: 'Sexe', description: 'Sex (1 man, 2 woman)' },
+    { id: 'personne.dateNaissance', table: 'persons', column: 'date_naissance', type: 'date', category: 'etat-civil', source: 'Identification/DTNAI', label: 'Date de naissance', description: 'Birth date', sources: CNAF_AND_INSTRUCTION },
+    { id: 'personne.sexe', table: 'persons', column: 'sexe', type: 'code', category: 'etat-civil', source: 'Identification/SEXE', label: 'Sexe', description: 'Sex (1 man, 2 woman)', sources: CNAF_AND_INSTRUCTION },
+    // SuiviAppuiOrientation and the socio-professional data (DSP) of the instruction flow. DIFSOC and DIFDISP (social
+    // and availability difficulties: health, disability, hospitalisation codes) are Art. 9 data and have no field.
+    { id: 'personne.dspStatut', table: 'persons', column: 'dsp_statut', type: 'code', category: 'emploi', sources: INSTRUCTION, source: 'SuiviAppuiOrientation/SITPERSSOCPRO', label: 'Recueil des données socio-professionnelles', description: 'State of the socio-professional data collection: AF to do, EF done, RE refused' },
+    { id: 'personne.dspDate', table: 'persons', column: 'dsp_date', type: 'date', category: 'emploi', sources: INSTRUCTION, source: 'SuiviAppuiOrientation/DTENRSOCPRO', label: 'Date du recueil socio-professionnel', description: 'When the socio-professional data were recorded' },
+    { id: 'personne.niveauEtude', table: 'persons', column: 'niveau_etude', type: 'code', category: 'emploi', sources: INSTRUCTION, source: 'DonneesSocioProfessionnelles/NiveauEtude/NIVETU', label: "Niveau d'étude", description: 'Education level (NIVETU 1201-1207)' },
+    { id: 'personne.inscriptionDemandeurEmploi', table: 'persons', column: 'inscription_demandeur_emploi', type: 'code', category: 'emploi', sources: INSTRUCTION, source: 'DonneesSocioProfessionnelles/SituationProfessionnelle/INSCDEMEMPLOI', label: "Ancienneté d'inscription comme demandeur d'emploi", description: 'How long registered as a job seeker (INSCDEMEMPLOI 4301-4304)' },
+    { id: 'personne.permisB', table: 'persons', column: 'permis_b', type: 'boolean', category: 'emploi', sources: INSTRUCTION, source: 'DonneesSocioProfessionnelles/Mobilite/CommunMobilite/TOPPERMICONDUB', label: 'Permis B', description: 'Holds a car driving licence' },
+    { id: 'personne.moyenTransport', table: 'persons', column: 'moyen_transport', type: 'boolean', category: 'emploi', sources: INSTRUCTION, source: 'DonneesSocioProfessionnelles/Mobilite/CommunMobilite/TOPMOYLOCO', label: 'Moyen de locomotion', description: 'Has a means of transport' },
     { id: 'personne.communeNaissance', table: 'persons', column: 'commune_naissance', type: 'text', category: 'etat-civil', source: 'Identification/NOMCOMNAI', label: 'Commune de naissance', description: 'Birth commune' },
   ]),
   ...d('dossier_members', [
-    { id: 'personne.role', table: 'dossier_members', column: 'role', type: 'code', category: 'situation-familiale', key: true, source: 'Prestations[NATPREST=RSA]/ROLEPERS', label: 'Rôle dans le dossier', description: 'Role in the RSA dossier (DEM, CJT, ENF, AUT, RDO); matching key for orientations' },
+    { id: 'personne.role', table: 'dossier_members', column: 'role', type: 'code', category: 'situation-familiale', key: true, source: 'Prestations[NATPREST=RSA]/ROLEPERS', label: 'Rôle dans le dossier', description: 'Role in the RSA dossier (DEM, CJT, ENF, AUT, RDO); matching key for orientations', sources: CNAF_AND_INSTRUCTION },
     { id: 'personne.responsableDossier', table: 'dossier_members', column: 'responsable_dossier', type: 'boolean', category: 'situation-familiale', source: 'DossierCAF/TOPRESPDOS', label: 'Responsable du dossier', description: 'Holder of the dossier' },
     { id: 'personne.aCharge', table: 'dossier_members', column: 'a_charge', type: 'boolean', category: 'situation-familiale', source: 'Prestations[NATPREST=RSA]/TOPCHAPERS', label: 'Personne à charge', description: 'Dependant for the RSA' },
     { id: 'personne.soumisDroitsDevoirs', table: 'dossier_members', column: 'soumis_droits_devoirs', type: 'boolean', category: 'droits-devoirs', source: 'MontantCalculDroitRSAPersonne/TOPPERSDRODEVORSA', label: 'Soumis aux droits et devoirs', description: 'Person subject to rights and duties' },

@@ -16,13 +16,25 @@ export interface ProjectOptions {
 export function project(record: CanonicalRecord, purpose: Pick<Purpose, 'fields'>, options: ProjectOptions = {}): Projected {
   const out: Projected = {}
   for (const { name, field, assignable } of outputsOf(purpose.fields)) {
-    const value = Object.prototype.hasOwnProperty.call(record, field.field) ? record[field.field] : undefined
+    const value = Object.prototype.hasOwnProperty.call(record, field.field) && consentGiven(record, field) ? record[field.field] : undefined
     const projected = transformValue(value, field, options)
     if (assignable) out[name] = projected
     // An own data property whatever the name (`out[name] = ...` with `__proto__` would set the prototype instead).
     else Object.defineProperty(out, name, { value: projected, enumerable: true, writable: true, configurable: true })
   }
   return out
+}
+
+/**
+ * Whether a consent-conditioned field may leave for this record: its consent field holds exactly the declared
+ * value. Absent, unknown or refused consent (no value, `I`, `R`) keeps the field in: it leaves as null. A field
+ * without `consent` always may.
+ */
+export function consentGiven(record: CanonicalRecord, field: Pick<PurposeField, 'consent'>): boolean {
+  const consent = field.consent
+  if (consent === undefined) return true
+  const value = Object.prototype.hasOwnProperty.call(record, consent.field) ? record[consent.field] : undefined
+  return typeof value === 'string' && value === consent.given
 }
 
 interface Output {

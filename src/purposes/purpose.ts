@@ -22,6 +22,12 @@ export const PurposeFieldSchema = z
     transform: z.enum(TRANSFORMS).default('keep'),
     /** For `truncate`: how many characters are kept. For `age-band`: band width in years. */
     length: z.number().int().min(1).optional(),
+    /**
+     * A consent-conditioned field: it leaves only for a record whose consent field (another canonical field the
+     * purpose declares) holds `given`, e.g. `{ field: dossier.accordTelephone, given: A }`; otherwise it leaves as
+     * null, whatever is stored (src/purposes/project.ts).
+     */
+    consent: z.object({ field: z.string().min(1), given: z.string().min(1) }).strict().optional(),
   })
   .refine((f) => f.transform !== 'truncate' || f.length !== undefined, { message: 'truncate needs a length' })
 

@@ -170,7 +170,11 @@ export function buildRegister(input: RegisterInput): Register {
           flows: f.sources.filter((s) => p.source_flows.includes(s)),
           exposedAs: declared.transform === 'omit' ? null : exposedName(declared),
           transform: declared.transform,
-          transformLabel: transformLabel(declared.transform, declared.length),
+          transformLabel:
+            transformLabel(declared.transform, declared.length) +
+            (declared.consent
+              ? ` ; communiqué seulement avec l'accord de la personne (${byId.get(declared.consent.field)?.label ?? declared.consent.field} = ${declared.consent.given}), sinon vide`
+              : ''),
         },
       ]
     })

@@ -43,6 +43,7 @@ export const CATEGORY_LABELS: Record<FieldCategory, string> = {
   'droits-devoirs': 'Droits et devoirs',
   financier: 'Données financières',
   emploi: 'Emploi et insertion professionnelle',
+  contact: 'Coordonnées (téléphone, adresse électronique), selon l’accord de la personne',
   sante: 'Santé (catégorie particulière, art. 9 RGPD)',
 }
 
@@ -55,6 +56,7 @@ export const CATEGORY_ORDER: readonly FieldCategory[] = [
   'droit-rsa',
   'droits-devoirs',
   'emploi',
+  'contact',
   'financier',
   'sante',
 ]

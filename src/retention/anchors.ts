@@ -74,7 +74,8 @@ export interface DossierRowFacts {
 /**
  * A dossier's clocks. The end of the right is the closure date when the right is closed, the refusal date when it
  * was refused (the transmission day when the date is missing), otherwise the day the organisme stopped transmitting
- * the dossier; an open, still transmitted right has no end yet.
+ * the dossier; an open, still transmitted right has no end yet. An application only the instruction flow has sent
+ * (no state of the right yet) counts from its transmission.
  */
 export function dossierAnchorFacts(row: DossierRowFacts): AnchorFacts {
   const transmission = parisDay(row.transmittedAt)
@@ -82,6 +83,9 @@ export function dossierAnchorFacts(row: DossierRowFacts): AnchorFacts {
   if (row.etatDroit !== null && CLOSED_STATES.includes(row.etatDroit as EtatDossierRsa)) endOfRight = row.dateCloture ?? transmission
   else if (row.etatDroit !== null && REFUSED_STATES.includes(row.etatDroit as EtatDossierRsa)) endOfRight = row.dateRefus ?? transmission
   else if (row.transmissionState === 'not_transmitted') endOfRight = row.notTransmittedSince ?? transmission
+  // An application the beneficiary flow has never listed (instruction flow only: no state of the right): its
+  // clock runs from the application's transmission, as R. 262-106 CASF (2009) ran it from the @RSA collection.
+  else if (row.etatDroit === null) endOfRight = transmission
   return {
     transmission,
     endOfRight,
@@ -103,6 +107,7 @@ export function dossierAnchorSql(anchor: Anchor): string {
         when d.etat_droit in (${sqlCodes(CLOSED_STATES)}) then coalesce(d.date_cloture, ${transmission})
         when d.etat_droit in (${sqlCodes(REFUSED_STATES)}) then coalesce(d.date_refus, ${transmission})
         when d.transmission_state = 'not_transmitted' then coalesce(d.not_transmitted_since, ${transmission})
+        when d.etat_droit is null then ${transmission}
       end)`
     case 'last_activity':
       return `greatest(${day('d.created_at')}, ${day('(select max(sc.transmitted_at) from state_changes sc where sc.dossier_id = d.id)')})`

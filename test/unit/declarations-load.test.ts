@@ -21,7 +21,7 @@ function problemsOf(dirs: { flowsDir: string; mappingsDir: string }): string[] {
 describe('loadDeclarations', () => {
   it('returns flows, purposes, retention policies, statistics sections and the stored-field set of the shipped declarations', () => {
     const d = loadDeclarations(SHIPPED)
-    expect([...d.flows.keys()].sort()).toEqual(['caf-beneficiaires', 'france-travail', 'france-travail-mensuel', 'france-travail-spie', 'france-travail-spie-actions', 'msa-beneficiaires', 'orientations'])
+    expect([...d.flows.keys()].sort()).toEqual(['caf-beneficiaires', 'caf-instruction', 'france-travail', 'france-travail-mensuel', 'france-travail-spie', 'france-travail-spie-actions', 'msa-beneficiaires', 'msa-instruction', 'orientations'])
     expect(d.purposes.has('orientation')).toBe(true)
     expect(d.retentionPolicies.get('rsa-beneficiaires')?.appliesTo).toBe('flow-data')
     expect(d.statistics.get('statistiques')?.recipients.length).toBeGreaterThan(0)

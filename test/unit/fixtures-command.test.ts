@@ -39,13 +39,15 @@ describe('generateFixture', () => {
       added: 2,
       departement: '34',
     })
-    expect(result.fileName).toBe('MSA034.RSABEI.20261102.xml')
+    // The MSA's own names and identifiers: MSABEI, 10-character NUMDEMRSA, every NIR with its key.
+    expect(result.fileName).toBe('MSA034.MSABEI.20261102.xml')
     const indices = dailySelection(3, '2026-11-02', 1000, 15, 2)
     expect(indices).toHaveLength(17)
     expect(indices.slice(15)).toEqual([1000, 1001])
     const xml = (await readFile(result.path)).toString('latin1')
     const numdem = [...xml.matchAll(/<NUMDEMRSA>(\d+)<\/NUMDEMRSA>/g)].map((m) => m[1])
-    expect(numdem).toEqual(indices.map((i) => foyer(3, i, { organisme: 'MSA', departement: '34' }).numdemrsa))
+    expect(numdem).toEqual(indices.map((i) => foyer(3, i, { organisme: 'MSA', departement: '34' }).numdemrsa.slice(1)))
+    expect([...xml.matchAll(/<NIR>(\d+)<\/NIR>/g)].every((m) => m[1]!.length === 15)).toBe(true)
     expect(dailySelection(3, '2026-11-03', 1000, 15, 0)).not.toEqual(indices.slice(0, 15))
   })
 

@@ -122,7 +122,7 @@ describe('loadPurposes', () => {
     )
     expect(problemsOf({ 'p.yaml': text })).toEqual([
       expect.stringMatching(/^mappings\/p\.yaml: erasble: unknown key, did you mean "erasable"\? \(known: title, title_en, /),
-      'mappings/p.yaml: fields[10] (personne.nom).tranform: unknown key, did you mean "transform"? (known: field, as, transform, length)',
+      'mappings/p.yaml: fields[10] (personne.nom).tranform: unknown key, did you mean "transform"? (known: field, as, transform, length, consent)',
     ])
   })
 

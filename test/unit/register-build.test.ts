@@ -119,7 +119,7 @@ describe('the register of the shipped configuration', () => {
 
   it('maps which flow feeds which field for which purpose, and lists what is never stored', () => {
     const row = register.dataMap.rows.find((r) => r.id === 'personne.dateNaissance')!
-    expect(row).toMatchObject({ flows: ['caf-beneficiaires', 'msa-beneficiaires'], stored: true, cells: { orientation: 'année', statistiques: 'année', instruction: '✓', 'accompagnement-rsa': '✓' } })
+    expect(row).toMatchObject({ flows: ['caf-beneficiaires', 'msa-beneficiaires', 'caf-instruction', 'msa-instruction'], stored: true, cells: { orientation: 'année', statistiques: 'année', instruction: '✓', 'accompagnement-rsa': '✓' } })
     expect(register.dataMap.rows.find((r) => r.id === 'franceTravail.adresse')).toMatchObject({ flows: ['france-travail'], stored: false })
     expect(register.neverStored.map((f) => f.id)).toEqual(['adresse.horsFrance', 'personne.prenom3', 'franceTravail.codeInsee', 'franceTravail.localite', 'franceTravail.adresse', 'franceTravail.difficulteSante'])
     expect(outputs.md).toMatch(/\| Adresse France Travail \| `franceTravail\.adresse` \| adresse \| `france-travail` \| \*\*non\*\* \| — \| — \| — \| — \|/)

@@ -94,7 +94,12 @@ describe('anchors', () => {
   })
 
   it('end_of_right: none while the right is open and transmitted', () => {
-    for (const etat of ['0', '2', '3', '4', null]) expect(dossierAnchorFacts(dossier({ etatDroit: etat })).endOfRight).toBeNull()
+    for (const etat of ['0', '2', '3', '4']) expect(dossierAnchorFacts(dossier({ etatDroit: etat })).endOfRight).toBeNull()
+  })
+
+  it('end_of_right: an application only the instruction flow sent (no state of the right) counts from its transmission', () => {
+    const facts = dossierAnchorFacts(dossier({ etatDroit: null, transmittedAt: new Date('2026-01-14T23:30:00Z') }))
+    expect(facts.endOfRight).toBe('2026-01-15')
   })
 
   it('end_of_right: closure date when closed, refusal date when refused, the transmission day when the date is missing', () => {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
+import type { CnafFileReport } from '../../fixtures/cnaf/write-cnaf-file.ts'
 import {
   FIXTURE_DEFECTS,
   FIXTURE_FLOWS,
@@ -95,7 +96,14 @@ function summary(result: FixtureResult, seconds: number): Record<string, unknown
     const r = result.report
     return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.foyers, records: r.rows, seconds: round(seconds), defects: r.defects }
   }
-  const r = result.report
+  if (result.flow === 'caf-instruction' || result.flow === 'msa-instruction') {
+    const r = result.report
+    // Consents as counts only: which record got which consent is no business of the output.
+    const consents = { A: 0, R: 0, I: 0, none: 0 }
+    for (const c of r.contacts) consents[c?.telephone ?? 'none']++
+    return { flow: result.flow, path: result.path, bytes: r.bytes, foyers: r.applications, records: r.applications, persons: r.persons, phoneConsents: consents, seconds: round(seconds), defects: {} }
+  }
+  const r = result.report as CnafFileReport
   return {
     flow: result.flow,
     path: result.path,
@@ -113,6 +121,10 @@ function describe(result: FixtureResult, seconds: number): string {
   const s = summary(result, seconds)
   const mb = (result.bytes / 1e6).toFixed(1)
   const lines = [`wrote ${result.path}`]
+  if (result.flow === 'caf-instruction' || result.flow === 'msa-instruction') {
+    lines.push(`  ${mb} MB, ${String(s.records)} applications, ${String(s.persons)} persons, phone consents ${JSON.stringify(s.phoneConsents)}, ${round(seconds)} s`)
+    return `${lines.join('\n')}\n`
+  }
   if (result.flow === 'france-travail' || result.flow === 'france-travail-mensuel') {
     lines.push(`  ${mb} MB, ${String(s.records)} records from ${String(s.foyers)} foyers, ${round(seconds)} s`)
   } else if (result.flow === 'france-travail-spie') {
@@ -125,7 +137,7 @@ function describe(result: FixtureResult, seconds: number): string {
         `trailer count ${s.declaredCount === null ? 'cut off' : String(s.declaredCount)}, ${round(seconds)} s`,
     )
   }
-  for (const [defect, hits] of Object.entries(result.report.defects)) {
+  for (const [defect, hits] of Object.entries((result.report as { defects: object }).defects)) {
     lines.push(`  defect ${defect}: ${describeHits(hits)}`)
   }
   return `${lines.join('\n')}\n`

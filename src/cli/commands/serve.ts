@@ -64,7 +64,7 @@ export function register(program: Command): void {
           const { ensureDemoAccounts } = await import('../../demo/demo-accounts.ts')
           await ensureDemoAccounts(ctx.db)
           const jobs = gatewayJobs(ctx, declarations, ctx.config.schedules, env)
-          const order = ['ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:france-travail-mensuel', 'ingest:france-travail-spie', 'ingest:france-travail-spie-actions', 'ingest:orientations', 'retention']
+          const order = ['ingest:caf-instruction', 'ingest:caf-beneficiaires', 'ingest:msa-beneficiaires', 'ingest:france-travail', 'ingest:france-travail-mensuel', 'ingest:france-travail-spie', 'ingest:france-travail-spie-actions', 'ingest:orientations', 'retention']
           const report = (name: string, result: { outcome: string; counts: object; error?: string | undefined }) =>
             process.stdout.write(`  ${result.outcome.padEnd(9)} ${name}  ${JSON.stringify(result.counts)}${result.error ? `  ${result.error}` : ''}\n`)
           for (const name of order) {

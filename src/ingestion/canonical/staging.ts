@@ -1,7 +1,7 @@
 import type { Keys } from '../../crypto/keys.ts'
 import { encryptNir } from '../../crypto/nir-cipher.ts'
 import { encodeCopy, type EncodedCopy, type Queryable } from '../../db/db.ts'
-import { CANONICAL_FIELDS, type CanonicalField, type FieldType } from '../../model/fields.ts'
+import { BENEFICIARY_FLOWS, CANONICAL_FIELDS, type CanonicalField, type FieldType } from '../../model/fields.ts'
 import type { Breathe } from '../breather.ts'
 import type { MappedFoyer, MappedRegistration } from './map-records.ts'
 
@@ -16,7 +16,7 @@ import type { MappedFoyer, MappedRegistration } from './map-records.ts'
  */
 type CanonicalTable = CanonicalField['table']
 
-const SQL_TYPES: Record<FieldType, string> = {
+export const SQL_TYPES: Record<FieldType, string> = {
   text: 'text',
   code: 'text',
   date: 'date',
@@ -26,7 +26,11 @@ const SQL_TYPES: Record<FieldType, string> = {
   nir: 'bytea',
 }
 
-/** Catalogue fields of a table that are not structural keys of the staging rows. */
+/**
+ * Catalogue fields of a table that a beneficiary record (VRSB0801, a whole foyer snapshot) writes, structural keys
+ * of the staging rows excepted. Fields only another flow sends (the instruction flow's contacts and DSP) are not
+ * written, so a beneficiary file never clears them.
+ */
 function fieldsOf(table: CanonicalTable): CanonicalField[] {
   const structural: Record<CanonicalTable, string[]> = {
     dossiers: ['organisme', 'numdemrsa'],
@@ -34,7 +38,9 @@ function fieldsOf(table: CanonicalTable): CanonicalField[] {
     dossier_members: [],
     france_travail_registrations: [],
   }
-  return CANONICAL_FIELDS.filter((f) => f.table === table && !structural[table].includes(f.column))
+  return CANONICAL_FIELDS.filter(
+    (f) => f.table === table && !structural[table].includes(f.column) && (table === 'france_travail_registrations' || f.sources.some((s) => BENEFICIARY_FLOWS.includes(s))),
+  )
 }
 
 const DOSSIER_FIELDS = fieldsOf('dossiers')
@@ -57,7 +63,8 @@ export async function createStagingTables(tx: Queryable): Promise<void> {
 /** Which canonical fields are stored: the union of the purposes' fields and the key fields. */
 export type StoredFields = ReadonlySet<string>
 
-function masked(fields: CanonicalField[], stored: StoredFields, values: Record<string, unknown>, keys: Keys): unknown[] {
+/** The values of `fields` as stored: NULL for a field no purpose stores (and not a key), the NIR encrypted. */
+export function masked(fields: readonly CanonicalField[], stored: StoredFields, values: Record<string, unknown>, keys: Keys): unknown[] {
   return fields.map((f) => {
     if (!stored.has(f.id) && !f.key) return null
     const value = values[f.id]

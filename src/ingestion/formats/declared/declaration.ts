@@ -126,17 +126,19 @@ export interface CommonDeclaration {
 }
 
 /** Cross-checks of a declaration: names unique and known, canonical ids the target takes, patterns that compile. */
-export function checkCommon(d: CommonDeclaration, ctx: z.RefinementCtx): void {
+export function checkCommon(d: CommonDeclaration, ctx: z.RefinementCtx, memberFields: CommonDeclaration['fields'] = []): void {
   const names = new Set<string>()
-  for (const [i, f] of d.fields.entries()) {
-    if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `field "${f.name}" is declared twice` })
+  const all = [...d.fields.map((f, i) => ({ f, at: ['fields', i] })), ...memberFields.map((f, i) => ({ f, at: ['members', 'fields', i] }))]
+  for (const { f, at } of all) {
+    if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: [...at, 'name'], message: `field "${f.name}" is declared twice` })
     names.add(f.name)
-    if (f.invalid === 'warn' && f.required) ctx.addIssue({ code: 'custom', path: ['fields', i, 'invalid'], message: `field "${f.name}" is required: a value breaking its rules cannot be a warning (remove invalid: warn or required)` })
+    const i = at.at(-1) as number
+    if (f.invalid === 'warn' && f.required) ctx.addIssue({ code: 'custom', path: [...at, 'invalid'], message: `field "${f.name}" is required: a value breaking its rules cannot be a warning (remove invalid: warn or required)` })
     for (const p of f.format ?? []) {
       try {
         compileDatePattern(p)
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['fields', i, 'format'], message: (error as Error).message })
+        ctx.addIssue({ code: 'custom', path: [...at.slice(0, -1), i, 'format'], message: (error as Error).message })
       }
     }
   }
@@ -147,5 +149,5 @@ export function checkCommon(d: CommonDeclaration, ctx: z.RefinementCtx): void {
   }
   const target = TARGETS[d.target]
   const constants: Record<string, string>[] = d.kinds ? d.kinds.map((k) => ({ ...d.values, ...k.values })) : [d.values]
-  for (const problem of target.check({ fields: d.fields, constants })) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message })
+  for (const problem of target.check({ fields: d.fields, memberFields, constants })) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message })
 }

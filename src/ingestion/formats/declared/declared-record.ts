@@ -14,6 +14,8 @@ export interface DeclaredRecord {
   /** 1-based line where the record starts. */
   line: number
   values: CanonicalValues
+  /** One set of values per member (xml-records `members`: a foyer's persons), in file order. */
+  members?: CanonicalValues[]
 }
 
 export interface CompiledField {

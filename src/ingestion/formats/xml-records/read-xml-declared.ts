@@ -61,7 +61,12 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   const rules = new RecordRules(declaration)
   const constants = constantsFor(declaration, options.kind)
   const paths = declaration.fields.map((f) => f.path.split('/'))
-  const knownNames = new Set<string>([declaration.record, ...(declaration.root ? [declaration.root] : []), ...paths.flat()])
+  const members = declaration.members
+  const memberRules = members ? new RecordRules({ ...declaration, fields: members.fields, checks: [] }) : undefined
+  const memberPaths = members ? members.fields.map((f) => f.path.split('/')) : []
+  const knownNames = new Set<string>([declaration.record, ...(declaration.root ? [declaration.root] : []), ...paths.flat(), ...memberPaths.flat()])
+  if (members) knownNames.add(members.element)
+  if (declaration.header?.nature) for (const step of declaration.header.nature.path.split('/')) knownNames.add(step)
   if (declaration.header) knownNames.add(declaration.header.element)
   if (declaration.trailer) knownNames.add(declaration.trailer.element)
   const check = { knownNames, limits: { maxAttributes: limits.maxAttributes, maxDepth: limits.maxDepth, maxTextChars: limits.maxTextChars } }
@@ -133,6 +138,21 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
 
   /** A header value other than declared is `bad_header`; a trailer's is `wrong_schema`. */
   const checkEnvelope = (tree: XmlTree | string | undefined, env: NonNullable<XmlRecordsDeclaration['header']>, rule: 'bad_header' | 'wrong_schema') => {
+    if (env.nature) {
+      // The nature first: an instruction header is not "missing DTREF", it is on the wrong flow.
+      const { path: naturePath, accepts, names } = env.nature
+      const value = valueAt(tree, naturePath.split('/'))?.trim()
+      if (value !== undefined && !accepts.includes(value)) {
+        const known = Object.prototype.hasOwnProperty.call(names, value)
+        const what = known ? `${names[value]} flow (${naturePath}=${value})` : `an unknown ${naturePath}`
+        const flowNature = accepts.map((a) => names[a] ?? a).join(' or ')
+        throw new FileRejection(
+          'wrong_flow_nature',
+          `${where}: <${env.element}> ${naturePath}: ${what} on ${/^[aeiou]/.test(flowNature) ? 'an' : 'a'} ${flowNature} flow (it takes ${naturePath}=${accepts.join(' or ')}) (rule wrong_flow_nature)`,
+          { line: 1 },
+        )
+      }
+    }
     for (const [p, expected] of Object.entries(env.equals)) {
       if (valueAt(tree, p.split('/')) !== expected) {
         throw new FileRejection(rule, `${where}: <${env.element}> ${p} is not "${expected}", the value the flow expects (rule ${rule})`)
@@ -172,12 +192,34 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   const onRecord = (text: string, at: number) => {
     const tree = parseElement(text, at, `<${declaration.record}> ${recordIndex + 1}`)
     const raw = paths.map((p) => valueAt(tree, p))
-    batch.push(rules.build(raw, { recordIndex, line: at }, constants))
+    const built = rules.build(raw, { recordIndex, line: at }, constants)
+    batch.push(members && memberRules && built.ok ? withMembers(built.value, tree, members, memberRules) : built)
     recordIndex++
     if (batch.length >= batchSize) {
       out.push(batch)
       batch = []
     }
+  }
+
+  /** The record with its members' values, or its rejection naming the first broken member fields. */
+  const withMembers = (record: DeclaredRecord, tree: XmlTree | string | undefined, m: NonNullable<XmlRecordsDeclaration['members']>, memberRules: RecordRules): ParsedRecord<DeclaredRecord> => {
+    const node = typeof tree === 'object' ? tree[m.element] : undefined
+    const occurrences = (Array.isArray(node) ? node : node === undefined ? [] : [node]) as (XmlTree | string | undefined)[]
+    const at = { recordIndex: record.recordIndex, line: record.line }
+    if (occurrences.length < m.min) return { ok: false, ...at, key: undefined, issues: [{ field: m.element, rule: 'members_missing' }] }
+    const values = []
+    let issues: { field: string; rule: string }[] | undefined
+    for (const [i, occurrence] of occurrences.entries()) {
+      const built = memberRules.build(
+        memberPaths.map((p) => valueAt(occurrence, p)),
+        at,
+        {},
+      )
+      if (built.ok) values.push({ ...built.value.values })
+      else for (const issue of built.issues) (issues ??= []).push({ field: `${m.element}[${i}].${issue.field}`, rule: issue.rule })
+    }
+    if (issues) return { ok: false, ...at, key: undefined, issues }
+    return { ok: true, value: { ...record, members: values } }
   }
 
   const tooLarge = (what: string) =>

@@ -9,6 +9,8 @@ import type { DeclaredRecord } from '../declared-record.ts'
  */
 export interface TargetCheckInput {
   fields: readonly { name: string; field?: string | undefined; type: string; required?: boolean | undefined; codes?: readonly string[] | undefined }[]
+  /** Fields read once per member (xml-records `members`), if the format has members. */
+  memberFields?: readonly { name: string; field?: string | undefined; type: string; required?: boolean | undefined; codes?: readonly string[] | undefined }[]
   /** Constant values of the flow, once per kind (or once when the flow has no kinds). */
   constants: readonly Record<string, string>[]
 }
