@@ -51,6 +51,8 @@ describe('the shipped purposes', () => {
       'franceTravail.codeInsee',
       'franceTravail.localite',
       'franceTravail.adresse',
+      // Art. 9 (health): SPIE's dif_sante is read and dropped; no shipped purpose declares it (mappings/*.yaml say why).
+      'franceTravail.difficulteSante',
     ])
   })
 
