@@ -20,12 +20,12 @@ export type FieldCategory =
   | 'emploi'
   | 'sante'
 
-export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail'
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'france-travail' | 'france-travail-api'
 
 /** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
 export interface FieldDefinition<Id extends string = string> {
   id: Id
-  table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations'
+  table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations' | 'france_travail_orientations'
   column: string
   type: FieldType
   category: FieldCategory
@@ -39,11 +39,13 @@ export interface FieldDefinition<Id extends string = string> {
 
 const CNAF: readonly SourceFlow[] = ['caf-beneficiaires', 'msa-beneficiaires']
 const FT: readonly SourceFlow[] = ['france-travail']
+const FT_API: readonly SourceFlow[] = ['france-travail-api']
 
 type Def<Id extends string> = Omit<FieldDefinition<Id>, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
 
 function d<const Id extends string>(table: FieldDefinition['table'], defs: readonly Def<Id>[]): FieldDefinition<Id>[] {
-  return defs.map((def) => ({ key: false, sources: table === 'france_travail_registrations' ? FT : CNAF, ...def, table }))
+  const sources = table === 'france_travail_registrations' ? FT : table === 'france_travail_orientations' ? FT_API : CNAF
+  return defs.map((def) => ({ key: false, sources, ...def, table }))
 }
 
 const CATALOGUE = [
@@ -117,6 +119,18 @@ const CATALOGUE = [
     { id: 'franceTravail.localite', table: 'france_travail_registrations', column: 'localite', type: 'text', category: 'adresse', source: 'localite', label: 'Localité', description: 'Locality known to France Travail' },
     { id: 'franceTravail.adresse', table: 'france_travail_registrations', column: 'adresse', type: 'text', category: 'adresse', source: 'adresse', label: 'Adresse France Travail', description: 'Address known to France Travail' },
     { id: 'franceTravail.agence', table: 'france_travail_registrations', column: 'ale', type: 'code', category: 'emploi', source: 'ale', label: 'Agence locale', description: 'France Travail local agency (ALE)' },
+  ]),
+  // France Travail's own orientation of a linked person, read through the partner API (orientationusager
+  // lectureOrientation, flow france-travail-api): validated, kept with its provenance (call id, read time), replaced at
+  // each read, deleted 5 months after the last read (flows/retention/france-travail-api.yaml).
+  ...d('france_travail_orientations', [
+    { id: 'franceTravail.orientationParcours', table: 'france_travail_orientations', column: 'parcours', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/parcours', label: 'Parcours France Travail', description: "France Travail's current parcours for the person: PED (emploi), PSP (social), PSO (socio-professionnel)" },
+    { id: 'franceTravail.orientationOrganisme', table: 'france_travail_orientations', column: 'organisme', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/organisme', label: "Organisme de l'orientation", description: 'Code of the body that holds the orientation (FT, CD, ...)' },
+    { id: 'franceTravail.orientationStatut', table: 'france_travail_orientations', column: 'statut', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/statut', label: "Statut de l'orientation", description: 'Status of the orientation at France Travail' },
+    { id: 'franceTravail.orientationEtat', table: 'france_travail_orientations', column: 'etat', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/etat', label: "État de l'orientation", description: 'State of the orientation at France Travail' },
+    { id: 'franceTravail.orientationOrigine', table: 'france_travail_orientations', column: 'origine', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/origine', label: "Origine de l'orientation", description: 'What started the orientation (INSCRIPTION_AUTO_CAF, ...)' },
+    { id: 'franceTravail.orientationDateEntree', table: 'france_travail_orientations', column: 'date_entree_parcours', type: 'date', category: 'droits-devoirs', source: 'lectureOrientation/date_entree_parcours (date_creation)', label: 'Entrée dans le parcours', description: 'Date the person entered the parcours (date_creation when absent)' },
+    { id: 'franceTravail.orientationDateModification', table: 'france_travail_orientations', column: 'date_modification', type: 'date', category: 'droits-devoirs', source: 'lectureOrientation/date_modification', label: "Modification de l'orientation", description: 'Last change of the orientation at France Travail' },
   ]),
 ]
 

@@ -74,7 +74,7 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
   let tokenRenewed = false
   for (let attempt = 1; attempt <= source.max_attempts; attempt++) {
     if (signal?.aborted) throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
-    await deps.limiter.acquire(signal).catch(() => {
+    const release = await deps.limiter.acquire(signal).catch(() => {
       throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
     })
     let token: string
@@ -113,6 +113,8 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       })
+      // An answer came back: the receiver has seen the request (the limiter dates its second from now at the latest).
+      release()
       outcome = outcomeOf(response.status)
       if (response.status === 429) retryAfterMs = retryAfter(response.headers.get('retry-after'))
       if (!retryable(response.status) && response.status !== 401) {
