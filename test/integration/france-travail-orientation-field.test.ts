@@ -9,6 +9,8 @@ import { linkFranceTravailIdentifier } from '../../src/exchange/france-travail-a
 import { QuotaLimiter } from '../../src/exchange/france-travail-api/quota-limiter.ts'
 import { readFranceTravailOrientations } from '../../src/exchange/france-travail-api/read-orientations.ts'
 import { CANONICAL_FIELDS } from '../../src/model/fields.ts'
+import { buildAccessExport } from '../../src/rights/access-export.ts'
+import type { RightsRequest } from '../../src/rights/rights-request.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import type { Purpose } from '../../src/purposes/purpose.ts'
 import { storedFieldIds } from '../../src/purposes/stored-fields.ts'
@@ -175,6 +177,25 @@ describe.skipIf(postgresUnavailable())('France Travail orientation as a catalogu
     expect(purposes.get('instruction')!.fields.some((f) => f.field.startsWith('franceTravail.orientation'))).toBe(false)
     expect(body).not.toContain('PSO')
     expect(body).not.toContain('VALIDE')
+  })
+
+  it("is in the person's access export with its source (the API flow, the read time), and in the declaring purpose's view only", async () => {
+    const request = { id: 1, type: 'access', purpose: null, fields: [], matchKey: persons[0]!.matchKey, nirIndex: null, subject: 'p_test', matchedBy: 'nir', receivedOn: '2026-06-15', dueOn: '2026-07-15', extendedDueOn: null, extensionReason: null, state: 'open' } as unknown as RightsRequest
+    const out = await buildAccessExport(t.db, keys, purposes, request, new Date())
+    responses.push(JSON.stringify(out))
+    const item = out.data.find((d) => d.kind === 'orientation-france-travail')
+    expect(item?.fields.map((f) => f.id).sort()).toEqual([
+      'franceTravail.orientationDateEntree',
+      'franceTravail.orientationDateModification',
+      'franceTravail.orientationOrganisme',
+      'franceTravail.orientationParcours',
+      'franceTravail.orientationStatut',
+    ])
+    expect(item?.source.flowId).toBe('france-travail-api')
+    expect(item?.source.transmittedAt).not.toBeNull()
+    const names = (purposeId: string) => out.purposes.find((p) => p.id === purposeId)?.records.flatMap((r) => r.fields.map((f) => f.name)) ?? []
+    expect(names('accompagnement-rsa')).toContain('parcoursFranceTravail')
+    expect(names('instruction')).not.toContain('parcoursFranceTravail')
   })
 
   it('leaves the sentinel values nowhere: stored rows, rejections, audit events, logs, API answers', async () => {
