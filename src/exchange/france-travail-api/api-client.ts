@@ -81,6 +81,7 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
     try {
       token = await deps.tokens.get(signal)
     } catch {
+      release() // nothing was sent to the API
       if (signal?.aborted) throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
       // The token endpoint failed (unreachable, timeout, refused): an attempt like any other, retried with backoff.
       lastOutcome = 'token'
@@ -130,6 +131,8 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
       }
       outcome = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network'
     } finally {
+      // Answered, failed or given up: the place is dated now at the latest (release is idempotent in effect).
+      release()
       apiMetrics.inFlight.dec({ flow: flowId })
       apiMetrics.callSeconds.observe({ flow: flowId, endpoint }, (performance.now() - started) / 1000)
     }

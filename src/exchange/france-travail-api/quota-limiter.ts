@@ -8,13 +8,13 @@ export type ReleaseSlot = () => void
  * jitter between here and there.
  *
  * The guarantee: each call holds a place in a ring of the last `perSecond` calls, dated by when the receiver had
- * surely seen it: when its answer came back (`release`), or its start plus `guardMs` (100 ms) if that is earlier or it
- * never came back. A call starts only once the call `perSecond` places before it is dated at least 1000 ms earlier.
- * A request arrives before its answer leaves, so when the answer was quick the second is counted from a time no
- * earlier than the receiver's own count: a process descheduled between stamping a start and sending, or a receiver
- * that stamps late, cannot put more than the quota in its sliding second. A call answered later than the guard (or
- * never) is dated start + guard: safe as long as requests reach the receiver within the guard. A quick answer thus
- * costs the quota only its own latency (about 1000 + 25 ms a window against the simulator), a slow one the guard.
+ * surely seen it: when its answer came back or the caller gave up (`release`, which the client calls on every path).
+ * A call starts only once the call `perSecond` places before it is so dated at least 1000 ms earlier. A request
+ * arrives before its answer leaves, so the second is counted from a time no earlier than the receiver's own count: a
+ * process descheduled between stamping a start and sending, or a receiver that stamps late (both seen on a loaded
+ * machine, where a fixed 60 or 100 ms guard after the start let a few calls through), cannot put more than the quota
+ * in its sliding second. The price is the latency: a window costs 1000 ms plus one answer's time (about 1025 ms
+ * against the simulator). A place never released (a bug) is freed `guardMs` (30 s) after its start.
  *
  * The pacing: starts are spaced `1000 / perSecond` ms apart on a schedule of ideal slots, not from the moment the
  * previous call actually started. Timers wake late on a busy machine; measured from the actual start, every delay
@@ -44,7 +44,7 @@ export class QuotaLimiter {
     readonly perSecond: number,
     options: { guardMs?: number; catchUpMs?: number; now?: () => number; sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown> } = {},
   ) {
-    this.guardMs = options.guardMs ?? 100
+    this.guardMs = options.guardMs ?? 30_000
     this.intervalMs = 1000 / perSecond
     this.catchUpMs = options.catchUpMs ?? 50
     this.now = options.now ?? (() => performance.now())
@@ -77,8 +77,9 @@ export class QuotaLimiter {
     const due = () => Math.max(this.nextSlot, this.seen[this.head]! + 1000)
     const slot = due()
     // Timers may wake a little early: wait until the slot is really reached.
+    // A place still in flight is re-read at short intervals: its answer frees it.
     for (let left = slot - this.now(); left > 0; left = due() - this.now()) {
-      await this.sleep(Math.max(1, Math.ceil(left)), signal)
+      await this.sleep(Math.max(1, Math.min(20, Math.ceil(left))), signal)
     }
     const started = this.now()
     const place = this.head
