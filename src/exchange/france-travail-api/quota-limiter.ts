@@ -25,6 +25,9 @@ export type ReleaseSlot = () => void
  * One limiter per flow and process (`limiterFor`); across instances the API job is exclusive (its advisory lock), so
  * the quota holds.
  */
+/** How long a request sent by a previous holder of the job may still take to arrive. */
+const TAKEOVER_MARGIN_MS = 100
+
 export class QuotaLimiter {
   readonly intervalMs: number
   private nextSlot = 0
@@ -61,7 +64,8 @@ export class QuotaLimiter {
    * over (the previous holder's last second still counts at France Travail).
    */
   assumeFullWindow(): void {
-    this.seen.fill(this.now() + this.guardMs)
+    // Dated now, plus what a request the predecessor had just sent may take to arrive (not the 30 s fallback).
+    this.seen.fill(this.now() + TAKEOVER_MARGIN_MS)
     this.owner.fill(-1)
     this.head = 0
   }
