@@ -12,5 +12,9 @@ const sim = await startFranceTravailSimulator({
   persons: Array.from({ length: persons }, (_, i) => ({ nir: nirOf(i + 1), dateNaissance: birthOf(i + 1), identifiant: `FT${String(i + 1).padStart(8, '0')}` })),
 })
 process.stdout.write(`${JSON.stringify({ url: sim.url, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret })}\n`)
-process.stdin.on('data', () => process.stdout.write(`${JSON.stringify(sim.stats())}\n`))
+// Its own CPU is reported too: on a 2-core machine it competes with the connector.
+process.stdin.on('data', () => {
+  const cpu = process.cpuUsage()
+  process.stdout.write(`${JSON.stringify({ ...sim.stats(), cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`)
+})
 process.stdin.on('end', () => void sim.close().then(() => process.exit(0)))

@@ -44,12 +44,13 @@ function dossierLateral(fields: readonly CanonicalField[]): string {
       order by (d.transmission_state = 'transmitted') desc, d.transmitted_at desc, d.id desc
       limit 1
     ) dd on true
-    left join france_travail_registrations ft on ft.person_key = p.match_key`
+    left join france_travail_registrations ft on ft.person_key = p.match_key
+    left join france_travail_orientations fo on fo.person_id = p.id`
 }
 
 function outerColumns(fields: readonly CanonicalField[]): string[] {
   return [
-    ...selectFields(fields, ['persons', 'france_travail_registrations']),
+    ...selectFields(fields, ['persons', 'france_travail_registrations', 'france_travail_orientations']),
     ...fields.filter((f) => f.table === 'dossiers' || f.table === 'dossier_members').map((f) => `${fieldRef(f, 'dd')} as "${f.id}"`),
   ]
 }

@@ -46,6 +46,8 @@ export interface DeclarationsToCheck {
   purposeFiles?: ReadonlyMap<string, string>
   /** The flows; undefined when they could not be loaded (the checks needing them are then skipped). */
   flows?: ReadonlyMap<string, Pick<Flow, 'id' | 'retention'>>
+  /** Ids of the partner-API flows (flows/*.yaml with source.type francetravail-api): purposes may name them as source flows too. */
+  apiFlowIds?: ReadonlySet<string>
   /**
    * The known retention policies (src/retention/load-policies.ts), by name, with what each applies to; a set of
    * names when scopes are unknown. Undefined: retention names are not checked.
@@ -97,10 +99,11 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
 
     // Source flows.
     const sourceFlows = purpose.source_flows ?? []
+    const isFlow = (flowId: string) => input.flows!.has(flowId) || (input.apiFlowIds?.has(flowId) ?? false)
     if (input.flows) {
       sourceFlows.forEach((flowId, i) => {
-        if (!input.flows!.has(flowId)) {
-          add('unknown-source-flow', `source_flows[${i}]`, `unknown flow "${flowId}"${known(new Set(input.flows!.keys()))}`)
+        if (!isFlow(flowId)) {
+          add('unknown-source-flow', `source_flows[${i}]`, `unknown flow "${flowId}"${known(new Set([...input.flows!.keys(), ...(input.apiFlowIds ?? [])]))}`)
         }
       })
     }
@@ -173,7 +176,7 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
     })
     const allFieldsKnown = purpose.fields.every((f) => byId.has(f.field))
     sourceFlows.forEach((flowId, i) => {
-      if (allFieldsKnown && !fedFlows.has(flowId) && (!input.flows || input.flows.has(flowId))) {
+      if (allFieldsKnown && !fedFlows.has(flowId) && (!input.flows || isFlow(flowId))) {
         add('unused-source-flow', `source_flows[${i}]`, `flow "${flowId}" feeds none of the declared fields: remove it or declare a field it brings`)
       }
     })

@@ -56,6 +56,7 @@ export function readDeclarations(config: Folders): DeclarationsReading {
       purposes: purposes.purposes,
       purposeFiles: purposes.files,
       flows: flows.entries.size > 0 ? flows.entries : undefined,
+      apiFlowIds: new Set(apiFlows.entries.keys()),
       retentionPolicies: policies.entries.size > 0 ? policies.entries : undefined,
     }).map(formatProblem),
   )

@@ -12,7 +12,7 @@ import { startFranceTravailSimulator, type FranceTravailSimulator, type Simulate
  * run of the API flow against it: lookups, orientation reads, and the orientations loaded in this cycle sent from
  * the outbox. Returns the run and a stop function.
  */
-export async function runFranceTravailApiDemo(ctx: AppContext, apiFlows: ReadonlyMap<string, FranceTravailApiFlow>): Promise<{ result: JobResult | undefined; simulator: FranceTravailSimulator | undefined }> {
+export async function runFranceTravailApiDemo(ctx: AppContext, apiFlows: ReadonlyMap<string, FranceTravailApiFlow>, stored: ReadonlySet<string>): Promise<{ result: JobResult | undefined; simulator: FranceTravailSimulator | undefined }> {
   const base = apiFlows.values().next().value as FranceTravailApiFlow | undefined
   if (!base) return { result: undefined, simulator: undefined }
   const { rows } = await ctx.db.query<{ id: number }>('select id from persons where nir_cipher is not null order by id')
@@ -36,6 +36,6 @@ export async function runFranceTravailApiDemo(ctx: AppContext, apiFlows: Readonl
   }
   const env = { ...process.env, [flow.source.client_secret_env]: simulator.clientSecret }
   ctx.log.info({ url: simulator.url, persons: persons.length, dir: path.basename(ctx.config.flowsDir) }, 'demo france travail simulator listening')
-  const result = await runJob({ db: ctx.db, log: ctx.log }, `api:${flow.id}`, () => runFranceTravailApiFlow({ db: ctx.db, keys: ctx.keys, log: ctx.log, env }, flow))
+  const result = await runJob({ db: ctx.db, log: ctx.log }, `api:${flow.id}`, () => runFranceTravailApiFlow({ db: ctx.db, keys: ctx.keys, log: ctx.log, env, stored }, flow))
   return { result, simulator }
 }

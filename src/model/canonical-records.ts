@@ -14,12 +14,13 @@ import { FIELDS_BY_ID, type CanonicalField } from './fields.ts'
  */
 export type RecordTable = CanonicalField['table']
 
-/** SQL aliases the record queries use for the four canonical tables. */
+/** SQL aliases the record queries use for the canonical tables. */
 export const TABLE_ALIASES: Readonly<Record<RecordTable, string>> = {
   persons: 'p',
   dossiers: 'd',
   dossier_members: 'dm',
   france_travail_registrations: 'ft',
+  france_travail_orientations: 'fo',
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/

@@ -25,12 +25,12 @@ export type FieldCategory =
  * The flows a field can come from (the register's data map; a purpose's source_flows must include one of them). The
  * France Travail follow-up fields (support mode, adviser, interviews, ROME...) list every flow that carries them.
  */
-export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'caf-instruction' | 'msa-instruction' | 'france-travail' | 'france-travail-mensuel' | 'france-travail-spie'
+export type SourceFlow = 'caf-beneficiaires' | 'msa-beneficiaires' | 'caf-instruction' | 'msa-instruction' | 'france-travail' | 'france-travail-mensuel' | 'france-travail-spie' | 'france-travail-api'
 
 /** One catalogue entry; `Id` is the literal id, so the catalogue's ids form the FieldId type. */
 export interface FieldDefinition<Id extends string = string> {
   id: Id
-  table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations'
+  table: 'dossiers' | 'persons' | 'dossier_members' | 'france_travail_registrations' | 'france_travail_orientations'
   column: string
   type: FieldType
   category: FieldCategory
@@ -57,11 +57,13 @@ const FT_FOLLOW_UP: readonly SourceFlow[] = ['france-travail-mensuel']
 /** Fields the SPIE principal extract feeds too (flows/france-travail-spie.yaml): only those it carries. */
 const FT_ALL_SPIE: readonly SourceFlow[] = [...FT_ALL, 'france-travail-spie']
 const FT_FOLLOW_UP_SPIE: readonly SourceFlow[] = [...FT_FOLLOW_UP, 'france-travail-spie']
+const FT_API: readonly SourceFlow[] = ['france-travail-api']
 
 type Def<Id extends string> = Omit<FieldDefinition<Id>, 'key' | 'sources'> & { key?: boolean; sources?: readonly SourceFlow[] }
 
 function d<const Id extends string>(table: FieldDefinition['table'], defs: readonly Def<Id>[]): FieldDefinition<Id>[] {
-  return defs.map((def) => ({ key: false, sources: table === 'france_travail_registrations' ? FT : CNAF, ...def, table }))
+  const sources = table === 'france_travail_registrations' ? FT : table === 'france_travail_orientations' ? FT_API : CNAF
+  return defs.map((def) => ({ key: false, sources, ...def, table }))
 }
 
 const CATALOGUE = [
@@ -181,6 +183,18 @@ const CATALOGUE = [
   // Art. 9(2) condition (check-declarations.ts). No shipped purpose does (see the comment in each mappings/*.yaml).
   ...d('france_travail_registrations', [
     { id: 'franceTravail.difficulteSante', table: 'france_travail_registrations', column: 'difficulte_sante', type: 'boolean', category: 'sante', sources: ['france-travail-spie'], source: 'SPIE principal/dif_sante', label: 'Difficulté de santé déclarée', description: 'France Travail SPIE flag: the job seeker declared a health difficulty (reveals health: GDPR Art. 9)' },
+  ]),
+  // France Travail's own orientation of a linked person, read through the partner API (orientationusager
+  // lectureOrientation, flow france-travail-api): validated, kept with its provenance (call id, read time), replaced at
+  // each read, deleted 5 months after the last read (flows/retention/france-travail-api.yaml).
+  ...d('france_travail_orientations', [
+    { id: 'franceTravail.orientationParcours', table: 'france_travail_orientations', column: 'parcours', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/parcours', label: 'Parcours France Travail', description: "France Travail's current parcours for the person: PED (emploi), PSP (social), PSO (socio-professionnel)" },
+    { id: 'franceTravail.orientationOrganisme', table: 'france_travail_orientations', column: 'organisme', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/organisme', label: "Organisme de l'orientation", description: 'Code of the body that holds the orientation (FT, CD, ...)' },
+    { id: 'franceTravail.orientationStatut', table: 'france_travail_orientations', column: 'statut', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/statut', label: "Statut de l'orientation", description: 'Status of the orientation at France Travail' },
+    { id: 'franceTravail.orientationEtat', table: 'france_travail_orientations', column: 'etat', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/etat', label: "État de l'orientation", description: 'State of the orientation at France Travail' },
+    { id: 'franceTravail.orientationOrigine', table: 'france_travail_orientations', column: 'origine', type: 'code', category: 'droits-devoirs', source: 'lectureOrientation/origine', label: "Origine de l'orientation", description: 'What started the orientation (INSCRIPTION_AUTO_CAF, ...)' },
+    { id: 'franceTravail.orientationDateEntree', table: 'france_travail_orientations', column: 'date_entree_parcours', type: 'date', category: 'droits-devoirs', source: 'lectureOrientation/date_entree_parcours (date_creation)', label: 'Entrée dans le parcours', description: 'Date the person entered the parcours (date_creation when absent)' },
+    { id: 'franceTravail.orientationDateModification', table: 'france_travail_orientations', column: 'date_modification', type: 'date', category: 'droits-devoirs', source: 'lectureOrientation/date_modification', label: "Modification de l'orientation", description: 'Last change of the orientation at France Travail' },
   ]),
 ]
 

@@ -21,6 +21,8 @@ export const BOOKKEEPING_COLUMNS: Readonly<Record<CanonicalTable, readonly strin
   persons: ['id', 'public_id', 'match_key', 'nir_index', 'identity_index', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
   dossier_members: ['dossier_id', 'person_id', 'file_id', 'transmitted_at'],
   france_travail_registrations: ['id', 'person_key', 'flow_id', 'transmission_state', 'not_transmitted_since', 'file_id', 'transmitted_at', 'created_at', 'updated_at'],
+  // Provenance of an orientation read from the partner API: the call and its time (the retention anchor).
+  france_travail_orientations: ['person_id', 'call_id', 'read_at'],
 }
 
 export const CANONICAL_TABLES = Object.keys(BOOKKEEPING_COLUMNS) as CanonicalTable[]

@@ -137,7 +137,8 @@ export interface DataMapRow extends RegisterField {
 
 export interface RegisterInput {
   purposes: ReadonlyMap<string, Purpose>
-  flows: ReadonlyMap<string, Flow>
+  /** The file flows and the partner-API flows (a purpose may name either as a source). */
+  flows: ReadonlyMap<string, Pick<Flow, 'id' | 'title' | 'producer' | 'retention' | 'description'>>
   /** Undefined when the policies could not be loaded: each named policy is then reported "not found". */
   retentionPolicies: ReadonlyMap<string, RetentionPolicy> | undefined
   security: SecurityMeasure[]

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
+import type { Flow } from '../flows/flow.ts'
 import { CANONICAL_FIELDS } from '../model/fields.ts'
 import { buildRegister, type Register } from './build-register.ts'
 import { renderRegisterHtml } from './render-html.ts'
@@ -18,7 +19,8 @@ export function registerFromDeclarations(
   const { flows, apiFlows, purposes, retentionPolicies, stored } = declarations
   const register = buildRegister({
     purposes,
-    flows,
+    // The partner-API flows feed catalogue fields too (France Travail's orientation): they are source flows alike.
+    flows: new Map<string, Pick<Flow, 'id' | 'title' | 'producer' | 'retention' | 'description'>>([...flows, ...apiFlows]),
     retentionPolicies,
     security: securityMeasures(config, flows.values(), { stored: stored.size, catalogue: CANONICAL_FIELDS.length }),
     generatedOn,

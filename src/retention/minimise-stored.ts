@@ -18,15 +18,22 @@ export interface ClearTarget {
   where?: string
   params?: unknown[]
   policyId: string
+  /** The row key column (`id` unless the table is keyed otherwise, e.g. france_travail_orientations by person_id). */
+  key?: string
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/
 
 /** Active-base targets: catalogue columns that no purpose stores any more. */
 export function activeClearTargets(stored: ReadonlyMap<CanonicalTable, ReadonlySet<string>>): ClearTarget[] {
-  const tables: CanonicalTable[] = ['dossiers', 'persons', 'dossier_members', 'france_travail_registrations']
+  const tables: CanonicalTable[] = ['dossiers', 'persons', 'dossier_members', 'france_travail_registrations', 'france_travail_orientations']
   return tables
-    .map((table) => ({ table, columns: catalogueColumns(table).filter((c) => !stored.get(table)?.has(c)), policyId: 'purposes' }))
+    .map((table) => ({
+      table,
+      columns: catalogueColumns(table).filter((c) => !stored.get(table)?.has(c)),
+      policyId: 'purposes',
+      ...(table === 'france_travail_orientations' ? { key: 'person_id' } : {}),
+    }))
     .filter((t) => t.columns.length > 0)
 }
 
@@ -55,7 +62,8 @@ function isMembers(table: string): boolean {
 }
 
 async function clearChunk(tx: Queryable, target: ClearTarget, after: [number, number], limit: number): Promise<[number, number][]> {
-  if (!IDENT.test(target.table) || !target.columns.every((c) => IDENT.test(c))) throw new Error(`minimise: invalid identifier in ${target.table}`)
+  const key = target.key ?? 'id'
+  if (!IDENT.test(target.table) || !IDENT.test(key) || !target.columns.every((c) => IDENT.test(c))) throw new Error(`minimise: invalid identifier in ${target.table}`)
   const set = target.columns.map((c) => `${c} = null`).join(', ')
   const anyStored = target.columns.map((c) => `t.${c} is not null`).join(' or ')
   const extraAt = (n: number) => (target.where ? `and ${target.where.replaceAll('$P', `$${n}`)}` : '')
@@ -81,16 +89,16 @@ async function clearChunk(tx: Queryable, target: ClearTarget, after: [number, nu
   const { rows } = await tx.query<{ id: number }>(
     `update ${target.table}
      set ${set}
-     where id in (
-       select t.id
+     where ${key} in (
+       select t.${key}
        from ${target.table} t
-       where t.id > $1
+       where t.${key} > $1
          and (${anyStored})
          ${extraAt(3)}
-       order by t.id
+       order by t.${key}
        limit $2
      )
-     returning id`,
+     returning ${key} as id`,
     [after[0], limit, ...(target.params ?? [])],
   )
   return rows.map((r) => [r.id, 0] as [number, number]).sort((a, b) => a[0] - b[0])

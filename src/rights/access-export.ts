@@ -45,7 +45,7 @@ export interface ExportField {
 
 export interface ExportItem {
   place: Place
-  kind: 'personne' | 'dossier' | 'appartenance' | 'france-travail'
+  kind: 'personne' | 'dossier' | 'appartenance' | 'france-travail' | 'orientation-france-travail'
   title: string
   source: ExportSource
   fields: ExportField[]
@@ -112,6 +112,7 @@ const KIND_TITLES = {
   dossiers: ['dossier', 'Dossier RSA'],
   dossier_members: ['appartenance', 'Votre place dans le dossier RSA'],
   france_travail_registrations: ['france-travail', 'Inscription à France Travail'],
+  france_travail_orientations: ['orientation-france-travail', 'Orientation connue de France Travail'],
 } as const
 
 function item(row: HeldRow, contested: ReadonlySet<string>, suffix = ''): ExportItem {
@@ -137,9 +138,11 @@ function recordsOf(held: HeldPerson, place: Place): { dossier: string | null; ro
   const person = place === 'active' ? held.person : held.archivedPerson
   const registration = place === 'active' ? held.registration : held.archivedRegistration
   const memberships = place === 'active' ? held.memberships : held.archivedMemberships
+  const orientation = place === 'active' ? held.franceTravailOrientation : undefined
+  const ft = { ...(registration ? { france_travail_registrations: registration } : {}), ...(orientation ? { france_travail_orientations: orientation } : {}) }
   if (memberships.length === 0) {
-    if (!person && !registration) return []
-    return [{ dossier: null, rows: { ...(person ? { persons: person } : {}), ...(registration ? { france_travail_registrations: registration } : {}) } }]
+    if (!person && !registration && !orientation) return []
+    return [{ dossier: null, rows: { ...(person ? { persons: person } : {}), ...ft } }]
   }
   return memberships.map((m) => ({
     dossier: `${String(m.dossier.values['dossier.organisme'] ?? '')} ${String(m.dossier.values['dossier.numdemrsa'] ?? '')}`.trim(),
@@ -147,7 +150,7 @@ function recordsOf(held: HeldPerson, place: Place): { dossier: string | null; ro
       ...(person ? { persons: person } : {}),
       dossiers: m.dossier,
       dossier_members: m.member,
-      ...(registration ? { france_travail_registrations: registration } : {}),
+      ...ft,
     },
   }))
 }
@@ -247,6 +250,7 @@ export async function buildAccessExport(
         data.push(item(m.member, contested, label))
       }
       if (registration) data.push(item(registration, contested))
+      if (place === 'active' && held.franceTravailOrientation) data.push(item(held.franceTravailOrientation, contested))
     }
   }
   const chosen = [...purposes.values()].filter(

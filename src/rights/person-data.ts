@@ -68,6 +68,8 @@ export interface HeldPerson {
   archivedMemberships: HeldMembership[]
   registration: HeldRow | undefined
   archivedRegistration: HeldRow | undefined
+  /** France Travail's orientation as last read through the partner API (active base only; its source is that read). */
+  franceTravailOrientation: HeldRow | undefined
   stateChanges: HeldStateChange[]
   assignments: HeldAssignment[]
   limitations: { since: string; liftedAt: string | null }[]
@@ -153,6 +155,14 @@ export async function readHeldPerson(db: Queryable, keys: Pick<Keys, 'nir'>, mat
     [matchKey],
   )).rows[0]
 
+  // Provenance of an API read: the flow the catalogue names for the table, the read time as the transmission.
+  const fo = personId === undefined ? undefined : (await db.query<Raw>(
+    `select o.*, $2::text as source_flow, null as file_id, o.read_at as transmitted_at
+     from france_travail_orientations o
+     where o.person_id = $1`,
+    [personId, tableFields('france_travail_orientations')[0]?.sources[0] ?? null],
+  )).rows[0]
+
   const stateChanges: HeldStateChange[] = []
   for (const [place, schema, dossierIds] of [
     ['active', 'public', memberships.map((m) => m.dossier.rowId)],
@@ -216,6 +226,7 @@ export async function readHeldPerson(db: Queryable, keys: Pick<Keys, 'nir'>, mat
     archivedMemberships,
     registration: note(r ? heldRow('france_travail_registrations', 'active', r, keys, Number(r.id)) : undefined),
     archivedRegistration: note(ar ? heldRow('france_travail_registrations', 'archive', ar, keys, Number(ar.id)) : undefined),
+    franceTravailOrientation: note(fo ? heldRow('france_travail_orientations', 'active', fo, keys, Number(fo.person_id)) : undefined),
     stateChanges,
     assignments,
     limitations,
@@ -262,7 +273,7 @@ async function readMemberships(db: Queryable, keys: Pick<Keys, 'nir'>, place: Pl
 
 /** Whether anything is held on the person at all. */
 export function holdsAnything(held: HeldPerson): boolean {
-  return Boolean(held.person || held.archivedPerson || held.registration || held.archivedRegistration || held.memberships.length || held.archivedMemberships.length)
+  return Boolean(held.person || held.archivedPerson || held.registration || held.archivedRegistration || held.franceTravailOrientation || held.memberships.length || held.archivedMemberships.length)
 }
 
 /** Nothing held (a request whose person was erased, or never known). */
@@ -277,6 +288,7 @@ export function emptyHeldPerson(matchKey: string): HeldPerson {
     archivedMemberships: [],
     registration: undefined,
     archivedRegistration: undefined,
+    franceTravailOrientation: undefined,
     stateChanges: [],
     assignments: [],
     limitations: [],

@@ -48,7 +48,7 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
     })
   }
   // France Travail partner-API flows (source.type francetravail-api): lookups, orientation reads, the outbox.
-  jobs.push(...franceTravailApiJobs({ db: ctx.db, keys: ctx.keys, log: ctx.log }, declarations.apiFlows, env))
+  jobs.push(...franceTravailApiJobs({ db: ctx.db, keys: ctx.keys, log: ctx.log, stored: declarations.stored }, declarations.apiFlows, env))
   jobs.push({
     name: 'retention',
     schedule: schedules.retention,

@@ -61,7 +61,7 @@ export async function refreshPlannerStatistics(db: Queryable): Promise<string[]>
 export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (rows: PopulationRow[]) => void | Promise<void>): Promise<number> {
   const inner = selectFields(query.fields, ['dossiers', 'dossier_members'], (t) => (t === 'dossiers' ? 'd' : 'dm'))
   const outer = [
-    ...selectFields(query.fields, ['persons', 'france_travail_registrations']),
+    ...selectFields(query.fields, ['persons', 'france_travail_registrations', 'france_travail_orientations']),
     ...query.fields.filter((f) => f.table === 'dossiers' || f.table === 'dossier_members').map((f) => `${fieldRef(f, 'dd')} as "${f.id}"`),
   ]
   const sql = `select p.match_key${outer.map((c) => `, ${c}`).join('')}
@@ -75,6 +75,7 @@ export async function readPopulation(db: Db, query: PopulationQuery, onBatch: (r
       order by dm.person_id, d.transmitted_at desc, d.id desc
     ) dd on dd.person_id = p.id
     left join france_travail_registrations ft on ft.person_key = p.match_key
+    left join france_travail_orientations fo on fo.person_id = p.id
     where ${processableSql('p', { now: '$2', purpose: '$3' })}`
   const cursor = `population_${randomBytes(6).toString('hex')}`
   return db.transaction(async (tx) => {

@@ -12,6 +12,8 @@ import { lookUpPerson, sendOrientation } from '../../src/exchange/france-travail
 import { QuotaLimiter } from '../../src/exchange/france-travail-api/quota-limiter.ts'
 import { readFranceTravailOrientations } from '../../src/exchange/france-travail-api/read-orientations.ts'
 import { registry } from '../../src/metrics/metrics.ts'
+import { loadPurposes } from '../../src/purposes/load-purposes.ts'
+import { storedFieldIds } from '../../src/purposes/stored-fields.ts'
 import { deliverOrientations } from '../../src/outbox/deliver-orientations.ts'
 import { listOutbox } from '../../src/outbox/queries.ts'
 import { replayDeadMessages } from '../../src/outbox/replay-dead.ts'
@@ -73,6 +75,8 @@ describe.skipIf(postgresUnavailable())('France Travail partner APIs against the 
     limiter: new QuotaLimiter(flow.source.quota_per_second),
   })
   const depsFor = (flow = flowFor()): ApiJobDeps => ({ db: t.db, keys, log, flow, client: clientFor(flow), purpose: 'instruction' })
+  // What the shipped purposes store (mappings/): the orientation fields accompagnement-rsa and orientation declare.
+  const shippedStored = storedFieldIds(loadPurposes(new URL('../../mappings', import.meta.url).pathname))
   const lookupCalls = () => sim.stats().calls['/partenaire/rechercher-usager/v2/usagers/par-datenaissance-et-nir'] ?? 0
   const identifiantOf = (n: number) => `FT${String(n).padStart(8, '0')}`
 
@@ -197,7 +201,7 @@ describe.skipIf(postgresUnavailable())('France Travail partner APIs against the 
   })
 
   it('reads France Travail orientations with provenance; an answer that does not validate is a rejection row without values', async () => {
-    const counts = await readFranceTravailOrientations(depsFor())
+    const counts = await readFranceTravailOrientations({ ...depsFor(), stored: shippedStored })
     expect(counts.read).toBeGreaterThan(0)
     const { rows } = await t.db.query<{ person_id: number; parcours: string; call_id: string; read_at: Date }>('select person_id, parcours, call_id, read_at from france_travail_orientations')
     expect(rows.length).toBe(counts.read)
@@ -292,9 +296,9 @@ describe.skipIf(postgresUnavailable())('France Travail partner APIs against the 
 
   it('runs the whole API job and leaves no personal value in any log line or error', async () => {
     const flow = flowFor()
-    const counts = await runFranceTravailApiFlow({ db: t.db, keys, log, env: { FT_API_CLIENT_SECRET: sim.clientSecret } }, flow)
+    const counts = await runFranceTravailApiFlow({ db: t.db, keys, log, env: { FT_API_CLIENT_SECRET: sim.clientSecret }, stored: shippedStored }, flow)
     expect(counts.lookupsPlanned).toBeGreaterThanOrEqual(0)
-    await expect(runFranceTravailApiFlow({ db: t.db, keys, log, env: {} }, flow)).rejects.toThrow(/FT_API_CLIENT_SECRET/)
+    await expect(runFranceTravailApiFlow({ db: t.db, keys, log, env: {}, stored: shippedStored }, flow)).rejects.toThrow(/FT_API_CLIENT_SECRET/)
     const all = logLines.join('\n')
     for (const p of persons) {
       expect(all).not.toContain(p.nir13)

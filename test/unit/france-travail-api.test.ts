@@ -109,6 +109,61 @@ describe('quota limiter', () => {
   })
 })
 
+describe('quota limiter dated by answers', () => {
+  it('never lets more than the quota arrive in any sliding second, however late requests reach the receiver, since they do before their answer comes back (simulated clock)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        // Per call: the gap before it, its transit to the receiver (up to half a second: a starved process), then until
+        // its answer is back.
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 40 })), { minLength: 10, maxLength: 120 }),
+        async (quota, calls) => {
+          let clock = 0
+          const releases: { at: number; release: () => void }[] = []
+          // Time passes event by event: each answer is released exactly when it comes back.
+          const advance = (ms: number) => {
+            const until = clock + ms
+            for (;;) {
+              releases.sort((a, b) => a.at - b.at)
+              if (!releases[0] || releases[0].at > until) break
+              const r = releases.shift()!
+              clock = Math.max(clock, r.at)
+              r.release()
+            }
+            clock = until
+          }
+          const limiter = new QuotaLimiter(quota, { now: () => clock, sleep: async (ms) => advance(ms) })
+          const arrivals: number[] = []
+          for (const [gap, transit, back] of calls) {
+            advance(gap)
+            const release = await limiter.acquire()
+            arrivals.push(clock + transit)
+            releases.push({ at: clock + transit + back, release })
+          }
+          arrivals.sort((a, b) => a - b)
+          for (let i = quota; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - quota]!).toBeGreaterThanOrEqual(1000)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('dates a call by its answer, so a full second costs the quota only the latency (simulated clock)', async () => {
+    let clock = 0
+    const limiter = new QuotaLimiter(10, { now: () => clock, sleep: async (ms) => void (clock += ms) })
+    const starts: number[] = []
+    for (let i = 0; i < 30; i++) {
+      const release = await limiter.acquire()
+      starts.push(clock)
+      clock += 5
+      release() // answered 5 ms after it started
+    }
+    // 10 per window of 1000 + 5 ms, not 1000 + 100.
+    expect(starts[20]! - starts[10]!).toBeLessThan(1100)
+    expect(starts[20]! - starts[10]!).toBeGreaterThanOrEqual(1000)
+  })
+})
+
 describe('register', () => {
   it('lists France Travail as recipient of the NIR, birth date and orientation decisions, with the purpose and its legal basis', async () => {
     const { registerDisclosures } = await import('../../src/exchange/france-travail-api/register-disclosures.ts')

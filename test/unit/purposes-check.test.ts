@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { readApiFlows } from '../../src/exchange/france-travail-api/api-flow.ts'
 import { loadFlows } from '../../src/flows/load-flows.ts'
 import { CANONICAL_FIELDS } from '../../src/model/fields.ts'
 import { checkDeclarations, formatProblem, type DeclarationsToCheck, type ProblemKind } from '../../src/declarations/check-declarations.ts'
@@ -68,6 +69,8 @@ describe('checkDeclarations', () => {
     const problems = checkDeclarations({
       purposes: loadPurposes(path.resolve('mappings')),
       flows,
+      // The partner-API flow feeds France Travail's orientation (accompagnement-rsa and orientation name it).
+      apiFlowIds: new Set(readApiFlows(path.resolve('flows')).entries.keys()),
       retentionPolicies: loadRetentionPolicies(path.resolve('flows')),
     })
     expect(problems.map(formatProblem)).toEqual([])

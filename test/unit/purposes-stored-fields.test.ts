@@ -31,7 +31,8 @@ describe('storedFieldIds', () => {
 describe('storedColumns', () => {
   it('gives every table with the columns of the stored fields', () => {
     const columns = storedColumns([{ id: 'a', fields: [field('personne.nir'), field('franceTravail.agence')] }])
-    expect([...columns.keys()].sort()).toEqual(['dossier_members', 'dossiers', 'france_travail_registrations', 'persons'])
+    expect([...columns.keys()].sort()).toEqual(['dossier_members', 'dossiers', 'france_travail_orientations', 'france_travail_registrations', 'persons'])
+    expect(columns.get('france_travail_orientations')).toEqual(new Set())
     expect(columns.get('persons')).toEqual(new Set(['nir_cipher']))
     expect(columns.get('france_travail_registrations')).toEqual(new Set(['ale', 'etat', 'date_etat']))
     expect(columns.get('dossiers')).toEqual(new Set(['numdemrsa', 'organisme', 'etat_droit', 'date_cloture']))
@@ -53,6 +54,8 @@ describe('the shipped purposes', () => {
       'franceTravail.adresse',
       // Art. 9 (health): SPIE's dif_sante is read and dropped; no shipped purpose declares it (mappings/*.yaml say why).
       'franceTravail.difficulteSante',
+      'franceTravail.orientationEtat',
+      'franceTravail.orientationOrigine',
     ])
   })
 
@@ -73,7 +76,12 @@ describe('the shipped purposes', () => {
 
   it('give instruction the widest set, NIR and amounts included', () => {
     const instruction = declared('instruction')
-    for (const id of ['accompagnement-rsa', 'orientation']) for (const f of declared(id)) expect(instruction, `${id}: ${f}`).toContain(f)
+    // Except France Travail's own orientation (partner API): the referents and the orientation service act on it,
+    // the instruction of RSA rights does not (mappings/accompagnement-rsa.yaml says why it is declared there).
+    for (const id of ['accompagnement-rsa', 'orientation']) {
+      for (const f of declared(id)) if (!f.startsWith('franceTravail.orientation')) expect(instruction, `${id}: ${f}`).toContain(f)
+    }
+    expect([...instruction].filter((f) => f.startsWith('franceTravail.orientation'))).toEqual([])
     expect(instruction).toContain('personne.nir')
     expect(instruction).toContain('dossier.montantDroitTotal')
     expect(purposes.get('instruction')!.article9).toEqual([expect.objectContaining({ category: 'sante' })])

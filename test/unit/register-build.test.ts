@@ -121,7 +121,22 @@ describe('the register of the shipped configuration', () => {
     const row = register.dataMap.rows.find((r) => r.id === 'personne.dateNaissance')!
     expect(row).toMatchObject({ flows: ['caf-beneficiaires', 'msa-beneficiaires', 'caf-instruction', 'msa-instruction'], stored: true, cells: { orientation: 'année', statistiques: 'année', instruction: '✓', 'accompagnement-rsa': '✓' } })
     expect(register.dataMap.rows.find((r) => r.id === 'franceTravail.adresse')).toMatchObject({ flows: ['france-travail'], stored: false })
-    expect(register.neverStored.map((f) => f.id)).toEqual(['adresse.horsFrance', 'personne.prenom3', 'franceTravail.codeInsee', 'franceTravail.localite', 'franceTravail.adresse', 'franceTravail.difficulteSante'])
+    expect(register.neverStored.map((f) => f.id)).toEqual([
+      'adresse.horsFrance',
+      'personne.prenom3',
+      'franceTravail.codeInsee',
+      'franceTravail.localite',
+      'franceTravail.adresse',
+      'franceTravail.difficulteSante',
+      // France Travail's orientation (partner API): its état and origine serve no purpose.
+      'franceTravail.orientationEtat',
+      'franceTravail.orientationOrigine',
+    ])
+    expect(register.dataMap.rows.find((r) => r.id === 'franceTravail.orientationParcours')).toMatchObject({
+      flows: ['france-travail-api'],
+      stored: true,
+      cells: { 'accompagnement-rsa': '✓', orientation: '✓', instruction: null },
+    })
     expect(outputs.md).toMatch(/\| Adresse France Travail \| `franceTravail\.adresse` \| adresse \| `france-travail` \| \*\*non\*\* \| — \| — \| — \| — \|/)
   })
 

@@ -13,7 +13,8 @@ export function register(program: Command): void {
     .argument('[flow]', 'API flow id (default: every API flow)')
     .option('--json', 'print the job results as JSON')
     .action(async (flowId: string | undefined, options: { json?: boolean }) => {
-      const flows = cliDeclarations().apiFlows
+      const declarations = cliDeclarations()
+      const flows = declarations.apiFlows
       const ctx = await openContext()
       try {
         const selected = flowId ? [flows.get(flowId)] : [...flows.values()]
@@ -21,7 +22,7 @@ export function register(program: Command): void {
         const results = []
         for (const flow of selected) {
           const f = flow!
-          results.push(await runJob({ db: ctx.db, log: ctx.log }, `api:${f.id}`, () => runFranceTravailApiFlow({ db: ctx.db, keys: ctx.keys, log: ctx.log, env: process.env }, f)))
+          results.push(await runJob({ db: ctx.db, log: ctx.log }, `api:${f.id}`, () => runFranceTravailApiFlow({ db: ctx.db, keys: ctx.keys, log: ctx.log, env: process.env, stored: declarations.stored }, f)))
         }
         if (options.json) printJson(results)
         else for (const r of results) process.stdout.write(`${r.outcome.padEnd(9)} ${r.job}  ${JSON.stringify(r.counts)}${r.error ? `  ${r.error}` : ''}\n`)

@@ -74,7 +74,7 @@ export function register(program: Command): void {
           }
           // France Travail partner APIs against the local simulator: a lookup, an orientation read, an orientation sent.
           const { runFranceTravailApiDemo } = await import('../../demo/france-travail-api-demo.ts')
-          const ftApi = await runFranceTravailApiDemo(ctx, declarations.apiFlows)
+          const ftApi = await runFranceTravailApiDemo(ctx, declarations.apiFlows, declarations.stored)
           if (ftApi.simulator) {
             const close = closeDemo
             closeDemo = async () => {

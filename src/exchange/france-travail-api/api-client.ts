@@ -74,13 +74,14 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
   let tokenRenewed = false
   for (let attempt = 1; attempt <= source.max_attempts; attempt++) {
     if (signal?.aborted) throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
-    await deps.limiter.acquire(signal).catch(() => {
+    const release = await deps.limiter.acquire(signal).catch(() => {
       throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
     })
     let token: string
     try {
       token = await deps.tokens.get(signal)
     } catch {
+      release() // nothing was sent to the API
       if (signal?.aborted) throw new FranceTravailCallError(endpoint, 'aborted', lastOutcome, callId)
       // The token endpoint failed (unreachable, timeout, refused): an attempt like any other, retried with backoff.
       lastOutcome = 'token'
@@ -113,6 +114,8 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       })
+      // An answer came back: the receiver has seen the request (the limiter dates its second from now at the latest).
+      release()
       outcome = outcomeOf(response.status)
       if (response.status === 429) retryAfterMs = retryAfter(response.headers.get('retry-after'))
       if (!retryable(response.status) && response.status !== 401) {
@@ -128,6 +131,8 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
       }
       outcome = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network'
     } finally {
+      // Answered, failed or given up: the place is dated now at the latest (release is idempotent in effect).
+      release()
       apiMetrics.inFlight.dec({ flow: flowId })
       apiMetrics.callSeconds.observe({ flow: flowId, endpoint }, (performance.now() - started) / 1000)
     }

@@ -32,7 +32,7 @@ export function apiClientFor(flow: FranceTravailApiFlow, env: NodeJS.ProcessEnv)
  * instances, so the flow's quota is never shared by two callers.
  */
 export async function runFranceTravailApiFlow(
-  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger; env: NodeJS.ProcessEnv },
+  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger; env: NodeJS.ProcessEnv; stored: ReadonlySet<string> },
   flow: FranceTravailApiFlow,
   signal?: AbortSignal,
 ): Promise<JobCounts> {
@@ -40,7 +40,7 @@ export async function runFranceTravailApiFlow(
   // This instance just took the job (its lock) over: another instance's last second may still count at France Travail.
   jobDeps.client.limiter.assumeFullWindow()
   const lookups = await lookUpPersons(jobDeps, signal)
-  const reads = await readFranceTravailOrientations(jobDeps, signal)
+  const reads = await readFranceTravailOrientations({ ...jobDeps, stored: deps.stored }, signal)
   const delivery = await deliverOrientations(jobDeps, signal)
   const swept = await sweepFranceTravailApiData(jobDeps)
   const counts: JobCounts = {
@@ -67,7 +67,7 @@ export async function runFranceTravailApiFlow(
 
 /** The scheduled job of each API flow, `api:<flow id>` (shown in `passerelle runs` like the file pulls). */
 export function franceTravailApiJobs(
-  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger },
+  deps: { db: Db; keys: Pick<Keys, 'nir' | 'index' | 'pseudonym'>; log: Logger; stored: ReadonlySet<string> },
   apiFlows: ReadonlyMap<string, FranceTravailApiFlow>,
   env: NodeJS.ProcessEnv,
 ): ScheduledJob[] {

@@ -8,7 +8,7 @@ import type { FranceTravailApiFlow } from './api-flow.ts'
 import { apiMetrics } from './api-metrics.ts'
 import { disclosureEvent } from './disclosure-audit.ts'
 import { lookUpPerson, type LookupOutcome } from './operations.ts'
-import { mapConcurrent, readCallIdentities } from './person-identity.ts'
+import { mapConcurrent, readCallIdentities, type CallIdentity } from './person-identity.ts'
 
 /** The keyed blind index of a France Travail identifier (the person ↔ identifier link; issue 15 matches on it). */
 export function franceTravailIdentifierIndex(indexKey: Buffer, identifier: string): string {
@@ -120,10 +120,10 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
   counts.runId = runId
   deps.log.info({ flowId: flow.id, runId, resumed: counts.resumed, planned: counts.planned, interrupted: counts.interrupted }, 'france travail lookup run')
 
-  let writing: Promise<void> = Promise.resolve()
-  for (;;) {
-    if (signal?.aborted) break
-    // Claim a batch: marked `calling` and committed before any call, so a kill never leads to a second call.
+  // Claim a batch: marked `calling` and committed before any call, so a kill never leads to a second call. The
+  // next batch is claimed (and its identities read) while this one is called: the quota never waits for the
+  // database between batches. A kill leaves at most two batches `calling`; the next run marks them interrupted.
+  const claim = async (): Promise<{ ids: number[]; identities: Map<number, CallIdentity> }> => {
     const claimed = await db.query<{ person_id: number }>(
       `update france_travail_lookups
        set outcome = 'calling'
@@ -134,9 +134,17 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
        returning person_id`,
       [runId, flow.source.batch_size],
     )
-    if (claimed.rowCount === 0) break
     const ids = claimed.rows.map((r) => Number(r.person_id)).sort((a, b) => a - b)
-    const identities = await readCallIdentities(db, deps.keys.nir, ids)
+    return { ids, identities: await readCallIdentities(db, deps.keys.nir, ids) }
+  }
+  let writing: Promise<void> = Promise.resolve()
+  let next = signal?.aborted ? undefined : claim()
+  for (;;) {
+    if (!next || signal?.aborted) break
+    const { ids, identities } = await next
+    if (ids.length === 0) break
+    next = signal?.aborted ? undefined : claim()
+    next?.catch(() => {})
     const results = await mapConcurrent(ids, flow.source.concurrency, async (personId): Promise<{ personId: number; result: LookupOutcome | undefined; aborted: boolean }> => {
       const identity = identities.get(personId)
       if (!identity) return { personId, result: { outcome: 'failed', code: 'no_identity', callId: '' }, aborted: false }
@@ -192,6 +200,8 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
     counts.interrupted += results.filter((r) => r.aborted).length
   }
   await writing
+  // A batch claimed ahead and not called (the run was stopped): settled before returning; the next run interrupts it.
+  await next?.catch(() => {})
   if (!signal?.aborted) {
     const left = await db.query<{ n: number }>(`select count(*)::int as n from france_travail_lookups where run_id = $1 and outcome in ('pending', 'calling')`, [runId])
     if (Number(left.rows[0]!.n) === 0) await db.query('update france_travail_lookup_runs set finished_at = now() where id = $1', [runId])

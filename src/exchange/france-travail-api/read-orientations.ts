@@ -1,9 +1,10 @@
 import { appendAuditEvents } from '../../audit/audit-log.ts'
 import type { AuditEventInput } from '../../audit/chain.ts'
+import { CANONICAL_FIELDS } from '../../model/fields.ts'
 import { FranceTravailCallError } from './api-client.ts'
 import { disclosureEvent } from './disclosure-audit.ts'
 import type { ApiJobDeps } from './look-up-persons.ts'
-import { lookUpPerson, readOrientation, type ReadOutcome } from './operations.ts'
+import { lookUpPerson, readOrientation, type OrientationRead, type ReadOutcome } from './operations.ts'
 import { mapConcurrent, readCallIdentities } from './person-identity.ts'
 
 export interface ReadCounts {
@@ -14,15 +15,36 @@ export interface ReadCounts {
   failed: number
 }
 
+/** Where each catalogue column of france_travail_orientations comes from in a validated answer. */
+const ORIENTATION_VALUES: Readonly<Record<string, (o: OrientationRead) => string | null>> = {
+  parcours: (o) => o.parcours,
+  organisme: (o) => o.organisme,
+  statut: (o) => o.statut,
+  etat: (o) => o.etat,
+  origine: (o) => o.origine,
+  date_entree_parcours: (o) => o.dateEntreeParcours,
+  date_modification: (o) => o.dateModification,
+}
+const ORIENTATION_FIELDS = CANONICAL_FIELDS.filter((f) => f.table === 'france_travail_orientations')
+
+/** The orientation columns the purposes store (minimisation): the catalogue fields of the table in `stored`. */
+export function storedOrientationColumns(stored: ReadonlySet<string>): string[] {
+  return ORIENTATION_FIELDS.filter((f) => stored.has(f.id)).map((f) => f.column)
+}
+
 /**
  * lectureOrientation for linked persons whose France Travail orientation was never read or was read more than
  * `orientation_read_days` ago. The per-person token comes from rechercher-usager (NIR + birth date, audited), as
- * WebRSA does. A valid answer replaces the stored orientation with its provenance (call id, time); an answer that
- * does not validate is a rejection row (call, field, rule: never the value) and changes nothing.
+ * WebRSA does. A valid answer replaces the stored orientation with its provenance (call id, time), keeping only the
+ * columns of the catalogue fields some purpose declares (`stored`, from the Declarations); when no purpose declares
+ * any, nothing is read at all (no NIR leaves for data that would not be kept). An answer that does not validate is a
+ * rejection row (call, field, rule: never the value) and changes nothing.
  */
-export async function readFranceTravailOrientations(deps: ApiJobDeps, signal?: AbortSignal): Promise<ReadCounts> {
+export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored: ReadonlySet<string> }, signal?: AbortSignal): Promise<ReadCounts> {
   const { db, flow } = deps
   const counts: ReadCounts = { due: 0, read: 0, none: 0, rejected: 0, failed: 0 }
+  const columns = storedOrientationColumns(deps.stored)
+  if (columns.length === 0) return counts
   let after = 0
   for (;;) {
     if (signal?.aborted) break
@@ -58,26 +80,18 @@ export async function readFranceTravailOrientations(deps: ApiJobDeps, signal?: A
       const read = results.filter((r) => r.read.outcome === 'read')
       if (read.length > 0) {
         const o = read.map((r) => (r.read as Extract<ReadOutcome, { outcome: 'read' }>).orientation)
+        // Only the stored columns are written; the others of the row (if a purpose stopped declaring them) become null.
+        const all = ORIENTATION_FIELDS.map((f) => f.column)
+        const casts = ORIENTATION_FIELDS.map((f) => (f.type === 'date' ? 'date' : 'text'))
+        const values = columns.map((c) => o.map(ORIENTATION_VALUES[c]!))
+        const cols = columns.map((c, i) => `$${i + 4}::${casts[all.indexOf(c)]}[]`)
         await tx.query(
-          `insert into france_travail_orientations (person_id, parcours, organisme, statut, etat, origine, date_entree_parcours, date_modification, call_id, read_at)
-           select *, $10::timestamptz
-           from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::date[], $9::text[])
+          `insert into france_travail_orientations (person_id, call_id, read_at, ${all.join(', ')})
+           select v.person_id, v.call_id, $3::timestamptz, ${all.map((c) => (columns.includes(c) ? `v.${c}` : 'null')).join(', ')}
+           from unnest($1::bigint[], $2::text[]${cols.map((c) => `, ${c}`).join('')}) as v (person_id, call_id${columns.map((c) => `, ${c}`).join('')})
            on conflict (person_id) do update set
-             parcours = excluded.parcours, organisme = excluded.organisme, statut = excluded.statut, etat = excluded.etat,
-             origine = excluded.origine, date_entree_parcours = excluded.date_entree_parcours,
-             date_modification = excluded.date_modification, call_id = excluded.call_id, read_at = excluded.read_at`,
-          [
-            read.map((r) => r.identity.personId),
-            o.map((x) => x.parcours),
-            o.map((x) => x.organisme),
-            o.map((x) => x.statut),
-            o.map((x) => x.etat),
-            o.map((x) => x.origine),
-            o.map((x) => x.dateEntreeParcours),
-            o.map((x) => x.dateModification),
-            read.map((r) => r.read.callId),
-            now.toISOString(),
-          ],
+             call_id = excluded.call_id, read_at = excluded.read_at, ${all.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+          [read.map((r) => r.identity.personId), read.map((r) => r.read.callId), now.toISOString(), ...values],
         )
       }
       // Nothing at France Travail: the previous read (if any) no longer holds.

@@ -37,6 +37,8 @@ function fieldsOf(table: CanonicalTable): CanonicalField[] {
     persons: [],
     dossier_members: [],
     france_travail_registrations: [],
+    // Not loaded from files: the partner API's orientation reads write it (src/exchange/france-travail-api/).
+    france_travail_orientations: [],
   }
   return CANONICAL_FIELDS.filter(
     (f) => f.table === table && !structural[table].includes(f.column) && (table === 'france_travail_registrations' || f.sources.some((s) => BENEFICIARY_FLOWS.includes(s))),

@@ -158,6 +158,18 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     const url = new URL(req.url ?? '/', 'http://localhost')
     const path = url.pathname
     stats.calls[path] = (stats.calls[path] ?? 0) + 1
+    // Quota: at most `quota` API requests in any sliding second, counted as they arrive (before any await, so the
+    // window holds exactly the arrivals of the second before this one, in order).
+    let overQuota = false
+    if (path.startsWith('/partenaire/')) {
+      while (window.length > 0 && window[0]! <= arrived - 1000) window.shift()
+      window.push(arrived)
+      stats.maxInOneSecond = Math.max(stats.maxInOneSecond, window.length)
+      if (window.length > quota) {
+        stats.beyondQuota++
+        overQuota = true
+      }
+    }
     const raw = await readBody(req)
     if (path === '/connexion/oauth2/access_token') {
       if (req.method !== 'POST' || url.searchParams.get('realm') !== '/partenaire') return send(res, 400, { error: 'invalid_request' })
@@ -171,16 +183,7 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     }
     if (!path.startsWith('/partenaire/')) return send(res, 404, { codeHttp: 404, message: 'ressource inconnue' })
 
-    // Quota: at most `quota` API requests in any sliding second.
-    const now = arrived
-    while (window.length > 0 && window[0]! <= now - 1000) window.shift()
-    window.push(now)
-    if (window.length > 1 && window[window.length - 2]! > now) window.sort((a, b) => a - b)
-    stats.maxInOneSecond = Math.max(stats.maxInOneSecond, window.length)
-    if (window.length > quota) {
-      stats.beyondQuota++
-      return send(res, 429, { codeHttp: 429, message: 'quota dépassé' }, { 'retry-after': '1' })
-    }
+    if (overQuota) return send(res, 429, { codeHttp: 429, message: 'quota dépassé' }, { 'retry-after': '1' })
     const expires = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''))
     if (expires === undefined || expires < Date.now()) return send(res, 401, { codeHttp: 401, message: 'jeton expiré ou invalide' })
     if (faults.throttleNext > 0) {
