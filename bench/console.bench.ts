@@ -1,5 +1,5 @@
 /**
- * npm run bench:console [-- --duration 15] [-- --connections 50] [-- --persons 100000] [-- --scenarios console-list,api-list]
+ * npm run bench:console [-- --duration 15] [-- --connections 50 | 4,8,16,50] [-- --persons 100000] [-- --scenarios console-list,api-list]
  *
  * The web console's pages under bench:api-like load. Loads `--persons` generated persons (default 100,000; one
  * dossier each, France Travail registrations for a third) and 200 referents with a portfolio of 250 each into a
@@ -42,7 +42,8 @@ const arg = (name: string) => {
 }
 const DURATION = Number(arg('duration') ?? 15)
 const WARMUP = Number(arg('warmup') ?? 3)
-const CONNECTIONS = Number(arg('connections') ?? 50)
+/** wrk connections; a list (`--connections 4,8,16,50`) runs each scenario at each count. */
+const CONNECTIONS = (arg('connections') ?? '50').split(',').map(Number)
 const PERSONS = Number(arg('persons') ?? 100_000)
 /** Which wrk scenarios run (default all): console-list,console-show,api-list,api-show. */
 const SCENARIOS = (arg('scenarios') ?? 'console-list,console-show,api-list,api-show').split(',')
@@ -190,9 +191,9 @@ interface WrkResult {
   p99_us: number
   max_us: number
 }
-function wrk(requests: string, seconds: number): Promise<WrkResult> {
+function wrk(requests: string, seconds: number, connections: number): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', luaFile, `http://127.0.0.1:${port}`, '--', requests])
+    const p = spawn('wrk', [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', luaFile, `http://127.0.0.1:${port}`, '--', requests])
     let out = ''
     let err = ''
     p.stdout.on('data', (d) => (out += d))
@@ -266,18 +267,20 @@ for (const [key, name, f] of [
   ['api-show', 'API GET /v1/beneficiaires/{id} (baseline)', files.apiShow],
 ] as const) {
   if (!SCENARIOS.includes(key)) continue
-  log(`${name}: warm-up ${WARMUP} s, then ${DURATION} s`)
-  await wrk(f, WARMUP)
-  const { result: r, nodeMs, pgMs } = await measureCpu(() => wrk(f, DURATION))
-  results.push({
-    scenario: name,
-    'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
-    'p50 ms': (r.p50_us / 1000).toFixed(1),
-    'p99 ms': (r.p99_us / 1000).toFixed(1),
-    'max ms': (r.max_us / 1000).toFixed(1),
-    errors: r.errors,
-    ...cpuColumns(r.requests, nodeMs, pgMs),
-  })
+  for (const connections of CONNECTIONS) {
+    log(`${name}, ${connections} connections: warm-up ${WARMUP} s, then ${DURATION} s`)
+    await wrk(f, WARMUP, connections)
+    const { result: r, nodeMs, pgMs } = await measureCpu(() => wrk(f, DURATION, connections))
+    results.push({
+      scenario: CONNECTIONS.length > 1 ? `${name}, ${connections} connections` : name,
+      'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
+      'p50 ms': (r.p50_us / 1000).toFixed(1),
+      'p99 ms': (r.p99_us / 1000).toFixed(1),
+      'max ms': (r.max_us / 1000).toFixed(1),
+      errors: r.errors,
+      ...cpuColumns(r.requests, nodeMs, pgMs),
+    })
+  }
 }
 await new Promise<void>((resolve) => server.close(() => resolve()))
 
@@ -313,7 +316,7 @@ await db.close()
 
 const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'Node CPU ms/req', 'PG CPU ms/req', 'audit events/commit']
 process.stdout.write(
-  `\n${PERSONS.toLocaleString('en')} persons, ${REFERENTS} referents × ${PER_REFERENT}, purpose ${PURPOSE}, wrk ${CONNECTIONS} connections, ${DURATION} s per scenario, audit on (1-minute load average: ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after; the 2 cores are shared)\n\n` +
+  `\n${PERSONS.toLocaleString('en')} persons, ${REFERENTS} referents × ${PER_REFERENT}, purpose ${PURPOSE}, wrk ${CONNECTIONS.join('/')} connections, ${DURATION} s per scenario, audit on (1-minute load average: ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after; the 2 cores are shared)\n\n` +
     [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => r[c]).join(' | ')} |`)].join('\n') +
     '\n',
 )
