@@ -1,5 +1,5 @@
 /**
- * npm run bench:console [-- --duration 15] [-- --connections 50] [-- --persons 100000]
+ * npm run bench:console [-- --duration 15] [-- --connections 50 | 4,8,16,50] [-- --persons 100000] [-- --scenarios console-list,api-list]
  *
  * The web console's pages under bench:api-like load. Loads `--persons` generated persons (default 100,000; one
  * dossier each, France Travail registrations for a third) and 200 referents with a portfolio of 250 each into a
@@ -11,7 +11,10 @@
  *   3. baseline, same run: the API answers those pages are made of (GET /v1/beneficiaires?limit=50 and
  *      GET /v1/beneficiaires/{id}) with bearer tokens;
  *   4. the same four, one request at a time in process (300 each): a page's own cost when the CPU is not shared.
- * Each scenario is preceded by a 3 s warm-up. Prints a Markdown table. Needs PostgreSQL
+ * Each scenario is preceded by a 3 s warm-up; `--scenarios console-list,console-show,api-list,api-show` picks some.
+ * Beside latency, each row gives the CPU spent per request by this Node process and by the PostgreSQL backends of
+ * the bench database: what a page costs, hardly moved by the load other processes put on the shared cores.
+ * Prints a Markdown table. Needs PostgreSQL
  * (PASSERELLE_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) and wrk (apt-get install wrk).
  */
 import { spawn } from 'node:child_process'
@@ -39,8 +42,11 @@ const arg = (name: string) => {
 }
 const DURATION = Number(arg('duration') ?? 15)
 const WARMUP = Number(arg('warmup') ?? 3)
-const CONNECTIONS = Number(arg('connections') ?? 50)
+/** wrk connections; a list (`--connections 4,8,16,50`) runs each scenario at each count. */
+const CONNECTIONS = (arg('connections') ?? '50').split(',').map(Number)
 const PERSONS = Number(arg('persons') ?? 100_000)
+/** Which wrk scenarios run (default all): console-list,console-show,api-list,api-show. */
+const SCENARIOS = (arg('scenarios') ?? 'console-list,console-show,api-list,api-show').split(',')
 const REFERENTS = 200
 const PER_REFERENT = 250
 const ORGANISATIONS = 20
@@ -164,6 +170,12 @@ end
 )
 
 const audit = new AuditWriter(db)
+// How many audit events each group commit carries (a transaction per batch): reported per scenario.
+const batches = { count: 0, events: 0 }
+audit.onBatch = (events) => {
+  batches.count += 1
+  batches.events += events
+}
 const quiet = createLogger({ level: 'warn' })
 const app = createApp({ db, keys, purposes, audit, log: quiet, options: { rateLimit: { perSecond: 10_000, burst: 10_000 } } })
 app.route('/console', createConsoleApp({ db, keys, purposes, audit, log: quiet, api: app, oidc: undefined, sessionMinutes: 60 }))
@@ -179,9 +191,9 @@ interface WrkResult {
   p99_us: number
   max_us: number
 }
-function wrk(requests: string, seconds: number): Promise<WrkResult> {
+function wrk(requests: string, seconds: number, connections: number): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s', '-s', luaFile, `http://127.0.0.1:${port}`, '--', requests])
+    const p = spawn('wrk', [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', luaFile, `http://127.0.0.1:${port}`, '--', requests])
     let out = ''
     let err = ''
     p.stdout.on('data', (d) => (out += d))
@@ -202,36 +214,88 @@ for (const [name, f] of Object.entries(files)) {
 
 const results: Record<string, string | number>[] = []
 const loadBefore = loadavg()[0]!.toFixed(1)
-for (const [name, f] of [
-  ['console GET /console/portefeuille (50 of 250)', files.consoleList],
-  ['console GET /console/beneficiaires/{id} (+ history)', files.consoleShow],
-  ['API GET /v1/beneficiaires?limit=50 (baseline)', files.apiList],
-  ['API GET /v1/beneficiaires/{id} (baseline)', files.apiShow],
+
+/**
+ * CPU spent serving a scenario, per request: this Node process (process.cpuUsage) and the PostgreSQL backends of the
+ * bench database (utime + stime from /proc, sampled every 200 ms as pool connections come and go). Unlike latency,
+ * this hardly depends on what else the shared cores run.
+ */
+const TICK_MS = 10 // USER_HZ = 100 on Linux
+const pgTicks = new Map<number, { first: number; last: number }>()
+async function samplePostgres(): Promise<void> {
+  const { rows } = await db.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [dbName])
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      const ticks = Number(fields[11]) + Number(fields[12])
+      const seen = pgTicks.get(pid)
+      if (seen) seen.last = ticks
+      else pgTicks.set(pid, { first: ticks, last: ticks })
+    } catch {
+      // The backend left between the query and the read.
+    }
+  }
+}
+async function measureCpu<T>(run: () => Promise<T>): Promise<{ result: T; nodeMs: number; pgMs: number }> {
+  pgTicks.clear()
+  batches.count = 0
+  batches.events = 0
+  await samplePostgres()
+  // Backends already open count from now; those opened during the run, from their start.
+  for (const seen of pgTicks.values()) seen.first = seen.last
+  const knownAtStart = new Set(pgTicks.keys())
+  const timer = setInterval(() => void samplePostgres().catch(() => {}), 200)
+  const cpu = process.cpuUsage()
+  const result = await run()
+  const used = process.cpuUsage(cpu)
+  clearInterval(timer)
+  await samplePostgres()
+  let ticks = 0
+  for (const [pid, seen] of pgTicks) ticks += seen.last - (knownAtStart.has(pid) ? seen.first : 0)
+  return { result, nodeMs: (used.user + used.system) / 1000, pgMs: ticks * TICK_MS }
+}
+const cpuColumns = (requests: number, nodeMs: number, pgMs: number) => ({
+  'Node CPU ms/req': (nodeMs / requests).toFixed(2),
+  'PG CPU ms/req': (pgMs / requests).toFixed(2),
+  'audit events/commit': batches.count > 0 ? (batches.events / batches.count).toFixed(1) : '—',
+})
+
+for (const [key, name, f] of [
+  ['console-list', 'console GET /console/portefeuille (50 of 250)', files.consoleList],
+  ['console-show', 'console GET /console/beneficiaires/{id} (+ history)', files.consoleShow],
+  ['api-list', 'API GET /v1/beneficiaires?limit=50 (baseline)', files.apiList],
+  ['api-show', 'API GET /v1/beneficiaires/{id} (baseline)', files.apiShow],
 ] as const) {
-  log(`${name}: warm-up ${WARMUP} s, then ${DURATION} s`)
-  await wrk(f, WARMUP)
-  const r = await wrk(f, DURATION)
-  results.push({
-    scenario: name,
-    'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
-    'p50 ms': (r.p50_us / 1000).toFixed(1),
-    'p99 ms': (r.p99_us / 1000).toFixed(1),
-    'max ms': (r.max_us / 1000).toFixed(1),
-    errors: r.errors,
-  })
+  if (!SCENARIOS.includes(key)) continue
+  for (const connections of CONNECTIONS) {
+    log(`${name}, ${connections} connections: warm-up ${WARMUP} s, then ${DURATION} s`)
+    await wrk(f, WARMUP, connections)
+    const { result: r, nodeMs, pgMs } = await measureCpu(() => wrk(f, DURATION, connections))
+    results.push({
+      scenario: CONNECTIONS.length > 1 ? `${name}, ${connections} connections` : name,
+      'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
+      'p50 ms': (r.p50_us / 1000).toFixed(1),
+      'p99 ms': (r.p99_us / 1000).toFixed(1),
+      'max ms': (r.max_us / 1000).toFixed(1),
+      errors: r.errors,
+      ...cpuColumns(r.requests, nodeMs, pgMs),
+    })
+  }
 }
 await new Promise<void>((resolve) => server.close(() => resolve()))
 
 // One request at a time, in process (no wrk, no socket): what a page costs when the CPU is not fought over.
 const readLines = (f: string) => readFileSync(f, 'utf8').trim().split('\n')
-for (const [name, f] of [
-  ['sequential, in process: console portefeuille', files.consoleList],
-  ['sequential, in process: API list (baseline)', files.apiList],
-  ['sequential, in process: console person page', files.consoleShow],
-  ['sequential, in process: API person (baseline)', files.apiShow],
+for (const [key, name, f] of [
+  ['console-list', 'sequential, in process: console portefeuille', files.consoleList],
+  ['api-list', 'sequential, in process: API list (baseline)', files.apiList],
+  ['console-show', 'sequential, in process: console person page', files.consoleShow],
+  ['api-show', 'sequential, in process: API person (baseline)', files.apiShow],
 ] as const) {
+  if (!SCENARIOS.includes(key)) continue
   const lines = readLines(f)
   const latencies: number[] = []
+  const { nodeMs, pgMs } = await measureCpu(async () => {
   for (let i = 0; i < 330; i++) {
     const line = lines[(i * 7919) % lines.length]!
     const colon = line.indexOf(':')
@@ -241,16 +305,18 @@ for (const [name, f] of [
     await res.text()
     if (i >= 30) latencies.push(performance.now() - t)
   }
+  await audit.drain()
+  })
   latencies.sort((a, b) => a - b)
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(1)
-  results.push({ scenario: name, 'req/s': Math.round(1000 / (latencies.reduce((a, b) => a + b, 0) / latencies.length)), 'p50 ms': q(0.5), 'p99 ms': q(0.99), 'max ms': latencies.at(-1)!.toFixed(1), errors: 0 })
+  results.push({ scenario: name, 'req/s': Math.round(1000 / (latencies.reduce((a, b) => a + b, 0) / latencies.length)), 'p50 ms': q(0.5), 'p99 ms': q(0.99), 'max ms': latencies.at(-1)!.toFixed(1), errors: 0, ...cpuColumns(330, nodeMs, pgMs) })
 }
 await audit.drain()
 await db.close()
 
-const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors']
+const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'Node CPU ms/req', 'PG CPU ms/req', 'audit events/commit']
 process.stdout.write(
-  `\n${PERSONS.toLocaleString('en')} persons, ${REFERENTS} referents × ${PER_REFERENT}, purpose ${PURPOSE}, wrk ${CONNECTIONS} connections, ${DURATION} s per scenario, audit on (1-minute load average: ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after; the 2 cores are shared)\n\n` +
+  `\n${PERSONS.toLocaleString('en')} persons, ${REFERENTS} referents × ${PER_REFERENT}, purpose ${PURPOSE}, wrk ${CONNECTIONS.join('/')} connections, ${DURATION} s per scenario, audit on (1-minute load average: ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after; the 2 cores are shared)\n\n` +
     [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...results.map((r) => `| ${columns.map((c) => r[c]).join(' | ')} |`)].join('\n') +
     '\n',
 )

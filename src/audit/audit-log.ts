@@ -69,17 +69,86 @@ export async function appendAuditEvents(tx: Queryable, events: readonly AuditEve
   return chained
 }
 
+type Head = { seq: number; hash: string }
+
+/** A head no chain has: asks `audit_append` for the real one without appending. */
+const UNKNOWN_HEAD: Head = { seq: -1, hash: '' }
+
 /**
- * Group commit for request handlers: concurrent `append` calls are written together in one transaction; each
+ * Appends a batch without free texts in one statement (migration 0231, `audit_append`): chained in the process after
+ * `head`, written only if the chain's head under the lock is still `head`. Returns the events, or the head found
+ * when it was not (nothing written then).
+ */
+async function appendAfterHead(db: Queryable, head: Head, events: readonly AuditEventInput[]): Promise<{ chained: ChainedEvent[] } | { head: Head }> {
+  const chained = head === UNKNOWN_HEAD ? [] : chainEvents(head, events, auditKeys())
+  const { rows } = await db.query<{ head_seq: number; head_hash: string; appended: boolean }>(
+    `select head_seq, head_hash, appended
+     from audit_append($1, $2, $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])`,
+    [
+      head.seq,
+      head.hash,
+      chained.map((e) => e.seq),
+      chained.map((e) => e.occurredAt.toISOString()),
+      chained.map((e) => e.actor),
+      chained.map((e) => e.organisation),
+      chained.map((e) => e.purpose),
+      chained.map((e) => e.action),
+      chained.map((e) => e.subject),
+      chained.map((e) => e.outcome),
+      chained.map((e) => e.requestId),
+      chained.map((e) => e.clientAddress),
+      chained.map((e) => JSON.stringify(e.details)),
+      chained.map((e) => e.prevHash),
+      chained.map((e) => e.hash),
+    ],
+    { prepare: true },
+  )
+  const row = rows[0]!
+  if (row.appended && chained.length > 0) return { chained }
+  return { head: { seq: Number(row.head_seq), hash: row.head_hash } }
+}
+
+/**
+ * Group commit for request handlers: concurrent `append` calls are written together, in one statement; each
  * promise resolves once its event is committed (so a response is sent only after its trace is durable).
+ *
+ * The writer remembers the chain's head after each batch it commits, so a batch costs one round trip: the batch is
+ * chained after that head in the process and `audit_append` writes it under the chain lock only if the head is
+ * unchanged (another instance or a transaction holding the lock may have appended: the batch is then chained again
+ * after the head it answers). A batch with free texts, or one that keeps losing that race, is written as before, in
+ * a transaction holding the lock (appendAuditEvents).
  */
 export class AuditWriter {
   private queue: { event: AuditEventInput; resolve: (e: ChainedEvent) => void; reject: (err: unknown) => void }[] = []
   private flushing: Promise<void> | undefined
+  /** The chain's head as this writer last wrote or read it (unknown at first, and after any failure). */
+  private head: Head = UNKNOWN_HEAD
   /** Optional observer of each batch's duration (metrics). */
   onBatch: ((events: number, seconds: number) => void) | undefined
 
   constructor(private readonly db: Db, private readonly maxBatch = 500) {}
+
+  private async write(events: readonly AuditEventInput[]): Promise<ChainedEvent[]> {
+    if (events.some((e) => e.texts && Object.keys(e.texts).length > 0)) return this.writeLocked(events)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const outcome = await appendAfterHead(this.db, this.head, events)
+      if ('chained' in outcome) {
+        const last = outcome.chained.at(-1)!
+        this.head = { seq: last.seq, hash: last.hash }
+        return outcome.chained
+      }
+      this.head = outcome.head
+    }
+    return this.writeLocked(events)
+  }
+
+  private async writeLocked(events: readonly AuditEventInput[]): Promise<ChainedEvent[]> {
+    this.head = UNKNOWN_HEAD
+    const chained = await this.db.transaction((tx) => appendAuditEvents(tx, events))
+    const last = chained.at(-1)
+    if (last) this.head = { seq: last.seq, hash: last.hash }
+    return chained
+  }
 
   append(event: AuditEventInput): Promise<ChainedEvent> {
     return new Promise((resolve, reject) => {
@@ -94,10 +163,12 @@ export class AuditWriter {
         const batch = this.queue.splice(0, this.maxBatch)
         const started = process.hrtime.bigint()
         try {
-          const chained = await this.db.transaction((tx) => appendAuditEvents(tx, batch.map((b) => b.event)))
+          const chained = await this.write(batch.map((b) => b.event))
           batch.forEach((b, i) => b.resolve(chained[i]!))
           this.onBatch?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9)
         } catch (error) {
+          // Whether the batch was written is unknown: the head is read again next time.
+          this.head = UNKNOWN_HEAD
           for (const b of batch) b.reject(error)
         }
       }

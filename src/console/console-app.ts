@@ -74,8 +74,11 @@ export interface ConsoleKit {
   now(): Date
   /** The signed-in agent, or a redirect to the home page. */
   agentOf(c: ConsoleContext): ConsoleAgent
-  /** Calls the partner API in process as the agent; JSON answers are parsed. */
-  api(c: ConsoleContext, method: string, pathAndQuery: string, body?: unknown): Promise<{ status: number; json: any; response: Response }>
+  /**
+   * Calls the partner API in process as the agent; JSON answers are parsed. `byValue`: the route's JSON answer is
+   * handed over as the value it built, unserialised (InProcessCaller.answer), for routes answering JSON values only.
+   */
+  api(c: ConsoleContext, method: string, pathAndQuery: string, body?: unknown, options?: { byValue?: boolean }): Promise<{ status: number; json: any; response: Response }>
   page(c: ConsoleContext, title: string, body: Safe, options?: { current?: string; status?: number }): Response
   /** A page saying what went wrong, in French, with the status. */
   problem(c: ConsoleContext, status: number, title: string, text: string): Response
@@ -142,15 +145,17 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       if (!agent) throw new ConsoleRedirect('/console')
       return agent
     },
-    async api(c, method, pathAndQuery, body) {
+    async api(c, method, pathAndQuery, body, options) {
       const agent = kit.agentOf(c)
-      const caller: InProcessCaller = { principal: agent.principal, clientAddress: clientAddress(c) }
+      const answer: { value?: unknown } = {}
+      const caller: InProcessCaller = { principal: agent.principal, clientAddress: clientAddress(c), ...(options?.byValue ? { answer } : {}) }
       const request = new Request(`http://in-process${pathAndQuery}`, {
         method,
         headers: { 'x-request-id': c.get('requestId'), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       })
       const response = await deps.api.fetch(request, { [IN_PROCESS_CALLER]: caller })
+      if ('value' in answer) return { status: response.status, json: answer.value, response }
       const type = response.headers.get('content-type') ?? ''
       const json = type.includes('application/json') && !response.headers.get('content-disposition') ? await response.json() : undefined
       return { status: response.status, json, response }

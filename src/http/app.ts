@@ -20,6 +20,7 @@ import { auditTrail } from './middleware/audit-trail.ts'
 import { authenticate } from './middleware/authenticate.ts'
 import { canonicalApiPath } from './middleware/canonical-api-path.ts'
 import { httpMetrics } from './middleware/http-metrics.ts'
+import { inProcessAnswer } from './middleware/in-process-caller.ts'
 import { rateLimitPerToken } from './middleware/rate-limit-per-token.ts'
 import { requestId } from './middleware/request-id.ts'
 import { buildOpenApiDocument } from './openapi-document.ts'
@@ -100,6 +101,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook })
   app.use('*', httpMetrics())
+  app.use('*', inProcessAnswer())
   app.use('*', requestId({ trustProxy: options.trustProxy }))
   app.use(
     '*',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuditWriter, appendAuditEvents } from '../../src/audit/audit-log.ts'
 import { eventHash, GENESIS_HASH, type AuditEventInput } from '../../src/audit/chain.ts'
 import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
+import type { Db } from '../../src/db/db.ts'
 import { openPostgres } from '../../src/db/postgres.ts'
 import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
@@ -73,6 +74,59 @@ describe.skipIf(postgresUnavailable())('audit hash chain', () => {
     } finally {
       if (other !== t.db) await other.close()
     }
+  })
+
+  it('writes a batch in one statement once the writer knows the head, and still every event exactly once', async () => {
+    let queries = 0
+    let transactions = 0
+    const counted: Db = {
+      backend: t.db.backend,
+      query: (...args: Parameters<Db['query']>) => {
+        queries += 1
+        return t.db.query(...args)
+      },
+      transaction: (fn) => {
+        transactions += 1
+        return t.db.transaction(fn)
+      },
+      session: (fn) => t.db.session(fn),
+      copyRows: (...args) => t.db.copyRows(...args),
+      copyEncoded: (copy) => t.db.copyEncoded(copy),
+      exec: (script) => t.db.exec(script),
+      close: () => t.db.close(),
+    }
+    const writer = new AuditWriter(counted)
+    let batches = 0
+    writer.onBatch = () => (batches += 1)
+    const start = (await verifyAuditChain(t.db)).events
+    await writer.append(event(800))
+    queries = 0
+    transactions = 0
+    batches = 0
+    const written = await Promise.all(Array.from({ length: 5 }, (_, i) => writer.append(event(801 + i))))
+    await writer.append(event(806))
+    // One statement per batch, no transaction of several statements.
+    expect(batches).toBeGreaterThanOrEqual(2)
+    expect({ queries, transactions }).toEqual({ queries: batches, transactions: 0 })
+    expect(written.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6].map((i) => start + i))
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, events: start + 7 })
+  })
+
+  it('audit_append writes nothing after a head that is no longer the chain’s, and answers the real head', async () => {
+    const { rows: before } = await t.db.query<{ seq: number; hash: string }>('select seq, hash from audit_events order by seq desc limit 1')
+    const head = before[0]!
+    const { rows: previous } = await t.db.query<{ hash: string }>('select hash from audit_events where seq = $1', [head.seq - 1])
+    const stale = { seq: head.seq - 1, hash: previous[0]!.hash }
+    const e = event(900)
+    const { rows } = await t.db.query<{ head_seq: number; head_hash: string; appended: boolean }>(
+      `select head_seq, head_hash, appended
+       from audit_append($1, $2, $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])`,
+      [stale.seq, stale.hash, [head.seq], [e.occurredAt.toISOString()], [e.actor], [e.organisation], [e.purpose], [e.action], [e.subject], [e.outcome], [e.requestId], [e.clientAddress], [JSON.stringify(e.details)], [stale.hash], ['f'.repeat(64)]],
+    )
+    expect(rows[0]).toEqual({ head_seq: head.seq, head_hash: head.hash, appended: false })
+    const { rows: after } = await t.db.query<{ n: number }>('select count(*)::int as n from audit_events where seq >= $1', [head.seq])
+    expect(after[0]!.n).toBe(1)
+    expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
   })
 
   it('names the first tampered event', async () => {

@@ -13,8 +13,19 @@ import { alert, csrfField, h, table, type Safe } from '../html.ts'
  * the same row filter, projection and audit events as a partner's software.
  */
 const PORTFOLIO = '/console/portefeuille'
+/** The beneficiaries' routes answer JSON values only (ids, codes, dates as text, projected fields): taken as built. */
+const BY_VALUE = { byValue: true }
 
-const shown = (purpose: Purpose) => purpose.fields.filter((f) => f.transform !== 'omit')
+const shownFields = new WeakMap<Purpose, PurposeField[]>()
+/** The purpose's exposed fields, worked out once per declaration (a portfolio page asks for every row). */
+const shown = (purpose: Purpose): PurposeField[] => {
+  let fields = shownFields.get(purpose)
+  if (!fields) {
+    fields = purpose.fields.filter((f) => f.transform !== 'omit')
+    shownFields.set(purpose, fields)
+  }
+  return fields
+}
 const declared = (purpose: Purpose, fieldId: string) => shown(purpose).find((f) => f.field === fieldId)
 const exposesKept = (purpose: Purpose, fieldId: string) => purpose.fields.some((f) => f.field === fieldId && f.transform === 'keep')
 
@@ -52,7 +63,7 @@ export function registerPortfolioPages(app: Hono<ConsoleEnv>, kit: ConsoleKit): 
     for (const name of ['etatDroit', 'soumisDroitsDevoirs', 'inscritFranceTravail'] as const) if (filters[name]) params.set(name, filters[name])
     if (/^\d{4}-\d{2}-\d{2}$/.test(filters.modifieDepuis)) params.set('modifieDepuis', `${filters.modifieDepuis}T00:00:00Z`)
     if (q.page && /^[A-Za-z0-9_.-]{1,200}$/.test(q.page)) params.set('cursor', q.page)
-    const answer = await kit.api(c, 'GET', `/v1/beneficiaires?${params}`)
+    const answer = await kit.api(c, 'GET', `/v1/beneficiaires?${params}`, undefined, BY_VALUE)
     const purposeFilters = {
       etatDroit: exposesKept(purpose, 'dossier.etatDroit'),
       soumisDroitsDevoirs: exposesKept(purpose, 'personne.soumisDroitsDevoirs'),
@@ -122,9 +133,9 @@ ${switcher}${form}${results}`,
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       return kit.problem(c, 404, 'Personne introuvable', 'Cette personne n’est pas dans votre portefeuille.')
     }
-    const person = await kit.api(c, 'GET', `/v1/beneficiaires/${id}`)
+    const person = await kit.api(c, 'GET', `/v1/beneficiaires/${id}`, undefined, BY_VALUE)
     if (person.status !== 200) return kit.problem(c, 404, 'Personne introuvable', 'Cette personne n’est pas dans votre portefeuille.')
-    const history = await kit.api(c, 'GET', `/v1/beneficiaires/${id}/historique?limit=200`)
+    const history = await kit.api(c, 'GET', `/v1/beneficiaires/${id}/historique?limit=200`, undefined, BY_VALUE)
     const data = person.json.data as Record<string, unknown>
     const access = person.json.access as { mode: string; readOnly: boolean; until: string | null; via: string }
     const fields = shown(purpose)
