@@ -4,7 +4,7 @@
 // process). By default V8 sizes this heap for the machine's memory: 16 MB semi-spaces, and an old generation allowed
 // to grow up to 4x its live size between major collections, so the per-batch objects of an ingestion pile up to
 // 130-160 MB of heap around a ~50 MB live set. 4 MB semi-spaces and a fixed growth factor of 2 keep it nearer the live set
-// (bench:ingest: ~360-390 MB → ~275 MB peak RSS, 1-5 % more CPU). `node bin/passerelle.js` runs without them; the
+// (bench:ingest: ~360-390 MB → 265-274 MB peak RSS, 1-9 % more CPU). `node bin/passerelle.js` runs without them; the
 // image and the npm scripts pass them too (Dockerfile, package.json).
 import { register } from 'tsx/esm/api'
 
