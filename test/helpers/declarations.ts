@@ -1,6 +1,7 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import { loadFlows } from '../../src/flows/load-flows.ts'
 import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 
@@ -12,12 +13,19 @@ export function flowDeclarations(flowsDir = path.join(REPO_ROOT, 'flows')) {
 }
 
 /**
- * A copy of the shipped flows folder without the France Travail partner-API flow, for worlds with purposes of their
- * own: that flow sends under a shipped purpose (`outbound.purpose: instruction`), which such a world does not declare.
+ * The flows folder for a world with purposes of its own (`mappingsDir`): the shipped one when that world declares the
+ * purpose the France Travail partner-API flow sends under (`outbound.purpose`), since shipped purposes name that flow
+ * among their sources; otherwise a copy without the API flow, which such a world cannot carry.
  */
-export function fileFlowsOnly(): string {
+export function fileFlowsOnly(mappingsDir?: string): string {
+  const shipped = path.join(REPO_ROOT, 'flows')
+  if (mappingsDir !== undefined) {
+    const api = parseYaml(readFileSync(path.join(shipped, 'france-travail-api.yaml'), 'utf8')) as { outbound?: { purpose?: string } }
+    const purpose = api.outbound?.purpose
+    if (purpose !== undefined && existsSync(path.join(mappingsDir, `${purpose}.yaml`))) return shipped
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-file-flows-'))
-  cpSync(path.join(REPO_ROOT, 'flows'), dir, { recursive: true })
+  cpSync(shipped, dir, { recursive: true })
   rmSync(path.join(dir, 'france-travail-api.yaml'))
   return dir
 }

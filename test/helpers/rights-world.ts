@@ -85,7 +85,7 @@ export interface LoadedWorld {
 export async function loadPopulation(db: Db, keys: Keys, mappingsDir: string, foyers: number, date = '2026-03-02'): Promise<LoadedWorld> {
   // A world with purposes of its own: the partner-API flow sends under a shipped purpose it may not declare.
   const shippedMappings = path.resolve(mappingsDir) === path.join(REPO_ROOT, 'mappings')
-  const declarations = loadDeclarations({ flowsDir: shippedMappings ? path.join(REPO_ROOT, 'flows') : fileFlowsOnly(), mappingsDir })
+  const declarations = loadDeclarations({ flowsDir: shippedMappings ? path.join(REPO_ROOT, 'flows') : fileFlowsOnly(mappingsDir), mappingsDir })
   const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-rights-files-'))
   const deps = { db, keys, log: createLogger({ level: 'silent' }), stored: declarations.stored, purposes: declarations.purposes }
   const cafName = cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: date })

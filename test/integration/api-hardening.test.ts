@@ -218,6 +218,8 @@ describe.skipIf(postgresUnavailable())('partner API hardening', () => {
         'GET /v1/extracts/{id}/manifest',
         'GET /v1/admin/runs',
         'GET /v1/admin/outbox',
+        'GET /v1/matching-queue',
+        'POST /v1/matching-queue/{id}/resolution',
         'POST /v1/dpo/rights-requests',
         'GET /v1/dpo/rights-requests',
         'GET /v1/dpo/rights-requests/{number}',

@@ -244,7 +244,7 @@ retention: rsa-beneficiaires
 `,
       )
       const d = await seedDossier(t.db, keys, { numdemrsa: 'MIN1', transmittedAt: day('2026-01-01'), persons: [{ nir13: '1800175000111', birthDate: '1980-01-01', nom: 'MINNOM', prenom: 'MINPRENOM' }] })
-      const report = await runRetention(deps({ declarations: loadDeclarations({ flowsDir: fileFlowsOnly(), mappingsDir: mappings }) }), { now: day('2026-01-02'), dryRun: false })
+      const report = await runRetention(deps({ declarations: loadDeclarations({ flowsDir: fileFlowsOnly(mappings), mappingsDir: mappings }) }), { now: day('2026-01-02'), dryRun: false })
       expect(report.errors).toEqual([])
       expect(report.minimisation.cleared).toMatchObject({ dossiers: 1, persons: 1, dossier_members: 1 })
       const dossier = (await t.db.query<Record<string, unknown>>('select * from dossiers where id = $1', [d.id])).rows[0]!
@@ -257,7 +257,7 @@ retention: rsa-beneficiaires
       expect(receipts.map((r) => Object.keys(r.details.counts)[0])).toEqual(['dossiers', 'persons', 'dossier_members'])
       expect(receipts[1]!.details.columns).toContain('prenom')
       // Nothing left to clear on the next run.
-      const again = await runRetention(deps({ declarations: loadDeclarations({ flowsDir: fileFlowsOnly(), mappingsDir: mappings }) }), { now: day('2026-01-03'), dryRun: false })
+      const again = await runRetention(deps({ declarations: loadDeclarations({ flowsDir: fileFlowsOnly(mappings), mappingsDir: mappings }) }), { now: day('2026-01-03'), dryRun: false })
       expect(again.minimisation.cleared).toEqual({})
 
       // The archive keeps what its policy keeps: an archived row with a column the archive does not keep is cleared.
