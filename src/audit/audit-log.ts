@@ -33,21 +33,7 @@ export async function appendAuditEvents(tx: Queryable, events: readonly AuditEve
     `insert into audit_events (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
      select *, 2
      from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], $13::text[])`,
-    [
-      chained.map((e) => e.seq),
-      chained.map((e) => e.occurredAt.toISOString()),
-      chained.map((e) => e.actor),
-      chained.map((e) => e.organisation),
-      chained.map((e) => e.purpose),
-      chained.map((e) => e.action),
-      chained.map((e) => e.subject),
-      chained.map((e) => e.outcome),
-      chained.map((e) => e.requestId),
-      chained.map((e) => e.clientAddress),
-      chained.map((e) => JSON.stringify(e.details)),
-      chained.map((e) => e.prevHash),
-      chained.map((e) => e.hash),
-    ],
+    eventColumns(chained),
   )
   const texts = chained.flatMap((e) => Object.entries(e.texts ?? {}).map(([field, body]) => ({ e, field, body })))
   if (texts.length > 0) {
@@ -87,19 +73,7 @@ async function appendAfterHead(db: Queryable, head: Head, events: readonly Audit
     [
       head.seq,
       head.hash,
-      chained.map((e) => e.seq),
-      chained.map((e) => e.occurredAt.toISOString()),
-      chained.map((e) => e.actor),
-      chained.map((e) => e.organisation),
-      chained.map((e) => e.purpose),
-      chained.map((e) => e.action),
-      chained.map((e) => e.subject),
-      chained.map((e) => e.outcome),
-      chained.map((e) => e.requestId),
-      chained.map((e) => e.clientAddress),
-      chained.map((e) => JSON.stringify(e.details)),
-      chained.map((e) => e.prevHash),
-      chained.map((e) => e.hash),
+      ...eventColumns(chained),
     ],
     { prepare: true },
   )
@@ -181,4 +155,23 @@ export class AuditWriter {
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing
   }
+}
+
+/** The chained events as the column arrays both inserts unnest, in the table's column order. */
+function eventColumns(chained: ReturnType<typeof chainEvents>): unknown[] {
+  return [
+    chained.map((e) => e.seq),
+    chained.map((e) => e.occurredAt.toISOString()),
+    chained.map((e) => e.actor),
+    chained.map((e) => e.organisation),
+    chained.map((e) => e.purpose),
+    chained.map((e) => e.action),
+    chained.map((e) => e.subject),
+    chained.map((e) => e.outcome),
+    chained.map((e) => e.requestId),
+    chained.map((e) => e.clientAddress),
+    chained.map((e) => JSON.stringify(e.details)),
+    chained.map((e) => e.prevHash),
+    chained.map((e) => e.hash),
+  ]
 }

@@ -58,6 +58,11 @@ export interface SimulatorFaults {
   slowMs: number
   /** Every API request waits this long (a realistic latency). */
   latencyMs: number
+  /**
+   * France Travail revokes every access token issued so far once this many more API requests have arrived (0: off):
+   * the request that brings it to zero gets 401, as do later ones with an old token, whatever their announced expiry.
+   */
+  revokeTokensAfterRequests: number
 }
 
 export interface SimulatorStats {
@@ -115,6 +120,7 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     slowNext: 0,
     slowMs: 0,
     latencyMs: 0,
+    revokeTokensAfterRequests: 0,
     ...options.faults,
   }
   const byIdentity = new Map<string, SimulatedPerson[]>()
@@ -184,6 +190,9 @@ export async function startFranceTravailSimulator(options: SimulatorOptions = {}
     if (!path.startsWith('/partenaire/')) return send(res, 404, { codeHttp: 404, message: 'ressource inconnue' })
 
     if (overQuota) return send(res, 429, { codeHttp: 429, message: 'quota dépassé' }, { 'retry-after': '1' })
+    if (faults.revokeTokensAfterRequests > 0 && --faults.revokeTokensAfterRequests === 0) {
+      for (const token of tokens.keys()) tokens.set(token, 0)
+    }
     const expires = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''))
     if (expires === undefined || expires < Date.now()) return send(res, 401, { codeHttp: 401, message: 'jeton expiré ou invalide' })
     if (faults.throttleNext > 0) {
