@@ -11,6 +11,7 @@ import { loadRetentionPolicies } from '../../src/retention/load-policies.ts'
 import { runRetention, type RetentionOptions } from '../../src/retention/run-retention.ts'
 import { ANCHORS } from '../../src/retention/policy.ts'
 import { withAdvisoryLock } from '../../src/db/advisory-lock.ts'
+import { openPostgres } from '../../src/db/postgres.ts'
 import { flowDeclarations } from '../helpers/declarations.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { day, resetRetentionTables, retransmitRegistration, seedDossier, seedRegistration } from '../helpers/retention-seed.ts'
@@ -120,6 +121,44 @@ describe.skipIf(postgresUnavailable())('retention lifecycle', () => {
     expect(await count('france_travail_registrations')).toBe(1)
     await run(day('2026-06-15'))
     expect(await count('france_travail_registrations')).toBe(0)
+  })
+
+  it.skipIf(testBackend() !== 'postgres')('runs a policy naming more flows than the pool has connections (its flow locks share one connection)', async () => {
+    const declarations = flowDeclarations(flowsDir)
+    const rsaFlows = [...declarations.flows.values()].filter((f) => f.retention === 'rsa-beneficiaires').map((f) => f.id).sort()
+    const small = await openPostgres(t.url!, { max: 3 })
+    try {
+      // One connection for the run's own work, one for the flow locks: a connection per lock would need one per flow.
+      expect(rsaFlows.length).toBeGreaterThan(3)
+      const closed = await seedDossier(t.db, keys, {
+        numdemrsa: 'POOL1', etatDroit: '5', dateCloture: '2021-04-30', transmittedAt: day('2021-05-10'),
+        persons: [{ nir13: '1800175000009', birthDate: '1980-01-09', nom: 'NOMP', prenom: 'PP' }],
+      })
+      const report = await Promise.race([
+        runRetention({ db: small, keys, log, declarations }, { now: day('2024-06-01'), dryRun: false }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('retention did not finish in 30 s: pool exhausted')), 30_000).unref()),
+      ])
+      expect(report.policies.find((p) => p.id === 'rsa-beneficiaires')!.archived).toMatchObject({ dossiers: 1 })
+      expect(await count('dossiers', 'id = $1', [closed.id])).toBe(0)
+      // Every flow lock was released: another session takes each one at once.
+      for (const flowId of rsaFlows) {
+        expect((await withAdvisoryLock(t.db, `job:ingest:${flowId}`, async () => true)).acquired).toBe(true)
+      }
+    } finally {
+      await small.close()
+    }
+  })
+
+  it.skipIf(testBackend() !== 'postgres')('a policy postponed on its last flow releases the locks it had taken on the others', async () => {
+    const declarations = flowDeclarations(flowsDir)
+    const rsaFlows = [...declarations.flows.values()].filter((f) => f.retention === 'rsa-beneficiaires').map((f) => f.id).sort()
+    const last = rsaFlows.at(-1)!
+    const locked = await withAdvisoryLock(t.db, `job:ingest:${last}`, () =>
+      runRetention({ db: t.db, keys, log, declarations }, { now: day('2024-06-01'), dryRun: false }))
+    expect(locked.acquired && locked.value.policies.find((p) => p.id === 'rsa-beneficiaires')!.note).toMatch(/being loaded: archiving postponed/)
+    for (const flowId of rsaFlows) {
+      expect((await withAdvisoryLock(t.db, `job:ingest:${flowId}`, async () => true)).acquired).toBe(true)
+    }
   })
 
   it('a re-transmission restarts a transmission clock', async () => {
