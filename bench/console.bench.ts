@@ -14,11 +14,13 @@
  * Each scenario is preceded by a 3 s warm-up; `--scenarios console-list,console-show,api-list,api-show` picks some.
  * Beside latency, each row gives the CPU spent per request by this Node process and by the PostgreSQL backends of
  * the bench database: what a page costs, hardly moved by the load other processes put on the shared cores.
+ * `--profile out.cpuprofile` writes a V8 CPU profile of the in-process part only (what a page costs, no setup, no wrk).
  * Prints a Markdown table. Needs PostgreSQL
  * (PASSERELLE_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) and wrk (apt-get install wrk).
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { serve } from '@hono/node-server'
@@ -285,6 +287,14 @@ for (const [key, name, f] of [
 await new Promise<void>((resolve) => server.close(() => resolve()))
 
 // One request at a time, in process (no wrk, no socket): what a page costs when the CPU is not fought over.
+const profileFile = arg('profile')
+const profiler = profileFile ? new Session() : undefined
+if (profiler) {
+  profiler.connect()
+  await profiler.post('Profiler.enable')
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 })
+  await profiler.post('Profiler.start')
+}
 const readLines = (f: string) => readFileSync(f, 'utf8').trim().split('\n')
 for (const [key, name, f] of [
   ['console-list', 'sequential, in process: console portefeuille', files.consoleList],
@@ -312,6 +322,11 @@ for (const [key, name, f] of [
   results.push({ scenario: name, 'req/s': Math.round(1000 / (latencies.reduce((a, b) => a + b, 0) / latencies.length)), 'p50 ms': q(0.5), 'p99 ms': q(0.99), 'max ms': latencies.at(-1)!.toFixed(1), errors: 0, ...cpuColumns(330, nodeMs, pgMs) })
 }
 await audit.drain()
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop')
+  writeFileSync(profileFile!, JSON.stringify(profile))
+  log(`CPU profile of the in-process part written to ${profileFile}`)
+}
 await db.close()
 
 const columns = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'Node CPU ms/req', 'PG CPU ms/req', 'audit events/commit']

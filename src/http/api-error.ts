@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'invalid_request',
   'invalid_siret',
   'filter_not_allowed',
+  'unknown_field',
   'end_before_start',
   'referent_not_in_structure',
   'referent_role',

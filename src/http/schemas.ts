@@ -72,10 +72,25 @@ export const CalendarDate = z.iso
   .date({ message: 'must be a date YYYY-MM-DD' })
   .refine((v) => v >= DATE_BOUNDS.min && v <= DATE_BOUNDS.max, BOUNDS_MESSAGE)
 
+/** `champs`: some of the purpose's fields, by their exposed names (field-selection.ts). */
+const Champs = z
+  .string()
+  .min(1)
+  .max(2000, 'too long')
+  .regex(/^[A-Za-z0-9_.]+(,[A-Za-z0-9_.]+)*$/, 'must be field names separated by commas')
+  .openapi({
+    description:
+      'Seulement ces champs de la finalité (noms exposés séparés par des virgules, par exemple `nom,prenom,etatDroit`) : une page ne lit et ne renvoie que ceux-là. Un nom que la finalité n’expose pas est refusé (`unknown_field`). Sans ce paramètre, tous les champs de la finalité.',
+    example: 'nom,prenom,etatDroit',
+  })
+
+export const RecordQuery = z.object({ champs: Champs.optional() }).strict()
+
 export const PortfolioQuery = z
   .object({
     limit: limit(200, 50),
     cursor: Cursor.optional(),
+    champs: Champs.optional(),
     etatDroit: z
       .enum(['0', '1', '2', '3', '4', '5', '6'], { message: 'must be an ETATDOSRSA code 0 to 6' })
       .optional()

@@ -26,6 +26,8 @@ const shown = (purpose: Purpose): PurposeField[] => {
   }
   return fields
 }
+/** The catalogue fields the portfolio table shows (personName, then the état du droit and France Travail columns). */
+const LISTED_FIELDS = ['personne.nom', 'personne.prenom', 'dossier.etatDroit', 'franceTravail.etat'] as const
 const declared = (purpose: Purpose, fieldId: string) => shown(purpose).find((f) => f.field === fieldId)
 const exposesKept = (purpose: Purpose, fieldId: string) => purpose.fields.some((f) => f.field === fieldId && f.transform === 'keep')
 
@@ -63,6 +65,9 @@ export function registerPortfolioPages(app: Hono<ConsoleEnv>, kit: ConsoleKit): 
     for (const name of ['etatDroit', 'soumisDroitsDevoirs', 'inscritFranceTravail'] as const) if (filters[name]) params.set(name, filters[name])
     if (/^\d{4}-\d{2}-\d{2}$/.test(filters.modifieDepuis)) params.set('modifieDepuis', `${filters.modifieDepuis}T00:00:00Z`)
     if (q.page && /^[A-Za-z0-9_.-]{1,200}$/.test(q.page)) params.set('cursor', q.page)
+    // The table shows the name, the état du droit and the France Travail state: only those are read and projected.
+    const listed = LISTED_FIELDS.map((id) => declared(purpose, id)).filter((f) => f !== undefined)
+    if (listed.length > 0) params.set('champs', listed.map(exposedName).join(','))
     const answer = await kit.api(c, 'GET', `/v1/beneficiaires?${params}`, undefined, BY_VALUE)
     const purposeFilters = {
       etatDroit: exposesKept(purpose, 'dossier.etatDroit'),

@@ -4,6 +4,7 @@ import { bestAccess, portfolioRelation, portfolioWindow, type PortfolioAccess } 
 import { FILTER_FIELDS, listPersonStateChanges, listPortfolio, type PersonRow } from '../../access/portfolio-queries.ts'
 import { auditSubject } from '../../audit/subject-pseudonym.ts'
 import type { Principal } from '../../auth/principal.ts'
+import type { CanonicalField } from '../../model/fields.ts'
 import { canonicalRecordFromRow, stateChangeField } from '../../model/canonical-records.ts'
 import { project, transformValue } from '../../purposes/project.ts'
 import { exposedName, ROLES } from '../../purposes/purpose.ts'
@@ -12,7 +13,8 @@ import { audit, auditAs, principalOf, type ApiContext } from '../api-context.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { resourceRouter } from '../resource-router.ts'
 import type { ApiRouter, RouteKit } from '../route-kit.ts'
-import { BeneficiairePageSchema, BeneficiaireSchema, HistoryPageSchema, IdParam, PageQuery, PortfolioQuery } from '../schemas.ts'
+import { fieldSelection, type FieldSelection } from '../field-selection.ts'
+import { BeneficiairePageSchema, BeneficiaireSchema, HistoryPageSchema, IdParam, PageQuery, PortfolioQuery, RecordQuery } from '../schemas.ts'
 import { errorResponses, json } from './responses.ts'
 
 /**
@@ -46,7 +48,7 @@ const getRoute = createRoute({
   security,
   summary: 'One beneficiary of the portfolio',
   description: 'The person’s record through the token’s purpose: only the fields the purpose declares, under its names.',
-  request: { params: IdParam },
+  request: { params: IdParam, query: RecordQuery },
   responses: { 200: json(BeneficiaireSchema, 'The beneficiary'), ...errorResponses(400, 404) },
 })
 
@@ -69,11 +71,25 @@ export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
   const subjectOf = (principal: Principal, matchKey: string) =>
     principal.purpose.audit === 'metadata' ? null : auditSubject(keys.pseudonym, matchKey)
 
-  /** The person if the caller may see them now; otherwise a 404 whose audit reason says why. */
-  async function authorisedPerson(c: ApiContext, id: string): Promise<{ principal: Principal; row: PersonRow; access: PortfolioAccess; now: Date }> {
+  /** The fields `champs` chooses among the caller's purpose (all of them without it); 400 for a name it does not expose. */
+  function selectionOf(c: ApiContext, champs: string | undefined): FieldSelection {
+    const principal = principalOf(c)
+    const selection = fieldSelection(principal.purpose, champs, kit.fieldsOf)
+    if ('unknown' in selection) {
+      throw badRequest('unknown_field', `champs: ${selection.unknown} name(s) are not fields of purpose ${principal.purpose.id} (its fields are in the response schema)`)
+    }
+    if (selection.names) audit(c, { details: { champs: selection.names } })
+    return selection
+  }
+
+  /**
+   * The person if the caller may see them now; otherwise a 404 whose audit reason says why. `read` are the fields
+   * read with the person (none when only the decision is needed).
+   */
+  async function authorisedPerson(c: ApiContext, id: string, read: readonly CanonicalField[]): Promise<{ principal: Principal; row: PersonRow; access: PortfolioAccess; now: Date }> {
     const principal = principalOf(c)
     const now = kit.now()
-    const found = await decideForPerson(db, { principal, publicId: id, fields: kit.fieldsOf(principal.purpose), now, graceDays: options.graceDays })
+    const found = await decideForPerson(db, { principal, publicId: id, fields: read, now, graceDays: options.graceDays })
     if (!found) throw notFound('unknown_id')
     const { row, decision } = found
     audit(c, { subject: subjectOf(principal, row.matchKey) })
@@ -82,11 +98,11 @@ export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
     return { principal, row, access: decision.access, now }
   }
 
-  const present = (principal: Principal, row: PersonRow, access: PortfolioAccess, now: Date) => ({
+  const present = (selection: FieldSelection, row: PersonRow, access: PortfolioAccess, now: Date) => ({
     id: row.publicId,
     updatedAt: row.updatedAt.toISOString(),
     access,
-    data: project(canonicalRecordFromRow(row.values, kit.fieldsOf(principal.purpose), keys), principal.purpose, { asOf: now }),
+    data: project(canonicalRecordFromRow(row.values, selection.read, keys), selection.purpose, { asOf: now }),
   })
 
   router.openapi(listRoute, async (c) => {
@@ -102,11 +118,12 @@ export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
     }
     const relation = portfolioRelation(principal.user.role)
     if (!relation) throw notFound('role_without_portfolio')
+    const selection = selectionOf(c, query.champs)
     const now = kit.now()
     const after = decodeCursor(keys.pseudonym, 'beneficiaires', query.cursor)
     const rows = await listPortfolio(db, {
       caller: callerOf(principal),
-      fields: kit.fieldsOf(principal.purpose),
+      fields: selection.read,
       window: portfolioWindow(now, options.graceDays),
       afterPersonId: after,
       limit: query.limit,
@@ -120,7 +137,7 @@ export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
       // The SQL pre-filter and the pure rules must agree; a row they disagree on is not served.
       const access = bestAccess(row.assignments, relation, now, options.graceDays)
       if (!access) continue
-      items.push(present(principal, row, access, now))
+      items.push(present(selection, row, access, now))
       const subject = subjectOf(principal, row.matchKey)
       if (subject) subjects.push(subject)
     }
@@ -131,14 +148,16 @@ export function beneficiaireRoutes(kit: RouteKit): ApiRouter {
   })
 
   router.openapi(getRoute, async (c) => {
-    const { principal, row, access, now } = await authorisedPerson(c, c.req.valid('param').id)
-    return c.json(present(principal, row, access, now), 200)
+    const selection = selectionOf(c, c.req.valid('query').champs)
+    const { row, access, now } = await authorisedPerson(c, c.req.valid('param').id, selection.read)
+    return c.json(present(selection, row, access, now), 200)
   })
 
   router.openapi(historyRoute, async (c) => {
     const query = c.req.valid('query')
     const after = decodeCursor(keys.pseudonym, 'historique', query.cursor)
-    const { principal, row, now } = await authorisedPerson(c, c.req.valid('param').id)
+    // The history reads only the person's changes: no field of the record itself.
+    const { principal, row, now } = await authorisedPerson(c, c.req.valid('param').id, [])
     const changes = await listPersonStateChanges(db, { personId: row.personId, matchKey: row.matchKey, afterId: after, limit: query.limit })
     const page = changes.slice(0, query.limit)
     const items = []
