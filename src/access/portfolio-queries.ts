@@ -243,12 +243,13 @@ export async function listPersonStateChanges(
     transmitted_at: Date
   }>(
     `select sc.id, sc.field, (sc.dossier_id is not null) as on_dossier, sc.old_value, sc.new_value, sc.effective_date, sc.transmitted_at
-     from state_changes sc
-     where sc.id > $3
-       and (
-         sc.dossier_id in (select dm.dossier_id from dossier_members dm where dm.person_id = $1)
-         or sc.person_key = $2
-       )
+     from (
+       -- Two index scans (by dossier, by person key), not one OR: with the OR the planner walked the primary key
+       -- of the whole table, filtering every change of every person (4.3 ms at 12,500 changes, growing with it).
+       select sc.* from dossier_members dm join state_changes sc on sc.dossier_id = dm.dossier_id where dm.person_id = $1 and sc.id > $3
+       union
+       select sc.* from state_changes sc where sc.person_key = $2 and sc.id > $3
+     ) sc
      order by sc.id
      limit $4`,
     [input.personId, input.matchKey, input.afterId, input.limit + 1],
