@@ -68,20 +68,7 @@ export async function linkQueued(db: Db, pseudonymKey: Buffer, input: ResolveInp
       [input.id, personId],
     )
     await resolve(tx, input, 'linked', personId)
-    await appendAuditEvents(tx, [
-      {
-        occurredAt: input.now,
-        actor: input.actor,
-        organisation: null,
-        purpose: null,
-        action: 'matching.link',
-        subject: auditSubject(pseudonymKey, person.match_key),
-        outcome: 'done',
-        requestId: input.requestId ?? null,
-        clientAddress: null,
-        details: { queueId: q.id, flowId: q.flowId, reason: q.reason, candidates: q.candidates.length, registrationApplied: applied, identifierLinked: linked > 0, via: input.via },
-      },
-    ])
+    await auditResolution(tx, input, q, 'matching.link', auditSubject(pseudonymKey, person.match_key), { registrationApplied: applied, identifierLinked: linked > 0 })
     return { id: q.id, personPublicId: person.public_id, registrationApplied: applied, identifierLinked: linked > 0 }
   })
 }
@@ -90,22 +77,34 @@ export async function discardQueued(db: Db, input: ResolveInput): Promise<{ id: 
   return db.transaction(async (tx) => {
     const q = await pending(tx, input.id)
     await resolve(tx, input, 'discarded', null)
-    await appendAuditEvents(tx, [
-      {
-        occurredAt: input.now,
-        actor: input.actor,
-        organisation: null,
-        purpose: null,
-        action: 'matching.discard',
-        subject: null,
-        outcome: 'done',
-        requestId: input.requestId ?? null,
-        clientAddress: null,
-        details: { queueId: q.id, flowId: q.flowId, reason: q.reason, candidates: q.candidates.length, via: input.via },
-      },
-    ])
+    await auditResolution(tx, input, q, 'matching.discard', null, {})
     return { id: q.id }
   })
+}
+
+/** The audit event of a resolution: who resolved which queued record, how, and from where (CLI or API). */
+async function auditResolution(
+  tx: Queryable,
+  input: ResolveInput,
+  q: QueuedRecord,
+  action: 'matching.link' | 'matching.discard',
+  subject: string | null,
+  extra: Record<string, unknown>,
+): Promise<void> {
+  await appendAuditEvents(tx, [
+    {
+      occurredAt: input.now,
+      actor: input.actor,
+      organisation: null,
+      purpose: null,
+      action,
+      subject,
+      outcome: 'done',
+      requestId: input.requestId ?? null,
+      clientAddress: null,
+      details: { queueId: q.id, flowId: q.flowId, reason: q.reason, candidates: q.candidates.length, ...extra, via: input.via },
+    },
+  ])
 }
 
 async function resolve(tx: Queryable, input: ResolveInput, state: 'linked' | 'discarded', personId: number | null): Promise<void> {
