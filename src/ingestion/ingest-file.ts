@@ -62,6 +62,12 @@ export interface FileOutcome {
    */
   warned?: number
   warnings?: Record<string, number>
+  /**
+   * Records left out as not for this département (a value declared `invalid: skip`), and why by `field rule`
+   * (never a value): neither stored nor rejected. Loaded files only.
+   */
+  skipped?: number
+  skips?: Record<string, number>
   reason: string | undefined
   /**
    * Flows whose records may come without a NIR (France Travail, src/matching/): how many were matched by a linked
@@ -183,7 +189,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
         `update files
          set kind = $2, transmitted_at = $3, reference_date = $4, records_total = $5, records_accepted = $6, records_rejected = $7,
              records_superseded = $8, records_matched_identifier = $9, records_matched_identity = $10, records_queued = $11,
-             records_warned = $12, warnings = $13::jsonb, finished_at = now()
+             records_warned = $12, warnings = $13::jsonb, records_skipped = $14, skips = $15::jsonb, finished_at = now()
          where id = $1`,
         [
           fileId,
@@ -198,7 +204,9 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
           state.matching?.identity ?? 0,
           state.matching?.queued ?? 0,
           state.warned ?? 0,
-          JSON.stringify(warningCounts(state)),
+          JSON.stringify(warningCounts(state.warnings)),
+          state.skipped ?? 0,
+          JSON.stringify(warningCounts(state.skips)),
         ],
       )
       // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
@@ -214,7 +222,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       return { fileId, accepted }
     })
     deps.log.info(
-      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded, warned: state.warned ?? 0, ...(state.matching ? { matching: state.matching } : {}) },
+      { flowId: flow.id, fileId: result.fileId, kind: state.kind, accepted: result.accepted, rejected: state.rejected, superseded: state.superseded, warned: state.warned ?? 0, skipped: state.skipped ?? 0, ...(state.matching ? { matching: state.matching } : {}) },
       'file loaded',
     )
     return done({
@@ -226,7 +234,9 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       superseded: state.superseded,
       ...(state.matching ? { matching: state.matching } : {}),
       warned: state.warned ?? 0,
-      warnings: warningCounts(state),
+      warnings: warningCounts(state.warnings),
+      skipped: state.skipped ?? 0,
+      skips: warningCounts(state.skips),
       code: undefined,
       reason: undefined,
     })
@@ -238,9 +248,9 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
   }
 }
 
-/** The warnings of a load by `field rule`, in a stable order (the file's summary). */
-function warningCounts(state: LoadState): Record<string, number> {
-  return Object.fromEntries([...(state.warnings ?? new Map<string, number>()).entries()].sort(([a], [b]) => a.localeCompare(b)))
+/** Warnings or skips of a load by `field rule`, in a stable order (the file's summary). */
+function warningCounts(counts: LoadState['warnings']): Record<string, number> {
+  return Object.fromEntries([...(counts ?? new Map<string, number>()).entries()].sort(([a], [b]) => a.localeCompare(b)))
 }
 
 /** `files.reason` is written `<code>: <message>` (recordRejectedFile). */

@@ -6,7 +6,8 @@ import { exposedName, type Purpose, type PurposeField } from '../purposes/purpos
 
 /**
  * The purpose's projection, applied column by column to a million rows (pure). `project(record, purpose)` is a
- * field-wise allow-list: each exposed value depends only on its own canonical field and the reference date. So
+ * field-wise allow-list: each exposed value depends only on its own canonical field and the reference date (but a
+ * consent-conditioned field, which also reads its consent: refused here, and never in a statistical purpose). So
  * each column is projected by `project()` itself — with the purpose narrowed to that one declared field — once
  * per distinct stored value, and the result is remembered: the same values leave as they would row by row
  * (test/unit/statistics-fieldwise-projection.test.ts checks it), without a million records built and dropped.
@@ -31,6 +32,8 @@ const NO_NIR_KEY: Pick<Keys, 'nir'> = {
 export function columnProjection(purpose: Pick<Purpose, 'fields'>, column: string, options: ProjectOptions): ColumnProjection {
   const declared: PurposeField | undefined = purpose.fields.find((f) => f.transform !== 'omit' && exposedName(f) === column)
   if (!declared) throw new Error(`column "${column}" is not declared by the purpose`)
+  // A consent-conditioned field depends on a second field (its consent): it cannot be projected on its own.
+  if (declared.consent) throw new Error(`column "${column}" is conditioned on consent (${declared.consent.field}): it can only be projected row by row`)
   const field: CanonicalField | undefined = FIELDS_BY_ID.get(declared.field)
   if (!field) throw new Error(`purpose field "${declared.field}" is not in the catalogue (src/model/fields.ts)`)
   const narrowed = { fields: [declared] }

@@ -116,14 +116,15 @@ describe.skipIf(postgresUnavailable())('France Travail SPIE extracts (encrypted,
   })
 
   let principal: FileOutcome
-  it('loads an encrypted principal extract: matched without a NIR or queued, brsa N lines rejected, no clear text on disk', async () => {
+  it('loads an encrypted principal extract: matched without a NIR or queued, brsa N lines left out (not rejected), no clear text on disk', async () => {
     const clear = await clearText((out) => writeSpiePrincipal(out, options))
     const lines = clear.trim().split('\n').slice(1).map((l) => l.split(';'))
     const brsaNo = lines.filter((l) => l.at(-1) === 'N').length
     principal = await ingest(deps, 'france-travail-spie', await encryptedPrincipal('extract_spie_20261120_principal.csv.p7m'))
-    expect(principal).toMatchObject({ status: 'loaded', accepted: lines.length - brsaNo, rejected: brsaNo })
-    const rules = await rejections(principal.fileId!)
-    expect(rules).toEqual(Array.from({ length: brsaNo }, () => ({ field: 'brsa', rule: 'brsa_code' })))
+    expect(brsaNo).toBeGreaterThan(0)
+    expect(principal).toMatchObject({ status: 'loaded', accepted: lines.length - brsaNo, rejected: 0, skipped: brsaNo, skips: { 'brsa brsa_code': brsaNo } })
+    expect(await rejections(principal.fileId!)).toEqual([])
+    expect(await count(t, `select records_skipped as n from files where id = ${principal.fileId}`)).toBe(brsaNo)
     const matching = principal.matching
     expect(matching).toBeDefined()
     expect(matching!.identity).toBeGreaterThan(0)
@@ -184,7 +185,7 @@ describe.skipIf(postgresUnavailable())('France Travail SPIE extracts (encrypted,
     expect(again.status).toBe('skipped')
     // Encrypting again gives other bytes (a new content key): the file is read and matched again.
     const reloaded = await ingest(deps, 'france-travail-spie', await encryptedPrincipal('extract_spie_20261121_principal.csv.p7m'))
-    expect(reloaded).toMatchObject({ status: 'loaded', accepted: principal.accepted, rejected: principal.rejected })
+    expect(reloaded).toMatchObject({ status: 'loaded', accepted: principal.accepted, rejected: principal.rejected, skipped: principal.skipped })
     expect(await state()).toEqual(before)
   })
 
@@ -195,9 +196,9 @@ describe.skipIf(postgresUnavailable())('France Travail SPIE extracts (encrypted,
     const base = { identifiant_unique_de: '0a1b2c3d-0000-4000-8000-00000000abcd', civilite: 'MME', nom: SENTINEL_NOM, prenom: SENTINEL_PRENOM, date_naissance: '1981-04-12 00:00:00.0', modalite_accompagnement: 'GUIDE', brsa: 'O' }
     const clear = [
       header,
-      // Nobody of the base: queued, the identity sealed (ten lines, so the two rejections stay under the file's rate).
+      // Nobody of the base: queued, the identity sealed (ten lines, so the rejection stays under the file's rate).
       ...Array.from({ length: 10 }, (_, i) => line({ ...base, identifiant_unique_de: `0a1b2c3d-0000-4000-8000-0000000000${10 + i}` })),
-      line({ ...base, identifiant_unique_de: '0a1b2c3d-0000-4000-8000-00000000abce', brsa: 'N' }), // rejected: brsa_code
+      line({ ...base, identifiant_unique_de: '0a1b2c3d-0000-4000-8000-00000000abce', brsa: 'N' }), // left out: brsa_code
       line({ ...base, identifiant_unique_de: '0a1b2c3d-0000-4000-8000-00000000abcf', date_naissance: '1981-02-30 00:00:00.0' }), // rejected: date_calendar
     ].join('\n') + '\n'
     const clearFile = path.join(keysDir, 'sentinel.csv')
@@ -208,13 +209,34 @@ describe.skipIf(postgresUnavailable())('France Travail SPIE extracts (encrypted,
     rmSync(clearFile)
     logged = ''
     const outcome = await ingest(deps, 'france-travail-spie', file)
-    expect(outcome).toMatchObject({ status: 'loaded', accepted: 10, rejected: 2, matching: { identifier: 0, identity: 0, queued: 10 } })
-    expect(await rejections(outcome.fileId!)).toEqual([
-      { field: 'brsa', rule: 'brsa_code' },
-      { field: 'date_naissance', rule: 'date_calendar' },
-    ])
+    expect(outcome).toMatchObject({ status: 'loaded', accepted: 10, rejected: 1, skipped: 1, skips: { 'brsa brsa_code': 1 }, matching: { identifier: 0, identity: 0, queued: 10 } })
+    expect(await rejections(outcome.fileId!)).toEqual([{ field: 'date_naissance', rule: 'date_calendar' }])
     const said = [logged, JSON.stringify(outcome), await everything(t)].join('\n')
     for (const sentinel of [SENTINEL_NOM, SENTINEL_PRENOM, SENTINEL_NOM.slice(3, 12), SENTINEL_PRENOM.toUpperCase()]) expect(said).not.toContain(sentinel)
+  })
+
+  it('the public sample’s shape: four persons, one with brsa N, loads with three queued and one left out; a missing brsa is rejected', async () => {
+    const columns: readonly string[] = SPIE_PRINCIPAL_COLUMNS
+    const line = (values: Record<string, string>) => columns.map((c) => values[c] ?? 'NULL').join(';')
+    const person = (n: number, brsa: string) => ({
+      identifiant_unique_de: `5b6c7d8e-0000-4000-8000-00000000000${n}`, civilite: n % 2 ? 'MME' : 'M.', nom: `ECHANTILLON${'ABCD'[n]}`,
+      prenom: `PRENOM${'ABCD'[n]}`, date_naissance: `197${n}-0${n + 1}-1${n} 00:00:00.0`, code_rome: 'FAKE', brsa,
+    })
+    const write = async (name: string, rows: Record<string, string>[]) => {
+      const clearFile = path.join(keysDir, `${name}.csv`)
+      writeFileSync(clearFile, [columns.join(';'), ...rows.map(line)].join('\n') + '\n')
+      const file = path.join(work, name)
+      execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes256', '-outform', 'DER', '-in', clearFile, '-out', file, dept.certificateFile], { stdio: 'ignore' })
+      rmSync(clearFile)
+      return file
+    }
+    const queuedBefore = await count(t, `select count(*) as n from matching_queue`)
+    const sample = await ingest(deps, 'france-travail-spie', await write('extract_spie_sample_principal.csv.p7m', [person(0, 'O'), person(1, 'N'), person(2, 'O'), person(3, 'OUI')]))
+    expect(sample).toMatchObject({ status: 'loaded', accepted: 3, rejected: 0, skipped: 1, skips: { 'brsa brsa_code': 1 }, matching: { identifier: 0, identity: 0, queued: 3 } })
+    expect(await count(t, `select count(*) as n from matching_queue`)).toBe(queuedBefore + 3)
+    const missing = await ingest(deps, 'france-travail-spie', await write('extract_spie_nobrsa_principal.csv.p7m', [person(0, 'O'), person(2, 'NULL')]))
+    expect(missing).toMatchObject({ status: 'rejected', code: 'too_many_rejections' })
+    expect(missing.reason).toContain('brsa required')
   })
 
   it('the actions extract: deciphered and checked line by line, nothing of it stored', async () => {

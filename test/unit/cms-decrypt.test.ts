@@ -128,8 +128,10 @@ describe('CMS enveloped data, decrypted as it streams', () => {
         try {
           const out = await decrypt(bytes)
           // A flipped byte in the middle of CBC content garbles one block and flips one byte of the next: the
-          // padding still checks. What matters is that nothing else (a wrong key) yields a clear text.
-          expect(out.length).toBe(small.length)
+          // padding still checks, or (a flip in the last but one block) checks with another padding length, so the
+          // text is at most one block shorter. What matters is that nothing else (a wrong key) yields a clear text.
+          expect(out.length).toBeLessThanOrEqual(small.length)
+          expect(out.length).toBeGreaterThan(small.length - 16)
         } catch (error) {
           expect(error).toBeInstanceOf(CmsDecryptionError)
           expect((error as Error).message).not.toContain(SENTINEL_NIR)

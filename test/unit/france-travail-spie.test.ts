@@ -95,15 +95,16 @@ describe('the SPIE principal extract, as flows/france-travail-spie.yaml declares
     })
   })
 
-  it('rejects, naming field and rule only: brsa N, an unknown support mode, a bad date, no identifier', async () => {
+  it('leaves brsa N out and rejects, naming field and rule only: an unknown support mode, a bad date, no identifier, no brsa', async () => {
     const lines = [
       row(SPIE_PRINCIPAL_COLUMNS, { ...person, brsa: 'N' }),
       row(SPIE_PRINCIPAL_COLUMNS, { ...person, modalite_accompagnement: 'INTENSIF' }),
       row(SPIE_PRINCIPAL_COLUMNS, { ...person, date_naissance: '1982-02-30 00:00:00.0' }),
       row(SPIE_PRINCIPAL_COLUMNS, { ...person, identifiant_unique_de: 'NULL', dif_sante: 'peut-être' }),
+      row(SPIE_PRINCIPAL_COLUMNS, { ...person, brsa: 'NULL' }),
     ]
     const records = await read('france-travail-spie', 'principal', `${SPIE_PRINCIPAL_COLUMNS.join(';')}\n${lines.join('\n')}\n`)
-    expect(records.map((r) => (r.ok ? 'ok' : r.issues))).toEqual([
+    expect(records.map((r) => (r.ok ? (r.skipped ?? 'ok') : r.issues))).toEqual([
       [{ field: 'brsa', rule: 'brsa_code' }],
       [{ field: 'modalite_accompagnement', rule: 'modalite_accompagnement_code' }],
       [{ field: 'date_naissance', rule: 'date_calendar' }],
@@ -111,7 +112,10 @@ describe('the SPIE principal extract, as flows/france-travail-spie.yaml declares
         { field: 'identifiant_unique_de', rule: 'required' },
         { field: 'dif_sante', rule: 'boolean_value' },
       ],
+      [{ field: 'brsa', rule: 'required' }],
     ])
+    // brsa N: a valid record, left out (not rejected) before it is stored.
+    expect(records[0]).toMatchObject({ ok: true, skipped: [{ field: 'brsa', rule: 'brsa_code' }] })
     expect(JSON.stringify(records)).not.toContain('DURAND')
   })
 })
@@ -183,9 +187,11 @@ describe('the SPIE fixtures (passerelle fixtures --flow france-travail-spie)', (
       if (p.nir13) expect(text).not.toContain(p.nir13)
     }
     const principal = await read('france-travail-spie', 'principal', text)
-    // Only the brsa = N lines break a rule.
-    expect(principal.filter((r) => !r.ok).flatMap((r) => (r.ok ? [] : r.issues))).toEqual(expect.arrayContaining([{ field: 'brsa', rule: 'brsa_code' }]))
-    expect(new Set(principal.flatMap((r) => (r.ok ? [] : r.issues.map((i) => i.rule))))).toEqual(new Set(['brsa_code']))
+    // Every line is valid; only the brsa = N lines are left out.
+    expect(principal.every((r) => r.ok)).toBe(true)
+    const leftOut = principal.flatMap((r) => (r.ok && r.skipped ? r.skipped : []))
+    expect(leftOut.length).toBeGreaterThan(0)
+    expect(new Set(leftOut.map((i) => `${i.field} ${i.rule}`))).toEqual(new Set(['brsa brsa_code']))
     const actions = await read('france-travail-spie-actions', 'actions', readFileSync(result.report.actions.path, 'utf8'))
     expect(actions.length).toBe(result.report.actions.records)
     expect(actions.every((r) => r.ok)).toBe(true)

@@ -26,7 +26,11 @@ describe('column-by-column projection', () => {
     const asOf = new Date('2026-05-01T00:00:00Z')
     for (const purpose of purposes.values()) {
       const fields = purposeFields(purpose).filter((f) => f.type !== 'nir')
-      const columns = purpose.fields.filter((f) => f.transform !== 'omit' && fields.some((c) => c.id === f.field)).map((f) => columnProjection(purpose, exposedName(f), { asOf }))
+      const declared = purpose.fields.filter((f) => f.transform !== 'omit' && fields.some((c) => c.id === f.field))
+      // Consent-conditioned fields read a second field: refused column by column (the referents' and the
+      // instruction's purposes have some; no statistical purpose does).
+      for (const f of declared.filter((d) => d.consent)) expect(() => columnProjection(purpose, exposedName(f), { asOf })).toThrow('conditioned on consent')
+      const columns = declared.filter((f) => !f.consent).map((f) => columnProjection(purpose, exposedName(f), { asOf }))
       fc.assert(
         fc.property(fc.array(raw, { minLength: fields.length, maxLength: fields.length }), (values) => {
           const row = Object.fromEntries(fields.map((f, i) => [f.id, values[i]]))

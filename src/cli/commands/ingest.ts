@@ -88,6 +88,8 @@ export function register(program: Command): void {
           ...(o.matching ? { matching: o.matching } : {}),
           warned: o.warned ?? 0,
           warnings: o.warnings ?? {},
+          skipped: o.skipped ?? 0,
+          skips: o.skips ?? {},
           reason: o.reason ?? null,
           code: o.code ?? null,
           fileId: o.fileId ?? null,
@@ -107,10 +109,13 @@ export function formatOutcome(o: FileOutcome): string {
   const head = `${o.status.padEnd(8)} ${o.flow}  ${o.name}`
   const superseded = o.superseded > 0 ? `  superseded ${o.superseded}` : ''
   const warned = o.warned ? `  warned ${o.warned}` : ''
+  const skippedRecords = o.skipped ? `  left out ${o.skipped}` : ''
   const matching = o.matching ? `  matched by identifier ${o.matching.identifier}  by identity ${o.matching.identity}  queued ${o.matching.queued}` : ''
-  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}${warned}${matching}`
+  const counts = o.status === 'skipped' ? '' : `  accepted ${o.accepted}  rejected ${o.rejected}${superseded}${warned}${skippedRecords}${matching}`
   const reason = o.reason ? `\n         reason: ${o.reason}` : ''
   // Warnings by field and rule (values declared `invalid: warn`, stored empty): never a value.
   const warnings = o.warnings && Object.keys(o.warnings).length > 0 ? `\n         warnings: ${Object.entries(o.warnings).map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''
-  return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}${warnings}`
+  // Records left out as not for this département (values declared `invalid: skip`), by field and rule.
+  const skips = o.skips && Object.keys(o.skips).length > 0 ? `\n         left out: ${Object.entries(o.skips).map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''
+  return `${head}${counts}  (${(o.durationMs / 1000).toFixed(1)} s)${reason}${warnings}${skips}`
 }

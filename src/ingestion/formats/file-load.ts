@@ -23,6 +23,10 @@ export interface LoadState {
   warned?: number
   /** Warnings by `field rule` (never a value), for the file's summary. */
   warnings?: Map<string, number>
+  /** Records left out as not for this département (`invalid: skip`): neither stored nor rejected, nor in `total`. */
+  skipped?: number
+  /** Why, by `field rule` (never a value). */
+  skips?: Map<string, number>
 }
 
 export type Issues = { recordIndex: number; line: number; issue: RecordIssue; numdemrsa?: string | null }[]

@@ -18,8 +18,12 @@ export interface RecordPosition {
 }
 
 export type ParsedRecord<T> =
-  /** `warnings`: rules broken by values declared `invalid: warn` (taken as empty; the record is kept). */
-  | { ok: true; value: T; warnings?: RecordIssue[] }
+  /**
+   * `warnings`: rules broken by values declared `invalid: warn` (taken as empty; the record is kept). `skipped`:
+   * rules broken by values declared `invalid: skip`: the record is not for this département and is left out before
+   * it is stored, neither stored nor rejected.
+   */
+  | { ok: true; value: T; warnings?: RecordIssue[]; skipped?: RecordIssue[] }
   /**
    * `key` is the record's dossier or person key when it could be read (e.g. NUMDEMRSA), so a stock does not treat a
    * rejected foyer as gone. `partial` (generic formats): the canonical values of the fields that passed their rules,

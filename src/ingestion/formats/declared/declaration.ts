@@ -46,11 +46,14 @@ export const fieldRules = {
   /** Date or datetime patterns for this field, instead of the format's `date_format` / `datetime_format`. */
   format: DatePatterns.optional(),
   /**
-   * What a value breaking its rules does: `reject` the record (default), or `warn` — the value is taken as empty,
-   * the record is kept with a warning (field and rule, counted in the file's summary). Only for a field that is
-   * not required, e.g. the dirty optional dates of the fichier-PE-CG (`2020`).
+   * What a value breaking its rules does: `reject` the record (default); `warn` — the value is taken as empty,
+   * the record is kept with a warning (field and rule, counted in the file's summary), only for a field that is
+   * not required, e.g. the dirty optional dates of the fichier-PE-CG (`2020`); `skip` — the record is not for this
+   * département (SPIE `brsa` = N: France Travail's line about someone who is not an RSA beneficiary): it is left
+   * out, neither stored nor rejected, and counted in the file's summary as skipped, by field and rule. A required
+   * value that is missing is still a rejection. Not for member fields (a member cannot leave its record out).
    */
-  invalid: z.enum(['reject', 'warn']).default('reject'),
+  invalid: z.enum(['reject', 'warn', 'skip']).default('reject'),
 }
 
 const Check = z
@@ -121,7 +124,7 @@ export interface CommonDeclaration {
     pattern?: string | undefined
     normalise: (typeof NORMALISATIONS)[number][]
     format?: string[] | undefined
-    invalid: 'reject' | 'warn'
+    invalid: 'reject' | 'warn' | 'skip'
   }[]
 }
 
@@ -134,6 +137,7 @@ export function checkCommon(d: CommonDeclaration, ctx: z.RefinementCtx, memberFi
     names.add(f.name)
     const i = at.at(-1) as number
     if (f.invalid === 'warn' && f.required) ctx.addIssue({ code: 'custom', path: [...at, 'invalid'], message: `field "${f.name}" is required: a value breaking its rules cannot be a warning (remove invalid: warn or required)` })
+    if (f.invalid === 'skip' && at[0] === 'members') ctx.addIssue({ code: 'custom', path: [...at, 'invalid'], message: `member field "${f.name}": invalid: skip leaves a whole record out, so it is for the record's own fields only` })
     for (const p of f.format ?? []) {
       try {
         compileDatePattern(p)

@@ -26,6 +26,8 @@ export interface CompiledField {
   dateOnly: boolean
   /** A broken rule is a warning (the value taken as empty), not a rejection: `invalid: warn`. */
   warn: boolean
+  /** A broken rule (other than a missing required value) leaves the record out: `invalid: skip`. */
+  skip: boolean
 }
 
 /** Compiles the declaration's fields and checks once per file; `build` then runs per record. */
@@ -44,6 +46,7 @@ export class RecordRules {
       field: f.field,
       dateOnly: f.type === 'datetime' && f.field !== undefined && FIELDS_BY_ID.get(f.field)?.type === 'date',
       warn: f.invalid === 'warn',
+      skip: f.invalid === 'skip',
       check: compileFieldCheck({
         name: f.name,
         type: f.type,
@@ -90,11 +93,13 @@ export class RecordRules {
     const parsed = this.parsed
     let issues: RecordIssue[] | undefined
     let warnings: RecordIssue[] | undefined
+    let skipped: RecordIssue[] | undefined
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i] as CompiledField
       const v = f.check(raw[i])
       if (v instanceof Broken) {
         if (f.warn) (warnings ??= []).push({ field: f.name, rule: v.rule })
+        else if (f.skip && v.rule !== 'required') (skipped ??= []).push({ field: f.name, rule: v.rule })
         else (issues ??= []).push({ field: f.name, rule: v.rule })
         parsed[i] = undefined
       } else parsed[i] = v
@@ -120,6 +125,8 @@ export class RecordRules {
       Object.defineProperty(failed, 'partial', { value: this.partialValues(), enumerable: false })
       return failed
     }
+    // Left out (`invalid: skip`): not for this département, so none of its values goes any further.
+    if (skipped) return { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values: {} }, skipped }
     // Every record gets the same keys in the same order (undefined when empty): one object shape per flow.
     const values: CanonicalValues = {}
     for (const id in constants) values[id as FieldId] = constants[id as FieldId]
@@ -129,7 +136,8 @@ export class RecordRules {
       const v = parsed[i]
       values[f.field as FieldId] = f.dateOnly && v !== undefined ? (v as string).slice(0, 10) : v
     }
-    return warnings ? { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values }, warnings } : { ok: true, value: { recordIndex: at.recordIndex, line: at.line, values } }
+    const value = { recordIndex: at.recordIndex, line: at.line, values }
+    return warnings ? { ok: true, value, warnings } : { ok: true, value }
   }
 
   /** The canonical values of a failed record's fields that passed their rules (ParsedRecord `partial`). */

@@ -22,20 +22,33 @@ export async function loadDeclared(
   const transmittedAt = file.modifiedAt
   await checkOrder(tx, flow, file, transmittedAt)
   await TARGETS[format.target].store(load, countWarnings(guardReader(read(kind), file.name), state), { transmittedAt })
-  if (state.total === 0) throw new FileRejection('empty_file', `${file.name}: no data row`)
+  if (state.total === 0 && !state.skipped) throw new FileRejection('empty_file', `${file.name}: no data row`)
   return { transmittedAt, referenceDate: null }
 }
 
-/** Counts the records kept with warnings (`invalid: warn`) into the file's state, by field and rule. */
+/**
+ * Counts the records kept with warnings (`invalid: warn`) into the file's state, by field and rule, and leaves out
+ * the records that are not for this département (`invalid: skip`), counting them the same way: the target never
+ * sees them.
+ */
 async function* countWarnings<T>(batches: AsyncIterable<ParsedRecord<T>[]>, state: LoadState): AsyncGenerator<ParsedRecord<T>[]> {
+  const count = (counts: Map<string, number>, issues: readonly { field: string; rule: string }[]) => {
+    for (const w of issues) counts.set(`${w.field} ${w.rule}`, (counts.get(`${w.field} ${w.rule}`) ?? 0) + 1)
+  }
   for await (const batch of batches) {
+    let kept = batch
     for (const r of batch) {
-      if (!r.ok || !r.warnings) continue
-      state.warned = (state.warned ?? 0) + 1
-      const counts = (state.warnings ??= new Map())
-      for (const w of r.warnings) counts.set(`${w.field} ${w.rule}`, (counts.get(`${w.field} ${w.rule}`) ?? 0) + 1)
+      if (!r.ok) continue
+      if (r.skipped) {
+        state.skipped = (state.skipped ?? 0) + 1
+        count((state.skips ??= new Map()), r.skipped)
+        kept = kept === batch ? batch.filter((x) => !(x.ok && x.skipped)) : kept
+      } else if (r.warnings) {
+        state.warned = (state.warned ?? 0) + 1
+        count((state.warnings ??= new Map()), r.warnings)
+      }
     }
-    yield batch
+    if (kept.length > 0) yield kept
   }
 }
 
