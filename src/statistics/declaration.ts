@@ -86,7 +86,7 @@ export type Statistics = z.infer<typeof StatisticsSchema>
  */
 export interface StatisticalPurposeLike {
   id: string
-  fields: readonly { field: string; as?: string | undefined; transform: string; length?: number | undefined }[]
+  fields: readonly { field: string; as?: string | undefined; transform: string; length?: number | undefined; consent?: { field: string } | undefined }[]
   statistics?: unknown
 }
 
@@ -150,6 +150,10 @@ function crossCheck(purpose: StatisticalPurposeLike, stats: Statistics): string[
     if (field.transform === 'omit') continue
     if (DIRECT_IDENTIFIER_FIELDS.has(field.field)) {
       problems.push(`purpose "${purpose.id}": field "${field.field}" identifies a person directly and may not be declared by a statistical purpose`)
+    }
+    if (field.consent) {
+      // An extract projects column by column (fieldwise-projection.ts): a column that also reads its consent cannot be.
+      problems.push(`purpose "${purpose.id}": field "${field.field}" is conditioned on consent (${field.consent.field}); a statistical purpose declares no consent-conditioned field`)
     }
     columns.set(exposed(field), field)
   }

@@ -46,6 +46,13 @@ describe('statistics declaration', () => {
     )
   })
 
+  it('refuses a consent-conditioned field (an extract projects column by column)', () => {
+    const fields = base.fields.map((f) => (f.field === 'dossier.montantDroitTotal' ? { ...f, consent: { field: 'dossier.accordTelephone', given: 'A' } } : f))
+    expect(checkStatistics({ ...base, fields, statistics })).toContain(
+      'purpose "etude": field "dossier.montantDroitTotal" is conditioned on consent (dossier.accordTelephone); a statistical purpose declares no consent-conditioned field',
+    )
+  })
+
   it('asks for every column to be classified', () => {
     expect(checkStatistics({ ...base, statistics: { ...statistics, measures: [] } })).toContain(
       'purpose "etude": statistics: column "montant" (field "dossier.montantDroitTotal") is neither a quasi-identifier, a sensitive attribute nor a measure: classify it',
