@@ -21,8 +21,10 @@ export interface Scheduler {
 }
 
 /**
- * Schedules each job with node-cron (Europe/Paris, no overlap within the process) and runs it through `runJob`
- * (advisory lock across instances, recorded in job_runs, never crashes the process).
+ * Schedules each job with node-cron (Europe/Paris) and runs it through `runJob` (advisory lock across instances,
+ * recorded in job_runs, never crashes the process). Jobs of this process run **one at a time**, in the order they
+ * came due: each holds a pooled connection for its advisory lock while it works and needs others to work with, so
+ * jobs due on the same minute could otherwise hold every connection of the pool and wait on each other for ever.
  */
 export function startScheduler(deps: { db: Db; log: Logger }, jobs: readonly ScheduledJob[]): Scheduler {
   for (const job of jobs) {
@@ -31,8 +33,15 @@ export function startScheduler(deps: { db: Db; log: Logger }, jobs: readonly Sch
   const abort = new AbortController()
   const inFlight = new Set<Promise<JobResult>>()
   let running = true
+  /** The end of the last job queued: the next one starts after it. */
+  let queue: Promise<unknown> = Promise.resolve()
   const execute = (job: ScheduledJob): Promise<JobResult> => {
-    const p = runJob(deps, job.name, () => job.run(abort.signal))
+    const p = queue.then((): Promise<JobResult> | JobResult => {
+      if (running) return runJob(deps, job.name, () => job.run(abort.signal))
+      deps.log.info({ job: job.name }, 'job not started: the scheduler is stopping')
+      return { job: job.name, runId: undefined, outcome: 'skipped', counts: {}, error: undefined }
+    })
+    queue = p.catch(() => {})
     inFlight.add(p)
     void p.finally(() => inFlight.delete(p))
     return p
