@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -226,6 +226,22 @@ describe('invalid: warn, recipient, and what a failed record keeps', () => {
     const bad = XmlRecordsDeclarationSchema.safeParse(parseYaml(WARN.replace('field: personne.nir, type: nir, required: true }', 'field: personne.nir, type: nir, required: true, invalid: warn }')))
     expect(bad.success).toBe(false)
     expect(bad.error!.issues.map((i) => i.message)).toContainEqual(expect.stringMatching(/is required: a value breaking its rules cannot be a warning/))
+  })
+
+  it('leaves out a record whose value declared `invalid: skip` breaks its rule: no value kept, not a rejection', async () => {
+    const skip = XmlRecordsDeclarationSchema.parse(parseYaml(XML.replace("codes: ['1', '2'] }", "codes: ['1', '2'], invalid: skip }")))
+    const records = await readXml(file(xmlFile([dossier(0), dossier(1).replace(/<categorie>\d<\/categorie>/, '<categorie>7</categorie>'), dossier(2)]), 'xml'), {}, skip)
+    expect(records.map((r) => (r.ok ? (r.skipped ?? 'kept') : 'rejected'))).toEqual(['kept', [{ field: 'categorie', rule: 'categorie_code' }], 'kept'])
+    expect(records[1]!.ok && records[1]!.value.values).toEqual({})
+    expect(JSON.stringify(records[1])).not.toContain(NIRS[1]!)
+  })
+
+  it('refuses `invalid: skip` on a member field (a member cannot leave its record out)', () => {
+    const flow = parseYaml(readFileSync(path.resolve('flows/caf-instruction.yaml'), 'utf8')) as { format: { members: { fields: Record<string, unknown>[] } } }
+    flow.format.members.fields[0]!.invalid = 'skip'
+    const bad = XmlRecordsDeclarationSchema.safeParse(flow.format)
+    expect(bad.success).toBe(false)
+    expect(bad.error!.issues.map((i) => i.message)).toContainEqual(expect.stringMatching(/invalid: skip leaves a whole record out/))
   })
 
   it('rejects whole a file for another recipient (wrong_recipient), and refuses to read without the expected code', async () => {
