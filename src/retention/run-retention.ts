@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { eraseOrphanAuditTexts } from './erase-orphan-audit-texts.ts'
 import type { Keys } from '../crypto/keys.ts'
+import { withAdvisoryLocks } from '../db/advisory-lock.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
 import type { Logger } from '../log/logger.ts'
@@ -36,34 +37,14 @@ export const RETENTION_LOCK = 'job:retention'
 export const ingestionLock = (flowId: string) => `job:ingest:${flowId}`
 
 /**
- * Runs `fn` holding the ingestion locks of `flowIds` (try, no wait). While a flow is being loaded, moving its rows
- * could delete a person the running import has just linked to a dossier; the policy is then postponed to the next
- * run instead. All the locks are held on one connection: a policy may name many flows (the RSA policy names every
- * CAF and MSA flow), and a connection per lock would exhaust the pool before `fn` could get one to work with.
+ * Runs `fn` holding the ingestion locks of `flowIds` (try, no wait; on one connection, withAdvisoryLocks). While a
+ * flow is being loaded, moving its rows could delete a person the running import has just linked to a dossier; the
+ * policy is then postponed to the next run instead.
  */
 async function withIngestionLocks<T>(db: Db, flowIds: readonly string[], fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false; busy: string }> {
-  if (flowIds.length === 0) return { acquired: true, value: await fn() }
-  return db.session(async (connection) => {
-    const held: string[] = []
-    const release = async () => {
-      for (const flowId of held.reverse()) {
-        await connection.query('select pg_advisory_unlock(hashtextextended($1, 0))', [ingestionLock(flowId)]).catch(() => {})
-      }
-    }
-    try {
-      for (const flowId of flowIds) {
-        const { rows } = await connection.query<{ locked: boolean }>(
-          'select pg_try_advisory_lock(hashtextextended($1, 0)) as locked',
-          [ingestionLock(flowId)],
-        )
-        if (!rows[0]?.locked) return { acquired: false as const, busy: flowId }
-        held.push(flowId)
-      }
-      return { acquired: true as const, value: await fn() }
-    } finally {
-      await release()
-    }
-  })
+  const names = flowIds.map(ingestionLock)
+  const locked = await withAdvisoryLocks(db, names, fn)
+  return locked.acquired ? locked : { acquired: false, busy: flowIds[names.indexOf(locked.busy)]! }
 }
 
 /**
