@@ -1,5 +1,5 @@
 import { purposeFields } from '../model/canonical-records.ts'
-import { FIELDS_BY_ID, type CanonicalField } from '../model/fields.ts'
+import type { CanonicalField } from '../model/fields.ts'
 import { exposedName, type Purpose, type PurposeField } from '../purposes/purpose.ts'
 
 /**
@@ -43,8 +43,11 @@ export function fieldSelection(
   const chosen = new Set(names.map((name) => exposed.get(name)!))
   const fields = purpose.fields.filter((declared) => chosen.has(declared))
   const read = [...purposeFields({ fields })]
+  // A consent is read exactly when the whole purpose reads it, so a selection never lets out what the whole record
+  // would withhold.
+  const whole = fieldsOf(purpose)
   for (const declared of fields) {
-    const consent = declared.consent && FIELDS_BY_ID.get(declared.consent.field)
+    const consent = declared.consent && whole.find((f) => f.id === declared.consent!.field)
     if (consent && !read.includes(consent)) read.push(consent)
   }
   const selection: FieldSelection = { purpose: { fields }, read, names }

@@ -29,6 +29,17 @@ describe('fieldSelection', () => {
     }
   })
 
+  it('reads a consent only when the whole purpose reads it: a selection never lets out what the whole record withholds', () => {
+    const consentOmitted = { ...referent, fields: referent.fields.map((f) => (f.field === 'dossier.accordTelephone' ? { ...f, transform: 'omit' as const } : f)) }
+    const selection = fieldSelection(consentOmitted, 'telephone', fieldsOf)
+    if ('unknown' in selection) throw new Error('telephone is still exposed')
+    expect(selection.read.map((f) => f.id)).toEqual(['dossier.telephone'])
+    const stored = { 'dossier.telephone': '0600000000', 'dossier.accordTelephone': 'A' }
+    const narrowed = Object.fromEntries(selection.read.map((f) => [f.id, stored[f.id as keyof typeof stored]]))
+    const whole = Object.fromEntries(fieldsOf(consentOmitted).filter((f) => f.id in stored).map((f) => [f.id, stored[f.id as keyof typeof stored]]))
+    expect(project(narrowed, selection.purpose).telephone).toBe(project(whole, consentOmitted).telephone)
+  })
+
   it('counts the names the purpose does not expose, whatever else is asked', () => {
     expect(fieldSelection(referent, 'nom,nir,1800175000001', fieldsOf)).toEqual({ unknown: 2 })
   })
