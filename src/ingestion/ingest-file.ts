@@ -204,9 +204,9 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
           state.matching?.identity ?? 0,
           state.matching?.queued ?? 0,
           state.warned ?? 0,
-          JSON.stringify(warningCounts(state.warnings)),
+          JSON.stringify(countsByRule(state.warnings)),
           state.skipped ?? 0,
-          JSON.stringify(warningCounts(state.skips)),
+          JSON.stringify(countsByRule(state.skips)),
         ],
       )
       // The newest file applied (a CNAF file older than it may still load: order is kept per dossier).
@@ -234,9 +234,9 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
       superseded: state.superseded,
       ...(state.matching ? { matching: state.matching } : {}),
       warned: state.warned ?? 0,
-      warnings: warningCounts(state.warnings),
+      warnings: countsByRule(state.warnings),
       skipped: state.skipped ?? 0,
-      skips: warningCounts(state.skips),
+      skips: countsByRule(state.skips),
       code: undefined,
       reason: undefined,
     })
@@ -249,7 +249,7 @@ async function ingestFileOnce(deps: IngestDeps, flow: Flow, file: LocalFile, opt
 }
 
 /** Warnings or skips of a load by `field rule`, in a stable order (the file's summary). */
-function warningCounts(counts: LoadState['warnings']): Record<string, number> {
+function countsByRule(counts: LoadState['warnings']): Record<string, number> {
   return Object.fromEntries([...(counts ?? new Map<string, number>()).entries()].sort(([a], [b]) => a.localeCompare(b)))
 }
 

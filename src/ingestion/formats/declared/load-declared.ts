@@ -21,7 +21,7 @@ export async function loadDeclared(
   state.kind = kind
   const transmittedAt = file.modifiedAt
   await checkOrder(tx, flow, file, transmittedAt)
-  await TARGETS[format.target].store(load, countWarnings(guardReader(read(kind), file.name), state), { transmittedAt })
+  await TARGETS[format.target].store(load, tallyWarningsAndSkips(guardReader(read(kind), file.name), state), { transmittedAt })
   if (state.total === 0 && !state.skipped) throw new FileRejection('empty_file', `${file.name}: no data row`)
   return { transmittedAt, referenceDate: null }
 }
@@ -31,7 +31,7 @@ export async function loadDeclared(
  * the records that are not for this département (`invalid: skip`), counting them the same way: the target never
  * sees them.
  */
-async function* countWarnings<T>(batches: AsyncIterable<ParsedRecord<T>[]>, state: LoadState): AsyncGenerator<ParsedRecord<T>[]> {
+async function* tallyWarningsAndSkips<T>(batches: AsyncIterable<ParsedRecord<T>[]>, state: LoadState): AsyncGenerator<ParsedRecord<T>[]> {
   const count = (counts: Map<string, number>, issues: readonly { field: string; rule: string }[]) => {
     for (const w of issues) counts.set(`${w.field} ${w.rule}`, (counts.get(`${w.field} ${w.rule}`) ?? 0) + 1)
   }
