@@ -142,11 +142,11 @@ export function checkDeclarations(input: DeclarationsToCheck): DeclarationProble
       if (declared.consent !== undefined) {
         // The consent must be read with the field, so the purpose declares it too (it is then stored and projected).
         const consentField = declared.consent.field
-        if (!purpose.fields.some((f) => f.field === consentField) || !byId.has(consentField)) {
+        if (!purpose.fields.some((f) => f.field === consentField && f.transform !== 'omit') || !byId.has(consentField)) {
           add(
             'consent-field-undeclared',
             `${at}.consent.field`,
-            `consent field "${consentField}" must be a catalogue field this purpose declares too (e.g. { field: ${consentField}, as: ... }), so that it is read with "${declared.field}"`,
+            `consent field "${consentField}" must be a catalogue field this purpose declares too, not omitted (e.g. { field: ${consentField}, as: ... }), so that it is read with "${declared.field}"`,
           )
         }
       }

@@ -82,5 +82,8 @@ describe('consent-conditioned projection', () => {
     const problems = checkDeclarations({ purposes: new Map([[broken.id, broken]]) })
     expect(problems.map((p) => [p.kind, p.key])).toContainEqual(['consent-field-undeclared', expect.stringContaining('(dossier.email).consent.field')])
     expect(checkDeclarations({ purposes: new Map([[shipped.id, shipped]]) }).filter((p) => p.kind === 'consent-field-undeclared')).toEqual([])
+    // Declared but omitted is not read either: the field would always leave as null.
+    const omitted = { ...shipped, fields: shipped.fields.map((f) => (f.field === 'dossier.accordEmail' ? { ...f, transform: 'omit' as const } : f)) }
+    expect(checkDeclarations({ purposes: new Map([[omitted.id, omitted]]) }).map((p) => [p.kind, p.key])).toContainEqual(['consent-field-undeclared', expect.stringContaining('(dossier.email).consent.field')])
   })
 })
