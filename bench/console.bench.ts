@@ -11,7 +11,13 @@
  *   3. baseline, same run: the API answers those pages are made of (GET /v1/beneficiaires?limit=50 and
  *      GET /v1/beneficiaires/{id}) with bearer tokens;
  *   4. the same four, one request at a time in process (300 each): a page's own cost when the CPU is not shared.
- * Each scenario is preceded by a 3 s warm-up; `--scenarios console-list,console-show,api-list,api-show` picks some.
+ *   5. the floor, same run: the SQL those pages run (the portfolio query with the table's four columns, the person
+ *      query with every field of the purpose), called by 50 concurrent callers in this process through the server's
+ *      pool: no HTTP, session, projection, audit nor HTML. No page can answer faster than its SQL alone.
+ *   6. `--mixed N`: console pages requested by N agents while wrk drives the partner API at 50 connections (each
+ *      console page against each API scenario): what an agent sees while partner software loads the server.
+ * Each scenario is preceded by a 3 s warm-up; `--scenarios console-list,console-show,api-list,api-show,sql-list,sql-show`
+ * picks some.
  * Beside latency, each row gives the CPU spent per request by this Node process and by the PostgreSQL backends of
  * the bench database: what a page costs, hardly moved by the load other processes put on the shared cores.
  * `--profile out.cpuprofile` writes a V8 CPU profile of the in-process part only (what a page costs, no setup, no wrk).
@@ -25,6 +31,8 @@ import { loadavg } from 'node:os'
 import path from 'node:path'
 import { serve } from '@hono/node-server'
 import pg from 'pg'
+import { findPersonForCaller, listPortfolio, type PortfolioCaller } from '../src/access/portfolio-queries.ts'
+import { portfolioWindow } from '../src/access/portfolio.ts'
 import { AuditWriter } from '../src/audit/audit-log.ts'
 import { useAuditKeys } from '../src/audit/audit-keys.ts'
 import { generateApiToken } from '../src/auth/api-token.ts'
@@ -35,6 +43,8 @@ import { migrate } from '../src/db/migrate.ts'
 import { openPostgres } from '../src/db/postgres.ts'
 import { createApp } from '../src/http/app.ts'
 import { createLogger } from '../src/log/logger.ts'
+import { purposeFields } from '../src/model/canonical-records.ts'
+import { FIELDS_BY_ID } from '../src/model/fields.ts'
 import { loadPurposes } from '../src/purposes/load-purposes.ts'
 
 const args = process.argv.slice(2)
@@ -48,7 +58,9 @@ const WARMUP = Number(arg('warmup') ?? 3)
 const CONNECTIONS = (arg('connections') ?? '50').split(',').map(Number)
 const PERSONS = Number(arg('persons') ?? 100_000)
 /** Which wrk scenarios run (default all): console-list,console-show,api-list,api-show. */
-const SCENARIOS = (arg('scenarios') ?? 'console-list,console-show,api-list,api-show').split(',')
+const SCENARIOS = (arg('scenarios') ?? 'console-list,console-show,api-list,api-show,sql-list,sql-show').split(',')
+/** Console agents beside the partner API's 50 connections (`--mixed 4`); 0: no mixed scenario. */
+const MIXED = Number(arg('mixed') ?? 0)
 const REFERENTS = 200
 const PER_REFERENT = 250
 const ORGANISATIONS = 20
@@ -282,6 +294,88 @@ for (const [key, name, f] of [
       errors: r.errors,
       ...cpuColumns(r.requests, nodeMs, pgMs),
     })
+  }
+}
+
+/**
+ * The floor: 50 concurrent callers running the pages' SQL through the server's pool (16 connections) for DURATION
+ * seconds, after a warm-up. Latency of each call as seen by its caller (including the wait for a pooled connection).
+ */
+async function sqlFloor(call: (i: number) => Promise<unknown>, seconds: number): Promise<WrkResult> {
+  const latencies: number[] = []
+  const end = performance.now() + seconds * 1000
+  const start = performance.now()
+  let i = 0
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now()
+        await call(i++)
+        latencies.push(performance.now() - t)
+      }
+    }),
+  )
+  latencies.sort((a, b) => a - b)
+  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 1000)
+  return { requests: latencies.length, duration_us: (performance.now() - start) * 1000, errors: 0, p50_us: q(0.5), p99_us: q(0.99), max_us: q(1) }
+}
+const referentCaller = (r: number): PortfolioCaller => ({ relation: 'referent', userId: r, organisationId: 1 + (r - 1) % ORGANISATIONS, purposeId: PURPOSE })
+const tableFields = ['personne.nom', 'personne.prenom', 'dossier.etatDroit', 'franceTravail.etat'].map((id) => FIELDS_BY_ID.get(id)!)
+const purposeRead = [...purposeFields(purpose)]
+for (const [key, name, call] of [
+  [
+    'sql-list',
+    'floor: the portfolio SQL alone (4 columns), 50 callers in process',
+    (i: number) => {
+      const now = new Date()
+      return listPortfolio(db, { caller: referentCaller(1 + (i % REFERENTS)), fields: tableFields, window: portfolioWindow(now, 30), afterPersonId: 0, limit: 50, filters: {}, now })
+    },
+  ],
+  [
+    'sql-show',
+    'floor: the person SQL alone (every field), 50 callers in process',
+    (i: number) => {
+      const pair = pairs[(i * 7919) % pairs.length]!
+      return findPersonForCaller(db, { publicId: pair.public_id, caller: referentCaller(pair.referent_user_id), fields: purposeRead, now: new Date() })
+    },
+  ],
+] as const) {
+  if (!SCENARIOS.includes(key)) continue
+  log(`${name}: warm-up ${WARMUP} s, then ${DURATION} s`)
+  await sqlFloor(call, WARMUP)
+  const { result: r, nodeMs, pgMs } = await measureCpu(() => sqlFloor(call, DURATION))
+  results.push({
+    scenario: name,
+    'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
+    'p50 ms': (r.p50_us / 1000).toFixed(1),
+    'p99 ms': (r.p99_us / 1000).toFixed(1),
+    'max ms': (r.max_us / 1000).toFixed(1),
+    errors: 0,
+    ...cpuColumns(r.requests, nodeMs, pgMs),
+  })
+}
+
+// Console agents while partner software drives the API at 50 connections.
+if (MIXED > 0) {
+  for (const [apiName, apiFile] of [['API by id', files.apiShow], ['API list', files.apiList]] as const) {
+    for (const [pageName, pageFile] of [['portefeuille', files.consoleList], ['person page', files.consoleShow]] as const) {
+      log(`mixed: console ${pageName} at ${MIXED} connections while ${apiName} at 50: warm-up ${WARMUP} s, then ${DURATION} s`)
+      await Promise.all([wrk(apiFile, WARMUP, 50), wrk(pageFile, WARMUP, MIXED)])
+      const [api, page] = await Promise.all([wrk(apiFile, DURATION, 50), wrk(pageFile, DURATION, MIXED)])
+      for (const [label, r] of [[`mixed: console ${pageName} (${MIXED} connections) while ${apiName} at 50`, page], [`mixed: … ${apiName} at 50 meanwhile`, api]] as const) {
+        results.push({
+          scenario: label,
+          'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
+          'p50 ms': (r.p50_us / 1000).toFixed(1),
+          'p99 ms': (r.p99_us / 1000).toFixed(1),
+          'max ms': (r.max_us / 1000).toFixed(1),
+          errors: r.errors,
+          'Node CPU ms/req': '—',
+          'PG CPU ms/req': '—',
+          'audit events/commit': '—',
+        })
+      }
+    }
   }
 }
 await new Promise<void>((resolve) => server.close(() => resolve()))
