@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { bodyLimit } from 'hono/body-limit'
 import type { AuditEventInput } from '../audit/chain.ts'
 import { purposeAllows } from '../access/purpose-allows.ts'
 import type { Principal } from '../auth/principal.ts'
@@ -125,6 +126,9 @@ export function consolePurposes(purposes: ReadonlyMap<string, Purpose>, role: st
 export function consolePurpose(purposes: ReadonlyMap<string, Purpose>, role: string, organisationType: string): Purpose | undefined {
   return consolePurposes(purposes, role, organisationType)[0]
 }
+
+/** The largest console form body accepted, in bytes (64 KiB: the forms hold a few fields). */
+export const CONSOLE_FORM_MAX_BYTES = 64 * 1024
 
 export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const now = deps.now ?? (() => new Date())
@@ -251,11 +255,20 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   }
   app.use('*', loadSession)
 
-  // Every form carries the session's CSRF token; a POST without it (or without a session) changes nothing.
+  // A console form is a few fields (the longest, a 1,000-character reason): a larger body is refused unread, before
+  // anything parses it, so that nobody (signed in or not) can make the process hold a body of any size.
+  const formLimit = bodyLimit({
+    maxSize: CONSOLE_FORM_MAX_BYTES,
+    onError: (c) => kit.problem(c as never, 413, 'Formulaire trop volumineux', 'Ce formulaire dépasse la taille admise par la console.'),
+  })
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : formLimit(c, next)))
+
+  // Every form carries the session's CSRF token; a POST without it (or without a session) changes nothing. Without
+  // a session the body is not even read.
   app.use('*', async (c, next) => {
     if (c.req.method !== 'POST') return next()
     const agent = c.get('agent')
-    const form = await c.req.parseBody()
+    const form = agent ? await c.req.parseBody() : {}
     const token = typeof form._csrf === 'string' ? form._csrf : ''
     if (!agent || !constantEquals(token, agent.csrfToken)) {
       await kit.audit(c, { action: 'console.csrf', outcome: 'denied', details: { reason: agent ? 'csrf_mismatch' : 'no_session', route: c.req.path } })

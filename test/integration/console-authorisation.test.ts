@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEventInput } from '../../src/audit/chain.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
@@ -124,6 +125,40 @@ describe.skipIf(postgresUnavailable())('console authorisation (the API probes th
     expect(forged.status).toBe(403)
     const anonymous = await fetch(`${site.url}/console/admin/affectations`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...Object.fromEntries(body), _csrf: 'x' }) })
     expect(anonymous.status).toBe(403)
+    const { rows } = await t.db.query<{ n: number }>('select count(*)::int as n from assignments where person_id = $1', [world.persons.p9!.personId])
+    expect(rows[0]!.n).toBe(0)
+  })
+
+  it('refuses a form body over 64 KiB unread (413), signed in or not, with a length or streamed without one; nothing changes', async () => {
+    // Each on its own connection (node:http, no agent): the server closes one whose body it did not read.
+    const post = (path: string, cookie: string, chunks: Buffer[], withLength: boolean) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const url = new URL(`${site.url}${path}`)
+        const length = chunks.reduce((n, c) => n + c.length, 0)
+        const req = request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...(withLength ? { 'content-length': length } : {}) } },
+          (res) => {
+            let text = ''
+            res.on('data', (d: Buffer) => (text += d.toString('utf8')))
+            res.on('end', () => resolve({ status: res.statusCode!, text }))
+          },
+        )
+        req.on('error', reject)
+        const write = (i: number): void => {
+          if (i === chunks.length) return void req.end()
+          if (req.destroyed) return
+          req.write(chunks[i], () => write(i + 1))
+        }
+        write(0)
+      })
+    const big = Buffer.from(new URLSearchParams({ beneficiaireId: world.persons.p9!.publicId, organisationSiret: world.orgs.A.siret, startsOn: '2026-06-15', note: 'x'.repeat(70 * 1024) }).toString())
+    expect((await post('/console/deconnexion', '', [big], true)).status).toBe(413)
+    const signedIn = await post('/console/admin/affectations', cookies.admin!, [big], true)
+    expect(signedIn.status).toBe(413)
+    expect(signedIn.text).toContain('Formulaire trop volumineux')
+    // Streamed, no Content-Length (chunked): 2 MiB in 64 KiB chunks; the limit counts the bytes as they come.
+    const chunks = Array.from({ length: 32 }, () => Buffer.alloc(64 * 1024, 'a'))
+    expect((await post('/console/admin/affectations', cookies.admin!, chunks, false)).status).toBe(413)
     const { rows } = await t.db.query<{ n: number }>('select count(*)::int as n from assignments where person_id = $1', [world.persons.p9!.personId])
     expect(rows[0]!.n).toBe(0)
   })
