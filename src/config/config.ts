@@ -2,6 +2,7 @@ import cron from 'node-cron'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseFingerprints } from '../sftp/host-key.ts'
+import { DEFAULT_DB_WAIT_MS } from '../db/postgres.ts'
 
 /** Settings of the partner API (config.api), from the PASSERELLE_API_* variables below. */
 export interface ApiOptions {
@@ -92,6 +93,7 @@ const SettingsSchema = z.object({
   PASSERELLE_RETENTION_SCHEDULE: cronExpression.default('30 4 * * *'),
   PASSERELLE_EXTRACT_SCHEDULE: cronExpression.default('0 6 1 * *'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  PASSERELLE_DB_WAIT_SECONDS: integer(1, 3600).default(DEFAULT_DB_WAIT_MS / 1000),
   LOG_FORMAT: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'),
   PASSERELLE_SFTP_RETRIES: integer(0, 10).default(3),
   PASSERELLE_SFTP_RETRY_DELAY_MS: integer(0, 600_000).default(1000),
@@ -134,6 +136,7 @@ type SettingName = keyof z.input<typeof SettingsSchema>
 /** What each variable means, for `passerelle config` and the README's table; `secret` values are never printed. */
 export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' | 'url-password' }> = {
   DATABASE_URL: { meaning: 'PostgreSQL connection URL; unset: the embedded PGlite in the data folder', secret: 'url-password' },
+  PASSERELLE_DB_WAIT_SECONDS: { meaning: 'longest wait for a free PostgreSQL connection before a call fails naming the cause (1-3600)' },
   PASSERELLE_DATA_DIR: { meaning: 'data folder (embedded database, generated keys, staging, extracts)' },
   PASSERELLE_STAGING_DIR: { meaning: 'where pulled files wait while they load (default <data>/staging)' },
   PASSERELLE_EXTRACTS_DIR: { meaning: 'where statistical extracts are written (default <data>/extracts)' },
@@ -180,6 +183,8 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
 
 export type Config = {
   databaseUrl: string | undefined
+  /** Longest wait for a pooled connection (PASSERELLE_DB_WAIT_SECONDS), in milliseconds. */
+  dbWaitMs: number
   dataDir: string
   stagingDir: string
   /** Where scheduled statistical extracts are written (their files are swept by the extract-files policy). */
@@ -284,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
   const dataDir = path.resolve(e.PASSERELLE_DATA_DIR)
   return {
     databaseUrl: e.DATABASE_URL,
+    dbWaitMs: e.PASSERELLE_DB_WAIT_SECONDS * 1000,
     dataDir,
     stagingDir: path.resolve(e.PASSERELLE_STAGING_DIR ?? path.join(dataDir, 'staging')),
     extractsDir: path.resolve(e.PASSERELLE_EXTRACTS_DIR ?? path.join(dataDir, 'extracts')),

@@ -35,12 +35,12 @@ export class EmbeddedOwnerError extends Error {}
  * - the owner died (kill -9, power loss): its lock is stale and taken over.
  * Never two PGlite instances on one folder: the second one's writes would be lost.
  */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, options: OpenDatabaseOptions = {}): Promise<Db> {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl)
-  return openEmbedded(config.dataDir, options)
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'dbWaitMs'>>, options: OpenDatabaseOptions = {}): Promise<Db> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { waitMs: config.dbWaitMs })
+  return openEmbedded(config.dataDir, options, config.dbWaitMs)
 }
 
-async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Promise<Db> {
+async function openEmbedded(dataDir: string, options: OpenDatabaseOptions, waitMs: number | undefined): Promise<Db> {
   const role = options.role ?? 'cli'
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const lockPath = ownerLockPath(dataDir)
@@ -94,7 +94,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions): Prom
       await wait(`the embedded database in ${dataDir} is owned by ${ownerWords(owner)}, which is starting or stopping: waiting`)
       continue
     }
-    const db = await openPostgres(socketUrl(owner.socketDir), { max: 4, prepare: false })
+    const db = await openPostgres(socketUrl(owner.socketDir), { max: 4, prepare: false, waitMs })
     try {
       await db.query('select 1')
       return db

@@ -27,7 +27,26 @@ function statementName(text: string): string {
   return name
 }
 
-function wrap(client: pg.PoolClient | pg.Pool, prepare = true): Queryable {
+/** How long a call waits for a pooled connection by default (PASSERELLE_DB_WAIT_SECONDS): 60 s. */
+export const DEFAULT_DB_WAIT_MS = 60_000
+
+/**
+ * No pooled connection became free (or none could be opened) within the wait: every connection of the pool stayed
+ * busy, or the server did not answer. Said instead of waiting for ever, so that a job holding more connections than
+ * the pool has (the retention run of 2026-12-06 did) fails naming the cause rather than hanging silently.
+ */
+export class ConnectionWaitError extends Error {
+  readonly code = 'connection_wait'
+  constructor(waitMs: number, max: number) {
+    super(`no database connection within ${waitMs / 1000} s: the pool's ${max} connections stayed busy, or the server did not answer (PASSERELLE_DB_WAIT_SECONDS)`)
+    this.name = 'ConnectionWaitError'
+  }
+}
+
+/** pg-pool's own words when connectionTimeoutMillis passes, waiting in its queue or opening a connection. */
+const POOL_TIMEOUT = 'timeout exceeded when trying to connect'
+
+function wrap(client: pg.PoolClient | pg.Pool, prepare = true, waited?: (error: unknown) => unknown): Queryable {
   const copyEncoded: Queryable['copyEncoded'] = async (copy) => {
     if (copy.rows === 0) return 0
     const run = (c: pg.PoolClient) =>
@@ -37,7 +56,9 @@ function wrap(client: pg.PoolClient | pg.Pool, prepare = true): Queryable {
         return copy.rows
       })
     if (!(client instanceof pg.Pool)) return run(client)
-    const c = await client.connect()
+    const c = await client.connect().catch((error: unknown) => {
+      throw waited ? waited(error) : error
+    })
     try {
       return await run(c)
     } finally {
@@ -46,11 +67,15 @@ function wrap(client: pg.PoolClient | pg.Pool, prepare = true): Queryable {
   }
   return {
     async query<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-      const result = await namedQuery(options?.name ?? queryName(text), () =>
-        options?.prepare && prepare
-          ? client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
-          : client.query(text, params as unknown[] | undefined),
-      )
+      const result = await namedQuery(options?.name ?? queryName(text), async () => {
+        try {
+          return await (options?.prepare && prepare
+            ? client.query({ name: statementName(text), text, values: params as unknown[] | undefined })
+            : client.query(text, params as unknown[] | undefined))
+        } catch (error) {
+          throw waited ? waited(error) : error
+        }
+      })
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
     },
     async exec(script) {
@@ -64,18 +89,26 @@ function wrap(client: pg.PoolClient | pg.Pool, prepare = true): Queryable {
 /**
  * `prepare: false` ignores `QueryOptions.prepare`: for the embedded database reached through its owner's socket,
  * where every connection shares one backend, so a statement name prepared by one would clash on the next.
+ * `waitMs`: how long a call waits for a pooled connection before failing with a ConnectionWaitError (default 60 s).
  */
-export async function openPostgres(url: string, options: { max?: number; prepare?: boolean } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types })
+export async function openPostgres(url: string, options: { max?: number; prepare?: boolean; waitMs?: number } = {}): Promise<Db> {
+  const max = options.max ?? 10
+  const waitMs = options.waitMs ?? DEFAULT_DB_WAIT_MS
+  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: waitMs })
   // An idle client losing its server (restart, network) must not crash the process.
   pool.on('error', () => {})
   const prepare = options.prepare ?? true
-  const root = wrap(pool, prepare)
+  const waited = (error: unknown) => (error instanceof Error && error.message === POOL_TIMEOUT ? new ConnectionWaitError(waitMs, max) : error)
+  const connect = () =>
+    pool.connect().catch((error: unknown) => {
+      throw waited(error)
+    })
+  const root = wrap(pool, prepare, waited)
   return {
     backend: 'postgres',
     ...root,
     async transaction(fn) {
-      const client = await pool.connect()
+      const client = await connect()
       let broken: Error | undefined
       try {
         await client.query('begin')
@@ -95,7 +128,7 @@ export async function openPostgres(url: string, options: { max?: number; prepare
       }
     },
     async session(fn) {
-      const client = await pool.connect()
+      const client = await connect()
       try {
         return await fn(wrap(client, prepare))
       } finally {

@@ -55,6 +55,7 @@ const BAD_SETTINGS: { name: string; args: string[]; env: Record<string, string>;
   { name: 'a retention schedule that is not cron', args: ['serve', '--port', '0'], env: { PASSERELLE_RETENTION_SCHEDULE: 'every night' }, names: 'PASSERELLE_RETENTION_SCHEDULE' },
   { name: 'a NIR key that is not 32 bytes', args: ['migrate'], env: { PASSERELLE_NIR_KEY: SECRET_KEY }, names: 'PASSERELLE_NIR_KEY', secret: SECRET_KEY },
   { name: 'a database URL that is not postgres', args: ['migrate'], env: { DATABASE_URL: `mysql://app:${DB_PASSWORD}@db/p` }, names: 'DATABASE_URL', secret: DB_PASSWORD },
+  { name: 'a database wait of 0 seconds', args: ['migrate'], env: { PASSERELLE_DB_WAIT_SECONDS: '0' }, names: 'PASSERELLE_DB_WAIT_SECONDS' },
   { name: 'trust proxy "yes"', args: ['serve', '--port', '0'], env: { PASSERELLE_API_TRUST_PROXY: 'yes' }, names: 'PASSERELLE_API_TRUST_PROXY' },
   { name: "a flow's SFTP port that is not a number", args: ['ingest'], env: { CAF_SFTP_PORT: 'ssh' }, names: 'CAF_SFTP_PORT' },
   { name: 'an OIDC issuer over plain http off loopback', args: ['serve', '--port', '0'], env: { PASSERELLE_OIDC_ISSUER: 'http://idp.example/', PASSERELLE_OIDC_CLIENT_ID: 'c', PASSERELLE_OIDC_CLIENT_SECRET: 'secret-sentinel-42', PASSERELLE_OIDC_REDIRECT_URL: 'https://passerelle.example/console/auth/callback' }, names: 'PASSERELLE_OIDC_ISSUER', secret: 'secret-sentinel-42' },
