@@ -118,6 +118,27 @@ describe('the SPIE principal extract, as flows/france-travail-spie.yaml declares
     expect(records[0]).toMatchObject({ ok: true, skipped: [{ field: 'brsa', rule: 'brsa_code' }] })
     expect(JSON.stringify(records)).not.toContain('DURAND')
   })
+
+  it('refuses a file cut inside its last line whose brsa then reads as a refusal (OUI cut to OU), rather than leave the person out', async () => {
+    const header = SPIE_PRINCIPAL_COLUMNS.join(';')
+    const whole = `${header}\n${row(SPIE_PRINCIPAL_COLUMNS, person)}\n${row(SPIE_PRINCIPAL_COLUMNS, { ...person, brsa: 'OUI' })}\n`
+    expect(SPIE_PRINCIPAL_COLUMNS.at(-1)).toBe('brsa')
+    const cut = whole.slice(0, -2)
+    expect(cut.endsWith(';OU')).toBe(true)
+    const error = await read('france-travail-spie', 'principal', cut).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; where: unknown; message: string },
+    )
+    expect(error?.code).toBe('truncated')
+    expect(error?.where).toEqual({ recordIndex: 1, line: 3 })
+    expect(error?.message).not.toContain('DURAND')
+    // The same last line ended by its line break is a record left out, as any brsa N; a valid last line without a
+    // line break is a record like any other.
+    const endsWithBreak = await read('france-travail-spie', 'principal', `${cut}\n`)
+    expect(endsWithBreak.map((r) => (r.ok ? (r.skipped ? 'left out' : 'ok') : 'rejected'))).toEqual(['ok', 'left out'])
+    const noFinalBreak = await read('france-travail-spie', 'principal', whole.slice(0, -1))
+    expect(noFinalBreak.map((r) => (r.ok ? (r.skipped ? 'left out' : 'ok') : 'rejected'))).toEqual(['ok', 'ok'])
+  })
 })
 
 describe('the SPIE actions extract', () => {

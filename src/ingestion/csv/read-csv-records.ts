@@ -112,7 +112,10 @@ export async function* readCsvRecords<R>(path: string, options: ReadCsvRecordsOp
   }
   signal?.throwIfAborted()
   options.end?.({ records: recordIndex, headerSeen, where })
-  if (last && !last.record.ok && !decoder.endsWithNewline) {
+  // A last line without its line end that breaks a rule was most likely cut in transfer: the file is refused rather
+  // than the record rejected, left out (`invalid: skip`: a cut `brsa` would read as "not for the département") or
+  // kept with a warning.
+  if (last && !decoder.endsWithNewline && (!last.record.ok || last.record.skipped || last.record.warnings)) {
     throw new FileRejection('truncated', `${where}: line ${last.line}: the last line is cut short (rule truncated)`, {
       recordIndex: recordIndex - 1,
       line: last.line,
