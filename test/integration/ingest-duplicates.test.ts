@@ -182,6 +182,30 @@ describe.skipIf(postgresUnavailable())('two records of the same dossier in one f
     expect(rows).toEqual([{ record_index: report.rows, line: report.rows + 2, rule: 'duplicate_person', duplicate_of_record_index: 0, duplicate_of_line: 2 }])
   })
 
+  it('counts a France Travail row older than the stored one as superseded, not accepted: nothing is stored that the outcome does not say', async () => {
+    const ft = shippedDeclarations().flows.get('france-travail')!
+    const dir = path.join(work, 'ft-older')
+    mkdirSync(dir, { recursive: true })
+    const header = 'nir;identifiantpe;nom;prenom;dtnai;date;code;nir2'
+    const line = (date: string, code: string) => `2690575056123;0123456A001;NOM;PRENOM;05/05/1969;${date};${code};2690575056123`
+    const write = (name: string, date: string, code: string) => {
+      const file = path.join(dir, name)
+      writeFileSync(file, `${header}\r\n${line(date, code)}\r\n`, 'latin1')
+      return file
+    }
+    const first = await load(write('RSA_INSCRIPTION_older_1.csv', '01/02/2026', '1'), ft)
+    expect(first).toMatchObject({ status: 'loaded', accepted: 1, rejected: 0, superseded: 0 })
+    // Sent later, but about an earlier movement: not written over the later one.
+    const late = await load(write('RSA_INSCRIPTION_older_2.csv', '01/01/2026', '2'), ft)
+    expect(late).toMatchObject({ status: 'loaded', accepted: 0, rejected: 0, superseded: 1 })
+    const { rows } = await t.db.query<{ file_id: number; date_etat: string; code: string }>(
+      `select file_id, date_etat, code from france_travail_registrations where identifiant_pe = '0123456A001'`,
+    )
+    expect(rows).toEqual([{ file_id: first.fileId, date_etat: '2026-02-01', code: '1' }])
+    const { rows: files } = await t.db.query<{ records_accepted: number; records_superseded: number }>('select records_accepted, records_superseded from files where id = $1', [late.fileId])
+    expect(files).toEqual([{ records_accepted: 0, records_superseded: 1 }])
+  })
+
   it('property: over files with random duplicates, accepted = dossiers stored and accepted + rejected = records read', async () => {
     const tolerant: Flow = { ...caf, max_rejected_rate: 1 }
     await fc.assert(

@@ -437,7 +437,16 @@ export interface SupersededRow {
  * not empty the follow-up details (PPAE, support mode...) a monthly stock wrote. Every person the file lists is
  * (again) transmitted by the file's flow.
  */
-export async function mergeRegistrations(tx: Queryable, ctx: MergeContext, supplied: ReadonlySet<string>): Promise<{ merged: number; superseded: SupersededRow[] }> {
+/**
+ * Merges the staged France Travail rows, one per person (the last movement of the file). `superseded`: the person's
+ * other rows of the file (rejected as duplicates by the caller). `older`: rows not written because the stored row
+ * is of a later date (a file sent late): counted as superseded by the file's outcome, like the CNAF loader's.
+ */
+export async function mergeRegistrations(
+  tx: Queryable,
+  ctx: MergeContext,
+  supplied: ReadonlySet<string>,
+): Promise<{ merged: number; superseded: SupersededRow[]; older: number }> {
   const f = cols(FT_FIELDS)
   const updated = cols(FT_FIELDS.filter((field) => field.key || supplied.has(field.id)))
   await tx.exec('analyze stage_registrations')
@@ -453,6 +462,13 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext, suppl
      join last_registrations k on k.person_key = s.person_key
      where s.record_index <> k.record_index
      order by s.record_index`,
+  )
+  // Counted before the upsert, with the same condition as its `where` (negated).
+  const { rows: older } = await tx.query<{ n: number }>(
+    `select count(*)::int as n
+     from last_registrations s
+     join france_travail_registrations r on r.person_key = s.person_key
+     where r.date_etat is not null and s.date_etat is not null and s.date_etat < r.date_etat`,
   )
   await tx.query(
     `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
@@ -501,5 +517,6 @@ export async function mergeRegistrations(tx: Queryable, ctx: MergeContext, suppl
   return {
     merged: result.rowCount,
     superseded: superseded.map((r) => ({ recordIndex: r.record_index, line: r.line, keptRecordIndex: r.kept_record_index, keptLine: r.kept_line })),
+    older: older[0]?.n ?? 0,
   }
 }

@@ -134,7 +134,9 @@ export const registrations: RecordTarget = {
     const incomplete: RejectedRecord[] = matching.incomplete.map((r) => ({ ok: false, recordIndex: r.recordIndex, line: r.line, key: undefined, issues: [{ field, rule: 'identity_incomplete' }] }))
     const queuedTwice = matching.superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field, rule: 'duplicate_person' }))
     // One row per person is stored; the person's other rows in the file are rejections naming the kept one.
-    const { superseded } = await mergeRegistrations(tx, ctx, supplied)
+    const { superseded, older } = await mergeRegistrations(tx, ctx, supplied)
+    // A row older than the stored one is not written: neither accepted nor rejected.
+    state.superseded += older
     if (state.kind === 'stock') await markRegistrationsAbsent(tx, ctx, rejectedKeys)
     const duplicates = superseded.map((r) => duplicateOf(r, { recordIndex: r.keptRecordIndex, line: r.keptLine }, { field: 'nir', rule: 'duplicate_person' }))
     state.rejected += incomplete.length + queuedTwice.length + duplicates.length
