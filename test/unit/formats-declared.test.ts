@@ -244,6 +244,16 @@ describe('invalid: warn, recipient, and what a failed record keeps', () => {
     expect(bad.error!.issues.map((i) => i.message)).toContainEqual(expect.stringMatching(/invalid: skip leaves a whole record out/))
   })
 
+  it('refuses a DOCTYPE or entity declaration before the records (doctype_refused, its line, no value), a commented one aside', async () => {
+    const withDoctype = xmlFile([dossier(0)]).replace('<!-- export -->\n', `<!-- export -->\n<!DOCTYPE fichier [<!ENTITY nom "${NIRS[1]}">]>\n`)
+    const error = await rejection(readXml(file(withDoctype, 'xml')))
+    expect(error.code).toBe('doctype_refused')
+    expect(error.where).toEqual({ line: 3 })
+    expect(error.message).not.toContain(NIRS[1]!)
+    const commented = xmlFile([dossier(0)]).replace('<!-- export -->', '<!-- export <!DOCTYPE fichier> -->')
+    expect((await readXml(file(commented, 'xml'))).map((r) => r.ok)).toEqual([true])
+  })
+
   it('rejects whole a file for another recipient (wrong_recipient), and refuses to read without the expected code', async () => {
     const other = file(warnFile([withPpae(dossier(0), '')], '94'), 'xml')
     const error = await rejection(readXml(other, { recipient: '93' }, declaration))
