@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FranceTravailApiFlowSchema } from '../../src/exchange/france-travail-api/api-flow.ts'
 import { checkApiFlows } from '../../src/exchange/france-travail-api/check-api-flows.ts'
-import { classifyLookup, validateOrientationAnswer } from '../../src/exchange/france-travail-api/operations.ts'
+import { classifyLookup, safeCode, validateOrientationAnswer } from '../../src/exchange/france-travail-api/operations.ts'
 import { QuotaLimiter } from '../../src/exchange/france-travail-api/quota-limiter.ts'
 import { outboundOrientation } from '../../src/outbox/outbound-payload.ts'
 import { testPurposes } from '../helpers/api-seed.ts'
@@ -70,6 +70,25 @@ describe('reading France Travail answers', () => {
     const bad = validateOrientationAnswer(200, [{ parcours: 'DUPONT Jean', date_modification: '1980-13-45 1 80 01 75 123 456' }])
     expect(bad.outcome).toBe('rejected')
     expect(JSON.stringify(bad)).not.toMatch(/DUPONT|123 456/)
+  })
+  it('rejects a date that is not on the calendar (2024-02-30), naming the field: it never reaches the database to fail the batch', () => {
+    for (const field of ['date_modification', 'date_entree_parcours', 'date_creation']) {
+      expect(validateOrientationAnswer(200, [{ parcours: 'PSO', [field]: '2024-02-30' }])).toEqual({ outcome: 'rejected', issues: [{ field, rule: 'format' }] })
+    }
+    expect(validateOrientationAnswer(200, [{ parcours: 'PSO', date_modification: '2024-02-29T08:00:00' }])).toMatchObject({ outcome: 'read', orientation: { dateModification: '2024-02-29' } })
+  })
+  it('keeps no code echoing what the request sent: a NIR, a birth date (compact or not), any run of five digits', () => {
+    for (const echoed of ['1810175100001', '181017510000142', '19810115', 'E19810115', 'NIR_1810175100001', '2A10175100001', '1981-01-15']) {
+      expect(classifyLookup(400, { codeRetour: echoed })).toEqual({ outcome: 'failed', code: 'http_400' })
+      expect(classifyLookup(400, { codeErreur: echoed })).toEqual({ outcome: 'failed', code: 'http_400' })
+    }
+    fc.assert(
+      fc.property(fc.stringMatching(/^\d{5,15}$/), fc.stringMatching(/^[A-Z_]{0,5}$/), (digits, prefix) => {
+        expect(classifyLookup(422, { codeRetour: `${prefix}${digits}` }).code).toBe('http_422')
+      }),
+    )
+    expect(safeCode('S001')).toBe('S001')
+    expect(safeCode('ID_NON_RECONNU')).toBe('ID_NON_RECONNU')
   })
 })
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isCalendarDate } from '../../ingestion/cnaf/xsd-values.ts'
 import { callFranceTravail, type ClientDeps } from './api-client.ts'
 
 /**
@@ -38,12 +39,23 @@ export function classifyLookup(status: number, body: unknown): DistributiveOmit<
   return { outcome: 'failed', code }
 }
 
-function safeCode(value: string | undefined): string | undefined {
-  return value !== undefined && /^[A-Z0-9_]{1,40}$/.test(value) ? value : undefined
+/**
+ * A return code is kept (stored, audited, printed by `outbox list`) only when it reads as one: a capital letter then
+ * capitals, digits and underscores (S001, ID_NON_RECONNU), with no run of five digits or more. The request sent a
+ * NIR and a birth date: an answer echoing either in its code (1810175100001, 19810115) is kept as `http_<status>`
+ * only, like a code of any other shape.
+ */
+export function safeCode(value: string | undefined): string | undefined {
+  return value !== undefined && /^[A-Z][A-Z0-9_]{0,39}$/.test(value) && !/\d{5}/.test(value) ? value : undefined
 }
 
 /** One France Travail orientation as lectureOrientation answers it (fields WebRSA reads; others ignored). */
-const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}/, 'date').transform((s) => s.slice(0, 10))
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}/, 'date')
+  .transform((s) => s.slice(0, 10))
+  // A date that is not on the calendar (2024-02-30) is a rejection of the answer, never a failing batch.
+  .refine(isCalendarDate, 'date')
 export const OrientationAnswerSchema = z.object({
   parcours: z.enum(['PED', 'PSP', 'PSO']).nullish(),
   organisme: z.string().regex(/^[A-Z0-9_]{1,20}$/, 'code').nullish(),
