@@ -46,6 +46,8 @@ export class AccessTokenCache {
     try {
       response = await fetch(this.source.token_url, {
         method: 'POST',
+        // Never followed: the body holds the client secret (a 3xx is refused below like any answer but 200).
+        redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,

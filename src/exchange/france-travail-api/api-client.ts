@@ -111,6 +111,9 @@ export async function callFranceTravail(deps: ClientDeps, endpoint: Endpoint, re
       response = await fetch(url, {
         method: request.method,
         headers,
+        // Never followed: a redirect would send the NIR, the user token and the access token to an address no
+        // declaration names (possibly over plain http). A 3xx is an answer like any other non-success.
+        redirect: 'manual',
         ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       })
