@@ -99,10 +99,22 @@ export async function openPostgres(url: string, options: { max?: number; prepare
   pool.on('error', () => {})
   const prepare = options.prepare ?? true
   const waited = (error: unknown) => (error instanceof Error && error.message === POOL_TIMEOUT ? new ConnectionWaitError(waitMs, max) : error)
-  const connect = () =>
-    pool.connect().catch((error: unknown) => {
+  // A checked-out connection that loses its server while idle between queries (a failover, a terminated backend
+  // holding a job's advisory lock) emits 'error' on the client, and the pool listens only to idle clients: without
+  // a listener of our own the process would die of an unhandled 'error' event. The next query on that connection
+  // fails, and the connection is destroyed when given back.
+  const ignoreLostConnection = () => {}
+  const connect = async () => {
+    const client = await pool.connect().catch((error: unknown) => {
       throw waited(error)
     })
+    client.on('error', ignoreLostConnection)
+    return client
+  }
+  const giveBack = (client: pg.PoolClient, destroy: Error | boolean | undefined) => {
+    client.off('error', ignoreLostConnection)
+    client.release(destroy)
+  }
   const root = wrap(pool, prepare, waited)
   return {
     backend: 'postgres',
@@ -124,7 +136,7 @@ export async function openPostgres(url: string, options: { max?: number; prepare
         // begin or commit failed: no parameters there, but the driver's error is still not passed on as is.
         throw isDriverError(error) ? new DatabaseError('transaction', error) : error
       } finally {
-        client.release(broken)
+        giveBack(client, broken)
       }
     },
     async session(fn) {
@@ -133,7 +145,7 @@ export async function openPostgres(url: string, options: { max?: number; prepare
         return await fn(wrap(client, prepare))
       } finally {
         // A session may leave advisory locks behind if fn threw mid-way: never hand the connection back.
-        client.release(true)
+        giveBack(client, true)
       }
     },
     async close() {

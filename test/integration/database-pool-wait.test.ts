@@ -81,3 +81,57 @@ describe.skipIf(testBackend() !== 'postgres' || postgresUnavailable())('a full p
     }
   })
 })
+
+/**
+ * A checked-out connection losing its server while idle (a failover; here its backend terminated, as happened to
+ * the connection holding a job's advisory lock) must not kill the process with an unhandled 'error' event: the
+ * session or transaction fails, or ends, and the pool serves again.
+ */
+describe.skipIf(testBackend() !== 'postgres' || postgresUnavailable())('a held connection lost while idle (postgres)', () => {
+  let t: TestDatabase
+  let db: Db
+  beforeAll(async () => {
+    t = await createTestDatabase({ migrate: false })
+    db = await openPostgres(t.url!, { max: 2, waitMs: 5_000 })
+  })
+  afterAll(async () => {
+    await db?.close()
+    await t?.drop()
+  })
+
+  const terminate = (pid: number) => t.db.query('select pg_terminate_backend($1)', [pid])
+  const idle = () => new Promise((r) => setTimeout(r, 300))
+
+  it('in a session (an advisory lock held across HTTP calls): the next query fails, nothing crashes, the pool serves again', async () => {
+    const outcome = await db
+      .session(async (s) => {
+        const { rows } = await s.query<{ pid: number }>('select pg_backend_pid() as pid')
+        await terminate(rows[0]!.pid)
+        await idle()
+        await s.query('select 1')
+        return 'still connected'
+      })
+      .then(
+        (v) => v,
+        (e: unknown) => (e as Error).name,
+      )
+    expect(outcome).toBe('DatabaseError')
+    expect((await db.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+  })
+
+  it('in a transaction: it fails, nothing crashes, the pool serves again', async () => {
+    const outcome = await db
+      .transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('select pg_backend_pid() as pid')
+        await terminate(rows[0]!.pid)
+        await idle()
+        return 'committed'
+      })
+      .then(
+        (v) => v,
+        (e: unknown) => (e as Error).name,
+      )
+    expect(outcome).not.toBe('committed')
+    expect((await db.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+  })
+})
