@@ -92,6 +92,23 @@ async function appendAfterHead(db: Queryable, head: Head, events: readonly Audit
  * after the head it answers). A batch with free texts, or one that keeps losing that race, is written as before, in
  * a transaction holding the lock (appendAuditEvents).
  */
+/**
+ * Writes what calls to a partner brought (`write`) together with the calls' audit events, in one transaction. The
+ * calls have already happened (a NIR was sent): when that transaction fails, the events are appended alone before
+ * the error goes on, so that a disclosure is never left untraced because the bookkeeping around it failed.
+ */
+export async function writeWithCallEvents(db: Db, events: readonly AuditEventInput[], write: (tx: Queryable) => Promise<void>): Promise<void> {
+  try {
+    await db.transaction(async (tx) => {
+      await write(tx)
+      await appendAuditEvents(tx, events)
+    })
+  } catch (error) {
+    if (events.length > 0) await db.transaction((tx) => appendAuditEvents(tx, events)).catch(() => {})
+    throw error
+  }
+}
+
 export class AuditWriter {
   private queue: { event: AuditEventInput; resolve: (e: ChainedEvent) => void; reject: (err: unknown) => void }[] = []
   private flushing: Promise<void> | undefined

@@ -1,4 +1,4 @@
-import { appendAuditEvents } from '../audit/audit-log.ts'
+import { writeWithCallEvents } from '../audit/audit-log.ts'
 import type { AuditEventInput } from '../audit/chain.ts'
 import { FranceTravailCallError } from '../exchange/france-travail-api/api-client.ts'
 import { apiMetrics } from '../exchange/france-travail-api/api-metrics.ts'
@@ -58,11 +58,10 @@ export async function deliverOrientations(deps: ApiJobDeps, signal?: AbortSignal
         throw error
       }
     })
-    await db.transaction(async (tx) => {
+    await writeWithCallEvents(db, results.flatMap((r) => r.events), async (tx) => {
       await markDelivered(tx, results.filter((r) => r.ok).map((r) => r.m.id))
       // A call aborted by a stopping process is not an attempt: the message stays due.
       await markFailed(tx, results.filter((r) => !r.ok && !('aborted' in r && r.aborted)).map((r) => ({ id: r.m.id, error: r.error, dead: r.dead })), maxAttempts, backoffSeconds)
-      await appendAuditEvents(tx, results.flatMap((r) => r.events))
     })
     for (const r of results) {
       if (r.ok) counts.delivered++

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AuditWriter, appendAuditEvents } from '../../src/audit/audit-log.ts'
+import { AuditWriter, appendAuditEvents, writeWithCallEvents } from '../../src/audit/audit-log.ts'
 import { eventHash, GENESIS_HASH, type AuditEventInput } from '../../src/audit/chain.ts'
 import { verifyAuditChain } from '../../src/audit/verify-chain.ts'
 import type { Db } from '../../src/db/db.ts'
@@ -170,5 +170,38 @@ describe.skipIf(postgresUnavailable())('audit hash versions', () => {
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
     await t.db.query(`update audit_events set occurred_at = occurred_at + interval '400 microseconds' where seq = 7`)
     expect(await verifyAuditChain(t.db)).toMatchObject({ ok: false, brokenAt: 7, reason: 'hash_mismatch' })
+  })
+})
+
+describe.skipIf(postgresUnavailable())('calls to a partner are traced whatever happens to their bookkeeping', () => {
+  let t: TestDatabase
+  beforeAll(async () => {
+    t = await createTestDatabase()
+  })
+  afterAll(() => t?.drop())
+
+  it('traces calls already made even when the bookkeeping written with them fails: the events alone, then the error', async () => {
+    const calls = [
+      { ...event(900), action: 'francetravail.rechercher-usager', requestId: 'call-900' },
+      { ...event(901), action: 'francetravail.rechercher-usager', requestId: 'call-901' },
+    ]
+    await t.db.exec('create table if not exists bookkeeping_probe (id int primary key)')
+    const failed = await writeWithCallEvents(t.db, calls, async (tx) => {
+      await tx.query('insert into bookkeeping_probe values (1)')
+      await tx.query('insert into bookkeeping_probe values (1)') // duplicate key: the batch fails
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    )
+    expect(failed?.name).toBe('DatabaseError')
+    const traced = await t.db.query<{ request_id: string }>(`select request_id from audit_events where request_id in ('call-900', 'call-901') order by seq`)
+    expect(traced.rows.map((r) => r.request_id)).toEqual(['call-900', 'call-901'])
+    expect((await t.db.query<{ n: number }>('select count(*)::int as n from bookkeeping_probe')).rows[0]!.n).toBe(0)
+    // When it succeeds, both are written, once.
+    await writeWithCallEvents(t.db, [{ ...event(902), requestId: 'call-902' }], async (tx) => {
+      await tx.query('insert into bookkeeping_probe values (2)')
+    })
+    expect((await t.db.query<{ n: number }>(`select count(*)::int as n from audit_events where request_id = 'call-902'`)).rows[0]!.n).toBe(1)
+    expect((await verifyAuditChain(t.db)).ok).toBe(true)
   })
 })

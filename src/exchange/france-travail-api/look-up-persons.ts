@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { appendAuditEvents } from '../../audit/audit-log.ts'
+import { writeWithCallEvents } from '../../audit/audit-log.ts'
 import type { Keys } from '../../crypto/keys.ts'
 import type { Db, Queryable } from '../../db/db.ts'
 import type { Logger } from '../../log/logger.ts'
@@ -162,7 +162,14 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
     const decided = results.filter((r) => r.result !== undefined)
     // The batch's outcomes are written while the next batch is called (one write in flight; the next waits for it).
     await writing
-    writing = db.transaction(async (tx) => {
+    // Every call that sent a NIR is traced (a person with no identity was not sent anything), even when the
+    // bookkeeping of the batch fails.
+    const events = decided.flatMap((r) => {
+      const identity = identities.get(r.personId)
+      if (!identity) return []
+      return [disclosureEvent(deps.keys.pseudonym, { flowId: flow.id, purpose: deps.purpose, matchKey: identity.matchKey, action: 'francetravail.rechercher-usager', ok: r.result!.outcome !== 'failed', code: r.result!.code, callId: r.result!.callId, at: now })]
+    })
+    writing = writeWithCallEvents(db, events, async (tx) => {
       await tx.query(
         `update france_travail_lookups l
          set outcome = r.outcome, code = r.code, call_id = nullif(r.call_id, ''), decided_at = now()
@@ -177,15 +184,6 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
       }
       const links = decided.flatMap((r) => (r.result!.outcome === 'found' && r.result!.identifier ? [{ personId: r.personId, identifier: r.result!.identifier, callId: r.result!.callId }] : []))
       await linkFranceTravailIdentifier(tx, deps.keys.index, links, 'api')
-      // Every call that sent a NIR is traced (a person with no identity was not sent anything).
-      await appendAuditEvents(
-        tx,
-        decided.flatMap((r) => {
-          const identity = identities.get(r.personId)
-          if (!identity) return []
-          return [disclosureEvent(deps.keys.pseudonym, { flowId: flow.id, purpose: deps.purpose, matchKey: identity.matchKey, action: 'francetravail.rechercher-usager', ok: r.result!.outcome !== 'failed', code: r.result!.code, callId: r.result!.callId, at: now })]
-        }),
-      )
     })
     writing.catch(() => {})
     for (const r of decided) {

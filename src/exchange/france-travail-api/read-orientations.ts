@@ -1,4 +1,4 @@
-import { appendAuditEvents } from '../../audit/audit-log.ts'
+import { writeWithCallEvents } from '../../audit/audit-log.ts'
 import type { AuditEventInput } from '../../audit/chain.ts'
 import { CANONICAL_FIELDS } from '../../model/fields.ts'
 import { FranceTravailCallError } from './api-client.ts'
@@ -76,7 +76,7 @@ export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored:
       }
     })
     const now = new Date()
-    await db.transaction(async (tx) => {
+    await writeWithCallEvents(db, results.flatMap((r) => r.events), async (tx) => {
       const read = results.filter((r) => r.read.outcome === 'read')
       if (read.length > 0) {
         const o = read.map((r) => (r.read as Extract<ReadOutcome, { outcome: 'read' }>).orientation)
@@ -106,7 +106,6 @@ export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored:
           [flow.id, rejections.map((r) => r.callId), rejections.map((r) => r.field), rejections.map((r) => r.rule)],
         )
       }
-      await appendAuditEvents(tx, results.flatMap((r) => r.events))
     })
     for (const r of results) {
       if (r.read.outcome === 'read') counts.read++
