@@ -8,12 +8,14 @@ import { lookUpPerson, sendOrientation } from '../exchange/france-travail-api/op
 import { mapConcurrent, readCallIdentities } from '../exchange/france-travail-api/person-identity.ts'
 import { outboundOrientation, type OrientationDecision } from './outbound-payload.ts'
 import { ORIENTATION_TOPIC } from './enqueue-orientation.ts'
-import { dueMessages, markDelivered, markFailed, outboxDepth } from './queries.ts'
+import { dueMessages, markDelivered, markFailed, outboxDepth, withdrawStale } from './queries.ts'
 
 export interface DeliveryCounts {
   delivered: number
   failed: number
   deadLettered: number
+  /** Not sent: the decision was cancelled, or a later one was already delivered (queries.ts withdrawStale). */
+  withdrawn: number
 }
 
 /**
@@ -24,15 +26,21 @@ export interface DeliveryCounts {
  */
 export async function deliverOrientations(deps: ApiJobDeps, signal?: AbortSignal): Promise<DeliveryCounts> {
   const { db, flow } = deps
-  const counts: DeliveryCounts = { delivered: 0, failed: 0, deadLettered: 0 }
+  const counts: DeliveryCounts = { delivered: 0, failed: 0, deadLettered: 0, withdrawn: 0 }
   const maxAttempts = flow.outbox_max_attempts
   const backoffSeconds = Math.max(1, flow.source.backoff_ms / 1000)
   const seen = new Set<number>()
   for (;;) {
     if (signal?.aborted) break
-    const due = (await dueMessages(db, ORIENTATION_TOPIC, flow.source.batch_size)).filter((m) => !seen.has(m.id))
-    if (due.length === 0) break
-    for (const m of due) seen.add(m.id)
+    const candidates = (await dueMessages(db, ORIENTATION_TOPIC, flow.source.batch_size)).filter((m) => !seen.has(m.id))
+    if (candidates.length === 0) break
+    for (const m of candidates) seen.add(m.id)
+    // A decision cancelled since it was announced, or older than one already delivered, is withdrawn, not sent; the
+    // person's next message becomes due in the next round.
+    const withdrawn = new Set(await withdrawStale(db, ORIENTATION_TOPIC, candidates.map((m) => m.id)))
+    counts.withdrawn += withdrawn.size
+    const due = candidates.filter((m) => !withdrawn.has(m.id))
+    if (due.length === 0) continue
     const identities = await readCallIdentities(db, deps.keys.nir, due.map((m) => m.personId))
     const { rows: origins } = await db.query<{ person_id: number; origine: string | null }>(
       'select person_id, origine from france_travail_orientations where person_id = any($1::bigint[])',

@@ -7,7 +7,7 @@ export interface OutboxMessage {
   personPublicId: string | null
   payload: Record<string, unknown>
   idempotencyKey: string
-  state: 'pending' | 'delivered' | 'dead'
+  state: 'pending' | 'delivered' | 'dead' | 'withdrawn'
   attempts: number
   nextAttemptAt: Date
   lastError: string | null
@@ -62,13 +62,47 @@ export async function dueMessages(db: Queryable, topic: string, limit: number): 
        and m.next_attempt_at <= now()
        and not exists (
          select 1 from outbox_messages e
-         where e.topic = m.topic and e.person_id = m.person_id and e.state <> 'delivered' and e.id < m.id
+         where e.topic = m.topic and e.person_id = m.person_id and e.state in ('pending', 'dead') and e.id < m.id
        )
      order by m.id
      limit $2`,
     [topic, limit],
   )
   return rows.map(toMessage)
+}
+
+/**
+ * Withdraws, among `ids`, the orientation messages whose decision no longer holds, and returns their ids: the
+ * assignment they announce was cancelled (ends before it starts) or removed, or a decision of the person starting
+ * later has already been delivered (sending this one would overwrite it at France Travail). Checked just before
+ * sending, so a cancellation or a late back-dated decision between enqueue and delivery is never sent.
+ */
+export async function withdrawStale(db: Queryable, topic: string, ids: readonly number[]): Promise<number[]> {
+  if (ids.length === 0) return []
+  const { rows } = await db.query<{ id: number }>(
+    `with checked as (
+       select m.id,
+              case
+                when a.id is null or (a.ends_on is not null and a.ends_on < a.starts_on) then 'withdrawn_cancelled'
+                when exists (
+                  select 1 from outbox_messages d
+                  where d.topic = m.topic and d.person_id = m.person_id and d.state = 'delivered'
+                    and (d.payload ->> 'startsOn') > (m.payload ->> 'startsOn')
+                ) then 'withdrawn_superseded'
+              end as reason
+       from outbox_messages m
+       left join assignments a
+         on a.public_id = case when m.idempotency_key ~ '^orientation:[0-9a-f-]{36}$' then substring(m.idempotency_key from 13)::uuid end
+       where m.id = any($1::bigint[]) and m.topic = $2 and m.state = 'pending'
+     )
+     update outbox_messages m
+     set state = 'withdrawn', last_error = c.reason
+     from checked c
+     where m.id = c.id and c.reason is not null
+     returning m.id`,
+    [ids, topic],
+  )
+  return rows.map((r) => Number(r.id))
 }
 
 export async function markDelivered(db: Queryable, ids: readonly number[]): Promise<void> {

@@ -11,17 +11,17 @@ export function register(program: Command): void {
   outbox
     .command('list')
     .description('list outbox messages, newest first (codes and ids only, never a personal value)')
-    .option('--state <state>', 'pending, delivered or dead')
+    .option('--state <state>', 'pending, delivered, dead or withdrawn')
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'print { depth, messages } as JSON')
     .action(async (options: { state?: string; limit: string; json?: boolean }) => {
-      if (options.state !== undefined && !['pending', 'delivered', 'dead'].includes(options.state)) {
-        throw new Error(`--state must be pending, delivered or dead (got "${options.state}")`)
+      if (options.state !== undefined && !['pending', 'delivered', 'dead', 'withdrawn'].includes(options.state)) {
+        throw new Error(`--state must be pending, delivered, dead or withdrawn (got "${options.state}")`)
       }
       const limit = Math.min(Math.max(Number(options.limit) || 50, 1), 1000)
       const ctx = await openContext()
       try {
-        const messages = await listOutbox(ctx.db, { state: options.state as 'pending' | 'delivered' | 'dead' | undefined, limit })
+        const messages = await listOutbox(ctx.db, { state: options.state as 'pending' | 'delivered' | 'dead' | 'withdrawn' | undefined, limit })
         const depth = await outboxDepth(ctx.db)
         if (options.json) {
           printJson({ depth, messages })

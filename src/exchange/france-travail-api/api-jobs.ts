@@ -59,6 +59,7 @@ export async function runFranceTravailApiFlow(
     delivered: delivery.delivered,
     deliveryFailures: delivery.failed,
     deadLettered: delivery.deadLettered,
+    withdrawn: delivery.withdrawn,
     swept: swept.orientations + swept.lookupRuns + swept.outbox + swept.rejections,
   }
   deps.log.info({ flowId: flow.id, ...counts }, 'france travail api run')

@@ -122,7 +122,7 @@ export async function sweepFranceTravailApiData(deps: Pick<ApiJobDeps, 'db' | 'f
   const { db, flow } = deps
   const o = await db.query('delete from france_travail_orientations where read_at < now() - make_interval(days => $1)', [flow.orientation_keep_days])
   const l = await db.query(`delete from france_travail_lookup_runs where flow_id = $1 and finished_at < now() - make_interval(days => $2)`, [flow.id, flow.lookup_retry_days])
-  const m = await db.query(`delete from outbox_messages where state = 'delivered' and delivered_at < now() - make_interval(days => $1)`, [flow.orientation_keep_days])
+  const m = await db.query(`delete from outbox_messages where (state = 'delivered' and delivered_at < now() - make_interval(days => $1)) or (state = 'withdrawn' and created_at < now() - make_interval(days => $1))`, [flow.orientation_keep_days])
   const r = await db.query(`delete from france_travail_api_rejections where flow_id = $1 and created_at < now() - make_interval(days => $2)`, [flow.id, flow.orientation_keep_days])
   return { orientations: o.rowCount, lookupRuns: l.rowCount, outbox: m.rowCount, rejections: r.rowCount }
 }

@@ -7,7 +7,7 @@ import { listOutbox, outboxDepth } from '../../outbox/queries.ts'
 
 /** GET /v1/admin/outbox (role admin): what waits for France Travail, what was delivered, what is dead-lettered. */
 const OutboxQuery = z.object({
-  state: z.enum(['pending', 'delivered', 'dead']).optional().openapi({ description: 'Only this state' }),
+  state: z.enum(['pending', 'delivered', 'dead', 'withdrawn']).optional().openapi({ description: 'Only this state' }),
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ description: 'How many (1 to 500)' }),
 })
 
@@ -15,7 +15,7 @@ const MessageSchema = z.object({
   id: z.number().int(),
   topic: z.string(),
   beneficiaireId: z.string().nullable(),
-  state: z.enum(['pending', 'delivered', 'dead']),
+  state: z.enum(['pending', 'delivered', 'dead', 'withdrawn']),
   attempts: z.number().int(),
   lastError: z.string().nullable(),
   createdAt: z.string(),
