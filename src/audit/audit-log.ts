@@ -83,16 +83,6 @@ async function appendAfterHead(db: Queryable, head: Head, events: readonly Audit
 }
 
 /**
- * Group commit for request handlers: concurrent `append` calls are written together, in one statement; each
- * promise resolves once its event is committed (so a response is sent only after its trace is durable).
- *
- * The writer remembers the chain's head after each batch it commits, so a batch costs one round trip: the batch is
- * chained after that head in the process and `audit_append` writes it under the chain lock only if the head is
- * unchanged (another instance or a transaction holding the lock may have appended: the batch is then chained again
- * after the head it answers). A batch with free texts, or one that keeps losing that race, is written as before, in
- * a transaction holding the lock (appendAuditEvents).
- */
-/**
  * Writes what calls to a partner brought (`write`) together with the calls' audit events, in one transaction. The
  * calls have already happened (a NIR was sent): when that transaction fails, the events are appended alone before
  * the error goes on, so that a disclosure is never left untraced because the bookkeeping around it failed.
@@ -109,6 +99,16 @@ export async function writeWithCallEvents(db: Db, events: readonly AuditEventInp
   }
 }
 
+/**
+ * Group commit for request handlers: concurrent `append` calls are written together, in one statement; each
+ * promise resolves once its event is committed (so a response is sent only after its trace is durable).
+ *
+ * The writer remembers the chain's head after each batch it commits, so a batch costs one round trip: the batch is
+ * chained after that head in the process and `audit_append` writes it under the chain lock only if the head is
+ * unchanged (another instance or a transaction holding the lock may have appended: the batch is then chained again
+ * after the head it answers). A batch with free texts, or one that keeps losing that race, is written as before, in
+ * a transaction holding the lock (appendAuditEvents).
+ */
 export class AuditWriter {
   private queue: { event: AuditEventInput; resolve: (e: ChainedEvent) => void; reject: (err: unknown) => void }[] = []
   private flushing: Promise<void> | undefined

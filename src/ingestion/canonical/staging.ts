@@ -431,16 +431,12 @@ export interface SupersededRow {
  * Merges staged France Travail rows. One row per person is kept: the latest state (by date), the first in the
  * file among rows of the same date; every other row of that person is returned, for the loader to record as a
  * `duplicate_person` rejection naming the kept row, so that what is reported accepted is what is stored. A
- * movement older than the state already known never overrides it.
+ * movement older than the state already known never overrides it: those kept rows left unwritten are `older`, which
+ * the loader counts as superseded (like the CNAF loader's records older than their dossier).
  *
  * `supplied` lists the catalogue fields the flow declares: a stored row takes only those, so a CSV movement does
  * not empty the follow-up details (PPAE, support mode...) a monthly stock wrote. Every person the file lists is
  * (again) transmitted by the file's flow.
- */
-/**
- * Merges the staged France Travail rows, one per person (the last movement of the file). `superseded`: the person's
- * other rows of the file (rejected as duplicates by the caller). `older`: rows not written because the stored row
- * is of a later date (a file sent late): counted as superseded by the file's outcome, like the CNAF loader's.
  */
 export async function mergeRegistrations(
   tx: Queryable,
@@ -463,13 +459,7 @@ export async function mergeRegistrations(
      where s.record_index <> k.record_index
      order by s.record_index`,
   )
-  // Counted before the upsert, with the same condition as its `where` (negated).
-  const { rows: older } = await tx.query<{ n: number }>(
-    `select count(*)::int as n
-     from last_registrations s
-     join france_travail_registrations r on r.person_key = s.person_key
-     where r.date_etat is not null and s.date_etat is not null and s.date_etat < r.date_etat`,
-  )
+  const { rows: kept } = await tx.query<{ n: number }>('select count(*)::int as n from last_registrations')
   await tx.query(
     `insert into state_changes (person_key, field, old_value, new_value, effective_date, file_id, transmitted_at)
      select s.person_key, 'france_travail.etat', r.etat, s.etat, coalesce(s.date_etat, $1), $2, $3
@@ -517,6 +507,7 @@ export async function mergeRegistrations(
   return {
     merged: result.rowCount,
     superseded: superseded.map((r) => ({ recordIndex: r.record_index, line: r.line, keptRecordIndex: r.kept_record_index, keptLine: r.kept_line })),
-    older: older[0]?.n ?? 0,
+    // The upsert writes a kept row unless the stored one is of a later date: what it did not write is older.
+    older: (kept[0]?.n ?? 0) - result.rowCount,
   }
 }

@@ -179,9 +179,8 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
     // As the CNAF reader: no DTD, no entity declaration (nothing would expand them, and no partner sends one).
     const declared = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)\b/.exec(head.replace(/<!--[\s\S]*?-->/g, (c) => ' '.repeat(c.length)))
     if (declared) {
-      throw new FileRejection('doctype_refused', `${where}: line ${1 + countNewlines(head.slice(0, declared.index))}: a DOCTYPE or markup declaration, refused (rule doctype_refused)`, {
-        line: 1 + countNewlines(head.slice(0, declared.index)),
-      })
+      const line = 1 + countNewlines(head.slice(0, declared.index))
+      throw new FileRejection('doctype_refused', `${where}: line ${line}: a DOCTYPE or markup declaration, refused (rule doctype_refused)`, { line })
     }
     if (declaration.root) {
       const first = /<([A-Za-z_][A-Za-z0-9_.:-]*)/.exec(head.replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->/g, ''))
