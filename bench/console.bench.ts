@@ -273,6 +273,16 @@ const cpuColumns = (requests: number, nodeMs: number, pgMs: number) => ({
   'PG CPU ms/req': (pgMs / requests).toFixed(2),
   'audit events/commit': batches.count > 0 ? (batches.events / batches.count).toFixed(1) : '—',
 })
+/** A table row from a load run: throughput, latency percentiles, errors, then the CPU columns (or dashes). */
+const row = (scenario: string, r: WrkResult, cpu: ReturnType<typeof cpuColumns> | undefined) => ({
+  scenario,
+  'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
+  'p50 ms': (r.p50_us / 1000).toFixed(1),
+  'p99 ms': (r.p99_us / 1000).toFixed(1),
+  'max ms': (r.max_us / 1000).toFixed(1),
+  errors: r.errors,
+  ...(cpu ?? { 'Node CPU ms/req': '—', 'PG CPU ms/req': '—', 'audit events/commit': '—' }),
+})
 
 for (const [key, name, f] of [
   ['console-list', 'console GET /console/portefeuille (50 of 250)', files.consoleList],
@@ -285,15 +295,7 @@ for (const [key, name, f] of [
     log(`${name}, ${connections} connections: warm-up ${WARMUP} s, then ${DURATION} s`)
     await wrk(f, WARMUP, connections)
     const { result: r, nodeMs, pgMs } = await measureCpu(() => wrk(f, DURATION, connections))
-    results.push({
-      scenario: CONNECTIONS.length > 1 ? `${name}, ${connections} connections` : name,
-      'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
-      'p50 ms': (r.p50_us / 1000).toFixed(1),
-      'p99 ms': (r.p99_us / 1000).toFixed(1),
-      'max ms': (r.max_us / 1000).toFixed(1),
-      errors: r.errors,
-      ...cpuColumns(r.requests, nodeMs, pgMs),
-    })
+    results.push(row(CONNECTIONS.length > 1 ? `${name}, ${connections} connections` : name, r, cpuColumns(r.requests, nodeMs, pgMs)))
   }
 }
 
@@ -344,15 +346,7 @@ for (const [key, name, call] of [
   log(`${name}: warm-up ${WARMUP} s, then ${DURATION} s`)
   await sqlFloor(call, WARMUP)
   const { result: r, nodeMs, pgMs } = await measureCpu(() => sqlFloor(call, DURATION))
-  results.push({
-    scenario: name,
-    'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
-    'p50 ms': (r.p50_us / 1000).toFixed(1),
-    'p99 ms': (r.p99_us / 1000).toFixed(1),
-    'max ms': (r.max_us / 1000).toFixed(1),
-    errors: 0,
-    ...cpuColumns(r.requests, nodeMs, pgMs),
-  })
+  results.push(row(name, r, cpuColumns(r.requests, nodeMs, pgMs)))
 }
 
 // Console agents while partner software drives the API at 50 connections.
@@ -363,17 +357,7 @@ if (MIXED > 0) {
       await Promise.all([wrk(apiFile, WARMUP, 50), wrk(pageFile, WARMUP, MIXED)])
       const [api, page] = await Promise.all([wrk(apiFile, DURATION, 50), wrk(pageFile, DURATION, MIXED)])
       for (const [label, r] of [[`mixed: console ${pageName} (${MIXED} connections) while ${apiName} at 50`, page], [`mixed: … ${apiName} at 50 meanwhile`, api]] as const) {
-        results.push({
-          scenario: label,
-          'req/s': Math.round(r.requests / (r.duration_us / 1e6)),
-          'p50 ms': (r.p50_us / 1000).toFixed(1),
-          'p99 ms': (r.p99_us / 1000).toFixed(1),
-          'max ms': (r.max_us / 1000).toFixed(1),
-          errors: r.errors,
-          'Node CPU ms/req': '—',
-          'PG CPU ms/req': '—',
-          'audit events/commit': '—',
-        })
+        results.push(row(label, r, undefined))
       }
     }
   }

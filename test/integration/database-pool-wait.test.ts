@@ -22,11 +22,11 @@ describe.skipIf(testBackend() !== 'postgres' || postgresUnavailable())('a full p
   })
 
   /** Holds the pool's one connection until `release` is called. */
-  function holdTheConnection(): { held: Promise<void>; release: () => void; done: Promise<unknown> } {
+  function holdTheConnection(db: Db = small): { held: Promise<void>; release: () => void; done: Promise<unknown> } {
     let release!: () => void
     let taken!: () => void
     const held = new Promise<void>((resolve) => (taken = resolve))
-    const done = small.session(async (s) => {
+    const done = db.session(async (s) => {
       await s.query('select 1')
       taken()
       await new Promise<void>((resolve) => (release = resolve))
@@ -63,19 +63,12 @@ describe.skipIf(testBackend() !== 'postgres' || postgresUnavailable())('a full p
   it('a call waiting in the queue gets the connection when it is freed within the wait', async () => {
     const longer = await openPostgres(t.url!, { max: 1, waitMs: 5_000 })
     try {
-      let release!: () => void
-      let taken!: () => void
-      const held = new Promise<void>((resolve) => (taken = resolve))
-      const done = longer.session(async (s) => {
-        await s.query('select 1')
-        taken()
-        await new Promise<void>((resolve) => (release = resolve))
-      })
-      await held
+      const holder = holdTheConnection(longer)
+      await holder.held
       const waiting = longer.query<{ one: number }>('select 1 as one')
-      setTimeout(() => release(), 200)
+      setTimeout(() => holder.release(), 200)
       expect((await waiting).rows).toEqual([{ one: 1 }])
-      await done
+      await holder.done
     } finally {
       await longer.close()
     }
