@@ -191,6 +191,27 @@ describe('xml-records', () => {
     }
   })
 
+  it('refuses text or another element after the last record, beside the trailer and the root end tag (wrong_schema, its line, no value)', async () => {
+    const two = [dossier(0), dossier(1)]
+    const cases: [string, number][] = [
+      [xmlFile(two).replace('<fin>', `${NIRS[2]}\n<fin>`), 13],
+      [xmlFile(two).replace('<fin>', `<individu><nir>${NIRS[2]}</nir></individu>\n<fin>`), 13],
+      [xmlFile(two).replace('</fin>', `</fin>\n<autre>${NIRS[2]}</autre>`), 14],
+      [xmlFile(two).replace('</fin>', '</fin><fin><nb-dossiers>2</nb-dossiers></fin>'), 13],
+      [xmlFile(two).replace(/<\/fichier>\n$/, `</fichier>\n${NIRS[2]}\n`), 15],
+      [xmlFile(two).replace(/<\/fichier>\n$/, `</fichier>\n</fichier>\n`), 15],
+      [xmlFile(two).replace(/<fin>[\s\S]*<\/fin>\n/, '</fichier>\n<fin><nb-dossiers>2</nb-dossiers></fin>\n'), 14],
+    ]
+    for (const [content, line] of cases) {
+      const error = await rejection(readXml(file(Buffer.from(content, 'latin1'), 'xml')))
+      expect([error.code, error.where], content.slice(-120)).toEqual(['wrong_schema', { line }])
+      expect(error.message).toMatch(/other than the <fin> trailer and the root end tag after the last <dossier>/)
+      for (const value of NIRS) expect(error.message).not.toContain(value)
+    }
+    const quiet = xmlFile(two).replace('<fin>', '<!-- fin du lot -->\n<?pi x?>\n<fin>').replace(/<\/fichier>\n$/, '</fichier>\n<!-- après -->\n')
+    expect((await readXml(file(Buffer.from(quiet, 'latin1'), 'xml'))).map((r) => r.ok)).toEqual([true, true])
+  })
+
   it('bounds what it holds: a record larger than the limit is rejected whole', async () => {
     const big = dossier(0, 'y'.repeat(DEFAULT_READER_LIMITS.maxRecordBytes + 10))
     const error = await rejection(readXml(file(xmlFile([dossier(1), big]), 'xml'), { limits: { ...DEFAULT_READER_LIMITS, maxTextChars: 4 * DEFAULT_READER_LIMITS.maxRecordBytes } }))

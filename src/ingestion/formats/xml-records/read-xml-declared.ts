@@ -21,7 +21,7 @@ import type { XmlRecordsDeclaration } from './declaration.ts'
  * A file that cannot be trusted throws a FileRejection, possibly after some batches: a root or header that is not
  * the declared one, a header or trailer value other than declared, a record count other than the header's or
  * trailer's, a record that is not well-formed, a file that ends inside a record or without its trailer or root end
- * tag. Messages name elements the flow declares and lines, never a text of the file.
+ * tag, text or another element after the last record beside the trailer and the root end tag. Messages name elements the flow declares and lines, never a text of the file.
  */
 export interface ReadXmlDeclaredOptions extends ReadDeclaredOptions {
   /** Bytes per read (default 256 KiB). */
@@ -38,6 +38,43 @@ function countNewlines(text: string, from = 0, to = text.length): number {
   let n = 0
   for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++
   return n
+}
+
+/**
+ * Where `tail` (what follows the last record) holds something other than whitespace, comments, processing
+ * instructions, one `trailer` element and one root end tag (`</root>`, or any name when the root is not declared)
+ * before them, in that order; undefined when it holds nothing else. Records are children of the root: text or
+ * another element after them is not part of the flow's shape, whatever it says.
+ */
+function strayAfterRecords(tail: string, trailer: string | undefined, root: string | undefined): number | undefined {
+  let k = 0
+  let trailerSeen = false
+  let rootClosed = false
+  for (;;) {
+    while (k < tail.length && (tail.charCodeAt(k) === 32 || tail.charCodeAt(k) === 10 || tail.charCodeAt(k) === 13 || tail.charCodeAt(k) === 9)) k++
+    if (k >= tail.length) return undefined
+    if (tail.startsWith('<!--', k)) {
+      const end = tail.indexOf('-->', k + 4)
+      if (end === -1) return k
+      k = end + 3
+    } else if (tail.startsWith('<?', k)) {
+      const end = tail.indexOf('?>', k + 2)
+      if (end === -1) return k
+      k = end + 2
+    } else if (!rootClosed && !trailerSeen && trailer !== undefined && tail.startsWith(`<${trailer}`, k) && /[\s/>]/.test(tail.charAt(k + trailer.length + 1))) {
+      const gt = tail.indexOf('>', k)
+      if (gt === -1) return k
+      const end = tail.charCodeAt(gt - 1) === 47 ? gt + 1 : tail.indexOf(`</${trailer}>`, gt)
+      if (end === -1) return k
+      k = end === gt + 1 ? end : end + trailer.length + 3
+      trailerSeen = true
+    } else if (!rootClosed && tail.startsWith('</', k)) {
+      const end = /^<\/([A-Za-z_][A-Za-z0-9_.:-]*)\s*>/.exec(tail.slice(k, k + 300))
+      if (!end || (root !== undefined && end[1] !== root)) return k
+      k += end[0].length
+      rootClosed = true
+    } else return k
+  }
 }
 
 /** The text at `path` below `tree` (the first element of each name), or undefined. */
@@ -356,6 +393,16 @@ export async function* readXmlDeclared(path: string, declaration: XmlRecordsDecl
   }
   if (new RegExp(`${escapeRegExp(open)}[\\s/>]`).test(tail)) {
     throw new FileRejection('wrong_schema', `${where}: a <${declaration.record}> after the trailer or another element (rule wrong_schema)`, { line: tailLine })
+  }
+  if (recordIndex > 0) {
+    const stray = strayAfterRecords(tail, declaration.trailer?.element, declaration.root)
+    if (stray !== undefined) {
+      throw new FileRejection(
+        'wrong_schema',
+        `${where}: line ${tailLine + countNewlines(tail, 0, stray)}: text or an element other than ${declaration.trailer ? `the <${declaration.trailer.element}> trailer and ` : ''}the root end tag after the last <${declaration.record}> (rule wrong_schema)`,
+        { line: tailLine + countNewlines(tail, 0, stray) },
+      )
+    }
   }
   if (expectedCount !== undefined && expectedCount !== recordIndex) {
     throw new FileRejection('count_mismatch', `${where}: the file announces ${expectedCount} records and holds ${recordIndex} (rule count_mismatch)`)
