@@ -17,6 +17,8 @@ export interface RunContext {
   onChunk: ChunkHook | undefined
   /** Paces the run between chunks, to leave the database to the API during a large run. */
   pacer: Pacer
+  /** Aborted when the run must stop (its lock lost, the scheduler stopping): checked between chunks. */
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -48,5 +50,7 @@ export function createPacer(options: { ratio?: number; minMs?: number } = {}): P
 
 /** Called between two chunks, outside any transaction. */
 export async function betweenChunks(ctx: RunContext): Promise<void> {
+  ctx.signal?.throwIfAborted()
   await ctx.pacer.pause()
+  ctx.signal?.throwIfAborted()
 }

@@ -41,7 +41,7 @@ export const ingestionLock = (flowId: string) => `job:ingest:${flowId}`
  * flow is being loaded, moving its rows could delete a person the running import has just linked to a dossier; the
  * policy is then postponed to the next run instead.
  */
-async function withIngestionLocks<T>(db: Db, flowIds: readonly string[], fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false; busy: string }> {
+async function withIngestionLocks<T>(db: Db, flowIds: readonly string[], fn: (lost: AbortSignal) => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false; busy: string }> {
   const names = flowIds.map(ingestionLock)
   const locked = await withAdvisoryLocks(db, names, fn)
   return locked.acquired ? locked : { acquired: false, busy: flowIds[names.indexOf(locked.busy)]! }
@@ -79,6 +79,8 @@ export interface RetentionOptions {
   pauseRatio?: number
   /** Test hook, called inside each chunk's transaction (throw to simulate a crash mid-run). */
   onChunk?: ChunkHook
+  /** Stops the run before its next chunk (the job's lock lost, the scheduler stopping); the reason is reported. */
+  signal?: AbortSignal
 }
 
 export interface PolicyReport {
@@ -191,6 +193,7 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     onChunk: options.onChunk,
     pacer: createPacer({ ratio: options.pauseRatio ?? DEFAULT_PAUSE_RATIO, minMs: options.pauseMs ?? 0 }),
+    signal: options.signal,
   }
   const flowsOf = (policyId: string) => [...flows.values()].filter((f) => f.retention === policyId).map((f) => f.id).sort()
   const all = [...policies.values()]
@@ -217,6 +220,12 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
   log.info({ runId, today: plan.today, dryRun: options.dryRun, policies: all.length }, 'retention run started')
 
   const step = async (name: string, fn: () => Promise<void>) => {
+    // The run's lock lost (or the scheduler stopping): the steps left are not started, each reported as not done.
+    if (options.signal?.aborted) {
+      report.ok = false
+      report.errors.push({ step: name, message: `not started: ${(options.signal.reason as Error)?.message ?? 'the run was stopped'}` })
+      return
+    }
     try {
       await fn()
     } catch (error) {
@@ -275,7 +284,10 @@ export async function runRetention(deps: RetentionDeps, options: RetentionOption
       continue
     }
     await step(`archive:${policy.id}`, async () => {
-      const locked = await withIngestionLocks(db, flowIds, () => archiveExpired(ctx, policy, flowIds, cutoffs, kept.get(policy.id)!))
+      // Stops before its next chunk if the run's lock or one of the flows' ingestion locks is lost.
+      const locked = await withIngestionLocks(db, flowIds, (lost) =>
+        archiveExpired({ ...ctx, signal: ctx.signal ? AbortSignal.any([ctx.signal, lost]) : lost }, policy, flowIds, cutoffs, kept.get(policy.id)!),
+      )
       if (locked.acquired) {
         const { persons_removed: _removed, ...moved } = locked.value
         r.archived = moved

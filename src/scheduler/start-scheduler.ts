@@ -37,7 +37,8 @@ export function startScheduler(deps: { db: Db; log: Logger }, jobs: readonly Sch
   let queue: Promise<unknown> = Promise.resolve()
   const execute = (job: ScheduledJob): Promise<JobResult> => {
     const p = queue.then((): Promise<JobResult> | JobResult => {
-      if (running) return runJob(deps, job.name, () => job.run(abort.signal))
+      // The job stops on either: the scheduler stopping, or its lock lost (another instance may be running it).
+      if (running) return runJob(deps, job.name, (lockLost) => job.run(AbortSignal.any([abort.signal, lockLost])))
       deps.log.info({ job: job.name }, 'job not started: the scheduler is stopping')
       return { job: job.name, runId: undefined, outcome: 'skipped', counts: {}, error: undefined }
     })

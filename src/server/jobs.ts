@@ -52,10 +52,10 @@ export function gatewayJobs(ctx: AppContext, declarations: Declarations, schedul
   jobs.push({
     name: 'retention',
     schedule: schedules.retention,
-    run: async () => {
+    run: async (signal) => {
       const report = await runRetention(
         { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir },
-        { now: new Date(), dryRun: false },
+        { now: new Date(), dryRun: false, signal },
       )
       const counts: JobCounts = { archived: 0, destroyed: 0, heldBack: 0, errors: report.errors.length }
       for (const policy of report.policies) {

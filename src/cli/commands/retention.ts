@@ -30,7 +30,8 @@ export function register(program: Command): void {
       const ctx = await openContext()
       try {
         const deps = { db: ctx.db, keys: ctx.keys, log: ctx.log, declarations, stagingDir: ctx.config.stagingDir, extractsDir: ctx.config.extractsDir }
-        const run = () => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, pauseRatio: opts.pauseRatio })
+        // Under the lock, the run stops before its next chunk if the lock is lost (reported as errors, exit 1).
+        const run = (signal?: AbortSignal) => runRetention(deps, { now, dryRun: opts.dryRun ?? false, chunkSize: opts.chunkSize, pauseMs: opts.pauseMs, pauseRatio: opts.pauseRatio, signal })
         let report: RetentionReport
         if (opts.dryRun) report = await run()
         else {

@@ -70,7 +70,7 @@ export function register(program: Command): void {
           for (const name of order) {
             const job = jobs.find((j) => j.name === name)
             if (!job) continue
-            report(name, await runJob({ db: ctx.db, log: ctx.log }, job.name, () => job.run(new AbortController().signal)))
+            report(name, await runJob({ db: ctx.db, log: ctx.log }, job.name, (lockLost) => job.run(lockLost)))
           }
           // France Travail partner APIs against the local simulator: a lookup, an orientation read, an orientation sent.
           const { runFranceTravailApiDemo } = await import('../../demo/france-travail-api-demo.ts')
