@@ -23,17 +23,18 @@ export interface LockOptions {
 }
 
 /**
- * Watches the session holding `names`: the signal aborts (reason: LockLostError) when a check of the session fails
- * or goes unanswered for a whole interval. Session-level advisory locks last as long as their session, so a session
- * that still answers still holds them.
+ * Watches the session holding `names`: the signal aborts (reason: LockLostError) when a check of the session fails,
+ * or, on a server of its own, goes unanswered for a whole interval (a server may keep a backend whose client is cut
+ * off for hours; on a shared embedded backend a check rightly waits for another connection's transaction).
+ * Session-level advisory locks last as long as their session, so a session that still answers still holds them.
  */
-function watchLock(connection: Queryable, names: readonly string[], checkMs: number): { signal: AbortSignal; stop(): void } {
+function watchLock(db: Db, connection: Queryable, names: readonly string[], checkMs: number): { signal: AbortSignal; stop(): void } {
   const lost = new AbortController()
   let pending = false
   const timer = setInterval(() => {
     if (lost.signal.aborted) return
     if (pending) {
-      lost.abort(new LockLostError(names))
+      if (!db.sharedBackend) lost.abort(new LockLostError(names))
       return
     }
     pending = true
@@ -66,7 +67,7 @@ export async function withAdvisoryLock<T>(
   }
   return db.session(async (connection) => {
     await connection.query('select pg_advisory_lock(hashtextextended($1, 0))', [name])
-    const watch = watchLock(connection, [name], options.checkMs ?? LOCK_CHECK_MS)
+    const watch = watchLock(db, connection, [name], options.checkMs ?? LOCK_CHECK_MS)
     try {
       return { acquired: true as const, value: await fn(watch.signal) }
     } finally {
@@ -99,7 +100,7 @@ export async function withAdvisoryLocks<T>(
         if (!rows[0]?.locked) return { acquired: false as const, busy: name }
         held.push(name)
       }
-      watch = watchLock(connection, names, options.checkMs ?? LOCK_CHECK_MS)
+      watch = watchLock(db, connection, names, options.checkMs ?? LOCK_CHECK_MS)
       return { acquired: true as const, value: await fn(watch.signal) }
     } finally {
       watch?.stop()

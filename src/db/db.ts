@@ -42,6 +42,11 @@ export type Backend = 'postgres' | 'pglite'
 
 export interface Db extends Queryable {
   readonly backend: Backend
+  /**
+   * Every connection shares one embedded backend (PGlite, or its socket beside `serve`): a statement may wait for
+   * another connection's transaction to end, and advisory locks are shared by all connections.
+   */
+  readonly sharedBackend?: boolean
   /** Runs `fn` in one transaction on one connection: commits if it resolves, rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
   /** Runs `fn` on one dedicated connection, e.g. to hold a session-level advisory lock. */

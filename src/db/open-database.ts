@@ -94,7 +94,7 @@ async function openEmbedded(dataDir: string, options: OpenDatabaseOptions, waitM
       await wait(`the embedded database in ${dataDir} is owned by ${ownerWords(owner)}, which is starting or stopping: waiting`)
       continue
     }
-    const db = await openPostgres(socketUrl(owner.socketDir), { max: 4, prepare: false, waitMs })
+    const db = await openPostgres(socketUrl(owner.socketDir), { max: 4, prepare: false, waitMs, sharedBackend: true })
     try {
       await db.query('select 1')
       return db

@@ -64,6 +64,7 @@ export async function openPglite(dataDir: string | undefined, options: { socketD
   const root = wrap(pglite, turn)
   return {
     backend: 'pglite',
+    sharedBackend: true,
     socketPath: socket?.socketPath,
     ...root,
     async transaction(fn) {

@@ -91,7 +91,7 @@ function wrap(client: pg.PoolClient | pg.Pool, prepare = true, waited?: (error: 
  * where every connection shares one backend, so a statement name prepared by one would clash on the next.
  * `waitMs`: how long a call waits for a pooled connection before failing with a ConnectionWaitError (default 60 s).
  */
-export async function openPostgres(url: string, options: { max?: number; prepare?: boolean; waitMs?: number } = {}): Promise<Db> {
+export async function openPostgres(url: string, options: { max?: number; prepare?: boolean; waitMs?: number; sharedBackend?: boolean } = {}): Promise<Db> {
   const max = options.max ?? 10
   const waitMs = options.waitMs ?? DEFAULT_DB_WAIT_MS
   const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: waitMs })
@@ -118,6 +118,7 @@ export async function openPostgres(url: string, options: { max?: number; prepare
   const root = wrap(pool, prepare, waited)
   return {
     backend: 'postgres',
+    sharedBackend: options.sharedBackend ?? false,
     ...root,
     async transaction(fn) {
       const client = await connect()

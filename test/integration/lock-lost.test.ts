@@ -82,15 +82,21 @@ describe.skipIf(postgresUnavailable())('a job whose lock is lost', () => {
     expect(result).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/lock_lost/) })
   })
 
-  it('keeps a lock whose session answers: a long job is not stopped by the checks', async () => {
+  it('keeps a lock whose session answers: a long job, or a long transaction on the embedded backend, is not stopped', async () => {
     const locked = await withAdvisoryLock(
       t.db,
       'probe-kept',
       async (lockLost) => {
-        await new Promise((resolve) => setTimeout(resolve, 400))
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        // On the embedded backend the checks wait for this transaction: waiting is not a lost session.
+        await t.db.transaction(async (tx) => {
+          await tx.query('select 1')
+          await new Promise((resolve) => setTimeout(resolve, 700))
+        })
         return lockLost.aborted
       },
-      { checkMs: 20 },
+      // Each check has a whole interval to answer: wide enough for a loaded CI machine, several checks per run.
+      { checkMs: 200 },
     )
     expect(locked).toEqual({ acquired: true, value: false })
   })
