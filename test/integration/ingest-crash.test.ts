@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_AUDIT_SIGNING_KEY, testKeys } from '../../src/crypto/keys.ts'
+import { withAdvisoryLock } from '../../src/db/advisory-lock.ts'
 import { openPglite } from '../../src/db/pglite.ts'
+import { ingestionLock } from '../../src/retention/run-retention.ts'
 import { cnafFileName, writeCnafFile } from '../../src/fixtures/cnaf/write-cnaf-file.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 import { REPO_ROOT, tableCounts } from '../helpers/ingest.ts'
@@ -86,4 +88,18 @@ describe.skipIf(postgresUnavailable())('a process killed mid-load', () => {
     expect(final.files).toBe(1)
     expect(final.dossiers).toBe(1200)
   }, 240_000)
+
+  it.skipIf(testBackend() === 'pglite')('loads nothing while another run holds the flow (retention archiving it, a scheduled pull): exit 75', async () => {
+    // Retention archives a flow's rows under its ingestion lock; an import beside it would see the persons it links
+    // deleted under it (their new memberships cascading away), so the CLI takes the same lock.
+    const file = path.join(work, cnafFileName({ flow: 'caf', typeflux: 'M', dtcreaflux: '2026-11-03' }))
+    await writeCnafFile(file, { flow: 'caf', seed: 12, typeflux: 'M', foyers: 30, dtcreaflux: '2026-11-03' })
+    const before = await counts()
+    const held = await withAdvisoryLock(t!.db, ingestionLock('caf-beneficiaires'), () => ingest(file, false))
+    expect(held.acquired && held.value.code).toBe(75)
+    expect(held.acquired && JSON.parse(held.value.out).files).toEqual([])
+    expect((await counts()).files).toBe(before.files)
+    const after = await ingest(file, false)
+    expect(JSON.parse(after.out).files[0]).toMatchObject({ status: 'loaded', accepted: 30 })
+  }, 120_000)
 })

@@ -1,10 +1,12 @@
 import type { Command } from 'commander'
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
+import { withAdvisoryLock } from '../../db/advisory-lock.ts'
 import { requireFlow } from '../../declarations/load-declarations.ts'
 import type { IngestProgress } from '../../ingestion/byte-meter.ts'
 import type { FileOutcome } from '../../ingestion/ingest-file.ts'
 import { log } from '../../log/logger.ts'
+import { ingestionLock } from '../../retention/run-retention.ts'
 import { cliConfig, cliDeclarations, openContext } from '../context.ts'
 import { createProgress } from '../format/progress.ts'
 
@@ -39,20 +41,36 @@ export function register(program: Command): void {
           // A CNAF file older than its flow's retention horizon is refused.
           retention: declarations.retentionPolicies,
         }
+        /**
+         * Loads a flow under its ingestion lock, the scheduler's `job:ingest:<flow>`: retention archives a flow's
+         * rows only while it holds that lock, so an import beside it would have its new memberships deleted with the
+         * persons retention moves. When another run holds it (a scheduled pull, retention), nothing is loaded for the
+         * flow and the command ends with exit 75 (try again later).
+         */
+        const underLock = async (flowId: string, load: (signal: AbortSignal) => Promise<void>) => {
+          const locked = await withAdvisoryLock(ctx.db, ingestionLock(flowId), load)
+          if (!locked.acquired) {
+            process.stderr.write(`flow ${flowId} is being loaded or archived by another run (advisory lock held): nothing loaded for it; try again later\n`)
+            process.exitCode = 75
+          }
+        }
         if (options.file) {
           const flow = requireFlow(declarations, options.flow!)
           const filePath = path.resolve(options.file)
           const info = await stat(filePath)
-          const progress = options.json ? undefined : createProgress(path.basename(filePath))
-          try {
-            outcomes.push(
-              await ingestFile(deps, flow, { path: filePath, name: path.basename(filePath), source: 'local', modifiedAt: info.mtime }, {
-                onProgress: (p) => progress?.update(p),
-              }),
-            )
-          } finally {
-            progress?.done()
-          }
+          await underLock(flow.id, async (signal) => {
+            const progress = options.json ? undefined : createProgress(path.basename(filePath))
+            try {
+              outcomes.push(
+                await ingestFile(deps, flow, { path: filePath, name: path.basename(filePath), source: 'local', modifiedAt: info.mtime }, {
+                  signal,
+                  onProgress: (p) => progress?.update(p),
+                }),
+              )
+            } finally {
+              progress?.done()
+            }
+          })
         } else {
           const flows = options.flow ? [requireFlow(declarations, options.flow)] : [...declarations.flows.values()]
           for (const flow of flows) {
@@ -60,18 +78,21 @@ export function register(program: Command): void {
               if (options.flow) throw new Error(`flow "${flow.id}" declares no SFTP source: use --file to load a local file`)
               continue
             }
-            const progress = options.json ? undefined : createProgress(flow.id)
-            try {
-              outcomes.push(
-                // A flow names its own SFTP variables (`${CAF_SFTP_HOST}`, private_key_env...): the entry point hands its
-                // environment to the pull, which reads only the names the declaration gives.
-                ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
-                  onProgress: (p: IngestProgress) => progress?.update(p),
-                })),
-              )
-            } finally {
-              progress?.done()
-            }
+            await underLock(flow.id, async (signal) => {
+              const progress = options.json ? undefined : createProgress(flow.id)
+              try {
+                outcomes.push(
+                  // A flow names its own SFTP variables (`${CAF_SFTP_HOST}`, private_key_env...): the entry point hands its
+                  // environment to the pull, which reads only the names the declaration gives.
+                  ...(await pullFlow({ ...deps, config: ctx.config, env: process.env }, flow, {
+                    signal,
+                    onProgress: (p: IngestProgress) => progress?.update(p),
+                  })),
+                )
+              } finally {
+                progress?.done()
+              }
+            })
           }
         }
       } finally {
