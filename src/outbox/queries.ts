@@ -1,3 +1,4 @@
+import { limitedSql } from '../access/exclusions.ts'
 import type { Queryable } from '../db/db.ts'
 
 export interface OutboxMessage {
@@ -50,7 +51,9 @@ const COLUMNS = `m.id, m.topic, m.person_id, p.public_id::text as person_public_
 
 /**
  * Messages due for delivery: pending, due, and the oldest not delivered of their person (in order per person: a
- * later decision waits for an earlier one, even dead-lettered, until an admin replays or it is delivered).
+ * later decision waits for an earlier one, even dead-lettered, until an admin replays or it is delivered). A message
+ * of a person under a limitation is held, pending, until it is lifted (a limitation leaves the person out of every
+ * processing, sending included).
  */
 export async function dueMessages(db: Queryable, topic: string, limit: number): Promise<OutboxMessage[]> {
   const { rows } = await db.query<Row>(
@@ -64,9 +67,10 @@ export async function dueMessages(db: Queryable, topic: string, limit: number): 
          select 1 from outbox_messages e
          where e.topic = m.topic and e.person_id = m.person_id and e.state in ('pending', 'dead') and e.id < m.id
        )
+       and (p.id is null or not ${limitedSql('p', '$3')})
      order by m.id
      limit $2`,
-    [topic, limit],
+    [topic, limit, new Date().toISOString()],
   )
   return rows.map(toMessage)
 }

@@ -1,3 +1,4 @@
+import { processableSql } from '../../access/exclusions.ts'
 import { createHmac } from 'node:crypto'
 import { writeWithCallEvents } from '../../audit/audit-log.ts'
 import type { Keys } from '../../crypto/keys.ts'
@@ -65,7 +66,8 @@ export interface ApiJobDeps {
 
 /**
  * rechercher-usager for the persons of the active base subject to droits et devoirs (an open right, ETATDOSRSA 2,
- * 3 or 4) who have no France Travail link, a NIR and a birth date, and were not found (or found several times)
+ * 3 or 4), neither under a limitation nor opposed to the flow's purpose (checked again as each batch is claimed),
+ * who have no France Travail link, a NIR and a birth date, and were not found (or found several times)
  * less than `lookup_retry_days` ago. A run plans its persons first; it then claims them batch by batch (marked
  * `calling`, committed, before any call) and records each outcome with the batch's audit events. A run that was
  * interrupted is resumed by the next one: its `calling` rows become `interrupted` (never called twice in one run),
@@ -109,8 +111,9 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
              where x.person_id = p.id
                and x.outcome in ('several', 'not_recognised')
                and x.decided_at > now() - make_interval(days => $2)
-           )`,
-        [id, flow.lookup_retry_days],
+           )
+           and ${processableSql('p', { now: '$3', purpose: '$4' })}`,
+        [id, flow.lookup_retry_days, new Date().toISOString(), deps.purpose],
       )
       await tx.query('update france_travail_lookup_runs set planned = $2 where id = $1', [id, planned.rowCount])
       counts.planned = planned.rowCount
@@ -124,6 +127,14 @@ export async function lookUpPersons(deps: ApiJobDeps, signal?: AbortSignal): Pro
   // next batch is claimed (and its identities read) while this one is called: the quota never waits for the
   // database between batches. A kill leaves at most two batches `calling`; the next run marks them interrupted.
   const claim = async (): Promise<{ ids: number[]; identities: Map<number, CallIdentity> }> => {
+    // A person limited, or opposed to the purpose, since the run was planned is taken out of it, never called.
+    await db.query(
+      `delete from france_travail_lookups l
+       using persons p
+       where l.run_id = $1 and l.outcome = 'pending' and p.id = l.person_id
+         and not (${processableSql('p', { now: '$2', purpose: '$3' })})`,
+      [runId, new Date().toISOString(), deps.purpose],
+    )
     const claimed = await db.query<{ person_id: number }>(
       `update france_travail_lookups
        set outcome = 'calling'

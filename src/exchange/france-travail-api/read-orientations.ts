@@ -1,3 +1,4 @@
+import { processableSql } from '../../access/exclusions.ts'
 import { writeWithCallEvents } from '../../audit/audit-log.ts'
 import type { AuditEventInput } from '../../audit/chain.ts'
 import { CANONICAL_FIELDS } from '../../model/fields.ts'
@@ -40,6 +41,7 @@ export function storedOrientationColumns(stored: ReadonlySet<string>): string[] 
  * any, nothing is read at all (no NIR leaves for data that would not be kept). An answer that does not validate is a
  * rejection row (call, field, rule: never the value) and changes nothing.
  */
+/* A person under a limitation, or opposed to the flow's purpose, is not read (their NIR does not leave). */
 export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored: ReadonlySet<string> }, signal?: AbortSignal): Promise<ReadCounts> {
   const { db, flow } = deps
   const counts: ReadCounts = { due: 0, read: 0, none: 0, rejected: 0, failed: 0 }
@@ -51,12 +53,14 @@ export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored:
     const { rows } = await db.query<{ person_id: number }>(
       `select l.person_id
        from france_travail_links l
+       join persons p on p.id = l.person_id
        left join france_travail_orientations o on o.person_id = l.person_id
        where l.person_id > $1
          and (o.read_at is null or o.read_at < now() - make_interval(days => $2))
+         and ${processableSql('p', { now: '$4', purpose: '$5' })}
        order by l.person_id
        limit $3`,
-      [after, flow.orientation_read_days, flow.source.batch_size],
+      [after, flow.orientation_read_days, flow.source.batch_size, new Date().toISOString(), deps.purpose],
     )
     if (rows.length === 0) break
     const ids = rows.map((r) => Number(r.person_id))
