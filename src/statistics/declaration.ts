@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { hasCredentials, SftpEndpointSchema } from '../sftp/sftp-endpoint.ts'
 import { FIELDS_BY_ID, type FieldId } from '../model/fields.ts'
+import { closeMatches } from '../purposes/close-matches.ts'
 import { HIERARCHY_KINDS, levelName, levelProblem, type LevelSpec } from './hierarchies.ts'
 
 /**
@@ -16,7 +17,7 @@ const Column = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/)
 
 const LevelSchema: z.ZodType<LevelSpec> = z.union([
   z.string().min(1),
-  z.object({ name: z.string().min(1), map: z.record(z.string(), z.string().min(1)), other: z.string().min(1).optional() }),
+  z.object({ name: z.string().min(1), map: z.record(z.string(), z.string().min(1)), other: z.string().min(1).optional() }).strict(),
 ])
 
 export const QuasiIdentifierSchema = z.object({
@@ -24,7 +25,7 @@ export const QuasiIdentifierSchema = z.object({
   hierarchy: z.enum(HIERARCHY_KINDS),
   /** From the least to the most generalised; the search never goes below the first one. */
   levels: z.array(LevelSchema).min(1),
-})
+}).strict()
 export type QuasiIdentifier = z.infer<typeof QuasiIdentifierSchema>
 
 /**
@@ -43,10 +44,10 @@ export const RecipientSchema = z.object({
    */
   organisation: z.string().min(1).optional(),
   sftp: SftpDestinationSchema.optional(),
-})
+}).strict()
 export type Recipient = z.infer<typeof RecipientSchema>
 
-const DimensionSchema = z.object({ column: Column, level: z.string().min(1).optional() })
+const DimensionSchema = z.object({ column: Column, level: z.string().min(1).optional() }).strict()
 export type Dimension = z.infer<typeof DimensionSchema>
 
 export const AggregateTableSchema = z.object({
@@ -57,7 +58,7 @@ export const AggregateTableSchema = z.object({
   columns: z.array(DimensionSchema).default([]),
   /** No published count of persons under this (INSEE rule for persons: 11). */
   threshold: z.number().int().min(2).default(11),
-})
+}).strict()
 export type AggregateTable = z.infer<typeof AggregateTableSchema>
 
 export const StatisticsSchema = z.object({
@@ -66,18 +67,18 @@ export const StatisticsSchema = z.object({
   /** Name of the pseudonym column of microdata extracts. */
   pseudonym_column: Column.default('pseudonyme'),
   /** Who is counted: persons of a transmitted dossier, optionally only some roles (ROLEPERS: DEM, CJT...). */
-  population: z.object({ roles: z.array(z.enum(['DEM', 'CJT', 'ENF', 'AUT', 'RDO'])).min(1).optional() }).default({}),
+  population: z.object({ roles: z.array(z.enum(['DEM', 'CJT', 'ENF', 'AUT', 'RDO'])).min(1).optional() }).strict().default({}),
   quasi_identifiers: z.array(QuasiIdentifierSchema).min(1),
   sensitive: z.array(Column).default([]),
   measures: z.array(Column).default([]),
-  l_diversity: z.object({ attribute: Column, l: z.number().int().min(2) }).optional(),
+  l_diversity: z.object({ attribute: Column, l: z.number().int().min(2) }).strict().optional(),
   recipients: z.array(RecipientSchema).min(1),
   aggregates: z.array(AggregateTableSchema).default([]),
   /** CSV field separator: `,` suits R and Python; `;` suits spreadsheets set to French. */
   csv_delimiter: z.enum([',', ';']).default(','),
   /** Start the CSV files (extract and codebook) with a UTF-8 byte order mark, for Excel; `passerelle extract --bom` too. */
   csv_bom: z.boolean().default(false),
-})
+}).strict()
 export type Statistics = z.infer<typeof StatisticsSchema>
 
 /**
@@ -112,6 +113,12 @@ export const DIRECT_IDENTIFIER_FIELDS: ReadonlySet<string> = new Set<FieldId>([
   'adresse.lieuDit',
   'adresse.horsFrance',
   'franceTravail.adresse',
+  // Ways to reach the person, and the France Travail adviser's own identity (a third party's personal data).
+  'dossier.telephone',
+  'dossier.email',
+  'franceTravail.conseiller',
+  'franceTravail.conseillerPrenom',
+  'franceTravail.conseillerEmail',
 ])
 
 const MAX_LATTICE_NODES = 100_000
@@ -129,13 +136,39 @@ export function checkStatistics(purpose: StatisticalPurposeLike): string[] {
 }
 
 /** The parsed statistics section (undefined when absent or invalid) and every problem found. */
+/** The keys the statistics object at `path` (from zod's issue path) may have. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  const names = path.filter((segment): segment is string => typeof segment === 'string')
+  const last = names.at(-1)
+  const shapes: Record<string, string[]> = {
+    quasi_identifiers: Object.keys(QuasiIdentifierSchema.shape),
+    levels: ['name', 'map', 'other'],
+    recipients: Object.keys(RecipientSchema.shape),
+    aggregates: Object.keys(AggregateTableSchema.shape),
+    rows: Object.keys(DimensionSchema.shape),
+    columns: Object.keys(DimensionSchema.shape),
+    population: ['roles'],
+    l_diversity: ['attribute', 'l'],
+  }
+  return (last !== undefined ? shapes[last] : undefined) ?? Object.keys(StatisticsSchema.shape)
+}
+
 export function readStatistics(purpose: StatisticalPurposeLike): { statistics: Statistics | undefined; problems: string[] } {
   if (purpose.statistics === undefined) return { statistics: undefined, problems: [] }
   const parsed = StatisticsSchema.safeParse(purpose.statistics)
   if (!parsed.success) {
     return {
       statistics: undefined,
-      problems: parsed.error.issues.map((issue) => `purpose "${purpose.id}": statistics.${issue.path.join('.') || '(root)'}: ${issue.message}`),
+      problems: parsed.error.issues.flatMap((issue) => {
+        const at = `purpose "${purpose.id}": statistics${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}`
+        if (issue.code !== 'unrecognized_keys') return [`${issue.path.length > 0 ? at : `${at}.(root)`}: ${issue.message}`]
+        // A misspelt setting would otherwise leave its default in force (k: 11 for a `K: 50`) without a word.
+        const known = knownKeysAt(issue.path)
+        return issue.keys.map((key) => {
+          const close = closeMatches(key, known, 1)
+          return `${at}.${key}: unknown key${close.length ? `, did you mean "${close[0]}"?` : ''} (known: ${known.join(', ')})`
+        })
+      }),
     }
   }
   const problems = crossCheck(purpose, parsed.data)
@@ -148,7 +181,9 @@ function crossCheck(purpose: StatisticalPurposeLike, stats: Statistics): string[
   const columns = new Map<string, StatisticalPurposeLike['fields'][number]>()
   for (const field of purpose.fields) {
     if (field.transform === 'omit') continue
-    if (DIRECT_IDENTIFIER_FIELDS.has(field.field)) {
+    const def = FIELDS_BY_ID.get(field.field)
+    // A free text of the contact or identifier categories reaches the person, whatever the list above forgot.
+    if (DIRECT_IDENTIFIER_FIELDS.has(field.field) || (def?.type === 'text' && (def.category === 'contact' || def.category === 'identifiant'))) {
       problems.push(`purpose "${purpose.id}": field "${field.field}" identifies a person directly and may not be declared by a statistical purpose`)
     }
     if (field.consent) {

@@ -265,8 +265,10 @@ export async function runExtract(deps: ExtractDeps, options: ExtractOptions): Pr
   await mkdir(outDir, { recursive: true })
   if (!table) {
     const previous = await latestMicrodataExtract(deps.db, purpose.id, recipient.id)
-    // Never finer than the last extract this recipient holds under the same key: comparing two months of one
-    // pseudonym must not narrow a person down further than either month alone.
+    // Never finer than the last extract this recipient holds under the same key, so a later month does not undo
+    // the last one's generalisation. It does not make two linked months k-anonymous together: a person whose
+    // quasi-identifiers changed between them can sit in a small pair of classes (a limit the README states; a
+    // recipient without follow-up over time gets a new key version per extract).
     const floor =
       previous && previous.keyVersion === key!.version
         ? stats.quasi_identifiers.map((qi) => Math.max(0, qi.levels.findIndex((l) => levelName(l) === previous.generalisation[qi.column])))

@@ -46,6 +46,25 @@ describe('statistics declaration', () => {
     )
   })
 
+  it('refuses the ways to reach a person and the identity of their adviser: phone, e-mail, France Travail adviser', () => {
+    for (const [field, as] of [['dossier.email', 'courriel'], ['dossier.telephone', 'telephone'], ['franceTravail.conseiller', 'conseiller'], ['franceTravail.conseillerPrenom', 'conseillerPrenom'], ['franceTravail.conseillerEmail', 'conseillerEmail']]) {
+      const fields = [...base.fields, { field: field!, as: as!, transform: 'keep' }]
+      expect(checkStatistics({ ...base, fields, statistics: { ...statistics, sensitive: ['etatDroit', as!] } }), field).toContain(
+        `purpose "etude": field "${field}" identifies a person directly and may not be declared by a statistical purpose`,
+      )
+    }
+  })
+
+  it('names a misspelt disclosure setting instead of leaving its default in force', () => {
+    const typo = { ...statistics, K: 50, max_supression_rate: 0.01, recipients: [{ id: 'drees', name: 'DREES', organisaton: 'x' }], l_diversty: { attribute: 'etatDroit', l: 3 } }
+    expect(readStatistics({ ...base, statistics: typo }).problems.sort()).toEqual([
+      expect.stringMatching(/^purpose "etude": statistics\.K: unknown key, did you mean "k"\? \(known: k, /),
+      expect.stringMatching(/^purpose "etude": statistics\.l_diversty: unknown key, did you mean "l_diversity"\?/),
+      expect.stringMatching(/^purpose "etude": statistics\.max_supression_rate: unknown key, did you mean "max_suppression_rate"\?/),
+      expect.stringMatching(/^purpose "etude": statistics\.recipients\.0\.organisaton: unknown key, did you mean "organisation"\? \(known: id, name, organisation, sftp\)/),
+    ])
+  })
+
   it('refuses a consent-conditioned field (an extract projects column by column)', () => {
     const fields = base.fields.map((f) => (f.field === 'dossier.montantDroitTotal' ? { ...f, consent: { field: 'dossier.accordTelephone', given: 'A' } } : f))
     expect(checkStatistics({ ...base, fields, statistics })).toContain(
