@@ -10,7 +10,7 @@ import type { ClientDeps } from '../../src/exchange/france-travail-api/api-clien
 import { findPersonByFranceTravailIdentifier, lookUpPersons, type ApiJobDeps } from '../../src/exchange/france-travail-api/look-up-persons.ts'
 import { lookUpPerson, sendOrientation } from '../../src/exchange/france-travail-api/operations.ts'
 import { QuotaLimiter } from '../../src/exchange/france-travail-api/quota-limiter.ts'
-import { readFranceTravailOrientations } from '../../src/exchange/france-travail-api/read-orientations.ts'
+import { readFranceTravailOrientations, sweepFranceTravailApiData } from '../../src/exchange/france-travail-api/read-orientations.ts'
 import { registry } from '../../src/metrics/metrics.ts'
 import { loadPurposes } from '../../src/purposes/load-purposes.ts'
 import { storedFieldIds } from '../../src/purposes/stored-fields.ts'
@@ -301,6 +301,36 @@ describe.skipIf(postgresUnavailable())('France Travail partner APIs against the 
       expect(all).not.toContain(p.dateNaissance)
     }
     expect(all).not.toMatch(/NOM-\d|Prénom-\d|jetonUsager/)
+  })
+
+  it('sweeps what France Travail sent and what was delivered past its time, with a destruction receipt holding no value', async () => {
+    const counts = async () =>
+      (
+        await t.db.query<{ o: number; m: number; r: number }>(
+          `select (select count(*)::int from france_travail_orientations) as o,
+                  (select count(*)::int from outbox_messages where state = 'delivered') as m,
+                  (select count(*)::int from france_travail_api_rejections) as r`,
+        )
+      ).rows[0]!
+    const before = await counts()
+    expect(before.o + before.m + before.r).toBeGreaterThan(0)
+    const head = Number((await t.db.query<{ s: number }>('select max(seq) as s from audit_events')).rows[0]!.s)
+    const later = new Date(Date.now() + 400 * 86_400_000)
+    const swept = await sweepFranceTravailApiData({ db: t.db, flow: flowFor() }, later)
+    expect([swept.orientations, swept.outbox, swept.rejections]).toEqual([before.o, before.m, before.r])
+    expect(await counts()).toEqual({ o: 0, m: 0, r: 0 })
+    const { rows } = await t.db.query<{ action: string; details: { policy: string; counts: Record<string, number>; ids: { count: number; sha256: string } } }>(
+      `select action, details from audit_events where seq > $1 and action = 'retention.destroy'`,
+      [head],
+    )
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.details.policy).toBe('france-travail-api')
+    expect(rows[0]!.details.counts).toMatchObject({ france_travail_orientations: before.o, outbox_messages: before.m, france_travail_api_rejections: before.r })
+    expect(rows[0]!.details.ids.count).toBe(before.o + before.m + before.r + swept.lookupRuns)
+    expect(JSON.stringify(rows)).not.toMatch(/\d{13}|NOM-|Prénom-|PSP|FT\d{8}/)
+    // Nothing left to sweep: no empty receipt.
+    await sweepFranceTravailApiData({ db: t.db, flow: flowFor() }, later)
+    expect((await t.db.query(`select 1 from audit_events where seq > $1 and action = 'retention.destroy'`, [head])).rows).toHaveLength(1)
   })
 
   let adminId: number | undefined

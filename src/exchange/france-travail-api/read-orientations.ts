@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { processableSql } from '../../access/exclusions.ts'
-import { writeWithCallEvents } from '../../audit/audit-log.ts'
+import { parisDay } from '../../calendar/paris-day.ts'
+import { retentionReceipt } from '../../retention/receipt.ts'
+import { appendAuditEvents, writeWithCallEvents } from '../../audit/audit-log.ts'
 import type { AuditEventInput } from '../../audit/chain.ts'
 import { CANONICAL_FIELDS } from '../../model/fields.ts'
 import { FranceTravailCallError } from './api-client.ts'
@@ -122,11 +125,36 @@ export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored:
 }
 
 /** Retention of what the API brought: orientations no longer refreshed, finished lookup runs, delivered messages. */
-export async function sweepFranceTravailApiData(deps: Pick<ApiJobDeps, 'db' | 'flow'>): Promise<{ orientations: number; lookupRuns: number; outbox: number; rejections: number }> {
+export async function sweepFranceTravailApiData(deps: Pick<ApiJobDeps, 'db' | 'flow'>, now = new Date()): Promise<{ orientations: number; lookupRuns: number; outbox: number; rejections: number }> {
   const { db, flow } = deps
-  const o = await db.query('delete from france_travail_orientations where read_at < now() - make_interval(days => $1)', [flow.orientation_keep_days])
-  const l = await db.query(`delete from france_travail_lookup_runs where flow_id = $1 and finished_at < now() - make_interval(days => $2)`, [flow.id, flow.lookup_retry_days])
-  const m = await db.query(`delete from outbox_messages where (state = 'delivered' and delivered_at < now() - make_interval(days => $1)) or (state = 'withdrawn' and created_at < now() - make_interval(days => $1))`, [flow.orientation_keep_days])
-  const r = await db.query(`delete from france_travail_api_rejections where flow_id = $1 and created_at < now() - make_interval(days => $2)`, [flow.id, flow.orientation_keep_days])
-  return { orientations: o.rowCount, lookupRuns: l.rowCount, outbox: m.rowCount, rejections: r.rowCount }
+  // One transaction with its destruction receipt (policy, counts, SHA-256 of the ids: no value), as every purge.
+  return db.transaction(async (tx) => {
+    const o = await tx.query<{ id: number }>('delete from france_travail_orientations where read_at < $2::timestamptz - make_interval(days => $1) returning person_id as id', [flow.orientation_keep_days, now.toISOString()])
+    const l = await tx.query<{ id: number }>(`delete from france_travail_lookup_runs where flow_id = $1 and finished_at < $3::timestamptz - make_interval(days => $2) returning id`, [flow.id, flow.lookup_retry_days, now.toISOString()])
+    const m = await tx.query<{ id: number }>(
+      `delete from outbox_messages where (state = 'delivered' and delivered_at < $2::timestamptz - make_interval(days => $1)) or (state = 'withdrawn' and created_at < $2::timestamptz - make_interval(days => $1)) returning id`,
+      [flow.orientation_keep_days, now.toISOString()],
+    )
+    const r = await tx.query<{ id: number }>(`delete from france_travail_api_rejections where flow_id = $1 and created_at < $3::timestamptz - make_interval(days => $2) returning id`, [flow.id, flow.orientation_keep_days, now.toISOString()])
+    const swept = { france_travail_orientations: o.rows, france_travail_lookup_runs: l.rows, outbox_messages: m.rows, france_travail_api_rejections: r.rows }
+    const keys = Object.entries(swept).flatMap(([table, rows]) => rows.map((row) => `${table}:${row.id}`))
+    if (keys.length > 0) {
+      await appendAuditEvents(tx, [
+        retentionReceipt({
+          action: 'retention.destroy',
+          runId: randomUUID(),
+          policyId: flow.retention,
+          phase: 'france-travail-api',
+          anchorCutoff: parisDay(new Date(now.getTime() - flow.orientation_keep_days * 86_400_000)),
+          today: parisDay(now),
+          counts: Object.fromEntries(Object.entries(swept).map(([table, rows]) => [table, rows.length])),
+          keys,
+          occurredAt: now,
+          chunk: 0,
+          extra: { flow: flow.id, keepDays: { orientations: flow.orientation_keep_days, lookupRuns: flow.lookup_retry_days, outbox: flow.orientation_keep_days, rejections: flow.orientation_keep_days } },
+        }),
+      ])
+    }
+    return { orientations: o.rowCount, lookupRuns: l.rowCount, outbox: m.rowCount, rejections: r.rowCount }
+  })
 }
