@@ -173,9 +173,14 @@ export async function listExpiredFiles(dir: string, cutoff: string): Promise<Exp
   return found.sort((a, b) => (a.name < b.name ? -1 : 1))
 }
 
+/** Files per receipt of a sweep: a receipt is committed before its files are deleted. */
+const FILES_PER_RECEIPT = 1000
+
 /**
- * Deletes the files of a directory past the policy (staging leftovers after a crash, statistical extract files),
- * then records one receipt: count, bytes and a hash of the file names. `kind` names the counts (`staging_files`,
+ * Deletes the files of a directory past the policy (staging leftovers after a crash, statistical extract files), in
+ * chunks, each recorded first: one receipt per chunk (count, bytes and a hash of the file names) is committed,
+ * then its files are deleted. A run killed mid-chunk leaves files its receipt names, which the next run deletes
+ * and names again: a file may be named twice, never deleted unrecorded. `kind` names the counts (`staging_files`,
  * `staging_bytes`; `extract_files`, `extract_bytes`).
  */
 export async function sweepExpiredFiles(
@@ -186,32 +191,39 @@ export async function sweepExpiredFiles(
   kind: 'staging' | 'extract',
 ): Promise<{ files: number; bytes: number }> {
   const files = await listExpiredFiles(dir, cutoffs.destroyAnchorCutoff)
-  if (files.length === 0) return { files: 0, bytes: 0 }
-  const removed: ExpiredFile[] = []
-  for (const file of files) {
-    try {
-      await unlink(path.join(dir, file.name))
-      removed.push(file)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  let count = 0
+  let bytes = 0
+  for (let index = 0; index * FILES_PER_RECEIPT < files.length; index++) {
+    if (index > 0) await betweenChunks(ctx)
+    const chunk = files.slice(index * FILES_PER_RECEIPT, (index + 1) * FILES_PER_RECEIPT)
+    const chunkBytes = chunk.reduce((sum, f) => sum + f.size, 0)
+    await ctx.db.transaction(async (tx) => {
+      await appendAuditEvents(tx, [
+        retentionReceipt({
+          action: 'retention.destroy',
+          runId: ctx.runId,
+          policyId,
+          phase: 'active',
+          anchorCutoff: cutoffs.destroyAnchorCutoff,
+          today: ctx.today,
+          counts: { [`${kind}_files`]: chunk.length, [`${kind}_bytes`]: chunkBytes },
+          keys: chunk.map((f) => `${kind}:${f.name}`),
+          occurredAt: ctx.now,
+          chunk: index,
+        }),
+      ])
+      await ctx.onChunk?.({ step: `destroy.${kind}_files`, policyId, index, rows: chunk.length })
+    })
+    for (const file of chunk) {
+      try {
+        await unlink(path.join(dir, file.name))
+      } catch (error) {
+        // Gone already (another sweep, an operator): what the receipt says holds.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
     }
+    count += chunk.length
+    bytes += chunkBytes
   }
-  const bytes = removed.reduce((sum, f) => sum + f.size, 0)
-  await ctx.db.transaction((tx) =>
-    appendAuditEvents(tx, [
-      retentionReceipt({
-        action: 'retention.destroy',
-        runId: ctx.runId,
-        policyId,
-        phase: 'active',
-        anchorCutoff: cutoffs.destroyAnchorCutoff,
-        today: ctx.today,
-        counts: { [`${kind}_files`]: removed.length, [`${kind}_bytes`]: bytes },
-        keys: removed.map((f) => `${kind}:${f.name}`),
-        occurredAt: ctx.now,
-        chunk: 0,
-      }),
-    ]),
-  )
-  return { files: removed.length, bytes }
+  return { files: count, bytes }
 }

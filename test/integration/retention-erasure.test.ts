@@ -158,6 +158,38 @@ describe.skipIf(postgresUnavailable())('retention: erasure, crash and rerun, min
     }
   })
 
+  it('records each chunk of swept files before deleting them: a crash mid-sweep never leaves a file deleted unrecorded', async () => {
+    const extracts = mkdtempSync(path.join(tmpdir(), 'passerelle-extracts-'))
+    try {
+      for (let i = 0; i < 2500; i++) {
+        const name = path.join(extracts, `statistiques.observatoire.${String(i).padStart(4, '0')}.csv`)
+        writeFileSync(name, 'x\n')
+        utimesSync(name, day('2026-01-05'), day('2026-01-05'))
+      }
+      const receipts = async () =>
+        (await t.db.query<{ n: number }>(`select coalesce(sum((details->'counts'->>'extract_files')::int), 0)::int as n from audit_events where action = 'retention.destroy' and details->>'policy' = 'extract-files'`)).rows[0]!.n
+      const before = await receipts()
+      const crashed = await runRetention(deps({ extractsDir: extracts }), {
+        now: day('2026-06-02'),
+        dryRun: false,
+        onChunk: (c) => {
+          if (c.step === 'destroy.extract_files' && c.index === 1) throw new Error('killed')
+        },
+      })
+      expect(crashed.errors.map((e) => e.step)).toEqual(['destroy:extract-files'])
+      // Chunk 0 recorded then deleted; chunk 1 rolled back with its receipt, its files still there.
+      expect(readdirSync(extracts)).toHaveLength(1500)
+      expect((await receipts()) - before).toBe(1000)
+      const rerun = await runRetention(deps({ extractsDir: extracts }), { now: day('2026-06-02'), dryRun: false })
+      expect(rerun.errors).toEqual([])
+      expect(readdirSync(extracts)).toEqual([])
+      expect((await receipts()) - before).toBe(2500)
+      expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true })
+    } finally {
+      rmSync(extracts, { recursive: true, force: true })
+    }
+  })
+
   it('a crash in the middle of a run leaves whole chunks done; a rerun finishes, with nothing done twice', async () => {
     for (let i = 0; i < 11; i++) {
       const d = await seedDossier(t.db, keys, {
