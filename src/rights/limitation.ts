@@ -1,19 +1,23 @@
 import type { Queryable } from '../db/db.ts'
 import { recordStep } from './record-step.ts'
-import { selectPersonId, selectRequest, updateLimitation } from './queries.ts'
+import { personIdOf, selectPersonId, selectRequest, updateLimitation } from './queries.ts'
 import { RightsError, type RightsContext, type RightsRequest } from './rights-request.ts'
 
 /**
  * Limitation of processing (art. 18): a row of the `limitations` table the partner API and the statistics extracts
  * honour (src/access/exclusions.ts): while it stands, no route serves
- * the person and no extract includes them; their data is kept. Lifting it is a recorded step of the request.
+ * the person and no extract includes them; their data is kept. A person in the archive is limited too: the row
+ * keeps their id, and applies again if a file brings them back. Lifting it is a recorded step of the request.
  */
 export async function applyLimitation(tx: Queryable, ctx: RightsContext, request: RightsRequest): Promise<{ applied: boolean }> {
-  const personId = request.matchKey === null ? undefined : await selectPersonId(tx, request.matchKey)
-  if (personId === undefined) {
-    await recordStep(tx, ctx, request, { action: 'rights.limit', outcome: 'failed', details: { reason: 'no_active_record' } })
+  // A person in the archive keeps the same id when a file brings them back (archive.reactivate_person): the
+  // limitation is written under it, and applies again from their return.
+  const personId = request.matchKey === null ? null : await personIdOf(tx, request.matchKey)
+  if (personId === null) {
+    await recordStep(tx, ctx, request, { action: 'rights.limit', outcome: 'failed', details: { reason: 'no_record' } })
     return { applied: false }
   }
+  const archived = (await selectPersonId(tx, request.matchKey!)) === undefined
   const { rows } = await tx.query<{ id: number }>(
     `insert into limitations (person_id, since, reason)
      values ($1, $2, $3)
@@ -22,7 +26,7 @@ export async function applyLimitation(tx: Queryable, ctx: RightsContext, request
   )
   const limitationId = Number(rows[0]!.id)
   await updateLimitation(tx, request.id, limitationId)
-  await recordStep(tx, ctx, request, { action: 'rights.limit', details: { limitation: limitationId } })
+  await recordStep(tx, ctx, request, { action: 'rights.limit', details: { limitation: limitationId, ...(archived ? { place: 'archive' } : {}) } })
   return { applied: true }
 }
 

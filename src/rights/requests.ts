@@ -97,7 +97,7 @@ export async function openRequest(ctx: RightsContext, input: OpenRequestInput): 
     if (!found) notes.push('Passerelle holds nothing on this person (active base and archive): answer so, then close with --outcome no_data')
     if (request.type === 'limitation') {
       const { applied } = await applyLimitation(tx, ctx, request)
-      notes.push(applied ? 'limitation applied: the partner API and the extracts no longer serve the person' : 'no active record to limit')
+      notes.push(applied ? 'limitation applied: the partner API, the extracts and the France Travail exchanges leave the person out (an archived person from their return, should a file bring them back)' : 'no record to limit (active base and archive)')
     }
     if (request.type === 'rectification') {
       const flagged = await flagContestedFields(tx, ctx, request, held)
