@@ -23,9 +23,11 @@ export function csvField(value: CsvValue, delimiter: string): string {
   if (value === null) return ''
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : ''
   let text = value
-  // A spreadsheet would run a cell starting with = + - @ as a formula: neutralise non-numeric ones.
-  if (/^[=+\-@\t\r]/.test(text) && !NUMERIC.test(text)) text = `'${text}`
-  if (text.includes(delimiter) || text.includes('"') || text.includes('\n') || text.includes('\r')) {
+  // A spreadsheet would run a cell starting with = + - @ as a formula, after leading blanks or line breaks too:
+  // neutralise non-numeric ones.
+  if (/^[\s]*[=+\-@]|^[\t\r\n]/.test(text) && !NUMERIC.test(text)) text = `'${text}`
+  // Quoted when it holds either separator: a spreadsheet set to the other one (`;` in French) would split it there.
+  if (text.includes(',') || text.includes(';') || text.includes('"') || text.includes('\n') || text.includes('\r')) {
     return `"${text.replace(/"/g, '""')}"`
   }
   return text

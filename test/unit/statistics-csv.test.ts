@@ -8,11 +8,14 @@ import { csvLine, writeCsvFile } from '../../src/statistics/csv-file.ts'
 describe('extract CSV', () => {
   it('quotes what needs quoting and leaves numbers and codes alone', () => {
     expect(csvLine(['a,b', 'say "hi"', 'x\ny', 12, null, NaN, '1980-1989'], ',')).toBe('"a,b","say ""hi""","x\ny",12,,,1980-1989\n')
-    expect(csvLine(['a;b', 'a,b'], ';')).toBe('"a;b";a,b\n')
+    // Either separator is quoted: a spreadsheet set to the other one would split the cell there.
+    expect(csvLine(['a;b', 'a,b'], ';')).toBe('"a;b";"a,b"\n')
   })
 
   it('neutralises what a spreadsheet would run as a formula, not negative numbers', () => {
     expect(csvLine(['=SUM(A1)', '+33', '-12.5', '@x'], ',')).toBe("'=SUM(A1),'+33,-12.5,'@x\n")
+    // After leading blanks or a line break too, and behind the other separator (quoted whole).
+    expect(csvLine([' =1+1', '\n=1+1', 'a;=1+1', '\tx'], ',')).toBe(`' =1+1,"'\n=1+1","a;=1+1",'\tx\n`)
   })
 
   it('writes the file whole under its name, with the digest of its bytes', async () => {
