@@ -106,6 +106,19 @@ export async function archiveDossiers(
   const keptM = kept.get('dossier_members')!
   const upd = (cols: string[]) => cols.map((c) => `${ident(c)} = excluded.${ident(c)}`).join(', ')
 
+  // The chunk's persons are locked first (FOR UPDATE conflicts with the key-share lock a foreign-key check takes):
+  // an import that is linking one of them to a new dossier commits before this goes on, and the statements below
+  // see its memberships (whether a person stays); an import starting later waits for this chunk. The ingestion
+  // locks already keep the flows' imports away; this holds for any writer, whatever lock it took.
+  await tx.query(
+    `select p.id
+     from persons p
+     where p.id in (select dm.person_id from dossier_members dm where dm.dossier_id = any($1::bigint[]))
+     order by p.id
+     for update of p`,
+    [ids],
+  )
+
   // One statement copies the chunk: the archived dossiers' and persons' ids come back from their inserts and are
   // joined in memory (hash joins) to place members and state changes, instead of probing the archive's indexes.
   // The chunk's dossiers are read once, one primary-key lookup per id: the `offset 0` keeps the lateral subquery
