@@ -54,9 +54,7 @@ export function loadKeys(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'keys'
   }
   const file = path.join(config.dataDir, 'keys.json')
   let stored: Partial<Record<KeyName, string>> = {}
-  if (existsSync(file)) {
-    stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored
-  }
+  if (existsSync(file)) stored = readStoredKeys(file)
   let generated = false
   for (const k of missing) {
     if (!stored[k]) {
@@ -83,6 +81,38 @@ export function loadKeys(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'keys'
     }
   }
   return decode({ ...stored, ...Object.fromEntries(Object.entries(fromEnv).filter(([, v]) => v)) } as Record<KeyName, string>)
+}
+
+/**
+ * The keys the embedded default keeps in `<dataDir>/keys.json`, checked as the environment's are: JSON, each
+ * symmetric key 32 bytes of base64, the signing key a private key. An error names the file and the key, never a
+ * value or a piece of the file (a JSON parser's message quotes the text it choked on).
+ */
+function readStoredKeys(file: string): Partial<Record<KeyName, string>> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw new MissingKeysError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})`)
+    throw new MissingKeysError(`${file}: not valid JSON: the embedded database's keys file is damaged; restore it from your backup (without it, the data it protects cannot be read)`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MissingKeysError(`${file}: not a JSON object of keys`)
+  const stored = parsed as Record<string, unknown>
+  for (const k of Object.keys(KEY_NAMES) as KeyName[]) {
+    const value = stored[k]
+    if (value === undefined) continue
+    if (typeof value !== 'string') throw new MissingKeysError(`${file}: key "${k}" is not a text`)
+    if (k === 'auditSigning') {
+      try {
+        parseSigningKey(value)
+      } catch {
+        throw new MissingKeysError(`${file}: key "${k}" is not an Ed25519 private key`)
+      }
+    } else if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || Buffer.from(value, 'base64').length !== 32) {
+      throw new MissingKeysError(`${file}: key "${k}" is not 32 bytes in base64`)
+    }
+  }
+  return stored as Partial<Record<KeyName, string>>
 }
 
 /** A new Ed25519 private key, as base64 of its PKCS#8 DER (what keys.json holds). */

@@ -57,6 +57,32 @@ describe('keys', () => {
     expect(first.audit.signing.asymmetricKeyType).toBe('ed25519')
   })
 
+  it('refuses a damaged keys.json naming the file and the key, never echoing a piece of it', () => {
+    const dataDir = tempDir()
+    const config = { databaseUrl: undefined, dataDir, keys: {} }
+    const good = JSON.parse((loadKeys(config), readFileSync(path.join(dataDir, 'keys.json'), 'utf8'))) as Record<string, string>
+    const file = path.join(dataDir, 'keys.json')
+    const cases: [string, RegExp][] = [
+      [`nir=${good.nir}\n`, /keys\.json: not valid JSON/],
+      ['[]', /keys\.json: not a JSON object of keys/],
+      [JSON.stringify({ ...good, nir: 'AAAA' }), /keys\.json: key "nir" is not 32 bytes in base64/],
+      [JSON.stringify({ ...good, index: 7 }), /keys\.json: key "index" is not a text/],
+      [JSON.stringify({ ...good, auditSigning: "AAAA" }), /keys\.json: key "auditSigning" is not an Ed25519 private key/],
+    ]
+    for (const [text, message] of cases) {
+      writeFileSync(file, text)
+      let error: unknown
+      try {
+        loadKeys(config)
+      } catch (e) {
+        error = e
+      }
+      expect(error, text.slice(0, 20)).toBeInstanceOf(MissingKeysError)
+      expect((error as Error).message).toMatch(message)
+      for (const value of Object.values(good)) expect((error as Error).message).not.toContain(value.slice(0, 6))
+    }
+  })
+
   it('reads the audit signing key as PEM text, a PEM file path or DER in base64, and refuses anything else without echoing it', () => {
     const { privateKey } = generateKeyPairSync('ed25519')
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
