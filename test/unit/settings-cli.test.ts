@@ -170,6 +170,18 @@ describe('flow schedules', () => {
   })
 })
 
+describe('command options', () => {
+  it('refuses a --limit that is not a whole number in range, naming the option, before opening anything', async () => {
+    for (const [i, [command, value]] of ([['runs', '1.5'], ['runs', '-5'], ['outbox', '1001'], ['matching', '1e3']] as const).entries()) {
+      const dataDir = path.join(root, `limit-${i}`)
+      const run = await passerelle(command === 'runs' ? ['runs', '--limit', value] : [command, 'list', '--limit', value], {}, dataDir)
+      expect(run.code, `${command} --limit ${value}`).not.toBe(0)
+      expect(run.stderr).toMatch(/option '--limit <n>' argument .* is invalid\. expected a whole number from 1 to/)
+      expect(existsSync(path.join(dataDir, 'pglite')), 'nothing opened').toBe(false)
+    }
+  })
+})
+
 describe('loadConfig', () => {
   it('refuses numbers written in other notations rather than coercing them', () => {
     for (const value of ['1e3', '0x10', '8.0', '', ' ']) {

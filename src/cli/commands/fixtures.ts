@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander'
+import { wholeNumber } from '../option-parsers.ts'
 import type { CnafFileReport } from '../../fixtures/cnaf/write-cnaf-file.ts'
 import {
   FIXTURE_DEFECTS,
@@ -164,16 +165,8 @@ function oneOf<T extends string>(values: readonly T[], what: string): (value: st
   }
 }
 
-function nonNegativeInteger(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer')
-  return Number(value)
-}
-
-function positiveInteger(value: string): number {
-  const n = nonNegativeInteger(value)
-  if (n < 1) throw new InvalidArgumentError('expected a positive integer')
-  return n
-}
+const nonNegativeInteger = wholeNumber(0)
+const positiveInteger = wholeNumber(1)
 
 function fraction(value: string): number {
   const n = Number(value)

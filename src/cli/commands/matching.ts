@@ -4,6 +4,7 @@ import { discardQueued, linkQueued } from '../../matching/resolve-queued.ts'
 import { defaultCliActor, openContext } from '../context.ts'
 import { parisTime } from '../format/paris-time.ts'
 import { printJson } from '../format/print-json.ts'
+import { wholeNumber } from '../option-parsers.ts'
 
 /**
  * `passerelle matching list|link|discard`: the France Travail records that matched nobody or several persons
@@ -17,13 +18,13 @@ export function register(program: Command): void {
     .description('list queued records, the longest waiting first (ids, reasons, candidates; never an identity)')
     .option('--state <state>', 'pending (default), linked or discarded')
     .option('--flow <id>', 'only this flow')
-    .option('--limit <n>', 'how many', '100')
+    .option('--limit <n>', 'how many (1 to 10000)', wholeNumber(1, 10_000), 100)
     .option('--json', 'print { pending, records } as JSON')
-    .action(async (options: { state?: string; flow?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { state?: string; flow?: string; limit: number; json?: boolean }) => {
       if (options.state !== undefined && !['pending', 'linked', 'discarded'].includes(options.state)) {
         throw new Error(`--state must be pending, linked or discarded (got "${options.state}")`)
       }
-      const limit = Math.min(Math.max(Number(options.limit) || 100, 1), 10000)
+      const limit = options.limit
       const ctx = await openContext()
       try {
         const records = await listQueue(ctx.db, { state: options.state as QueueState | undefined, flowId: options.flow, limit })

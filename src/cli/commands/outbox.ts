@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { listOutbox, outboxDepth } from '../../outbox/queries.ts'
 import { replayDeadMessages } from '../../outbox/replay-dead.ts'
+import { wholeNumber } from '../option-parsers.ts'
 import { defaultCliActor, openContext } from '../context.ts'
 import { parisTime } from '../format/paris-time.ts'
 import { printJson } from '../format/print-json.ts'
@@ -12,13 +13,13 @@ export function register(program: Command): void {
     .command('list')
     .description('list outbox messages, newest first (codes and ids only, never a personal value)')
     .option('--state <state>', 'pending, delivered, dead or withdrawn')
-    .option('--limit <n>', 'how many', '50')
+    .option('--limit <n>', 'how many (1 to 1000)', wholeNumber(1, 1000), 50)
     .option('--json', 'print { depth, messages } as JSON')
-    .action(async (options: { state?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { state?: string; limit: number; json?: boolean }) => {
       if (options.state !== undefined && !['pending', 'delivered', 'dead', 'withdrawn'].includes(options.state)) {
         throw new Error(`--state must be pending, delivered, dead or withdrawn (got "${options.state}")`)
       }
-      const limit = Math.min(Math.max(Number(options.limit) || 50, 1), 1000)
+      const limit = options.limit
       const ctx = await openContext()
       try {
         const messages = await listOutbox(ctx.db, { state: options.state as 'pending' | 'delivered' | 'dead' | 'withdrawn' | undefined, limit })

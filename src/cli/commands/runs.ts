@@ -2,15 +2,16 @@ import type { Command } from 'commander'
 import { listJobRuns, listRecentFiles } from '../../jobs/queries.ts'
 import { openContext } from '../context.ts'
 import { parisTime } from '../format/paris-time.ts'
+import { wholeNumber } from '../option-parsers.ts'
 
 export function register(program: Command): void {
   program
     .command('runs')
     .description('list recent file imports and job runs')
-    .option('--limit <n>', 'how many of each', '20')
+    .option('--limit <n>', 'how many of each (1 to 1000)', wholeNumber(1, 1000), 20)
     .option('--json', 'print JSON')
-    .action(async (options: { limit: string; json?: boolean }) => {
-      const limit = Math.min(Math.max(Number(options.limit) || 20, 1), 1000)
+    .action(async (options: { limit: number; json?: boolean }) => {
+      const limit = options.limit
       const ctx = await openContext()
       try {
         const files = { rows: await listRecentFiles(ctx.db, limit) }
