@@ -138,9 +138,13 @@ ${switcher}${form}${results}`,
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       return kit.problem(c, 404, 'Personne introuvable', 'Cette personne n’est pas dans votre portefeuille.')
     }
-    const person = await kit.api(c, 'GET', `/v1/beneficiaires/${id}`, undefined, BY_VALUE)
+    // The record and its history are asked for together (two API calls, each audited as a partner's would be): the
+    // page waits for one round trip instead of two. For a person outside the portfolio both are refused.
+    const [person, history] = await Promise.all([
+      kit.api(c, 'GET', `/v1/beneficiaires/${id}`, undefined, BY_VALUE),
+      kit.api(c, 'GET', `/v1/beneficiaires/${id}/historique?limit=200`, undefined, BY_VALUE),
+    ])
     if (person.status !== 200) return kit.problem(c, 404, 'Personne introuvable', 'Cette personne n’est pas dans votre portefeuille.')
-    const history = await kit.api(c, 'GET', `/v1/beneficiaires/${id}/historique?limit=200`, undefined, BY_VALUE)
     const data = person.json.data as Record<string, unknown>
     const access = person.json.access as { mode: string; readOnly: boolean; until: string | null; via: string }
     const fields = shown(purpose)
