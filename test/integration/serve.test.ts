@@ -156,6 +156,37 @@ describe.skipIf(!onPostgres)('serve: several instances on one PostgreSQL', () =>
     for (const s of sockets) s.destroy()
   }, 120_000)
 
+  it('refuses a port in use naming PORT, with nothing started (no scheduler), exit 78', async () => {
+    const first = start('port-first')
+    const port = new URL(await url(first)).port
+    const second = spawnPasserelle(['serve', '--port', port], instanceEnv({ DATABASE_URL: t.url, PASSERELLE_FLOWS_DIR: flowsDir, PASSERELLE_DATA_DIR: path.join(work, 'port-second'), LOG_LEVEL: 'info', ...sftp.env('CAF') }))
+    running.push(second)
+    const exit = await second.exited
+    expect(exit.code).toBe(78)
+    expect(second.stderr()).toContain(`cannot listen: port ${port} is already in use (PORT, or serve --port); nothing was started`)
+    expect(second.stdout() + second.stderr()).not.toMatch(/scheduler started|node:events|at Server\./)
+    await stopAll([first])
+  }, 120_000)
+
+  it('stops on SIGTERM within its drain time while a client trickles its request a byte at a time', async () => {
+    const p = start('trickle')
+    const address = new URL(await url(p))
+    const socket = net.connect(Number(address.port), address.hostname)
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    socket.on('error', () => {})
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')
+    const trickle = setInterval(() => socket.write('X'), 500)
+    await new Promise((r) => setTimeout(r, 1000))
+    const stoppedAt = Date.now()
+    p.child.kill('SIGTERM')
+    const exit = await p.exited
+    clearInterval(trickle)
+    socket.destroy()
+    expect(exit.code).toBe(0)
+    // STOP_DRAIN_MS (10 s) plus the audit checkpoint and closing the database; before, it waited for the client.
+    expect(Date.now() - stoppedAt).toBeLessThan(20_000)
+  }, 120_000)
+
   it('on SIGTERM in the middle of a file, rolls it back and leaves it for the next run', async () => {
     await t.db.query('truncate files, rejections, flow_progress, dossiers, persons, dossier_members, state_changes, job_runs cascade')
     for (const sub of ['done', 'rejected']) rmSync(path.join(drop, sub), { recursive: true, force: true })

@@ -108,14 +108,22 @@ export function register(program: Command): void {
       // started once the server's URL is known; a configured provider (PASSERELLE_OIDC_*) always wins.
       let demoOidc: OidcClient | undefined
       const useDemoOidc = demo && !ctx.config.console.oidc
-      const server = await startServer(ctx, declarations, {
-        port,
-        host,
-        api: flags.api,
-        scheduler: flags.scheduler,
-        jobs,
-        ...(useDemoOidc ? { consoleOidc: () => demoOidc } : {}),
-      })
+      let server: Awaited<ReturnType<typeof startServer>>
+      try {
+        server = await startServer(ctx, declarations, {
+          port,
+          host,
+          api: flags.api,
+          scheduler: flags.scheduler,
+          jobs,
+          ...(useDemoOidc ? { consoleOidc: () => demoOidc } : {}),
+        })
+      } catch (error) {
+        // Nothing was started (the scheduler starts once the server listens): close what is open, then say why.
+        await closeDemo?.()
+        await ctx.close()
+        throw error
+      }
       let closeOidc: (() => Promise<void>) | undefined
       if (useDemoOidc && server.url) {
         const { ensureDemoAccounts, demoAgents } = await import('../../demo/demo-accounts.ts')
