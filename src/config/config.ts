@@ -1,4 +1,5 @@
 import cron from 'node-cron'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseFingerprints } from '../sftp/host-key.ts'
@@ -267,6 +268,38 @@ function sftpVariableProblems(env: NodeJS.ProcessEnv): string[] {
   return problems.sort()
 }
 
+/**
+ * Path settings that point at the wrong kind of thing: a file where a folder goes (or must be created), a folder
+ * where a file goes. Caught here, the setting is named at start instead of an EEXIST or EISDIR later (the audit
+ * checkpoint file a folder left a server healthy with every checkpoint failing). Nothing is created.
+ */
+function pathProblems(e: z.infer<typeof SettingsSchema>): string[] {
+  const problems: string[] = []
+  const kind = (p: string): 'folder' | 'file' | 'none' => {
+    try {
+      return statSync(p).isDirectory() ? 'folder' : 'file'
+    } catch {
+      return 'none'
+    }
+  }
+  /** A folder, or a path whose nearest existing ancestor is a folder (so it can be created). */
+  const folder = (variable: string, p: string) => {
+    let at = p
+    while (kind(at) === 'none' && path.dirname(at) !== at) at = path.dirname(at)
+    if (kind(at) === 'file') problems.push(`${variable}: ${at === p ? `${p} is a file, not a folder` : `${at} is a file, so the folder ${p} cannot be created`}`)
+  }
+  const dataDir = path.resolve(e.PASSERELLE_DATA_DIR)
+  folder('PASSERELLE_DATA_DIR', dataDir)
+  folder('PASSERELLE_STAGING_DIR', path.resolve(e.PASSERELLE_STAGING_DIR ?? path.join(dataDir, 'staging')))
+  folder('PASSERELLE_EXTRACTS_DIR', path.resolve(e.PASSERELLE_EXTRACTS_DIR ?? path.join(dataDir, 'extracts')))
+  if (e.PASSERELLE_EXTRACT_KEYS_DIR) folder('PASSERELLE_EXTRACT_KEYS_DIR', path.resolve(e.PASSERELLE_EXTRACT_KEYS_DIR))
+  if (e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR) folder('PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR', path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR))
+  const checkpoint = path.resolve(e.PASSERELLE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl'))
+  if (kind(checkpoint) === 'folder') problems.push(`PASSERELLE_AUDIT_CHECKPOINT_FILE: ${checkpoint} is a folder; give the path of a file (it is created)`)
+  else folder('PASSERELLE_AUDIT_CHECKPOINT_FILE', path.dirname(checkpoint))
+  return problems
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOverride[] = []): Config {
   const parsed = SettingsSchema.safeParse(settingsInput(env, overrides))
   const problems = [...sftpVariableProblems(env)]
@@ -284,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: readonly SettingOv
       for (const name of oidc.filter((n) => !given.includes(n))) problems.push(`${name}: must be set with ${given.join(', ')} (the console's sign-in needs all four)`)
     }
   }
+  if (parsed.success) problems.push(...pathProblems(parsed.data))
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   const dataDir = path.resolve(e.PASSERELLE_DATA_DIR)

@@ -60,6 +60,8 @@ const BAD_SETTINGS: { name: string; args: string[]; env: Record<string, string>;
   { name: "a flow's SFTP port that is not a number", args: ['ingest'], env: { CAF_SFTP_PORT: 'ssh' }, names: 'CAF_SFTP_PORT' },
   { name: 'an OIDC issuer over plain http off loopback', args: ['serve', '--port', '0'], env: { PASSERELLE_OIDC_ISSUER: 'http://idp.example/', PASSERELLE_OIDC_CLIENT_ID: 'c', PASSERELLE_OIDC_CLIENT_SECRET: 'secret-sentinel-42', PASSERELLE_OIDC_REDIRECT_URL: 'https://passerelle.example/console/auth/callback' }, names: 'PASSERELLE_OIDC_ISSUER', secret: 'secret-sentinel-42' },
   { name: 'an OIDC client id without its secret', args: ['serve', '--port', '0'], env: { PASSERELLE_OIDC_ISSUER: 'https://idp.example/', PASSERELLE_OIDC_CLIENT_ID: 'c', PASSERELLE_OIDC_REDIRECT_URL: 'https://passerelle.example/console/auth/callback' }, names: 'PASSERELLE_OIDC_CLIENT_SECRET' },
+  { name: 'the audit checkpoint file a folder', args: ['serve', '--port', '0'], env: { PASSERELLE_AUDIT_CHECKPOINT_FILE: tmpdir() }, names: 'PASSERELLE_AUDIT_CHECKPOINT_FILE' },
+  { name: 'the data folder a file', args: ['orgs', 'list'], env: { PASSERELLE_DATA_DIR: path.join(REPO, 'package.json') }, names: 'PASSERELLE_DATA_DIR' },
   { name: "a flow's host key that is not a fingerprint", args: ['serve', '--port', '0'], env: { MSA_SFTP_HOST_KEY: 'ssh-ed25519 AAAA' }, names: 'MSA_SFTP_HOST_KEY' },
 ]
 
