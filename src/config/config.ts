@@ -2,6 +2,7 @@ import cron from 'node-cron'
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import { z } from 'zod'
+import { parseSigningKey } from '../crypto/keys.ts'
 import { parseFingerprints } from '../sftp/host-key.ts'
 import { DEFAULT_DB_WAIT_MS } from '../db/postgres.ts'
 
@@ -111,7 +112,18 @@ const SettingsSchema = z.object({
   PASSERELLE_API_TRUST_PROXY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   PASSERELLE_API_TOKEN_CACHE_SECONDS: decimal(0, 300).default(DEFAULT_API_OPTIONS.tokenCacheMs / 1000),
   // Ed25519 private key signing audit checkpoints: PEM text, a path to a PEM file, or PKCS#8 DER in base64.
-  PASSERELLE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  // Parsed here with every other setting (exit 78, listed with them), the value never echoed.
+  PASSERELLE_AUDIT_SIGNING_KEY: z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      try {
+        parseSigningKey(value)
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^PASSERELLE_AUDIT_SIGNING_KEY: /, '') })
+      }
+    })
+    .optional(),
   PASSERELLE_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
   PASSERELLE_AUDIT_CHECKPOINT_MIRROR_DIR: z.string().min(1).optional(),
   PASSERELLE_AUDIT_CHECKPOINT_SCHEDULE: cronExpression.default('*/5 * * * *'),
