@@ -35,8 +35,40 @@ export class EmbeddedOwnerError extends Error {}
  * - the owner died (kill -9, power loss): its lock is stale and taken over.
  * Never two PGlite instances on one folder: the second one's writes would be lost.
  */
+/** What a failed first connection means, by the driver's or the server's code (never the URL or its password). */
+const CONNECT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'nothing answers at its host and port (is PostgreSQL running?)',
+  ENOTFOUND: 'its host name does not resolve',
+  EAI_AGAIN: 'its host name could not be resolved now',
+  ETIMEDOUT: 'its host did not answer in time',
+  EHOSTUNREACH: 'its host cannot be reached',
+  '3D000': 'the database it names does not exist',
+  '28P01': 'the server refused the user or its password',
+  '28000': 'the server refused the connection for this user (pg_hba.conf)',
+  '57P03': 'the server is starting up or shutting down',
+  '53300': 'the server has no connection left',
+}
+
+function connectionErrorCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && (CONNECT_FAILURES[e.code] || /^[A-Z0-9]{5}$/.test(e.code) || /^E[A-Z_]+$/.test(e.code))) return e.code
+  }
+  return undefined
+}
+
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'dbWaitMs'>>, options: OpenDatabaseOptions = {}): Promise<Db> {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl, { waitMs: config.dbWaitMs })
+  if (config.databaseUrl) {
+    const db = await openPostgres(config.databaseUrl, { waitMs: config.dbWaitMs })
+    // A first round trip, so that a server that is down, a wrong host or database name says which setting to look at.
+    try {
+      await db.query('select 1')
+    } catch (error) {
+      await db.close().catch(() => {})
+      const code = connectionErrorCode(error)
+      throw new Error(`DATABASE_URL: cannot connect to the database: ${(code && CONNECT_FAILURES[code]) ?? 'see the cause below'}${code ? ` (${code})` : ''}`, { cause: error })
+    }
+    return db
+  }
   return openEmbedded(config.dataDir, options, config.dbWaitMs)
 }
 
