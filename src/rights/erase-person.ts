@@ -83,6 +83,37 @@ export async function deletePersonEverywhere(tx: Queryable, held: HeldPerson, su
     [sole],
   )
   if (redacted.rowCount > 0) out.counts.legal_holds_redacted = redacted.rowCount
+  // A rejected record of a dossier that goes names its number: the number goes (the rejection's rule and line stay).
+  const rejections = await tx.query(
+    `update rejections r
+     set numdemrsa = null
+     where r.numdemrsa is not null
+       and r.numdemrsa in (
+         select d.numdemrsa from dossiers d where d.id = any($1::bigint[])
+         union
+         select ad.numdemrsa from archive.dossiers ad where ad.id = any($2::bigint[])
+       )`,
+    [sole, soleDossiers(held.archivedMemberships)],
+  )
+  if (rejections.rowCount > 0) out.counts.rejections_redacted = rejections.rowCount
+  // Records of a France Travail file without a NIR held for a decision: those linked to the person, and those queued
+  // under their identity that are theirs (the one person bearing it, or none then); a record several homonyms could
+  // own stays for the decision, counted.
+  if (pid !== null) {
+    merge(out, touched('matching_queue', await ids(
+      `delete from matching_queue q
+       where q.person_id = $1
+          or (q.reason <> 'ambiguous' and q.identity_index = (select p.identity_index from persons p where p.id = $1))
+       returning q.id`,
+      [pid],
+    )))
+    const left = await tx.query<{ n: number }>(
+      `select count(*)::int as n from matching_queue q
+       where q.state = 'pending' and q.reason = 'ambiguous' and q.identity_index = (select p.identity_index from persons p where p.id = $1)`,
+      [pid],
+    )
+    if (left.rows[0]!.n > 0) out.counts.matching_queue_ambiguous_left = left.rows[0]!.n
+  }
   merge(out, touched('dossiers', await ids('delete from dossiers where id = any($1::bigint[]) returning id', [sole])))
   merge(out, touched('france_travail_registrations', await ids('delete from france_travail_registrations where person_key = $1 returning id', [mk])))
   merge(out, touched('assignments', await ids('delete from assignments where person_id = $1 returning id', [pid])))

@@ -185,6 +185,18 @@ describe.skipIf(postgresUnavailable())('rights: full erasure when no purpose kee
       `insert into archive.state_changes (id, dossier_id, field, old_value, new_value, file_id, transmitted_at) values (990002, 990001, 'etat_droit', '2', '6', $1, now())`,
       [world.caf.fileId],
     )
+    // A rejected record naming the dossier, and France Travail records without a NIR queued under the person's identity:
+    // one theirs (they alone bore it), one several homonyms could own (it stays for the decision).
+    await t.db.query(`insert into rejections (file_id, record_index, field, rule, numdemrsa) values ($1, 7, 'NUMDEMRSA', 'duplicate_dossier', $2)`, [world.caf.fileId, x.foyer.numdemrsa])
+    const identity = (await t.db.query<{ identity_index: string | null }>('select identity_index from persons where id = $1', [row.id])).rows[0]!.identity_index ?? 'identity-of-x'
+    await t.db.query('update persons set identity_index = $2 where id = $1', [row.id, identity])
+    for (const [key, reason] of [['q-theirs', 'identifier_conflict'], ['q-homonyms', 'ambiguous']] as const) {
+      await t.db.query(
+        `insert into matching_queue (flow_id, queue_key, identity_index, reason, candidates, identity_sealed, registration, file_id, record_index, transmitted_at)
+         values ('france-travail', $1, $2, $3, $4, '\\x00', '{}', $5, 1, now())`,
+        [key, identity, reason, reason === 'ambiguous' ? 2 : 1, world.caf.fileId],
+      )
+    }
   })
   afterAll(() => t?.drop())
 
@@ -238,6 +250,8 @@ describe.skipIf(postgresUnavailable())('rights: full erasure when no purpose kee
     })
     expect(done.counts.state_changes).toBeGreaterThanOrEqual(2)
     expect(done.counts.rights_contested_fields).toBe(2)
+    expect(done.counts).toMatchObject({ rejections_redacted: 1, matching_queue: 1, matching_queue_ambiguous_left: 1 })
+    expect((await t.db.query<{ queue_key: string }>('select queue_key from matching_queue')).rows).toEqual([{ queue_key: 'q-homonyms' }])
     expect(await traces()).toEqual([])
     // The requests keep only the pseudonym; someone else's data is untouched.
     const requests = (await t.db.query<{ id: number; match_key: string | null; nir_index: string | null; subject: string }>('select id, match_key, nir_index, subject from rights_requests order by id')).rows
