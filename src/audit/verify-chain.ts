@@ -28,25 +28,37 @@ function expectedHash(row: StoredEventRow, event: AuditEventInput, chainKey: () 
   return undefined
 }
 
-/** The rows of an event table (audit_events or retention_receipts) in seq order, a page at a time. */
-async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number): AsyncGenerator<StoredEventRow[]> {
-  let after = -1
+const EVENT_COLUMNS = `seq, seq::text as seq_text, occurred_at, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as instant,
+  actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version`
+
+/**
+ * The rows of an event table (audit_events or retention_receipts) in seq order, a page at a time, from the lowest
+ * seq whatever it is (a row a DBA slipped in below the chain is seen) up to `upto` when given. Pages follow the seq
+ * as the database writes it, so a seq beyond JavaScript's exact integers cannot make the walk repeat a page for ever;
+ * such a row keeps an inexact `seq` here, which never equals the expected one.
+ */
+async function* eventRows(db: Queryable, table: 'audit_events' | 'retention_receipts', pageSize: number, upto?: number): AsyncGenerator<StoredEventRow[]> {
+  let after: string | null = null
   for (;;) {
-    const { rows } = await db.query<StoredEventRow>(
-      `select seq, occurred_at, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as instant,
-              actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version
+    const result: { rows: (StoredEventRow & { seq_text: string })[] } = await db.query<StoredEventRow & { seq_text: string }>(
+      `select ${EVENT_COLUMNS}
        from ${table}
-       where seq > $1
+       where ($1::bigint is null or seq > $1::bigint)
+         and ($3::bigint is null or seq <= $3::bigint)
        order by seq
        limit $2`,
-      [after, pageSize],
+      [after, pageSize, upto ?? null],
     )
+    const rows = result.rows
     if (rows.length === 0) return
-    for (const row of rows) row.seq = Number(row.seq)
+    for (const row of rows) row.seq = Number(row.seq_text)
     yield rows
-    after = rows.at(-1)!.seq
+    after = rows.at(-1)!.seq_text
   }
 }
+
+/** A stored `details` must be a JSON object: a string holding the same text would hash alike and hide from searches. */
+const detailsIsObject = (row: StoredEventRow) => typeof row.details === 'object' && row.details !== null && !Array.isArray(row.details)
 
 export type ReceiptsVerdict = { ok: true; receipts: number } | { ok: false; receipts: number; brokenAt: number }
 
@@ -61,6 +73,7 @@ export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): P
   const chainKey = () => auditKeys().chain
   for await (const page of eventRows(db, 'retention_receipts', pageSize)) {
     for (const row of page) {
+      if (!Number.isSafeInteger(row.seq) || row.seq < 1 || !detailsIsObject(row)) return { ok: false, receipts: count, brokenAt: row.seq }
       if (row.hash_version === 2) sawV2 = true
       else if (sawV2) return { ok: false, receipts: count, brokenAt: row.seq }
       if (expectedHash(row, eventOfRow(row), chainKey) !== row.hash) return { ok: false, receipts: count, brokenAt: row.seq }
@@ -70,15 +83,40 @@ export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): P
   return { ok: true, receipts: count }
 }
 
-/** uptoSeq of the audit log's purge receipts kept in retention_receipts (verified by verifyRetentionReceipts). */
-export async function keptPurgeReceipts(db: Queryable): Promise<Set<number>> {
-  const { rows } = await db.query<{ upto: string }>(
-    `select details ->> 'uptoSeq' as upto
-     from retention_receipts
+/**
+ * The uptoSeq of the genuine receipts of the audit log's own purge in `table`: keyed (version 2: only the process
+ * holding the chain key can write one), matching their hash, written after the events they purged (seq > uptoSeq
+ * > 0). A receipt a DBA could write (unkeyed, at a negative seq, before what it purged) proves nothing.
+ */
+async function genuinePurgeReceipts(db: Queryable, table: 'audit_events' | 'retention_receipts', uptoSeq?: number): Promise<Set<number>> {
+  const { rows } = await db.query<StoredEventRow & { seq_text: string }>(
+    `select ${EVENT_COLUMNS}
+     from ${table}
      where action = 'retention.destroy'
-       and details ? 'uptoSeq'`,
+       and jsonb_typeof(details) = 'object'
+       and details ? 'uptoSeq'
+       and ($1::text is null or details ->> 'uptoSeq' = $1::text)`,
+    [uptoSeq === undefined ? null : String(uptoSeq)],
   )
-  return new Set(rows.map((r) => Number(r.upto)))
+  const chainKey = () => auditKeys().chain
+  const found = new Set<number>()
+  for (const row of rows) {
+    row.seq = Number(row.seq_text)
+    const upto = (row.details as { uptoSeq?: unknown }).uptoSeq
+    if (row.hash_version !== 2 || typeof upto !== 'number' || !Number.isSafeInteger(row.seq) || !(upto > 0 && row.seq > upto)) continue
+    if (expectedHash(row, eventOfRow(row), chainKey) === row.hash) found.add(upto)
+  }
+  return found
+}
+
+/** uptoSeq of the audit log's genuine purge receipts kept in retention_receipts. */
+export async function keptPurgeReceipts(db: Queryable): Promise<Set<number>> {
+  return genuinePurgeReceipts(db, 'retention_receipts')
+}
+
+/** Whether a genuine receipt (in the chain or kept) proves the log's purge up to `uptoSeq`. */
+export async function hasGenuinePurgeReceipt(db: Queryable, uptoSeq: number): Promise<boolean> {
+  return (await genuinePurgeReceipts(db, 'audit_events', uptoSeq)).has(uptoSeq) || (await genuinePurgeReceipts(db, 'retention_receipts', uptoSeq)).has(uptoSeq)
 }
 
 /**
@@ -87,7 +125,7 @@ export async function keptPurgeReceipts(db: Queryable): Promise<Set<number>> {
  * still present but no longer matches the digest its event committed to. `watch` lists the sequence numbers whose
  * hashes the caller wants back (checkpoint heads).
  */
-export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: ReadonlySet<number> = new Set()): Promise<ChainVerdict> {
+export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: ReadonlySet<number> = new Set(), upto?: number): Promise<ChainVerdict> {
   const t = await db.query<{ upto_seq: number; last_hash: string }>(
     'select upto_seq, last_hash from audit_truncations order by upto_seq desc limit 1',
   )
@@ -101,7 +139,7 @@ export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: Re
   let sawV2 = false
   const chainKey = () => auditKeys().chain
   const broken = (brokenAt: number, reason: BreakReason, field?: string): ChainVerdict => ({ ok: false, events: count, brokenAt, reason, ...(field ? { field } : {}), ...facts })
-  for await (const page of eventRows(db, 'audit_events', pageSize)) {
+  for await (const page of eventRows(db, 'audit_events', pageSize, upto)) {
     const texts = await db.query<{ seq: number; field: string; body: string }>(
       `select seq, field, body
        from audit_texts
@@ -119,13 +157,15 @@ export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: Re
       if (row.prev_hash !== expectedPrev) return broken(row.seq, 'link_mismatch')
       if (row.hash_version === 2) sawV2 = true
       else if (sawV2) return broken(row.seq, 'version_downgrade')
+      if (!detailsIsObject(row)) return broken(row.seq, 'hash_mismatch', 'details')
       const event = eventOfRow(row)
       if (expectedHash(row, event, chainKey) !== row.hash) return broken(row.seq, 'hash_mismatch')
       const digests = (event.details.texts ?? {}) as Record<string, unknown>
       for (const text of textsBySeq.get(row.seq) ?? []) {
         if (digests[text.field] !== auditTextDigest(auditKeys().text, row.seq, text.field, text.body)) return broken(row.seq, 'text_mismatch', text.field)
       }
-      if (row.action === 'retention.destroy' && typeof event.details.uptoSeq === 'number') facts.purgeReceipts.add(event.details.uptoSeq)
+      // Only a keyed receipt proves a purge: an unkeyed one is anyone's to write (at the start of a cut log, say).
+      if (row.action === 'retention.destroy' && row.hash_version === 2 && typeof event.details.uptoSeq === 'number') facts.purgeReceipts.add(event.details.uptoSeq)
       if (watch.has(row.seq)) facts.hashesAt.set(row.seq, row.hash)
       expectedPrev = row.hash
       expectedSeq = row.seq + 1

@@ -3,7 +3,7 @@ import type { AuditKeys } from '../crypto/keys.ts'
 import { GENESIS_HASH } from './chain.ts'
 import { appendCheckpointLines, completeLines, mirrorFile, readCheckpointFile } from './checkpoint-file.ts'
 import { checkpointLine, readCheckpoints, type Checkpoint } from './checkpoints.ts'
-import { keptPurgeReceipts } from './verify-chain.ts'
+import { hasGenuinePurgeReceipt } from './verify-chain.ts'
 
 const CHECKPOINT_LOCK = 'passerelle:audit-checkpoint'
 
@@ -93,15 +93,7 @@ async function refuseRewrittenHistory(db: Queryable, last: Checkpoint, state: He
   }
   if (state.base.seq < last.base.seq) refuse(`audit_truncations goes back to seq ${state.base.seq}, before the purge checkpoint ${last.n} recorded`)
   if (state.base.seq > last.base.seq) {
-    const { rows } = await db.query<{ one: number }>(
-      `select 1 as one
-       from audit_events
-       where action = 'retention.destroy'
-         and details ->> 'uptoSeq' = $1
-       limit 1`,
-      [String(state.base.seq)],
-    )
-    if (rows.length === 0 && !(await keptPurgeReceipts(db)).has(state.base.seq)) {
+    if (!(await hasGenuinePurgeReceipt(db, state.base.seq))) {
       refuse(`the log was cut at seq ${state.base.seq} with no purge receipt`)
     }
   }

@@ -1,4 +1,5 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
+import { verifyAuditChain } from '../audit/verify-chain.ts'
 import { parisMidnight } from '../calendar/paris-day.ts'
 import { addDuration } from './duration.ts'
 import type { PolicyCutoffs } from './plan.ts'
@@ -11,7 +12,8 @@ const AUDIT_LOCK = 'passerelle:audit'
  * The audit log's own retention: deletes the oldest events whose day is on or before the cutoff, always a prefix
  * of the chain (an event is deleted only when every earlier one is too), and records in `audit_truncations` the
  * last deleted event's sequence number and hash, where `verifyAuditChain` restarts. Each chunk holds the audit
- * lock, so appends wait for it, and ends with its own receipt.
+ * lock, so appends wait for it, and ends with its own receipt. A chunk is verified against the chain before it goes
+ * (a backdated or otherwise changed event stops the purge).
  *
  * Retention receipts are copied to `retention_receipts` before their events go (they carry no personal value and
  * prove a destruction for as long as anyone may ask): `verifyRetentionReceipts` checks each one still matches its
@@ -33,6 +35,12 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
       const upto = rows[0]?.upto ?? null
       if (first === null || upto === null || upto < first) return 0
       const end = Math.min(upto, first + ctx.chunkSize - 1)
+      // The events about to go must be the chain's: a changed date (to make recent events look old enough to
+      // purge) or any other change stops the purge, so that a receipt and a checkpoint never certify a forged cut.
+      const verdict = await verifyAuditChain(tx, 5000, new Set(), end)
+      if (!verdict.ok) {
+        throw new Error(`audit log: event ${verdict.brokenAt} does not match the chain (${verdict.reason}): nothing purged; run passerelle audit verify`)
+      }
       const last = await tx.query<{ hash: string }>('select hash from audit_events where seq = $1', [end])
       await tx.query(
         `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)

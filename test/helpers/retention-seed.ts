@@ -135,7 +135,7 @@ export async function retransmitRegistration(db: Queryable, personKey: string, t
 export async function resetRetentionTables(db: Queryable): Promise<void> {
   await db.exec(`
     truncate archive.state_changes, archive.dossier_members, archive.persons, archive.dossiers, archive.france_travail_registrations;
-    truncate legal_holds, audit_events, audit_truncations, retention_receipts restart identity;
+    truncate legal_holds, audit_events, audit_texts, audit_truncations, retention_receipts restart identity;
     truncate state_changes, dossier_members, france_travail_registrations, flow_progress, rejections, dossiers, persons, files restart identity cascade;
   `)
 }

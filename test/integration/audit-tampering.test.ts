@@ -172,6 +172,63 @@ describe.skipIf(postgresUnavailable())('audit log against a database administrat
     await expect(checkpoint()).rejects.toThrow(CheckpointRefusedError)
   })
 
+  it('refuses a purge receipt a DBA can write: unkeyed, at a negative seq, or before what it purged', async () => {
+    const { rows } = await t.db.query<{ hash: string }>('select hash from audit_events where seq = 500')
+    await t.db.query('insert into audit_truncations (upto_seq, last_hash, truncated_at) values (500, $1, now())', [rows[0]!.hash])
+    await t.db.query('delete from audit_events where seq <= 500')
+    const receipt = { ...event(9000), actor: 'passerelle:retention', action: 'retention.destroy', outcome: 'done', subject: null, details: { uptoSeq: 500 } }
+    const insert = (seq: number, hash: string, version: number) =>
+      t.db.query(
+        `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [seq, receipt.occurredAt, receipt.actor, receipt.organisation, receipt.purpose, receipt.action, receipt.subject, receipt.outcome, receipt.requestId, receipt.clientAddress, JSON.stringify(receipt.details), GENESIS_HASH, hash, version],
+      )
+    for (const [seq, version] of [[-1, 1], [600, 1], [400, 1]] as const) {
+      await t.db.query('delete from retention_receipts')
+      await insert(seq, eventHash(seq, GENESIS_HASH, receipt), version)
+      const v = await verify()
+      expect(v.ok, `receipt at seq ${seq}`).toBe(false)
+      expect(v.findings, `receipt at seq ${seq}`).toContain(
+        'the log starts after seq 500 (audit_truncations) but neither a checkpoint nor a purge receipt records that purge: events up to seq 500 were deleted outside the retention run',
+      )
+      await expect(checkpoint()).rejects.toThrow(CheckpointRefusedError)
+    }
+  })
+
+  it('detects details turned into a JSON string holding the same text (it hashed alike and hid from searches)', async () => {
+    await t.db.query('update audit_events set details = to_jsonb(details::text) where seq = 20')
+    expect(await verify()).toMatchObject({ ok: false, chain: { ok: false, brokenAt: 20, reason: 'hash_mismatch', field: 'details' } })
+    await t.db.query(`update audit_events set details = '"not json"'::jsonb where seq = 20`)
+    expect(await verify()).toMatchObject({ ok: false, chain: { ok: false, brokenAt: 20, reason: 'hash_mismatch' } })
+  })
+
+  it('sees an event slipped in below the chain, and does not loop on a seq beyond exact integers', async () => {
+    const forged = { ...event(7), action: 'retention.destroy' }
+    const insert = (table: string, seq: string) =>
+      t.db.query(
+        `insert into ${table} (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
+         values ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)`,
+        [seq, forged.occurredAt, forged.actor, forged.organisation, forged.purpose, forged.action, forged.subject, forged.outcome, forged.requestId, forged.clientAddress, JSON.stringify(forged.details), GENESIS_HASH, eventHash(-7, GENESIS_HASH, forged)],
+      )
+    await insert('audit_events', '-7')
+    expect(await verify()).toMatchObject({ ok: false, chain: { ok: false, reason: 'bad_start' } })
+    await t.db.query('delete from audit_events where seq < 0')
+    await insert('retention_receipts', '9007199254740993')
+    const v = await verify()
+    expect(v.ok).toBe(false)
+    expect(v.receipts).toMatchObject({ ok: false })
+  })
+
+  it('a retention run refuses to purge events whose date was moved back to make them look old', async () => {
+    await t.db.query(`update audit_events set occurred_at = occurred_at - interval '3 years' where seq <= 60`)
+    const { purgeAuditLog } = await import('../../src/retention/purge-audit-log.ts')
+    const { createPacer } = await import('../../src/retention/run-context.ts')
+    const { createLogger } = await import('../../src/log/logger.ts')
+    const ctx = { db: t.db, log: createLogger({ level: 'silent' }), runId: 'r', now: new Date('2026-11-10T12:00:00Z'), today: '2026-11-10', chunkSize: 2000, onChunk: undefined, pacer: createPacer({ ratio: 0 }) }
+    await expect(purgeAuditLog(ctx, 'audit-log', { destroyAnchorCutoff: '2025-01-01' } as never)).rejects.toThrow(/audit log: event 1 does not match the chain \(hash_mismatch\): nothing purged/)
+    expect((await t.db.query<{ n: number }>('select count(*)::int as n from audit_events')).rows[0]!.n).toBe(EVENTS)
+  })
+
   it('detects occurred_at shifted by 0.4 ms', async () => {
     await t.db.query(`update audit_events set occurred_at = occurred_at + interval '400 microseconds' where seq = 321`)
     expect(await verify()).toMatchObject({ ok: false, chain: { ok: false, brokenAt: 321, reason: 'hash_mismatch' } })
