@@ -19,6 +19,12 @@ export interface PersonKeys {
   /** The audit pseudonym of the held match key. */
   subject: string
   matchedBy: MatchedBy
+  /**
+   * Held persons (active base or archive) bearing the same NIR under another match key (another birth date: an
+   * earlier one since corrected, or a homonym of NIR): this request's answer does not cover them, and the DPO must
+   * be told, never that nothing is held.
+   */
+  othersWithNir: number
 }
 
 /** The blind indexes of a NIR (13 or 15 characters) and a birth date; throws a RightsError naming the rule. */
@@ -47,18 +53,21 @@ export async function identifyPerson(db: Queryable, keys: Pick<Keys, 'index' | '
      ) as found`,
     [given.matchKey],
   )
-  if (byKey[0]?.found) return { ...given, subject: auditSubject(keys.pseudonym, given.matchKey), matchedBy: 'nir_and_birth_date' }
   const { rows: byNir } = await db.query<{ match_key: string }>(
     `select match_key from persons where nir_index = $1
      union
      select match_key from archive.persons where nir_index = $1`,
     [given.nirIndex],
   )
+  if (byKey[0]?.found) {
+    const others = byNir.filter((r) => r.match_key !== given.matchKey).length
+    return { ...given, subject: auditSubject(keys.pseudonym, given.matchKey), matchedBy: 'nir_and_birth_date', othersWithNir: others }
+  }
   if (byNir.length === 1) {
     const held = byNir[0]!.match_key
-    return { matchKey: held, nirIndex: given.nirIndex, subject: auditSubject(keys.pseudonym, held), matchedBy: 'nir' }
+    return { matchKey: held, nirIndex: given.nirIndex, subject: auditSubject(keys.pseudonym, held), matchedBy: 'nir', othersWithNir: 0 }
   }
-  return { ...given, subject: auditSubject(keys.pseudonym, given.matchKey), matchedBy: 'none' }
+  return { ...given, subject: auditSubject(keys.pseudonym, given.matchKey), matchedBy: 'none', othersWithNir: byNir.length }
 }
 
 /**

@@ -94,7 +94,13 @@ export async function openRequest(ctx: RightsContext, input: OpenRequestInput): 
     })
     const notes: string[] = []
     if (person.matchedBy === 'nir') notes.push('found by NIR only: the birth date held differs from the one given (consider contesting personne.dateNaissance)')
-    if (!found) notes.push('Passerelle holds nothing on this person (active base and archive): answer so, then close with --outcome no_data')
+    if (person.othersWithNir > 0) {
+      notes.push(
+        `${person.othersWithNir} other held person(s) bear this NIR under another birth date (an earlier one since corrected, or a shared NIR): this request does not cover them; check the identity and open a request with the birth date held if they are this person`,
+      )
+    }
+    if (!found && person.othersWithNir === 0) notes.push('Passerelle holds nothing on this person (active base and archive): answer so, then close with --outcome no_data')
+    else if (!found) notes.push('nothing is held under this NIR and birth date, but the NIR is held (above): do not answer that nothing is held before checking')
     if (request.type === 'limitation') {
       const { applied } = await applyLimitation(tx, ctx, request)
       notes.push(applied ? 'limitation applied: the partner API, the extracts and the France Travail exchanges leave the person out (an archived person from their return, should a file bring them back)' : 'no record to limit (active base and archive)')

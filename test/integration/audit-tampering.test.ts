@@ -176,7 +176,7 @@ describe.skipIf(postgresUnavailable())('audit log against a database administrat
     const { rows } = await t.db.query<{ hash: string }>('select hash from audit_events where seq = 500')
     await t.db.query('insert into audit_truncations (upto_seq, last_hash, truncated_at) values (500, $1, now())', [rows[0]!.hash])
     await t.db.query('delete from audit_events where seq <= 500')
-    const receipt = { ...event(9000), actor: 'passerelle:retention', action: 'retention.destroy', outcome: 'done', subject: null, details: { uptoSeq: 500 } }
+    const receipt: AuditEventInput = { ...event(9000), actor: 'passerelle:retention', action: 'retention.destroy', outcome: 'done', subject: null, details: { uptoSeq: 500 } }
     const insert = (seq: number, hash: string, version: number) =>
       t.db.query(
         `insert into retention_receipts (seq, occurred_at, actor, organisation, purpose, action, subject, outcome, request_id, client_address, details, prev_hash, hash, hash_version)
