@@ -1,7 +1,10 @@
 import { appendAuditEvents } from '../audit/audit-log.ts'
 import { auditSubject } from '../audit/subject-pseudonym.ts'
+import type { Keys } from '../crypto/keys.ts'
 import type { Db, Queryable } from '../db/db.ts'
 import { REGISTRATION_COLUMNS, REGISTRATION_UPSERT } from '../ingestion/canonical/staging.ts'
+import type { Purpose } from '../purposes/purpose.ts'
+import { reapplyFor } from '../rights/erasure.ts'
 import { findQueued, type QueuedRecord } from './queue-queries.ts'
 
 /**
@@ -44,7 +47,12 @@ async function pending(tx: Queryable, id: number): Promise<QueuedRecord> {
   return q
 }
 
-export async function linkQueued(db: Db, pseudonymKey: Buffer, input: ResolveInput & { personPublicId: string }): Promise<LinkOutcome> {
+export async function linkQueued(
+  db: Db,
+  deps: { keys: Keys; purposes: ReadonlyMap<string, Purpose> },
+  input: ResolveInput & { personPublicId: string },
+): Promise<LinkOutcome> {
+  const pseudonymKey = deps.keys.pseudonym
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(input.personPublicId)) {
     throw new MatchingResolutionError('unknown_person', 'the person must be given by their public id (a UUID)')
   }
@@ -67,6 +75,15 @@ export async function linkQueued(db: Db, pseudonymKey: Buffer, input: ResolveInp
        on conflict do nothing`,
       [input.id, personId],
     )
+    // The person may stand opposed to a purpose: what the record brings is cleared again, as a file's would be.
+    if (applied) {
+      const subject = auditSubject(pseudonymKey, person.match_key)
+      const opposed = await tx.query('select 1 from rights_oppositions where subject = $1 limit 1', [subject])
+      if (opposed.rows.length > 0) {
+        const file = await tx.query<{ file_id: number }>('select file_id from matching_queue where id = $1', [input.id])
+        await reapplyFor(tx, deps, new Map([[person.match_key, subject]]), input.now, { fileId: Number(file.rows[0]!.file_id), matchingQueueId: input.id })
+      }
+    }
     await resolve(tx, input, 'linked', personId)
     await auditResolution(tx, input, q, 'matching.link', auditSubject(pseudonymKey, person.match_key), { registrationApplied: applied, identifierLinked: linked > 0 })
     return { id: q.id, personPublicId: person.public_id, registrationApplied: applied, identifierLinked: linked > 0 }

@@ -158,6 +158,21 @@ export async function reapplyOppositions(
       if (gone.has(subject)) subjects.set(r.match_key, subject)
     }
   }
+  return reapplyFor(tx, deps, subjects, now, { fileId })
+}
+
+/**
+ * The standing oppositions of `subjects` (match key → audit subject) carried out again on what was just written
+ * about them (a file's rows, a queued France Travail record linked by an operator), each with a `rights.erase`
+ * receipt (`reapplied: true`) naming where the rows came from.
+ */
+export async function reapplyFor(
+  tx: Queryable,
+  deps: { keys: Keys; purposes: ReadonlyMap<string, Purpose> },
+  subjects: ReadonlyMap<string, string>,
+  now: Date,
+  origin: { fileId: number; matchingQueueId?: number },
+): Promise<{ persons: number; counts: Record<string, number> }> {
   const total: Record<string, number> = {}
   let persons = 0
   for (const [matchKey, subject] of subjects) {
@@ -182,7 +197,7 @@ export async function reapplyOppositions(
       action: 'rights.erase',
       details: {
         reapplied: true,
-        fileId,
+        ...origin,
         scope: decision.scope,
         opposed: decision.opposed,
         fieldsCleared: decision.fieldsToClear,

@@ -216,10 +216,10 @@ describe.skipIf(postgresUnavailable())('France Travail records matched without a
       const [first, second] = await listQueue(t.db, { limit: 2 })
       const target = Number(JSON.parse(JSON.stringify((await q<{ registration: { identifiant_pe: string } }>('select registration from matching_queue where id = $1', [first!.id]))[0]!.registration)).identifiant_pe.slice(0, 7))
       const [person] = await q<{ public_id: string }>('select public_id::text as public_id from persons where match_key = $1', [keyOf(target)])
-      const linked = await linkQueued(t.db, keys.pseudonym, { id: first!.id, personPublicId: person!.public_id, actor: 'operator@test', now: new Date('2026-11-03T09:00:00Z'), via: 'cli' })
+      const linked = await linkQueued(t.db, { keys, purposes: new Map() }, { id: first!.id, personPublicId: person!.public_id, actor: 'operator@test', now: new Date('2026-11-03T09:00:00Z'), via: 'cli' })
       expect(linked).toMatchObject({ registrationApplied: true, identifierLinked: true })
       expect(await q('select etat, date_etat::text as date_etat from france_travail_registrations where person_key = $1', [keyOf(target)])).toEqual([{ etat: 'inscription', date_etat: '2026-11-02' }])
-      await expect(linkQueued(t.db, keys.pseudonym, { id: first!.id, personPublicId: person!.public_id, actor: 'operator@test', now: new Date(), via: 'cli' })).rejects.toThrow(/already linked/)
+      await expect(linkQueued(t.db, { keys, purposes: new Map() }, { id: first!.id, personPublicId: person!.public_id, actor: 'operator@test', now: new Date(), via: 'cli' })).rejects.toThrow(/already linked/)
       await discardQueued(t.db, { id: second!.id, actor: 'operator@test', now: new Date('2026-11-03T09:05:00Z'), via: 'cli' })
       const resolved = await q<{ state: string; identity_sealed: unknown; registration: unknown }>('select state, identity_sealed, registration from matching_queue where id = any($1::bigint[]) order by id', [[first!.id, second!.id]])
       expect(resolved).toEqual([

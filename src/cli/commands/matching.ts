@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { countPending, listQueue, type QueueState } from '../../matching/queue-queries.ts'
 import { discardQueued, linkQueued } from '../../matching/resolve-queued.ts'
-import { defaultCliActor, openContext } from '../context.ts'
+import { cliDeclarations, defaultCliActor, openContext } from '../context.ts'
 import { parisTime } from '../format/paris-time.ts'
 import { printJson } from '../format/print-json.ts'
 import { wholeNumber } from '../option-parsers.ts'
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .action(async (id: string, options: { person: string; actor?: string; json?: boolean }) => {
       const ctx = await openContext()
       try {
-        const outcome = await linkQueued(ctx.db, ctx.keys.pseudonym, { id: queueId(id), personPublicId: options.person, actor: options.actor ?? defaultCliActor(), now: new Date(), via: 'cli' })
+        const outcome = await linkQueued(ctx.db, { keys: ctx.keys, purposes: cliDeclarations().purposes }, { id: queueId(id), personPublicId: options.person, actor: options.actor ?? defaultCliActor(), now: new Date(), via: 'cli' })
         if (options.json) printJson(outcome)
         else {
           process.stdout.write(

@@ -127,7 +127,7 @@ export function matchingRoutes(kit: RouteKit): ApiRouter {
         audit(c, { details: { queueId: id, decision: 'discard' } })
         return c.json({ id, decision: 'discard' as const, beneficiaireId: null, registrationApplied: false, identifierLinked: false }, 200)
       }
-      const outcome = await linkQueued(db, keys.pseudonym, { ...input, personPublicId: decision.beneficiaireId })
+      const outcome = await linkQueued(db, { keys, purposes: kit.purposes }, { ...input, personPublicId: decision.beneficiaireId })
       const { rows } = await db.query<{ match_key: string }>('select match_key from persons where public_id = $1', [outcome.personPublicId])
       if (rows[0]) audit(c, { subject: auditSubject(keys.pseudonym, rows[0].match_key) })
       audit(c, { details: { queueId: id, decision: 'link' } })
