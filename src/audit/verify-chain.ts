@@ -162,7 +162,8 @@ export async function verifyAuditChain(db: Queryable, pageSize = 5000, watch: Re
       if (expectedHash(row, event, chainKey) !== row.hash) return broken(row.seq, 'hash_mismatch')
       const digests = (event.details.texts ?? {}) as Record<string, unknown>
       for (const text of textsBySeq.get(row.seq) ?? []) {
-        if (digests[text.field] !== auditTextDigest(auditKeys().text, row.seq, text.field, text.body)) return broken(row.seq, 'text_mismatch', text.field)
+        // The field's name is read from a table anyone with database access can write: printed only if it is a name.
+        if (digests[text.field] !== auditTextDigest(auditKeys().text, row.seq, text.field, text.body)) return broken(row.seq, 'text_mismatch', /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(text.field) ? text.field : '(not a field name)')
       }
       // Only a keyed receipt proves a purge: an unkeyed one is anyone's to write (at the start of a cut log, say).
       if (row.action === 'retention.destroy' && row.hash_version === 2 && typeof event.details.uptoSeq === 'number') facts.purgeReceipts.add(event.details.uptoSeq)

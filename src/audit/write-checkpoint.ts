@@ -56,12 +56,18 @@ export async function writeAuditCheckpoint(db: Db, keys: Pick<AuditKeys, 'signin
     const primary = completeLines(primaryText)
     const copy = completeLines(mirrorText)
     const restored: string[] = []
-    // One copy a prefix of the other: complete the shorter one. Copies that diverge are left for `audit verify`.
-    if (mirror && copy.length > primary.length && primary.every((l, i) => l === copy[i])) {
+    // One copy a prefix of the other: complete the shorter one, but only with signed checkpoints that follow each
+    // other (a line someone added to one copy is not spread to the other). Copies that diverge are left for
+    // `audit verify`.
+    const allCheckpoints = (lines: string[]) => {
+      const read = readCheckpoints(lines.join('\n'), keys.verifying)
+      return read.findings.length === 0 && read.valid.length === lines.length
+    }
+    if (mirror && copy.length > primary.length && primary.every((l, i) => l === copy[i]) && allCheckpoints(copy)) {
       appendCheckpointLines(target.checkpointFile, copy.slice(primary.length))
       restored.push(`${copy.length - primary.length} checkpoint(s) copied back from the mirror to ${target.checkpointFile}`)
       primary.push(...copy.slice(primary.length))
-    } else if (mirror && primary.length > copy.length && copy.every((l, i) => l === primary[i])) {
+    } else if (mirror && primary.length > copy.length && copy.every((l, i) => l === primary[i]) && allCheckpoints(primary)) {
       appendCheckpointLines(mirror, primary.slice(copy.length))
       restored.push(`${primary.length - copy.length} checkpoint(s) copied to the mirror ${mirror}`)
       copy.push(...primary.slice(copy.length))

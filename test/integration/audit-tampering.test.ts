@@ -339,6 +339,16 @@ describe.skipIf(postgresUnavailable())('audit log against a database administrat
     expect(readFileSync(target.checkpointFile, 'utf8').trimEnd().split('\n')).toHaveLength(1)
   })
 
+  it('does not spread to the mirror a line added to the checkpoint file that is not a checkpoint', async () => {
+    const mirror = path.join(target.checkpointMirrorDir!, 'audit-checkpoints.jsonl')
+    const before = readFileSync(mirror, 'utf8')
+    writeFileSync(target.checkpointFile, `${readFileSync(target.checkpointFile, 'utf8')}{"n":2,"forged":true}\n`)
+    await t.db.transaction((tx) => appendAuditEvents(tx, [event(4001)]))
+    await checkpoint().catch(() => undefined)
+    expect(readFileSync(mirror, 'utf8')).toBe(before)
+    expect((await verify()).ok).toBe(false)
+  })
+
   it('completes a checkpoint file from its mirror when it was deleted, and writes nothing when the head has not moved', async () => {
     unlinkSync(target.checkpointFile)
     expect(await checkpoint()).toMatchObject({ written: false, why: 'unchanged', n: 1, restored: [expect.stringContaining('copied back from the mirror')] })
