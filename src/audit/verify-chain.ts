@@ -2,6 +2,7 @@ import type { Queryable } from '../db/db.ts'
 import { auditKeys } from './audit-keys.ts'
 import { auditTextDigest, eventHash, eventHashV2, GENESIS_HASH, type AuditEventInput } from './chain.ts'
 import { eventOfRow, type StoredEventRow } from './event-row.ts'
+import { hashIds } from '../retention/receipt.ts'
 
 export type BreakReason = 'hash_mismatch' | 'link_mismatch' | 'gap' | 'bad_start' | 'version_downgrade' | 'text_mismatch'
 
@@ -107,6 +108,39 @@ async function genuinePurgeReceipts(db: Queryable, table: 'audit_events' | 'rete
     if (expectedHash(row, eventOfRow(row), chainKey) === row.hash) found.add(upto)
   }
   return found
+}
+
+/**
+ * Each genuine receipt of the log's own purge (in the chain, or kept) names the receipts its chunk kept
+ * (`keptReceipts`: count and SHA-256 of their seqs, from `fromSeq` to `uptoSeq`): the ones missing or added since
+ * are named. Receipts written before this accounting carry no list and are not checked.
+ */
+export async function keptReceiptFindings(db: Queryable): Promise<string[]> {
+  const findings: string[] = []
+  const chainKey = () => auditKeys().chain
+  for (const table of ['audit_events', 'retention_receipts'] as const) {
+    const { rows } = await db.query<StoredEventRow & { seq_text: string }>(
+      `select ${EVENT_COLUMNS}
+       from ${table}
+       where action = 'retention.destroy'
+         and jsonb_typeof(details) = 'object'
+         and details ? 'keptReceipts'
+       order by seq`,
+    )
+    for (const row of rows) {
+      row.seq = Number(row.seq_text)
+      if (row.hash_version !== 2 || expectedHash(row, eventOfRow(row), chainKey) !== row.hash) continue
+      const d = row.details as { fromSeq?: unknown; uptoSeq?: unknown; keptReceipts?: { count?: unknown; sha256?: unknown } }
+      if (typeof d.fromSeq !== 'number' || typeof d.uptoSeq !== 'number') continue
+      const present = (await db.query<{ seq: string }>('select seq::text as seq from retention_receipts where seq between $1 and $2 order by seq', [d.fromSeq, d.uptoSeq])).rows.map((r) => r.seq)
+      if (present.length !== d.keptReceipts?.count || hashIds(present) !== d.keptReceipts?.sha256) {
+        findings.push(
+          `the purge of the log up to seq ${d.uptoSeq.toLocaleString('en-US')} kept ${String(d.keptReceipts?.count)} retention receipt(s) from seq ${d.fromSeq.toLocaleString('en-US')}; ${present.length} are there now, ${present.length === d.keptReceipts?.count ? 'not the same ones' : 'some were deleted or added'}: receipts kept as proof of destructions were changed`,
+        )
+      }
+    }
+  }
+  return findings
 }
 
 /** uptoSeq of the audit log's genuine purge receipts kept in retention_receipts. */

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import type { Queryable } from '../db/db.ts'
 import { completeLines, mirrorFile, readCheckpointFile } from './checkpoint-file.ts'
 import { compareWithCheckpoints, readCheckpoints, type Checkpoint } from './checkpoints.ts'
-import { keptPurgeReceipts, verifyAuditChain, verifyRetentionReceipts, type ChainVerdict, type ReceiptsVerdict } from './verify-chain.ts'
+import { keptPurgeReceipts, keptReceiptFindings, verifyAuditChain, verifyRetentionReceipts, type ChainVerdict, type ReceiptsVerdict } from './verify-chain.ts'
 import type { CheckpointTarget } from './write-checkpoint.ts'
 
 export interface AuditLogVerdict {
@@ -48,6 +48,7 @@ export async function verifyAuditLog(db: Queryable, verifyingKey: KeyObject, tar
   const chain = await verifyAuditChain(db, pageSize, new Set(checkpoints.map((c) => c.seq)))
   const receipts = await verifyRetentionReceipts(db, pageSize)
   findings.push(...compareWithCheckpoints(checkpoints, chain, await keptPurgeReceipts(db)))
+  findings.push(...(await keptReceiptFindings(db)))
   const last = checkpoints.at(-1)
   if (!last && chain.head.seq > (chain.base?.seq ?? 0)) {
     findings.push(

@@ -3,7 +3,7 @@ import { verifyAuditChain } from '../audit/verify-chain.ts'
 import { parisMidnight } from '../calendar/paris-day.ts'
 import { addDuration } from './duration.ts'
 import type { PolicyCutoffs } from './plan.ts'
-import { retentionReceipt } from './receipt.ts'
+import { hashIds, retentionReceipt } from './receipt.ts'
 import { betweenChunks, type RunContext } from './run-context.ts'
 
 const AUDIT_LOCK = 'passerelle:audit'
@@ -51,6 +51,9 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
          on conflict (seq) do nothing`,
         [end],
       )
+      // What this chunk keeps, named in its own receipt (in the chain, keyed): `audit verify` finds the kept
+      // receipts deleted later, even all of them.
+      const kept = (await tx.query<{ seq: string }>('select seq::text as seq from retention_receipts where seq between $1 and $2 order by seq', [first, end])).rows.map((r) => r.seq)
       const result = await tx.query('delete from audit_events where seq <= $1', [end])
       // Free texts go with their events (the chain keeps only their digests, gone too).
       await tx.query('delete from audit_texts where seq <= $1', [end])
@@ -69,7 +72,7 @@ export async function purgeAuditLog(ctx: RunContext, policyId: string, cutoffs: 
           keys,
           occurredAt: ctx.now,
           chunk: index,
-          extra: { uptoSeq: end },
+          extra: { uptoSeq: end, fromSeq: first, keptReceipts: { count: kept.length, sha256: hashIds(kept) } },
         }),
       ])
       await ctx.onChunk?.({ step: 'destroy.audit_events', policyId, index, rows: result.rowCount })

@@ -339,6 +339,22 @@ describe.skipIf(postgresUnavailable())('audit log against a database administrat
     expect(readFileSync(target.checkpointFile, 'utf8').trimEnd().split('\n')).toHaveLength(1)
   })
 
+  it('detects the retention receipts kept after a purge deleted, even all of them', async () => {
+    await t.db.transaction((tx) => appendAuditEvents(tx, [1, 2].map((i) => ({ ...event(EVENTS + i), actor: 'passerelle:retention', action: 'retention.destroy', outcome: 'done', subject: null, details: { policy: 'rsa-beneficiaires', counts: { dossiers: i } } }))))
+    const { purgeAuditLog } = await import('../../src/retention/purge-audit-log.ts')
+    const { createPacer } = await import('../../src/retention/run-context.ts')
+    const { createLogger } = await import('../../src/log/logger.ts')
+    const ctx = { db: t.db, log: createLogger({ level: 'silent' }), runId: 'r', now: new Date('2027-12-10T12:00:00Z'), today: '2027-12-10', chunkSize: 5000, onChunk: undefined, pacer: createPacer({ ratio: 0 }) }
+    expect(await purgeAuditLog(ctx, 'audit-log', { destroyAnchorCutoff: '2027-01-01' } as never)).toBe(EVENTS + 2)
+    expect((await t.db.query<{ n: number }>('select count(*)::int as n from retention_receipts')).rows[0]!.n).toBe(2)
+    const clean = await verify()
+    expect(clean.findings).toEqual([])
+    await t.db.query('delete from retention_receipts')
+    const v = await verify()
+    expect(v.ok).toBe(false)
+    expect(v.findings).toEqual([expect.stringMatching(/^the purge of the log up to seq 1,002 kept 2 retention receipt\(s\) from seq 1; 0 are there now, some were deleted or added/)])
+  })
+
   it('does not spread to the mirror a line added to the checkpoint file that is not a checkpoint', async () => {
     const mirror = path.join(target.checkpointMirrorDir!, 'audit-checkpoints.jsonl')
     const before = readFileSync(mirror, 'utf8')
