@@ -94,6 +94,8 @@ export interface AccessExport {
   }[]
   assignments: { organisation: string; startsOn: string; endsOn: string | null }[]
   limitations: { since: string; liftedAt: string | null }[]
+  /** France Travail records without a NIR waiting for an operator's decision that name the person (matching queue). */
+  queuedRecords: { flow: string; state: string; reason: string; transmittedAt: string; possiblyOther: boolean }[]
   oppositions: { purpose: string; title: string; since: string }[]
   requests: { id: number; type: string; receivedOn: string; state: string; outcome: string | null }[]
   accessHistory: AccessEntry[]
@@ -289,6 +291,7 @@ export async function buildAccessExport(
     })),
     assignments: held.assignments.map((a) => ({ organisation: a.organisationName, startsOn: a.startsOn, endsOn: a.endsOn })),
     limitations: held.limitations,
+    queuedRecords: held.queuedRecords.map((q) => ({ flow: flowLabel(q.flowId), state: q.state, reason: q.reason, transmittedAt: q.transmittedAt, possiblyOther: q.possiblyOther })),
     oppositions: oppositionRows.map((o) => ({ purpose: o.purpose, title: purposes.get(o.purpose)?.title ?? o.purpose, since: new Date(o.since).toISOString() })),
     requests: (await selectRequestsOfSubject(db, request.subject)).map((r) => ({ id: r.id, type: r.type, receivedOn: r.receivedOn, state: r.state, outcome: r.outcome })),
     accessHistory: accessHistory(events, request.subject, orgs, purposes),

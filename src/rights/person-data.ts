@@ -73,6 +73,12 @@ export interface HeldPerson {
   stateChanges: HeldStateChange[]
   assignments: HeldAssignment[]
   limitations: { since: string; liftedAt: string | null }[]
+  /**
+   * Records of a France Travail file without a NIR held for an operator's decision (the matching queue) that name
+   * the person: linked to them, or queued under their identity (birth name, first name, birth date). `possiblyOther`:
+   * several persons bore that identity when it was queued, so it may be a homonym's.
+   */
+  queuedRecords: { flowId: string; state: string; reason: string; transmittedAt: string; possiblyOther: boolean }[]
   /** The flows any of this came from. */
   flows: Set<string>
 }
@@ -215,6 +221,18 @@ export async function readHeldPerson(db: Queryable, keys: Pick<Keys, 'nir'>, mat
     )
     limitations.push(...l.rows.map((x) => ({ since: iso(x.since)!, liftedAt: iso(x.lifted_at) })))
   }
+  const queuedRecords: HeldPerson['queuedRecords'] = []
+  if (personId !== undefined) {
+    const q = await db.query<{ flow_id: string; state: string; reason: string; transmitted_at: Date | string; mine: boolean }>(
+      `select q.flow_id, q.state, q.reason, q.transmitted_at, q.person_id is not distinct from $1 as mine
+       from matching_queue q
+       where q.person_id = $1
+          or q.identity_index = (select p.identity_index from persons p where p.id = $1)
+       order by q.transmitted_at, q.id`,
+      [personId],
+    )
+    queuedRecords.push(...q.rows.map((x) => ({ flowId: x.flow_id, state: x.state, reason: x.reason, transmittedAt: iso(x.transmitted_at)!, possiblyOther: !x.mine && x.reason === 'ambiguous' })))
+  }
 
   const held: HeldPerson = {
     matchKey,
@@ -230,6 +248,7 @@ export async function readHeldPerson(db: Queryable, keys: Pick<Keys, 'nir'>, mat
     stateChanges,
     assignments,
     limitations,
+    queuedRecords,
     flows,
   }
   for (const m of [...memberships, ...archivedMemberships]) {
@@ -292,6 +311,7 @@ export function emptyHeldPerson(matchKey: string): HeldPerson {
     stateChanges: [],
     assignments: [],
     limitations: [],
+    queuedRecords: [],
     flows: new Set(),
   }
 }

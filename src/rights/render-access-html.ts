@@ -111,6 +111,19 @@ ${
     ? `<ul>${x.limitations.map((l) => `<li>depuis le ${esc(frenchDate(l.since))}${l.liftedAt ? `, levée le ${esc(frenchDate(l.liftedAt))}` : ' (en cours)'}</li>`).join('')}</ul>`
     : '<p class="muted">Aucune.</p>'
 }
+<h3>Enregistrements de France Travail en attente de rapprochement</h3>
+${
+  x.queuedRecords.length
+    ? `<p class="muted">Un fichier de France Travail sans numéro de sécurité sociale a nommé une personne de votre nom, prénom et date de naissance ; l'enregistrement (ces trois données et celles de l'inscription) est conservé en attente de la décision d'un agent.</p><ul>${x.queuedRecords
+        .map(
+          (q) =>
+            `<li>${esc(q.flow)}, reçu le ${esc(frenchDate(q.transmittedAt.slice(0, 10)))} — ${
+              q.state === 'linked' ? 'rattaché à votre dossier' : q.state === 'discarded' ? 'écarté' : 'en attente'
+            }${q.possiblyOther ? ' (plusieurs personnes portent cette identité : il peut concerner un homonyme)' : ''}</li>`,
+        )
+        .join('')}</ul>`
+    : '<p class="muted">Aucun.</p>'
+}
 <h3>Oppositions enregistrées</h3>
 ${x.oppositions.length ? `<ul>${x.oppositions.map((o) => `<li>${esc(o.title)} — depuis le ${esc(frenchDate(o.since))}</li>`).join('')}</ul>` : '<p class="muted">Aucune.</p>'}
 <h3>Vos demandes</h3>

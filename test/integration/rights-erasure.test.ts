@@ -228,6 +228,19 @@ describe.skipIf(postgresUnavailable())('rights: full erasure when no purpose kee
     }
   })
 
+  it('the access answer lists the France Travail records waiting for a decision that name the person, a homonym\'s possibly', async () => {
+    const { renderAccessExport } = await import('../../src/rights/access-export.ts')
+    const access = await openRequest(ctx(), { type: 'access', nir: x.nir13, birthDate: x.birthDate })
+    requestIds.push(access.request.id)
+    const answer = await renderAccessExport(ctx(), access.request.id)
+    expect(answer.export.queuedRecords.map((q) => [q.state, q.reason, q.possiblyOther])).toEqual([
+      ['pending', 'identifier_conflict', false],
+      ['pending', 'ambiguous', true],
+    ])
+    expect(answer.html).toContain('Enregistrements de France Travail en attente de rapprochement')
+    expect(answer.html).toContain('il peut concerner un homonyme')
+  })
+
   it('deletes the person everywhere, with a receipt of counts and hashed ids', async () => {
     const opened = await openRequest(ctx(), { type: 'erasure', nir: x.nir13, birthDate: x.birthDate })
     requestIds.push(opened.request.id)

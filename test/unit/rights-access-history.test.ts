@@ -79,6 +79,7 @@ describe('access history ("who accessed my file")', () => {
       stateChanges: [],
       assignments: [{ organisation: '"><b>bold</b>', startsOn: '2026-01-01', endsOn: null }],
       limitations: [],
+      queuedRecords: [],
       oppositions: [],
       requests: [],
       accessHistory: [],
