@@ -26,15 +26,6 @@ export interface OpenDatabaseOptions {
 /** The embedded data folder is owned by another process which cannot be reached: nothing was opened. */
 export class EmbeddedOwnerError extends Error {}
 
-/**
- * PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite persisted under the data directory, which
- * exactly one process owns (the `pglite.owner` lock beside it):
- * - nobody owns it: this process does, until `close()` (`serve` also opens the socket other processes use);
- * - `serve` owns it: a CLI command connects through its socket with the `pg` driver; another `serve` refuses;
- * - a CLI command owns it: this process waits for it to finish (saying so once);
- * - the owner died (kill -9, power loss): its lock is stale and taken over.
- * Never two PGlite instances on one folder: the second one's writes would be lost.
- */
 /** What a failed first connection means, by the driver's or the server's code (never the URL or its password). */
 const CONNECT_FAILURES: Record<string, string> = {
   ECONNREFUSED: 'nothing answers at its host and port (is PostgreSQL running?)',
@@ -56,6 +47,15 @@ function connectionErrorCode(error: unknown): string | undefined {
   return undefined
 }
 
+/**
+ * PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite persisted under the data directory, which
+ * exactly one process owns (the `pglite.owner` lock beside it):
+ * - nobody owns it: this process does, until `close()` (`serve` also opens the socket other processes use);
+ * - `serve` owns it: a CLI command connects through its socket with the `pg` driver; another `serve` refuses;
+ * - a CLI command owns it: this process waits for it to finish (saying so once);
+ * - the owner died (kill -9, power loss): its lock is stale and taken over.
+ * Never two PGlite instances on one folder: the second one's writes would be lost.
+ */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'dbWaitMs'>>, options: OpenDatabaseOptions = {}): Promise<Db> {
   if (config.databaseUrl) {
     const db = await openPostgres(config.databaseUrl, { waitMs: config.dbWaitMs })

@@ -7,10 +7,9 @@ import { FileRejection } from './file-rejection.ts'
  * Whatever goes wrong while a file is read becomes a file rejection, so that the file is recorded (files row,
  * status rejected), answered (.nack) and not read again, instead of an exception that leaves no trace and is
  * retried at every pull. A reader's own rejections pass as they are; an abort (the scheduler stopping, the job's
- * lock lost), and a system error (the staging
- * file unreadable: infrastructure, the next run retries) are rethrown. Anything else (a RangeError of a string
- * grown too long, a parser's TypeError, a worker that died) is `reader_failed`, named by its class only: the
- * message of an unexpected error may quote the content.
+ * lock lost), and a system error (the staging file unreadable: infrastructure, the next run retries) are rethrown.
+ * Anything else (a RangeError of a string grown too long, a parser's TypeError, a worker that died) is
+ * `reader_failed`, named by its class only: the message of an unexpected error may quote the content.
  */
 export async function* guardReader<T>(events: AsyncIterable<T>, fileLabel: string): AsyncGenerator<T> {
   try {

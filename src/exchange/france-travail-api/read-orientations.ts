@@ -42,9 +42,9 @@ export function storedOrientationColumns(stored: ReadonlySet<string>): string[] 
  * WebRSA does. A valid answer replaces the stored orientation with its provenance (call id, time), keeping only the
  * columns of the catalogue fields some purpose declares (`stored`, from the Declarations); when no purpose declares
  * any, nothing is read at all (no NIR leaves for data that would not be kept). An answer that does not validate is a
- * rejection row (call, field, rule: never the value) and changes nothing.
+ * rejection row (call, field, rule: never the value) and changes nothing. A person under a limitation, or opposed to
+ * the flow's purpose, is not read (their NIR does not leave).
  */
-/* A person under a limitation, or opposed to the flow's purpose, is not read (their NIR does not leave). */
 export async function readFranceTravailOrientations(deps: ApiJobDeps & { stored: ReadonlySet<string> }, signal?: AbortSignal): Promise<ReadCounts> {
   const { db, flow } = deps
   const counts: ReadCounts = { due: 0, read: 0, none: 0, rejected: 0, failed: 0 }
