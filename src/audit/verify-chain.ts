@@ -84,28 +84,33 @@ export async function verifyRetentionReceipts(db: Queryable, pageSize = 5000): P
   return { ok: true, receipts: count }
 }
 
+type PurgeDetails = { uptoSeq: number; fromSeq?: unknown; keptReceipts?: { count?: unknown; sha256?: unknown } }
+
 /**
- * The uptoSeq of the genuine receipts of the audit log's own purge in `table`: keyed (version 2: only the process
- * holding the chain key can write one), matching their hash, written after the events they purged (seq > uptoSeq
- * > 0). A receipt a DBA could write (unkeyed, at a negative seq, before what it purged) proves nothing.
+ * The genuine receipts of the audit log's own purge in `table` (those of one cut when `uptoSeq` is given): keyed
+ * (version 2: only the process holding the chain key can write one), matching their hash, written after the events
+ * they purged (seq > uptoSeq > 0). A receipt a DBA could write (unkeyed, at a negative seq, before what it purged)
+ * proves nothing.
  */
-async function genuinePurgeReceipts(db: Queryable, table: 'audit_events' | 'retention_receipts', uptoSeq?: number): Promise<Set<number>> {
+async function genuinePurgeReceipts(db: Queryable, table: 'audit_events' | 'retention_receipts', uptoSeq?: number): Promise<PurgeDetails[]> {
   const { rows } = await db.query<StoredEventRow & { seq_text: string }>(
     `select ${EVENT_COLUMNS}
      from ${table}
      where action = 'retention.destroy'
        and jsonb_typeof(details) = 'object'
        and details ? 'uptoSeq'
-       and ($1::text is null or details ->> 'uptoSeq' = $1::text)`,
+       and ($1::text is null or details ->> 'uptoSeq' = $1::text)
+     order by seq`,
     [uptoSeq === undefined ? null : String(uptoSeq)],
   )
   const chainKey = () => auditKeys().chain
-  const found = new Set<number>()
+  const found: PurgeDetails[] = []
   for (const row of rows) {
     row.seq = Number(row.seq_text)
-    const upto = (row.details as { uptoSeq?: unknown }).uptoSeq
+    const details = row.details as PurgeDetails
+    const upto = details.uptoSeq
     if (row.hash_version !== 2 || typeof upto !== 'number' || !Number.isSafeInteger(row.seq) || !(upto > 0 && row.seq > upto)) continue
-    if (expectedHash(row, eventOfRow(row), chainKey) === row.hash) found.add(upto)
+    if (expectedHash(row, eventOfRow(row), chainKey) === row.hash) found.push(details)
   }
   return found
 }
@@ -117,25 +122,13 @@ async function genuinePurgeReceipts(db: Queryable, table: 'audit_events' | 'rete
  */
 export async function keptReceiptFindings(db: Queryable): Promise<string[]> {
   const findings: string[] = []
-  const chainKey = () => auditKeys().chain
   for (const table of ['audit_events', 'retention_receipts'] as const) {
-    const { rows } = await db.query<StoredEventRow & { seq_text: string }>(
-      `select ${EVENT_COLUMNS}
-       from ${table}
-       where action = 'retention.destroy'
-         and jsonb_typeof(details) = 'object'
-         and details ? 'keptReceipts'
-       order by seq`,
-    )
-    for (const row of rows) {
-      row.seq = Number(row.seq_text)
-      if (row.hash_version !== 2 || expectedHash(row, eventOfRow(row), chainKey) !== row.hash) continue
-      const d = row.details as { fromSeq?: unknown; uptoSeq?: unknown; keptReceipts?: { count?: unknown; sha256?: unknown } }
-      if (typeof d.fromSeq !== 'number' || typeof d.uptoSeq !== 'number') continue
+    for (const d of await genuinePurgeReceipts(db, table)) {
+      if (typeof d.fromSeq !== 'number' || d.keptReceipts === undefined) continue
       const present = (await db.query<{ seq: string }>('select seq::text as seq from retention_receipts where seq between $1 and $2 order by seq', [d.fromSeq, d.uptoSeq])).rows.map((r) => r.seq)
-      if (present.length !== d.keptReceipts?.count || hashIds(present) !== d.keptReceipts?.sha256) {
+      if (present.length !== d.keptReceipts.count || hashIds(present) !== d.keptReceipts.sha256) {
         findings.push(
-          `the purge of the log up to seq ${d.uptoSeq.toLocaleString('en-US')} kept ${String(d.keptReceipts?.count)} retention receipt(s) from seq ${d.fromSeq.toLocaleString('en-US')}; ${present.length} are there now, ${present.length === d.keptReceipts?.count ? 'not the same ones' : 'some were deleted or added'}: receipts kept as proof of destructions were changed`,
+          `the purge of the log up to seq ${d.uptoSeq.toLocaleString('en-US')} kept ${String(d.keptReceipts.count)} retention receipt(s) from seq ${d.fromSeq.toLocaleString('en-US')}; ${present.length} are there now, ${present.length === d.keptReceipts.count ? 'not the same ones' : 'some were deleted or added'}: receipts kept as proof of destructions were changed`,
         )
       }
     }
@@ -145,12 +138,12 @@ export async function keptReceiptFindings(db: Queryable): Promise<string[]> {
 
 /** uptoSeq of the audit log's genuine purge receipts kept in retention_receipts. */
 export async function keptPurgeReceipts(db: Queryable): Promise<Set<number>> {
-  return genuinePurgeReceipts(db, 'retention_receipts')
+  return new Set((await genuinePurgeReceipts(db, 'retention_receipts')).map((d) => d.uptoSeq))
 }
 
 /** Whether a genuine receipt (in the chain or kept) proves the log's purge up to `uptoSeq`. */
 export async function hasGenuinePurgeReceipt(db: Queryable, uptoSeq: number): Promise<boolean> {
-  return (await genuinePurgeReceipts(db, 'audit_events', uptoSeq)).has(uptoSeq) || (await genuinePurgeReceipts(db, 'retention_receipts', uptoSeq)).has(uptoSeq)
+  return (await genuinePurgeReceipts(db, 'audit_events', uptoSeq)).length > 0 || (await genuinePurgeReceipts(db, 'retention_receipts', uptoSeq)).length > 0
 }
 
 /**
