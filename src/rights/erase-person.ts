@@ -100,18 +100,14 @@ export async function deletePersonEverywhere(tx: Queryable, held: HeldPerson, su
   // under their identity that are theirs (the one person bearing it, or none then); a record several homonyms could
   // own stays for the decision, counted.
   if (pid !== null) {
+    const identity = (await tx.query<{ identity_index: string | null }>('select identity_index from persons where id = $1', [pid])).rows[0]?.identity_index ?? null
     merge(out, touched('matching_queue', await ids(
       `delete from matching_queue q
-       where q.person_id = $1
-          or (q.reason <> 'ambiguous' and q.identity_index = (select p.identity_index from persons p where p.id = $1))
+       where q.person_id = $1 or (q.reason <> 'ambiguous' and q.identity_index = $2)
        returning q.id`,
-      [pid],
+      [pid, identity],
     )))
-    const left = await tx.query<{ n: number }>(
-      `select count(*)::int as n from matching_queue q
-       where q.state = 'pending' and q.reason = 'ambiguous' and q.identity_index = (select p.identity_index from persons p where p.id = $1)`,
-      [pid],
-    )
+    const left = await tx.query<{ n: number }>(`select count(*)::int as n from matching_queue where state = 'pending' and reason = 'ambiguous' and identity_index = $1`, [identity])
     if (left.rows[0]!.n > 0) out.counts.matching_queue_ambiguous_left = left.rows[0]!.n
   }
   merge(out, touched('dossiers', await ids('delete from dossiers where id = any($1::bigint[]) returning id', [sole])))
