@@ -77,15 +77,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EX_CONFIG
       return
     }
-    if ((error as { code?: unknown }).code === 'listen_failed') {
-      // The port or host setting cannot be used here (ListenError names it).
-      process.stderr.write(`passerelle: ${(error as Error).message}\n`)
-      process.exitCode = EX_CONFIG
-      return
-    }
     // Operator-facing message; our errors never carry personal values.
     process.stderr.write(`passerelle: ${(error as Error).message}\n`)
     if (log.level === 'debug' || log.level === 'trace') process.stderr.write(`${(error as Error).stack}\n`)
-    process.exitCode = 1
+    // A port or host setting this machine cannot use (ListenError names it) is a configuration error.
+    process.exitCode = (error as { code?: unknown }).code === 'listen_failed' ? EX_CONFIG : 1
   }
 }
