@@ -175,7 +175,7 @@ export const SETTINGS: Record<SettingName, { meaning: string; secret?: 'value' |
   PASSERELLE_API_AUTH_FAILURES_PER_MINUTE: { meaning: 'failed authentications per client address per minute before 429' },
   PASSERELLE_API_BODY_LIMIT_BYTES: { meaning: 'largest API request body' },
   PASSERELLE_API_TRUST_PROXY: { meaning: 'take the client address from X-Forwarded-For (behind a reverse proxy only)' },
-  PASSERELLE_API_TOKEN_CACHE_SECONDS: { meaning: 'how long a valid token is trusted without re-reading it (0: every request)' },
+  PASSERELLE_API_TOKEN_CACHE_SECONDS: { meaning: 'how long a valid API token or console session is trusted without re-reading it (0: every request)' },
   PASSERELLE_AUDIT_SIGNING_KEY: {
     meaning: 'Ed25519 private key signing audit checkpoints (PEM text, PEM file path, or PKCS#8 DER in base64); generated on the embedded default',
     secret: 'value',

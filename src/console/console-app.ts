@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { AuditEventInput } from '../audit/chain.ts'
 import { purposeAllows } from '../access/purpose-allows.ts'
 import type { Principal } from '../auth/principal.ts'
+import type { CredentialChanges } from '../auth/credential-changes.ts'
 import { findUserByEmail, normaliseEmail } from '../auth/users.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
@@ -16,7 +17,7 @@ import type { Logger } from '../log/logger.ts'
 import type { Purpose } from '../purposes/purpose.ts'
 import { alert, h, layout, navigationFor, type PageAgent, type Safe } from './html.ts'
 import type { OidcClient } from './oidc-client.ts'
-import { deleteExpired, deleteSession, findSession, insertSession, insertSignIn, setSessionPurpose, takeSignIn } from './session-queries.ts'
+import { deleteExpired, deleteSession, findSession, insertSession, insertSignIn, setSessionPurpose, sha256, takeSignIn } from './session-queries.ts'
 import { registerAdminPages } from './pages/admin-pages.ts'
 import { registerDpoPages } from './pages/dpo-pages.ts'
 import { registerPortfolioPages } from './pages/portfolio-pages.ts'
@@ -46,6 +47,15 @@ export interface ConsoleDeps {
   /** The OpenID Connect client, or a getter (the demo's local provider starts after the server); none: nobody signs in. */
   oidc: OidcClient | undefined | (() => OidcClient | undefined)
   sessionMinutes: number
+  /**
+   * How long a live session, with its user and organisation, is trusted without reading it again (default 0: every
+   * page reads it; the server passes PASSERELLE_API_TOKEN_CACHE_SECONDS, as for API tokens). Expiry is checked at
+   * every page; a sign-out, a purpose switch, or a change of users or tokens made in this process takes effect at
+   * once; a deactivation or a session deletion made by another process (the CLI), within this delay.
+   */
+  sessionCacheMs?: number
+  /** Shared with the API (its token cache): see CredentialChanges. */
+  credentialChanges?: CredentialChanges
   /** What the register page is built from: the loaded declarations and the running configuration. */
   register?: {
     declarations: Parameters<typeof import('../register/register-from-declarations.ts').registerFromDeclarations>[0]
@@ -227,13 +237,36 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     }
   })
 
+  // Sessions found live, by the SHA-256 of their secret (sessionCacheMs). Unknown secrets are not remembered: each
+  // costs a read, as an unknown API token does.
+  const sessionCacheMs = deps.sessionCacheMs ?? 0
+  const sessions = new Map<string, { session: NonNullable<Awaited<ReturnType<typeof findSession>>>; readAt: number }>()
+  deps.credentialChanges?.subscribe(() => sessions.clear())
+  const forgetSession = (id: number) => {
+    for (const [key, cached] of sessions) if (cached.session.id === id) sessions.delete(key)
+  }
+  const liveSession = async (secret: string, t: Date) => {
+    const key = sha256(secret)
+    const cached = sessionCacheMs > 0 ? sessions.get(key) : undefined
+    const at = t.getTime()
+    if (cached && at - cached.readAt < sessionCacheMs && at >= cached.readAt) return cached.session.expiresAt.getTime() > at ? cached.session : undefined
+    const session = await findSession(deps.db, secret, t)
+    if (sessionCacheMs > 0) {
+      if (session) {
+        if (sessions.size >= 10_000) sessions.clear()
+        sessions.set(key, { session, readAt: at })
+      } else sessions.delete(key)
+    }
+    return session
+  }
+
   // The session: the cookie's secret → a live session → an active declared user whose purpose still allows them.
   const loadSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
     c.set('agent', undefined)
     const secret = getCookie(c, SESSION_COOKIE)
     if (secret && secret.length <= 100) {
       const t = now()
-      const session = await findSession(deps.db, secret, t)
+      const session = await liveSession(secret, t)
       const user = session?.user
       const purpose = session ? deps.purposes.get(session.purpose) : undefined
       if (session && user && user.active && purpose && user.organisation.id === session.organisationId && purposeAllows(purpose, user.role, user.organisation.type)) {
@@ -391,6 +424,7 @@ ${
       return kit.problem(c, 403, 'Finalité refusée', 'Cette finalité ne vous est pas ouverte.')
     }
     await setSessionPurpose(deps.db, agent.sessionId, purpose.id)
+    forgetSession(agent.sessionId)
     await kit.audit(c, { action: 'console.purpose.switch', outcome: 'done', details: { from: agent.principal.purpose.id, to: purpose.id } })
     return c.redirect('/console', 303)
   })
@@ -398,6 +432,7 @@ ${
   app.post('/deconnexion', async (c) => {
     const agent = kit.agentOf(c)
     await deleteSession(deps.db, agent.sessionId)
+    forgetSession(agent.sessionId)
     await kit.audit(c, { action: 'console.sign_out', outcome: 'done' })
     deleteCookie(c, SESSION_COOKIE, { path: '/console', secure: secure() })
     const client = oidc()

@@ -4,6 +4,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { AuditEventInput } from '../audit/chain.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
+import { CredentialChanges } from '../auth/credential-changes.ts'
 import { createTokenAuthenticator } from '../auth/token-authenticator.ts'
 import type { Keys } from '../crypto/keys.ts'
 import type { Db } from '../db/db.ts'
@@ -66,6 +67,8 @@ export interface ApiDeps {
   options?: Partial<ApiOptions>
   /** Whether the scheduler of this process runs (null: none here), as /readyz reports it. */
   schedulerRunning?: () => boolean | null
+  /** Shared with the console (its session cache): a change of users or tokens made by either clears both caches. */
+  credentialChanges?: CredentialChanges
 }
 
 export type ApiApp = OpenAPIHono<ApiEnv>
@@ -88,6 +91,8 @@ export function createApp(deps: ApiDeps): ApiApp {
   const log = deps.log ?? createLogger()
   const now = deps.now ?? (() => new Date())
   const authenticator = deps.authenticator ?? createTokenAuthenticator(deps.db, deps.purposes, { log, cacheMs: options.tokenCacheMs })
+  const credentialChanges = deps.credentialChanges ?? new CredentialChanges()
+  credentialChanges.subscribe(() => authenticator.invalidate?.())
   const kit: RouteKit = {
     db: deps.db,
     keys: deps.keys,
@@ -96,7 +101,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     options,
     log,
     fieldsOf: purposeFieldsCache(),
-    credentialsChanged: () => authenticator.invalidate?.(),
+    credentialsChanged: () => credentialChanges.changed(),
   }
 
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook })

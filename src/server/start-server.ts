@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { AuditWriter } from '../audit/audit-log.ts'
 import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
+import { CredentialChanges } from '../auth/credential-changes.ts'
 import type { AppContext } from '../cli/context.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
 import { createConsoleApp } from '../console/console-app.ts'
@@ -65,6 +66,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
   const audit = new AuditWriter(ctx.db)
   audit.onBatch = (_events, seconds) => metrics.auditWriteSeconds.observe(seconds)
   if (options.api) {
+    const credentialChanges = new CredentialChanges()
     const app = createApp({
       db: ctx.db,
       keys: ctx.keys,
@@ -73,8 +75,24 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
       log: ctx.log,
       options: ctx.config.api,
       schedulerRunning: () => (scheduler ? scheduler.running : null),
+      credentialChanges,
     })
-    app.route('/console', createConsoleApp({ db: ctx.db, keys: ctx.keys, purposes: declarations.purposes, audit, log: ctx.log, api: app, oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx), sessionMinutes: ctx.config.console.sessionMinutes, register: { declarations, config: ctx.config } }))
+    app.route(
+      '/console',
+      createConsoleApp({
+        db: ctx.db,
+        keys: ctx.keys,
+        purposes: declarations.purposes,
+        audit,
+        log: ctx.log,
+        api: app,
+        oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx),
+        sessionMinutes: ctx.config.console.sessionMinutes,
+        sessionCacheMs: ctx.config.api.tokenCacheMs,
+        credentialChanges,
+        register: { declarations, config: ctx.config },
+      }),
+    )
     server = await new Promise<Server>((resolve, reject) => {
       // Plain HTTP/1.1 (no `createServer` option): a node:http Server.
       const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => {

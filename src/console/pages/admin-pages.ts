@@ -167,8 +167,9 @@ ${table(
     const agent = kit.agentOf(c)
     const id = c.req.param('id')
     if (agent.principal.user.role !== 'admin' || !/^[1-9][0-9]{0,11}$/.test(id)) return adminOnly(c)
-    // The API's token cache trusts a valid token for PASSERELLE_API_TOKEN_CACHE_SECONDS (2 s by default) at most.
+    // The API's token cache, which trusts a valid token for a few seconds, forgets it at once.
     const revoked = await revokeApiToken(kit.deps.db, Number(id), kit.now())
+    if (revoked) kit.deps.credentialChanges?.changed()
     await kit.audit(c, { action: 'console.admin.tokens.revoke', outcome: revoked ? 'done' : 'denied', details: { tokenId: Number(id), ...(revoked ? {} : { reason: 'unknown_or_revoked' }) } })
     if (!revoked) return kit.problem(c, 404, 'Jeton introuvable', 'Ce jeton n’existe pas ou est déjà révoqué.')
     return c.redirect('/console/admin/jetons?message=revoque', 303)
