@@ -16,8 +16,11 @@
  *      pool: no HTTP, session, projection, audit nor HTML. No page can answer faster than its SQL alone.
  *   6. `--mixed N`: console pages requested by N agents while wrk drives the partner API at 50 connections (each
  *      console page against each API scenario): what an agent sees while partner software loads the server.
- * Each scenario is preceded by a 3 s warm-up; `--scenarios console-list,console-show,api-list,api-show,sql-list,sql-show`
- * picks some.
+ * The server is wired as `serve` wires it (a pool of 10 connections, `--pool` to change it; sessions and tokens
+ * trusted for 2 s) and runs with serve's V8 heap flags (npm script; bin/passerelle). The freshly loaded database
+ * first gets `--settle` seconds (default 10) of every page, then each scenario a 3 s warm-up (the first minute after
+ * a bulk load is slower: its pages are read for the first time);
+ * `--scenarios console-list,console-show,api-list,api-show,sql-list,sql-show` picks some.
  * Beside latency, each row gives the CPU spent per request by this Node process and by the PostgreSQL backends of
  * the bench database: what a page costs, hardly moved by the load other processes put on the shared cores.
  * `--profile out.cpuprofile` writes a V8 CPU profile of the in-process part only (what a page costs, no setup, no wrk).
@@ -36,6 +39,8 @@ import { portfolioWindow } from '../src/access/portfolio.ts'
 import { AuditWriter } from '../src/audit/audit-log.ts'
 import { useAuditKeys } from '../src/audit/audit-keys.ts'
 import { generateApiToken } from '../src/auth/api-token.ts'
+import { CredentialChanges } from '../src/auth/credential-changes.ts'
+import { DEFAULT_API_OPTIONS } from '../src/config/config.ts'
 import { createConsoleApp } from '../src/console/console-app.ts'
 import { insertSession } from '../src/console/session-queries.ts'
 import { testKeys } from '../src/crypto/keys.ts'
@@ -61,6 +66,10 @@ const PERSONS = Number(arg('persons') ?? 100_000)
 const SCENARIOS = (arg('scenarios') ?? 'console-list,console-show,api-list,api-show,sql-list,sql-show').split(',')
 /** Console agents beside the partner API's 50 connections (`--mixed 4`); 0: no mixed scenario. */
 const MIXED = Number(arg('mixed') ?? 0)
+/** The server's pool of PostgreSQL connections (`--pool`; default 10, as a server started with DATABASE_URL). */
+const POOL = Number(arg('pool') ?? 10)
+/** Seconds of traffic on the freshly loaded database before any measurement. */
+const SETTLE = Number(arg('settle') ?? 10)
 const REFERENTS = 200
 const PER_REFERENT = 250
 const ORGANISATIONS = 20
@@ -80,7 +89,7 @@ await admin.query(`drop database if exists ${dbName} with (force)`)
 await admin.query(`create database ${dbName}`)
 await admin.end()
 
-const db = await openPostgres(url.toString(), { max: 16 })
+const db = await openPostgres(url.toString(), { max: POOL })
 await migrate(db)
 const keys = testKeys()
 useAuditKeys(keys.audit)
@@ -130,6 +139,8 @@ await db.exec(`
   select setval('users_id_seq', ${REFERENTS});
 `)
 await db.exec('vacuum analyze')
+// The load wrote hundreds of MB of WAL: the checkpoint it calls for is taken now, not during a measurement.
+await db.exec('checkpoint')
 log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
 // One console session (as a sign-in leaves it) and one API token per referent, under the same purpose.
@@ -191,8 +202,10 @@ audit.onBatch = (events) => {
   batches.events += events
 }
 const quiet = createLogger({ level: 'warn' })
-const app = createApp({ db, keys, purposes, audit, log: quiet, options: { rateLimit: { perSecond: 10_000, burst: 10_000 } } })
-app.route('/console', createConsoleApp({ db, keys, purposes, audit, log: quiet, api: app, oidc: undefined, sessionMinutes: 60 }))
+const credentialChanges = new CredentialChanges()
+const app = createApp({ db, keys, purposes, audit, log: quiet, credentialChanges, options: { rateLimit: { perSecond: 10_000, burst: 10_000 } } })
+// As `serve` wires them: sessions and tokens trusted for PASSERELLE_API_TOKEN_CACHE_SECONDS (2 s by default).
+app.route('/console', createConsoleApp({ db, keys, purposes, audit, log: quiet, api: app, oidc: undefined, sessionMinutes: 60, sessionCacheMs: DEFAULT_API_OPTIONS.tokenCacheMs, credentialChanges }))
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
 await new Promise<void>((resolve) => server.once('listening', () => resolve()))
 const port = (server.address() as { port: number }).port
@@ -226,6 +239,10 @@ for (const [name, f] of Object.entries(files)) {
   if (res.status !== 200 || (name.startsWith('console') && !body.includes('NOM-'))) throw new Error(`${name}: answered ${res.status} without a person`)
 }
 
+if (SETTLE > 0) {
+  log(`settling: every page for ${SETTLE} s`)
+  await Promise.all([files.consoleList, files.consoleShow, files.apiList, files.apiShow].map((f) => wrk(f, SETTLE, 12)))
+}
 const results: Record<string, string | number>[] = []
 const loadBefore = loadavg()[0]!.toFixed(1)
 
@@ -300,7 +317,7 @@ for (const [key, name, f] of [
 }
 
 /**
- * The floor: 50 concurrent callers running the pages' SQL through the server's pool (16 connections) for DURATION
+ * The floor: 50 concurrent callers running the pages' SQL through the server's pool (POOL connections) for DURATION
  * seconds, after a warm-up. Latency of each call as seen by its caller (including the wait for a pooled connection).
  */
 async function sqlFloor(call: (i: number) => Promise<unknown>, seconds: number): Promise<WrkResult> {
