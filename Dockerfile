@@ -33,5 +33,6 @@ EXPOSE 8080
 VOLUME ["/var/lib/passerelle"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=100", "bin/passerelle.js"]
+# The launcher picks the V8 heap settings of the command (serve: 32 MB semi-spaces; the others: 4 MB) and execs node.
+ENTRYPOINT ["bin/passerelle"]
 CMD ["serve"]
