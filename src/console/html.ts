@@ -1,3 +1,4 @@
+import { escapeHtml } from '../html/escape-html.ts'
 import type { Role } from '../purposes/purpose.ts'
 import { ROLE_LABELS } from '../register/labels.ts'
 
@@ -11,9 +12,6 @@ export class Safe {
     return this.value
   }
 }
-
-export const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!)
 
 function render(value: unknown): string {
   if (value instanceof Safe) return value.value

@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import Provider from 'oidc-provider'
 import type { OidcSettings } from '../config/config.ts'
+import { escapeHtml } from '../html/escape-html.ts'
 
 /**
  * A local OpenID Connect provider on loopback, for the demo and the tests: it speaks ProConnect's contract (scopes
@@ -25,7 +26,6 @@ export interface LocalOidcProvider {
   close(): Promise<void>
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
