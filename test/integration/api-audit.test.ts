@@ -111,15 +111,6 @@ describe.skipIf(postgresUnavailable())('partner API audit trail', () => {
     expect(one.items).toHaveLength(1)
   })
 
-  it('indexes the persons a list served without a pending list to merge under the chain lock (migration 0232)', async () => {
-    // With GIN's fast update, the append finding the pending list full merged it while holding the audit lock: every
-    // request in flight waited (bench:console: 24 ms a page one at a time after a load of portfolio lists, 1.8 without).
-    const { rows } = await t.db.query<{ options: string[] | null; method: string }>(
-      `select c.reloptions as options, am.amname as method from pg_class c join pg_am am on am.oid = c.relam where c.relname = 'audit_events_subjects_idx'`,
-    )
-    expect(rows).toEqual([{ options: ['fastupdate=off'], method: 'gin' }])
-  })
-
   it('pages the DPO search with a cursor', async () => {
     const first = (await (await get(world.tokens.dpo, '/v1/dpo/audit-events?limit=3')).json()) as any
     expect(first.items).toHaveLength(3)
