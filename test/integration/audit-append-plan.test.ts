@@ -3,11 +3,12 @@ import type { Queryable } from '../../src/db/db.ts'
 import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
 
 /**
- * The chain's head, read by audit_append under the lock, by the primary key however much the log grew since the
- * connection first appended (migration 0233): PL/pgSQL keeps the plan it made then, and a plan made on a small log
- * scanned the whole log at every append.
+ * PL/pgSQL keeps the plan it made at a function's first call on a connection: made on a small table, a lookup by key
+ * was a sequential scan, kept as the table grew (until an ANALYZE, which PGlite never runs). The chain's head read by
+ * audit_append (migration 0233) and the archived person looked up at each insert into persons (0234) go by their
+ * index however much the table grew since.
  */
-describe.skipIf(postgresUnavailable())('audit_append on a log grown since the connection first used it', () => {
+describe.skipIf(postgresUnavailable())('lookups in functions on tables grown since the connection first called them', () => {
   let t: TestDatabase
   beforeAll(async () => {
     t = await createTestDatabase()
@@ -42,6 +43,31 @@ describe.skipIf(postgresUnavailable())('audit_append on a log grown since the co
       const before = await seqScans(c)
       expect(await head(c)).toBe(20000)
       expect(await seqScans(c)).toBe(before)
+    })
+  })
+
+  it.skipIf(testBackend() === 'pglite')('looks archived persons up by match key at each insert into persons', async () => {
+    await t.db.session(async (c) => {
+      const { rows } = await c.query<{ id: string }>(`insert into files (flow_id, name, size, sha256, status, source, started_at) values ('caf-beneficiaires', 'plan.xml', 1, repeat('0', 64), 'loaded', 'local', now()) returning id::text`)
+      const fileId = rows[0]!.id
+      const insertPerson = (key: string) => c.query(`insert into persons (match_key, file_id, transmitted_at) values ($1, $2, now())`, [key, fileId])
+      // The archive analysed while empty (as retention's destroy step analyses it), then more than five calls:
+      // PL/pgSQL then settles on the plan it keeps.
+      await c.query('analyze archive.persons')
+      for (let i = 0; i < 10; i++) await insertPerson(`plan-first-${i}`)
+      await c.query(
+        `insert into archive.persons (id, public_id, policy_id, match_key, file_id, transmitted_at, anchor_day, archived_at)
+         select 1000000 + i, gen_random_uuid(), 'rsa-beneficiaires', 'archived-' || i, $1, now(), current_date, now() from generate_series(1, 20000) i`,
+        [fileId],
+      )
+      const scans = async () => {
+        await c.query('select pg_stat_force_next_flush()')
+        await c.query('select pg_stat_clear_snapshot()')
+        return Number((await c.query<{ n: string }>(`select seq_scan::text as n from pg_stat_all_tables where schemaname = 'archive' and relname = 'persons'`)).rows[0]!.n)
+      }
+      const before = await scans()
+      for (let i = 0; i < 8; i++) await insertPerson(`plan-next-${i}`)
+      expect(await scans()).toBe(before)
     })
   })
 })
