@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Queryable } from '../../src/db/db.ts'
-import { createTestDatabase, postgresUnavailable, testBackend, type TestDatabase } from '../helpers/database.ts'
+import { createTestDatabase, postgresUnavailable, type TestDatabase } from '../helpers/database.ts'
 
 /**
  * PL/pgSQL keeps the plan it made at a function's first call on a connection: made on a small table, a lookup by key
@@ -30,8 +30,7 @@ describe.skipIf(postgresUnavailable())('lookups in functions on tables grown sin
     return Number((await c.query<{ n: string }>(`select seq_scan::text as n from pg_stat_user_tables where relname = 'audit_events'`)).rows[0]!.n)
   }
 
-  // PGlite keeps no cumulative statistics to count the scans with (the migration applies to it all the same).
-  it.skipIf(testBackend() === 'pglite')('reads the head without scanning the log', async () => {
+  it('reads the head without scanning the log', async () => {
     await t.db.session(async (c) => {
       await c.query('delete from audit_events')
       await c.query('analyze audit_events')
@@ -46,7 +45,7 @@ describe.skipIf(postgresUnavailable())('lookups in functions on tables grown sin
     })
   })
 
-  it.skipIf(testBackend() === 'pglite')('looks archived persons up by match key at each insert into persons', async () => {
+  it('looks archived persons up by match key at each insert into persons', async () => {
     await t.db.session(async (c) => {
       const { rows } = await c.query<{ id: string }>(`insert into files (flow_id, name, size, sha256, status, source, started_at) values ('caf-beneficiaires', 'plan.xml', 1, repeat('0', 64), 'loaded', 'local', now()) returning id::text`)
       const fileId = rows[0]!.id
