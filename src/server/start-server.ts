@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server'
 import { AuditWriter } from '../audit/audit-log.ts'
 import { checkpointAuditLog } from '../audit/write-checkpoint.ts'
 import { CredentialChanges } from '../auth/credential-changes.ts'
+import { DEFAULT_API_OPTIONS } from '../config/config.ts'
 import type { AppContext } from '../cli/context.ts'
 import type { Declarations } from '../declarations/load-declarations.ts'
 import { createConsoleApp } from '../console/console-app.ts'
@@ -67,13 +68,15 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
   audit.onBatch = (_events, seconds) => metrics.auditWriteSeconds.observe(seconds)
   if (options.api) {
     const credentialChanges = new CredentialChanges()
+    // The API's settings as the API applies them (defaults under what is set): the console trusts sessions as long.
+    const apiOptions = { ...DEFAULT_API_OPTIONS, ...ctx.config.api }
     const app = createApp({
       db: ctx.db,
       keys: ctx.keys,
       purposes: declarations.purposes,
       audit,
       log: ctx.log,
-      options: ctx.config.api,
+      options: apiOptions,
       schedulerRunning: () => (scheduler ? scheduler.running : null),
       credentialChanges,
     })
@@ -88,7 +91,7 @@ export async function startServer(ctx: AppContext, declarations: Declarations, o
         api: app,
         oidc: options.consoleOidc ?? consoleOidcFromSettings(ctx),
         sessionMinutes: ctx.config.console.sessionMinutes,
-        sessionCacheMs: ctx.config.api.tokenCacheMs,
+        sessionCacheMs: apiOptions.tokenCacheMs,
         credentialChanges,
         register: { declarations, config: ctx.config },
       }),
