@@ -34,5 +34,5 @@ VOLUME ["/var/lib/passerelle"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 # The launcher picks the V8 heap settings of the command (serve: 32 MB semi-spaces; the others: 4 MB) and execs node.
-ENTRYPOINT ["bin/passerelle"]
+ENTRYPOINT ["/app/bin/passerelle"]
 CMD ["serve"]

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -53,6 +53,15 @@ describe('Dockerfile', () => {
     const copies = finalStage.filter((l) => /^COPY /i.test(l))
     expect(copies.some((l) => /--from=\S+\s+\/app\/node_modules/.test(l))).toBe(true)
     expect(copies.some((l) => /^COPY\s+(\.|node_modules)\s/.test(l))).toBe(false)
+  })
+
+  it('enters through the launcher, which picks the heap settings of the command (bin/passerelle)', () => {
+    const entry = finalStage.filter((l) => /^ENTRYPOINT /i.test(l)).at(-1)
+    const workdir = finalStage.filter((l) => /^WORKDIR /i.test(l)).at(-1)!.split(/\s+/)[1]!
+    expect(JSON.parse(entry!.replace(/^ENTRYPOINT\s+/i, ''))).toEqual([`${workdir}/bin/passerelle`])
+    expect(finalStage.some((l) => /^COPY\s+bin\s+\.\/bin$/.test(l))).toBe(true)
+    // Executable as checked out (COPY keeps the mode), since the image runs it directly.
+    expect(statSync(path.join(REPO, 'bin/passerelle')).mode & 0o111).toBe(0o111)
   })
 
   it('has a command that runs the unit tests on the Node line of the image', () => {
