@@ -241,8 +241,14 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   // costs a read, as an unknown API token does.
   const sessionCacheMs = deps.sessionCacheMs ?? 0
   const sessions = new Map<string, { session: NonNullable<Awaited<ReturnType<typeof findSession>>>; readAt: number }>()
-  deps.credentialChanges?.subscribe(() => sessions.clear())
+  // Bumped at each forgetting: a read that began before a sign-out or a change is not kept (it may predate it).
+  let forgotten = 0
+  deps.credentialChanges?.subscribe(() => {
+    forgotten += 1
+    sessions.clear()
+  })
   const forgetSession = (id: number) => {
+    forgotten += 1
     for (const [key, cached] of sessions) if (cached.session.id === id) sessions.delete(key)
   }
   const liveSession = async (secret: string, t: Date) => {
@@ -250,8 +256,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const cached = sessionCacheMs > 0 ? sessions.get(key) : undefined
     const at = t.getTime()
     if (cached && at - cached.readAt < sessionCacheMs && at >= cached.readAt) return cached.session.expiresAt.getTime() > at ? cached.session : undefined
+    const before = forgotten
     const session = await findSession(deps.db, secret, t)
-    if (sessionCacheMs > 0) {
+    if (sessionCacheMs > 0 && forgotten === before) {
       if (session) {
         if (sessions.size >= 10_000) sessions.clear()
         sessions.set(key, { session, readAt: at })

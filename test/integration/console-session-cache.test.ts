@@ -88,6 +88,41 @@ describe.skipIf(postgresUnavailable())('console sessions and API tokens trusted 
     expect((await page(s.cookie)).status).toBe(303)
   })
 
+  it('does not keep a session read before a sign-out that finished first', async () => {
+    // A page whose session read is slow (it read the row, then its answer took 200 ms): a sign-out of the same session
+    // completes meanwhile. That read must not go into the cache, or the session would live on for the delay.
+    let slowNext = false
+    const db = new Proxy(t.db, {
+      get(target, name, receiver) {
+        if (name !== 'query') return Reflect.get(target, name, receiver)
+        return async (text: string, ...rest: unknown[]) => {
+          const slow = slowNext && text.includes('from console_sessions s')
+          if (slow) slowNext = false
+          const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest)
+          if (slow) await new Promise((resolve) => setTimeout(resolve, 200))
+          return result
+        }
+      },
+    })
+    const credentialChanges = new CredentialChanges()
+    const audit = new AuditWriter(t.db)
+    const log = createLogger({ level: 'silent' })
+    const slowApp = createApp({ db, keys, purposes, audit, now, log, credentialChanges, options: { tokenCacheMs: CACHE_MS } })
+    slowApp.route('/console', createConsoleApp({ db, keys, purposes, audit, log, now, api: slowApp, oidc: undefined, sessionMinutes: 60, sessionCacheMs: CACHE_MS, credentialChanges }))
+    const s = await session('refA1')
+    slowNext = true
+    const pending = slowApp.request('/console/portefeuille', { headers: { cookie: s.cookie } })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const out = await slowApp.request('/console/deconnexion', {
+      method: 'POST',
+      headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: s.csrf }).toString(),
+    })
+    expect(out.status).toBe(303)
+    await pending
+    expect((await slowApp.request('/console/portefeuille', { headers: { cookie: s.cookie } })).status).toBe(303)
+  })
+
   it('stops an agent deactivated through the admin API at once, in the console and on the API', async () => {
     const s = await session('refB')
     expect(signedIn(await page(s.cookie))).toBe(true)
