@@ -75,17 +75,16 @@ export async function linkQueued(
        on conflict do nothing`,
       [input.id, personId],
     )
+    const subject = auditSubject(pseudonymKey, person.match_key)
     // The person may stand opposed to a purpose: what the record brings is cleared again, as a file's would be.
     if (applied) {
-      const subject = auditSubject(pseudonymKey, person.match_key)
       const opposed = await tx.query('select 1 from rights_oppositions where subject = $1 limit 1', [subject])
       if (opposed.rows.length > 0) {
-        const file = await tx.query<{ file_id: number }>('select file_id from matching_queue where id = $1', [input.id])
-        await reapplyFor(tx, deps, new Map([[person.match_key, subject]]), input.now, { fileId: Number(file.rows[0]!.file_id), matchingQueueId: input.id })
+        await reapplyFor(tx, deps, new Map([[person.match_key, subject]]), input.now, { fileId: q.fileId, matchingQueueId: input.id })
       }
     }
     await resolve(tx, input, 'linked', personId)
-    await auditResolution(tx, input, q, 'matching.link', auditSubject(pseudonymKey, person.match_key), { registrationApplied: applied, identifierLinked: linked > 0 })
+    await auditResolution(tx, input, q, 'matching.link', subject, { registrationApplied: applied, identifierLinked: linked > 0 })
     return { id: q.id, personPublicId: person.public_id, registrationApplied: applied, identifierLinked: linked > 0 }
   })
 }
