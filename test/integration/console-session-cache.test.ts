@@ -4,6 +4,7 @@ import { CredentialChanges } from '../../src/auth/credential-changes.ts'
 import { createConsoleApp } from '../../src/console/console-app.ts'
 import { insertSession } from '../../src/console/session-queries.ts'
 import { testKeys } from '../../src/crypto/keys.ts'
+import type { Db } from '../../src/db/db.ts'
 import { createApp, type ApiApp } from '../../src/http/app.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { buildWorld, testPurposes, WORLD_NOW, type World } from '../helpers/api-seed.ts'
@@ -25,14 +26,20 @@ describe.skipIf(postgresUnavailable())('console sessions and API tokens trusted 
   const purposes = testPurposes()
   const now = () => new Date(clock)
 
-  beforeAll(async () => {
-    t = await createTestDatabase()
-    world = await buildWorld(t.db, keys, purposes)
+  /** The API and the console as `serve` wires them: one CredentialChanges, both caches at CACHE_MS. */
+  function serverOn(db: Db): ApiApp {
     const credentialChanges = new CredentialChanges()
     const audit = new AuditWriter(t.db)
     const log = createLogger({ level: 'silent' })
-    app = createApp({ db: t.db, keys, purposes, audit, now, log, credentialChanges, options: { tokenCacheMs: CACHE_MS, rateLimit: { perSecond: 10_000, burst: 10_000 } } })
-    app.route('/console', createConsoleApp({ db: t.db, keys, purposes, audit, log, now, api: app, oidc: undefined, sessionMinutes: 60, sessionCacheMs: CACHE_MS, credentialChanges }))
+    const api = createApp({ db, keys, purposes, audit, now, log, credentialChanges, options: { tokenCacheMs: CACHE_MS, rateLimit: { perSecond: 10_000, burst: 10_000 } } })
+    api.route('/console', createConsoleApp({ db, keys, purposes, audit, log, now, api, oidc: undefined, sessionMinutes: 60, sessionCacheMs: CACHE_MS, credentialChanges }))
+    return api
+  }
+
+  beforeAll(async () => {
+    t = await createTestDatabase()
+    world = await buildWorld(t.db, keys, purposes)
+    app = serverOn(t.db)
   })
   afterAll(() => t?.drop())
 
@@ -104,11 +111,7 @@ describe.skipIf(postgresUnavailable())('console sessions and API tokens trusted 
         }
       },
     })
-    const credentialChanges = new CredentialChanges()
-    const audit = new AuditWriter(t.db)
-    const log = createLogger({ level: 'silent' })
-    const slowApp = createApp({ db, keys, purposes, audit, now, log, credentialChanges, options: { tokenCacheMs: CACHE_MS } })
-    slowApp.route('/console', createConsoleApp({ db, keys, purposes, audit, log, now, api: slowApp, oidc: undefined, sessionMinutes: 60, sessionCacheMs: CACHE_MS, credentialChanges }))
+    const slowApp = serverOn(db)
     const s = await session('refA1')
     slowNext = true
     const pending = slowApp.request('/console/portefeuille', { headers: { cookie: s.cookie } })

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest'
  */
 const REPO = path.resolve(import.meta.dirname, '../..')
 const dir = mkdtempSync(path.join(tmpdir(), 'passerelle-launcher-'))
-writeFileSync(path.join(dir, 'node'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+const NODE_STAND_IN = '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n'
+writeFileSync(path.join(dir, 'node'), NODE_STAND_IN)
 chmodSync(path.join(dir, 'node'), 0o755)
 symlinkSync(path.join(REPO, 'bin/passerelle'), path.join(dir, 'passerelle'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -27,6 +28,18 @@ describe('the passerelle launcher', () => {
     expect(launch(path.join(REPO, 'bin/passerelle'))).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=100', entry])
     // A command named like serve is not serve.
     expect(launch(path.join(REPO, 'bin/passerelle'), 'server')[0]).toBe('--max-semi-space-size=4')
+  })
+
+  it('execs node in its own place: same process, so signals and the exit status are node’s', () => {
+    const pidFile = path.join(dir, 'pid')
+    writeFileSync(path.join(dir, 'node'), `#!/bin/sh\necho $$ > ${pidFile}\nexit 75\n`)
+    try {
+      const run = spawnSync(path.join(REPO, 'bin/passerelle'), ['serve'], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } })
+      expect(run.status).toBe(75)
+      expect(Number(readFileSync(pidFile, 'utf8'))).toBe(run.pid)
+    } finally {
+      writeFileSync(path.join(dir, 'node'), NODE_STAND_IN)
+    }
   })
 
   it('finds the entry point when called through a symlink, as npm installs it', () => {
